@@ -1,0 +1,49 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+let package = Package(
+    name: "sleepfold",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "sleepfold", targets: ["sleepfold"]),
+        .library(name: "SleepNet", targets: ["SleepNet"]),
+        .library(name: "Shared", targets: ["Shared"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
+        .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+    ],
+    targets: [
+        // C libraries: a module map and a shim header each, nothing else.
+        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+
+        // Core.
+        .target(name: "Shared", dependencies: [
+            "CZeroMQ",
+            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        .target(name: "SleepNet", dependencies: ["COpenBLAS", "Shared"]),
+        .target(name: "Worker", dependencies: ["Shared", "SleepNet"]),
+        .target(name: "Coordinator", dependencies: ["Shared"]),
+
+        // Tools.
+        .executableTarget(name: "sleepfold", dependencies: [
+            "Shared", "SleepNet", "Worker", "Coordinator",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        // Tests: one target per module, plus end-to-end tests of the command.
+        .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
+        // WorkerTests, CoordinatorTests and the end-to-end SleepfoldTests join
+        // as those modules gain behaviour to test.
+    ]
+)
+
+// Release builds are -O with whole-module optimisation (SwiftPM's default).
+// The model core also drops overflow and bounds checks in release: its hot loops
+// run on unsafe buffer pointers over shapes checked once at layer construction.
+for target in package.targets where target.name == "SleepNet" {
+    target.swiftSettings = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+}

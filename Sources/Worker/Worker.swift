@@ -1,0 +1,2 @@
+import Shared
+import SleepNet

@@ -1,0 +1,11 @@
+import ArgumentParser
+
+@main
+struct Sleepfold: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "sleepfold",
+        abstract: "Subject-wise cross-validation of sleep-stage classifiers, across many machines.",
+        version: "0.1.0",
+        subcommands: []
+    )
+}
