@@ -1,0 +1,86 @@
+import Testing
+import Shared
+
+@Suite struct ZMQSocketTests {
+    @Test func routerAndDealerExchangeMultipartMessages() throws {
+        let context = try ZMQContext()
+        let router = try ZMQSocket(context, .router)
+        try router.bind("tcp://127.0.0.1:*")
+        let endpoint = try router.lastEndpoint
+        #expect(endpoint.hasPrefix("tcp://127.0.0.1:"))
+
+        let dealer = try ZMQSocket(context, .dealer)
+        try dealer.setRoutingID(Array("worker-1".utf8))
+        try dealer.connect(endpoint)
+        try dealer.send([Array("v1".utf8), [0, 1, 2, 255], []])
+
+        #expect(try router.waitForInput(timeout: 5))
+        let message = try #require(try router.receive())
+        #expect(message == [Array("worker-1".utf8), Array("v1".utf8), [0, 1, 2, 255], []])
+
+        try router.send([Array("worker-1".utf8), Array("reply".utf8)])
+        #expect(try dealer.waitForInput(timeout: 5))
+        #expect(try dealer.receive() == [Array("reply".utf8)])
+        #expect(try dealer.receive(wait: false) == nil)
+    }
+
+    @Test func errorsCarryTheCallAndErrnoText() throws {
+        let context = try ZMQContext()
+        let socket = try ZMQSocket(context, .router)
+        let error = #expect(throws: ZMQError.self) { try socket.bind("nonsense://x") }
+        #expect(error?.description.contains("zmq_bind nonsense://x") == true)
+        #expect(error?.description.contains("errno") == true)
+    }
+
+    @Test func pollerReportsWhichSocketIsReadable() throws {
+        let context = try ZMQContext()
+        let a = try ZMQSocket(context, .router), b = try ZMQSocket(context, .router)
+        try a.bind("inproc://a"); try b.bind("inproc://b")
+        let client = try ZMQSocket(context, .dealer)
+        try client.connect("inproc://b")
+        try client.send([[42]])
+        let poller = ZMQPoller([a, b])
+        #expect(try poller.poll(timeout: 5) == [false, true])
+        _ = try b.receive()
+        #expect(try poller.poll(timeout: 0.05) == [false, false])
+    }
+
+    @Test(.enabled(if: ZMQContext.hasCurve))
+    func curveAdmitsOnlyListedClientKeys() throws {
+        let context = try ZMQContext()
+        let serverKeys = try CurveKeyPair.generate()
+        let admittedKeys = try CurveKeyPair.generate()
+        let strangerKeys = try CurveKeyPair.generate()
+        #expect(CurveKeyPair.isValidKey(serverKeys.publicKey))
+        #expect(!CurveKeyPair.isValidKey("not a key"))
+
+        let auth = try ZAPAuthenticator(context: context, allowedKeys: [admittedKeys.publicKey])
+        let router = try ZMQSocket(context, .router)
+        try router.makeCurveServer(secretKey: serverKeys.secretKey)
+        try router.bind("tcp://127.0.0.1:*")
+        let endpoint = try router.lastEndpoint
+
+        let stranger = try ZMQSocket(context, .dealer)
+        try stranger.makeCurveClient(keys: strangerKeys, serverKey: serverKeys.publicKey)
+        try stranger.connect(endpoint)
+        try stranger.send([Array("from stranger".utf8)])
+
+        let friend = try ZMQSocket(context, .dealer)
+        try friend.makeCurveClient(keys: admittedKeys, serverKey: serverKeys.publicKey)
+        try friend.connect(endpoint)
+        try friend.send([Array("from friend".utf8)])
+
+        var received: [String] = []
+        var decisions: [Bool] = []
+        auth.onDecision = { _, admitted in decisions.append(admitted) }
+        let poller = ZMQPoller([router, auth.socket])
+        let deadline = ContinuousClock.now + .seconds(3)
+        while ContinuousClock.now < deadline && (received.isEmpty || decisions.count < 2) {
+            let ready = try poller.poll(timeout: 0.1)
+            if ready[1] { try auth.answerPending() }
+            if ready[0], let m = try router.receive() { received.append(String(decoding: m[1], as: UTF8.self)) }
+        }
+        #expect(received == ["from friend"])
+        #expect(decisions.sorted { !$0 && $1 } == [false, true])
+    }
+}
