@@ -12,6 +12,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
         .package(url: "https://github.com/weichsel/ZIPFoundation", exact: "0.9.20"),
+        .package(url: "https://github.com/apple/swift-protobuf", exact: "1.39.0"),
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
@@ -22,6 +23,7 @@ let package = Package(
         .target(name: "Shared", dependencies: [
             "CZeroMQ",
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "SleepNet", dependencies: ["COpenBLAS", "Shared"]),
         .target(name: "Worker", dependencies: ["Shared", "SleepNet"]),
