@@ -38,8 +38,9 @@ let package = Package(
         // Tests: one target per module, plus end-to-end tests of the command.
         .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
-        // WorkerTests, CoordinatorTests and the end-to-end SleepfoldTests join
-        // as those modules gain behaviour to test.
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
+        // WorkerTests and the end-to-end SleepfoldTests join as those modules
+        // gain behaviour to test.
     ]
 )
 

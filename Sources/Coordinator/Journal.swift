@@ -1,0 +1,72 @@
+import Foundation
+import Shared
+import SwiftProtobuf
+
+/// The run's append-only record of finished folds: `journal.jsonl` in the run
+/// directory, one fold result per line (protobuf JSON of `Sleepfold_FoldResult`).
+///
+/// A result is appended and fsync'ed before the worker is acknowledged, so a
+/// coordinator killed at any moment loses nothing it acknowledged; restarted
+/// on the same run directory it reads the journal and skips those folds. A
+/// torn last line (killed mid-write) is reported and ignored, and that fold
+/// runs again.
+public final class Journal {
+    public let url: URL
+    private let fd: Int32
+
+    /// Folds found in the journal, first result of each fold.
+    public private(set) var results: [Int: Sleepfold_FoldResult] = [:]
+    /// Problems met while reading (torn or foreign lines), for the log.
+    public private(set) var warnings: [String] = []
+
+    public struct OpenError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Opens (creating if needed) the journal and reads what it holds.
+    /// - Parameter runID: results of another run (another plan or seed) are refused.
+    public init(url: URL, runID: String) throws {
+        self.url = url
+        if let data = FileManager.default.contents(atPath: url.path) {
+            let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
+            for (index, line) in lines.enumerated() where !line.isEmpty {
+                let where_ = "\(url.path) line \(index + 1)"
+                guard let result = try? Sleepfold_FoldResult(jsonUTF8Bytes: line) else {
+                    warnings.append("\(where_): unreadable entry ignored (torn write?); that fold runs again")
+                    continue
+                }
+                guard result.runID == runID else {
+                    throw OpenError(description: "\(where_): run_id \"\(result.runID)\", but this run is \"\(runID)\" (another plan, data or seed); use a new run directory")
+                }
+                if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
+            }
+        }
+        fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
+        guard fd >= 0 else {
+            throw OpenError(description: "\(url.path): cannot open for appending: \(String(cString: strerror(errno)))")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Appends a result durably (write + fsync). Call before acknowledging it.
+    public func append(_ result: Sleepfold_FoldResult) throws {
+        var line: [UInt8] = try result.jsonUTF8Bytes()
+        // A torn previous line must not swallow this one: start on a fresh line.
+        line.insert(UInt8(ascii: "\n"), at: 0)
+        line.append(UInt8(ascii: "\n"))
+        var offset = 0
+        while offset < line.count {
+            let n = line[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw OpenError(description: "\(url.path): write failed: \(String(cString: strerror(errno)))")
+            }
+            offset += n
+        }
+        guard fsync(fd) == 0 else {
+            throw OpenError(description: "\(url.path): fsync failed: \(String(cString: strerror(errno)))")
+        }
+        if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
+    }
+}

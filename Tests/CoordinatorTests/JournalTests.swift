@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import Coordinator
+import Shared
+
+@Suite struct JournalTests {
+    func tempURL() -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("journal-\(UUID().uuidString).jsonl")
+    }
+
+    func result(fold: UInt32, attempt: UInt32, run: String = "run-1") -> Sleepfold_FoldResult {
+        var r = Sleepfold_FoldResult()
+        r.runID = run
+        r.fold = fold
+        r.attempt = attempt
+        var p = Sleepfold_RecordingPredictions()
+        p.recordingID = "SC40\(fold)1E0"
+        p.trueLabels = Data([0, 1, 2])
+        p.predictedLabels = Data([0, 2, 2])
+        p.probabilities = Data(repeating: 7, count: 60)
+        r.predictions = [p]
+        return r
+    }
+
+    @Test func appendedResultsSurviveReopening() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        do {
+            let j = try Journal(url: url, runID: "run-1")
+            try j.append(result(fold: 2, attempt: 1))
+            try j.append(result(fold: 0, attempt: 3))
+            try j.append(result(fold: 2, attempt: 2))  // duplicate: first one stays
+        }
+        let j = try Journal(url: url, runID: "run-1")
+        #expect(Set(j.results.keys) == [0, 2])
+        #expect(j.results[2]?.attempt == 1)
+        #expect(j.results[0] == result(fold: 0, attempt: 3))
+        #expect(j.warnings.isEmpty)
+    }
+
+    @Test func tornLastLineIsIgnoredAndLaterAppendsStillRead() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Journal(url: url, runID: "run-1").append(result(fold: 1, attempt: 1))
+        // Simulate a crash in the middle of writing fold 3's line.
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("{\"runId\":\"run-1\",\"fold\":3,\"predi".utf8))
+        try handle.close()
+
+        let j = try Journal(url: url, runID: "run-1")
+        #expect(Set(j.results.keys) == [1])
+        #expect(j.warnings.count == 1)
+        try j.append(result(fold: 3, attempt: 2))
+        let again = try Journal(url: url, runID: "run-1")
+        #expect(Set(again.results.keys) == [1, 3])
+    }
+
+    @Test func anotherRunsJournalIsRefused() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        try Journal(url: url, runID: "run-A").append(result(fold: 0, attempt: 1, run: "run-A"))
+        #expect(throws: Journal.OpenError.self) { try Journal(url: url, runID: "run-B") }
+    }
+}
