@@ -1,0 +1,95 @@
+import Foundation
+import Shared
+
+/// The coordinator's live view: folds done / running / queued, each worker's
+/// fold, epoch and recent loss, and the time left. Redrawn in place on a
+/// terminal; on a pipe or file it writes nothing (the coordinator logs plain
+/// lines instead).
+public final class ProgressView {
+    public struct Snapshot {
+        public struct WorkerLine {
+            public let id: String
+            public let fold: Int?
+            public let progress: Sleepfold_Progress?
+        }
+        public let folds, done, failed, running, queued: Int
+        public let workers: [WorkerLine]
+    }
+
+    public let isInteractive: Bool
+    private let started = Date()
+    private var linesDrawn = 0
+    private var lastDraw = Date.distantPast
+
+    public init(interactive: Bool = isatty(STDERR_FILENO) != 0) {
+        isInteractive = interactive
+    }
+
+    /// Estimated seconds left: time per finished fold × folds left ÷ parallel workers.
+    static func secondsLeft(elapsed: Double, snapshot s: Snapshot) -> Double? {
+        guard s.done > 0 else { return nil }
+        let perFold = elapsed * Double(max(1, s.workers.count)) / Double(s.done)
+        return perFold * Double(s.folds - s.done - s.failed) / Double(max(1, s.workers.count))
+    }
+
+    public func render(_ s: Snapshot, elapsed: Double) -> [String] {
+        var lines = ["folds: \(s.done)/\(s.folds) done, \(s.running) running, \(s.queued) queued" +
+                     (s.failed > 0 ? ", \(s.failed) failed" : "") +
+                     " · elapsed \(Self.clock(elapsed))" +
+                     (Self.secondsLeft(elapsed: elapsed, snapshot: s).map { " · about \(Self.clock($0)) left" } ?? "")]
+        for w in s.workers {
+            var line = "  \(w.id.padding(toLength: 24, withPad: " ", startingAt: 0)) "
+            if let fold = w.fold {
+                line += "fold \(fold)"
+                if let p = w.progress, p.fold == fold {
+                    line += String(format: "  epoch %d/%d  loss %.4f  val F1 %.3f", p.epoch, p.epochs, p.trainLoss, p.validationMacroF1)
+                } else {
+                    line += "  starting"
+                }
+            } else {
+                line += "idle"
+            }
+            lines.append(line)
+        }
+        return lines
+    }
+
+    /// Prints a log line above the live view (the view redraws below it).
+    public func log(_ line: String) {
+        var out = ""
+        if isInteractive && linesDrawn > 0 {
+            out += "\u{1B}[\(linesDrawn)A\u{1B}[J"
+            linesDrawn = 0
+            lastDraw = .distantPast
+        }
+        out += line + "\n"
+        FileHandle.standardError.write(Data(out.utf8))
+    }
+
+    func update(_ s: Snapshot) {
+        guard isInteractive, Date().timeIntervalSince(lastDraw) > 0.5 else { return }
+        draw(s)
+    }
+
+    func finish(_ s: Snapshot) {
+        guard isInteractive else { return }
+        draw(s)
+    }
+
+    private func draw(_ s: Snapshot) {
+        lastDraw = Date()
+        var out = ""
+        if linesDrawn > 0 { out += "\u{1B}[\(linesDrawn)A" }
+        let lines = render(s, elapsed: Date().timeIntervalSince(started))
+        for line in lines { out += "\u{1B}[2K" + line + "\n" }
+        // Clear lines left over from a taller previous frame.
+        if linesDrawn > lines.count { for _ in lines.count..<linesDrawn { out += "\u{1B}[2K\n" } }
+        linesDrawn = max(lines.count, linesDrawn)
+        FileHandle.standardError.write(Data(out.utf8))
+    }
+
+    static func clock(_ seconds: Double) -> String {
+        let s = Int(seconds.rounded())
+        return s >= 3600 ? String(format: "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60) : String(format: "%d:%02d", s / 60, s % 60)
+    }
+}
