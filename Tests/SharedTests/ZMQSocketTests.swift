@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import Shared
 
@@ -82,5 +83,21 @@ import Shared
         }
         #expect(received == ["from friend"])
         #expect(decisions.sorted { !$0 && $1 } == [false, true])
+    }
+}
+
+@Suite struct CurveKeyFileTests {
+    @Test func keysRoundTripThroughFilesAndSecretIsPrivate() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("keys-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let keys = try CurveKeyPair.generate()
+        let files = try CurveKeyFile.write(keys, name: "worker-a", directory: dir)
+        #expect(try CurveKeyFile.readPublicKey(files.public) == keys.publicKey)
+        #expect(try CurveKeyFile.readKeyPair(files.secret) == keys)
+        #expect(try CurveKeyFile.readPublicKeys(directory: dir) == [keys.publicKey])
+        let mode = try FileManager.default.attributesOfItem(atPath: files.secret.path)[.posixPermissions] as? Int
+        #expect(mode == 0o600)
+        try "public-key = \"short\"\n".write(to: files.public, atomically: true, encoding: .utf8)
+        #expect(throws: CurveKeyFile.Failure.self) { try CurveKeyFile.readPublicKey(files.public) }
     }
 }
