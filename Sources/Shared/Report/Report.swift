@@ -39,14 +39,27 @@ public struct Report: Codable, Equatable, Sendable {
     public static let testOracleWarning =
         "test-oracle selection — leaks test data, only for comparison with published numbers"
 
-    /// A report of `evaluation`, the metrics of a run planned by `plan`.
+    /// The report of a run: every metric computed from `predictions` (see
+    /// `Evaluation`), with the facts about the run that predictions do not hold.
     ///
     /// - Parameters:
+    ///   - predictions: the test predictions of all folds (any order; folds not yet
+    ///     predicted get empty metrics).
+    ///   - plan: the run's fold plan.
+    ///   - recordingSubjects: the subject of every recording of the cohort.
     ///   - runs: per-fold training facts by fold number; missing folds get nulls.
     ///   - createdAt: the time the report is made.
-    public init(evaluation: Evaluation, plan: FoldPlan, runs: [Int: FoldRun] = [:],
-                data: DataSummary, protocol evaluationProtocol: ProtocolSummary, config: JSONValue,
-                sleepfoldVersion: String, createdAt: Date = Date()) {
+    /// - Throws: `ReportError` with code `predictions` when the predictions do not
+    ///   fit the plan or the cohort (see `Evaluation.init`).
+    public init(predictions: [Prediction], plan: FoldPlan, recordingSubjects: [String: String],
+                runs: [Int: FoldRun] = [:], data: DataSummary, protocol evaluationProtocol: ProtocolSummary,
+                config: JSONValue, sleepfoldVersion: String, createdAt: Date = Date()) throws(ReportError) {
+        let evaluation: Evaluation
+        do {
+            evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
+        } catch {
+            throw ReportError(.predictions, error.description)
+        }
         schemaVersion = Self.currentSchemaVersion
         title = Self.title(data: data, protocol: evaluationProtocol)
         self.sleepfoldVersion = sleepfoldVersion
@@ -56,6 +69,7 @@ public struct Report: Codable, Equatable, Sendable {
         self.data = data
         self.evaluationProtocol = evaluationProtocol
         self.config = config
+        // Evaluation has one entry per fold of this plan.
         pooled = evaluation.pooled
         folds = zip(plan.folds, evaluation.folds).map { fold, metrics in
             FoldReport(fold: fold, metrics: metrics, run: runs[fold.index] ?? FoldRun())
