@@ -103,7 +103,11 @@ public struct Cohort: Sendable {
                 problems.append(DataError(.ioFailure, file: entry.url.path, "\(error)"))
             }
         }
-        guard problems.isEmpty else { throw CohortError(source: url.path, problems: problems) }
+        guard problems.isEmpty else {
+            // Group the problems by file, keeping each file's own order.
+            let ordered = problems.enumerated().sorted { ($0.element.file ?? "", $0.offset) < ($1.element.file ?? "", $1.offset) }
+            throw CohortError(source: url.path, problems: ordered.map(\.element))
+        }
         return Cohort(source: url, recordings: summaries, expectedSampleRate: expectedSampleRate)
     }
 
@@ -124,8 +128,7 @@ public struct Cohort: Sendable {
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
             throw CohortError(source: url.path, problems: [DataError(.fileNotFound, file: url.path, "no such directory or manifest")])
         }
-        let (entries, problems) = isDirectory.boolValue ? try directoryListing(url) : try manifestListing(url)
-        return (entries, problems + duplicateProblems(entries, source: url))
+        return isDirectory.boolValue ? try directoryListing(url) : try manifestListing(url)
     }
 
     /// `*.npz` files of a directory named by the Sleep-EDF pattern.
@@ -155,6 +158,7 @@ public struct Cohort: Sendable {
                 problems.append(error)
             }
         }
+        problems += duplicateProblems(entries, file: { $0.url.path }, place: { "file \(entries[$0].url.lastPathComponent)" })
         if studies.count > 1 {
             problems.append(DataError(.mixedStudies, file: directory.path,
                                       "the directory mixes Sleep Cassette (SC4…) and Sleep Telemetry (ST7…) files, whose "
@@ -185,6 +189,7 @@ public struct Cohort: Sendable {
         guard !items.isEmpty else { throw fail("\"recordings\" is empty") }
         let folder = manifest.deletingLastPathComponent()
         var entries: [CohortEntry] = []
+        var places: [String] = []
         var problems: [DataError] = []
         for (index, item) in items.enumerated() {
             let place = "recordings[\(index)]"
@@ -213,21 +218,25 @@ public struct Cohort: Sendable {
             let url = path.hasPrefix("/") ? URL(fileURLWithPath: path)
                                           : folder.appendingPathComponent(path).standardizedFileURL
             entries.append(CohortEntry(id: Recording.id(of: url), url: url, subject: subject, night: night))
+            places.append("\(place) (\(path))")
         }
+        problems += duplicateProblems(entries, file: { _ in manifest.path }, place: { places[$0] })
         return (entries, problems)
     }
 
-    /// One problem per recording whose id an earlier recording already has.
-    private static func duplicateProblems(_ entries: [CohortEntry], source: URL) -> [DataError] {
-        var firstByID: [String: CohortEntry] = [:]
+    /// One problem per recording whose id an earlier one already has; `place(i)`
+    /// says where entry `i` comes from, for the message.
+    private static func duplicateProblems(_ entries: [CohortEntry], file: (CohortEntry) -> String,
+                                          place: (Int) -> String) -> [DataError] {
+        var firstIndex: [String: Int] = [:]
         var problems: [DataError] = []
-        for entry in entries {
-            if let first = firstByID[entry.id] {
-                problems.append(DataError(.duplicateRecording, file: entry.url.path,
-                                          "recording id '\(entry.id)' is also the id of \(first.url.path); "
+        for (index, entry) in entries.enumerated() {
+            if let first = firstIndex[entry.id] {
+                problems.append(DataError(.duplicateRecording, file: file(entry),
+                                          "\(place(index)) has recording id '\(entry.id)', as \(place(first)) has; "
                                           + "recording ids (file names without extension) must be unique in a cohort"))
             } else {
-                firstByID[entry.id] = entry
+                firstIndex[entry.id] = index
             }
         }
         return problems

@@ -19,6 +19,15 @@ public struct SleepEDFName: Equatable, Sendable {
     /// Night number (1 or 2 in Sleep-EDF).
     public var night: Int
 
+    public init(study: Study, subject: String, night: Int) {
+        self.study = study
+        self.subject = subject
+        self.night = night
+    }
+
+    /// The id prefix of this name, e.g. "SC4001" (study, subject, night).
+    public var prefix: String { study.rawValue + subject + String(night) }
+
     /// Parses the last path component of `fileName`; nil if it does not follow the pattern.
     public init?(fileName: String) {
         let name = Array((fileName.split(separator: "/").last.map(String.init) ?? fileName).utf8)
