@@ -99,7 +99,7 @@ struct NPYArrayTests {
     @Test func writesTheHeaderNumpyWrites() throws {
         // numpy's header for this array fits the same 128 bytes, so the files are identical.
         let numpyBytes = [UInt8](try Data(contentsOf: TestFixtures.url("npz/v1.npy")))
-        let ours = NPYArray([-1.5, 0, 2.25, 0.1, 3.4e38, 1e-45] as [Float], shape: [2, 3]).npyBytes()
+        let ours = NPYArray([-1.5, 0, 2.25, 0.1, 3.4e38, Float.leastNonzeroMagnitude], shape: [2, 3]).npyBytes()
         #expect(ours == numpyBytes)
     }
 
