@@ -2,6 +2,8 @@
 ///
 /// Memory layout: `x` is row-major (epochs, samplesPerEpoch), i.e. epoch `i`
 /// occupies `x[i * samplesPerEpoch ..< (i + 1) * samplesPerEpoch]`.
+/// Files: `init(contentsOf:subject:night:expectedSampleRate:)` and `write(to:compression:extraMembers:)`
+/// read and write the AttnSleep `.npz` format (Recording+NPZ.swift); `Cohort` reads many.
 public struct Recording: Sendable {
     /// Identifier of the night, the file name without extension (e.g. "SC4001E0").
     public var id: String
