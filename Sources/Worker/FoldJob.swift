@@ -1,0 +1,20 @@
+import Foundation
+import Shared
+
+/// A fold ready to train: the task and the local files of its recordings.
+public struct FoldJob: Sendable {
+    public let task: Sleepfold_FoldTask
+    /// Recording id → local file (shared directory or the worker's cache).
+    public let files: [String: URL]
+    /// BLAS / compute threads to use.
+    public let threads: Int
+    public let workerID: String
+}
+
+/// Trains and evaluates one fold: calls `progress` after each epoch, stops
+/// early when `isCancelled` turns true, returns the test predictions.
+public typealias FoldTrainer = @Sendable (
+    _ job: FoldJob,
+    _ progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
+    _ isCancelled: @escaping @Sendable () -> Bool
+) throws -> Sleepfold_FoldResult

@@ -1,0 +1,77 @@
+import Foundation
+import Shared
+
+/// Finds the recordings a fold needs on this machine: in a shared data
+/// directory (`--data`), or in the worker's cache, where recordings fetched
+/// from the coordinator are kept under their content hash.
+///
+/// Every file is checked against the task's SHA-256 before training uses it;
+/// a hash is computed once per (path, size, modification time).
+final class RecordingStore {
+    let dataDirectory: URL?
+    let cacheDirectory: URL
+    private var verified: [String: String] = [:]   // "path|size|mtime" → sha256
+
+    init(dataDirectory: URL?, cacheDirectory: URL) throws {
+        self.dataDirectory = dataDirectory
+        self.cacheDirectory = cacheDirectory
+        try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
+    }
+
+    struct Missing: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// The local file for `ref` if one with the right content is here, else nil.
+    /// Throws if the shared directory has the file but with other content.
+    func localFile(for ref: Sleepfold_RecordingRef) throws -> URL? {
+        if let dataDirectory {
+            let url = dataDirectory.appendingPathComponent(ref.fileName)
+            if FileManager.default.fileExists(atPath: url.path) {
+                let digest = try sha256(url)
+                guard digest == ref.sha256 else {
+                    throw Missing(description: "\(url.path): SHA-256 \(digest.prefix(12))…, but the coordinator's copy of \(ref.id) has \(ref.sha256.prefix(12))…; is --data the same directory as the coordinator's?")
+                }
+                return url
+            }
+        }
+        let cached = cacheURL(for: ref)
+        if FileManager.default.fileExists(atPath: cached.path) {
+            if try sha256(cached) == ref.sha256 { return cached }
+            try? FileManager.default.removeItem(at: cached)
+        }
+        return nil
+    }
+
+    func cacheURL(for ref: Sleepfold_RecordingRef) -> URL {
+        cacheDirectory.appendingPathComponent("\(ref.sha256).npz")
+    }
+
+    func partialURL(for ref: Sleepfold_RecordingRef) -> URL {
+        cacheDirectory.appendingPathComponent("\(ref.sha256).npz.part")
+    }
+
+    /// Moves a completely received file into the cache after checking its hash.
+    func commit(partial: URL, for ref: Sleepfold_RecordingRef) throws -> URL {
+        let digest = try sha256(partial)
+        guard digest == ref.sha256 else {
+            try? FileManager.default.removeItem(at: partial)
+            throw Missing(description: "recording \(ref.id) received from the coordinator has SHA-256 \(digest.prefix(12))…, expected \(ref.sha256.prefix(12))…")
+        }
+        let final = cacheURL(for: ref)
+        try? FileManager.default.removeItem(at: final)
+        try FileManager.default.moveItem(at: partial, to: final)
+        return final
+    }
+
+    private func sha256(_ url: URL) throws -> String {
+        let attributes = try FileManager.default.attributesOfItem(atPath: url.path)
+        let size = (attributes[.size] as? NSNumber)?.int64Value ?? -1
+        let mtime = (attributes[.modificationDate] as? Date)?.timeIntervalSince1970 ?? 0
+        let key = "\(url.path)|\(size)|\(mtime)"
+        if let known = verified[key] { return known }
+        let digest = try SHA256.hexDigest(ofFile: url)
+        verified[key] = digest
+        return digest
+    }
+}

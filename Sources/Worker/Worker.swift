@@ -1,2 +1,0 @@
-import Shared
-import SleepNet

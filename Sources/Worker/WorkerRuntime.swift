@@ -1,0 +1,346 @@
+import Foundation
+import Shared
+
+/// The worker process: connects to the coordinator, says hello, trains the
+/// folds it is given on a background thread, streams progress, sends results,
+/// and keeps heartbeats going both ways (the ZeroMQ Guide's Paranoid Pirate).
+///
+/// The socket is used only by the thread that calls `run()`.
+public final class WorkerRuntime {
+    // Timing, as in the Guide's ppworker.
+    public static let heartbeatInterval = 1.0      // s between heartbeats we send
+    public static let liveness = 3                 // silent intervals before the coordinator is presumed gone
+    public static let reconnectInitial = 1.0       // s, first back-off
+    public static let reconnectMax = 32.0          // s, back-off cap
+    static let pollInterval = 0.05                 // s, how often training events are picked up
+    static let chunkSize: UInt64 = 1 << 20         // bytes per data request
+    static let chunksInFlight = 8                  // pipelined data requests
+
+    public struct Options: Sendable {
+        public var endpoint: String
+        public var threads: Int
+        public var dataDirectory: URL?
+        public var cacheDirectory: URL
+        public var workerID: String
+        /// CURVE: this worker's key pair and the coordinator's public key.
+        public var curve: (keys: CurveKeyPair, serverKey: String)?
+        /// Give up after this many seconds without ever reaching a coordinator (nil: never).
+        public var giveUpAfter: Double?
+
+        public init(endpoint: String, threads: Int, dataDirectory: URL?, cacheDirectory: URL,
+                    workerID: String, curve: (keys: CurveKeyPair, serverKey: String)? = nil,
+                    giveUpAfter: Double? = nil) {
+            self.endpoint = endpoint
+            self.threads = threads
+            self.dataDirectory = dataDirectory
+            self.cacheDirectory = cacheDirectory
+            self.workerID = workerID
+            self.curve = curve
+            self.giveUpAfter = giveUpAfter
+        }
+    }
+
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    private let options: Options
+    private let trainer: FoldTrainer
+    private let log: @Sendable (String) -> Void
+    private let context: ZMQContext
+    private var socket: ZMQSocket?
+    private let store: RecordingStore
+
+    // Connection state.
+    private var liveness = WorkerRuntime.liveness
+    private var backoff = WorkerRuntime.reconnectInitial
+    private var lastHeard = 0.0
+    private var nextHeartbeat = 0.0
+    private var everWelcomed = false
+    private var startedAt = 0.0
+
+    // Work state.
+    private var pendingTask: Sleepfold_FoldTask?
+    private var fetches: [String: Fetch] = [:]
+    private var localFiles: [String: URL] = [:]
+    private var training: (task: Sleepfold_FoldTask, events: WorkerEvents)?
+    private var unacknowledged: Sleepfold_FoldResult?
+
+    private struct Fetch {
+        let ref: Sleepfold_RecordingRef
+        let handle: FileHandle
+        var requested: UInt64
+        var received: UInt64
+    }
+
+    public init(options: Options, trainer: @escaping FoldTrainer,
+                log: @escaping @Sendable (String) -> Void) throws {
+        self.options = options
+        self.trainer = trainer
+        self.log = log
+        self.context = try ZMQContext()
+        self.store = try RecordingStore(dataDirectory: options.dataDirectory,
+                                        cacheDirectory: options.cacheDirectory)
+    }
+
+    /// Runs until the coordinator says shut down (returns) or, with
+    /// `giveUpAfter`, no coordinator answered in time (throws).
+    public func run() throws {
+        startedAt = now()
+        try connect()
+        while true {
+            if try step() { break }
+        }
+        training?.events.cancel()
+        socket?.close()
+        socket = nil
+    }
+
+    /// One turn of the loop; true when the worker should exit.
+    private func step() throws -> Bool {
+        guard let socket else { return true }
+        try forwardTrainingEvents()
+        if try socket.waitForInput(timeout: Self.pollInterval) {
+            guard let frames = try socket.receive() else { return false }
+            liveness = Self.liveness
+            lastHeard = now()
+            do {
+                let envelope = try Wire.decode(frames)
+                if try handle(envelope) { return true }
+            } catch {
+                log("dropped a message from the coordinator: \(error)")
+            }
+        } else if now() - lastHeard > Self.heartbeatInterval {
+            lastHeard = now()
+            liveness -= 1
+            if liveness <= 0 {
+                if let limit = options.giveUpAfter, !everWelcomed, now() - startedAt > limit {
+                    throw Failure(description: "no coordinator answered at \(options.endpoint) within \(Int(limit)) s")
+                }
+                log("coordinator silent for \(Self.liveness) heartbeats; reconnecting in \(backoff) s")
+                Thread.sleep(forTimeInterval: backoff)
+                backoff = min(backoff * 2, Self.reconnectMax)
+                try connect()
+                return false
+            }
+        }
+        if now() >= nextHeartbeat {
+            var hb = Sleepfold_Heartbeat()
+            hb.fold = training.map { Int32($0.task.fold) } ?? -1
+            hb.attempt = training?.task.attempt ?? 0
+            var env = Sleepfold_Envelope()
+            env.heartbeat = hb
+            try send(env)
+        }
+        return false
+    }
+
+    // MARK: - Connection
+
+    private func connect() throws {
+        socket?.close()
+        let s = try ZMQSocket(context, .dealer)
+        try s.setRoutingID(Array("\(options.workerID)#\(UInt32.random(in: 0 ... .max))".utf8))
+        if let curve = options.curve {
+            try s.makeCurveClient(keys: curve.keys, serverKey: curve.serverKey)
+        }
+        try s.connect(options.endpoint)
+        socket = s
+        liveness = Self.liveness
+        lastHeard = now()
+        // Downloads in flight are restarted after a reconnect.
+        for fetch in fetches.values { try? fetch.handle.close() }
+        fetches.removeAll()
+
+        var hello = Sleepfold_Hello()
+        hello.workerID = options.workerID
+        hello.host = ProcessInfo.processInfo.hostName
+        hello.cores = UInt32(ProcessInfo.processInfo.activeProcessorCount)
+        hello.threads = UInt32(options.threads)
+        hello.softwareVersion = sleepfoldVersion
+        hello.hasSharedData_p = options.dataDirectory != nil
+        hello.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
+        var env = Sleepfold_Envelope()
+        env.hello = hello
+        try send(env)
+        if let training {
+            // Tell a (possibly restarted) coordinator which fold we are busy with.
+            var hb = Sleepfold_Heartbeat()
+            hb.fold = Int32(training.task.fold)
+            hb.attempt = training.task.attempt
+            var e = Sleepfold_Envelope()
+            e.heartbeat = hb
+            try send(e)
+        }
+        if let result = unacknowledged {
+            var e = Sleepfold_Envelope()
+            e.foldResult = result
+            try send(e)
+        }
+        if let task = pendingTask { try requestMissingData(for: task) }
+    }
+
+    private func send(_ envelope: Sleepfold_Envelope) throws {
+        try socket?.send(envelope)
+        nextHeartbeat = now() + Self.heartbeatInterval
+    }
+
+    // MARK: - Messages
+
+    /// Handles one message; true when told to shut down.
+    private func handle(_ envelope: Sleepfold_Envelope) throws -> Bool {
+        backoff = Self.reconnectInitial
+        switch envelope.body {
+        case .welcome(let welcome):
+            everWelcomed = true
+            log("joined run \(welcome.runID)")
+        case .heartbeat:
+            break
+        case .foldTask(let task):
+            guard training == nil, pendingTask == nil else {
+                log("ignored fold \(task.fold): already busy")
+                return false
+            }
+            log("fold \(task.fold) (attempt \(task.attempt)): \(task.train.count) train, \(task.validation.count) validation, \(task.test.count) test recordings")
+            pendingTask = task
+            try requestMissingData(for: task)
+        case .dataChunk(let chunk):
+            try receive(chunk)
+        case .resultAck(let ack):
+            if let r = unacknowledged, r.fold == ack.fold {
+                unacknowledged = nil
+                log("fold \(ack.fold) acknowledged")
+            }
+        case .shutdown(let shutdown):
+            log("coordinator says stop: \(shutdown.reason)")
+            return true
+        case .error(let error):
+            log("coordinator reports: \(error.message)")
+            if error.code == .versionMismatch { throw Failure(description: error.message) }
+        default:
+            log("dropped an unexpected message from the coordinator")
+        }
+        return false
+    }
+
+    // MARK: - Data
+
+    private func requestMissingData(for task: Sleepfold_FoldTask) throws {
+        for ref in task.train + task.validation + task.test where localFiles[ref.id] == nil && fetches[ref.id] == nil {
+            do {
+                if let url = try store.localFile(for: ref) {
+                    localFiles[ref.id] = url
+                    continue
+                }
+            } catch {
+                try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
+                return
+            }
+            let partial = store.partialURL(for: ref)
+            FileManager.default.createFile(atPath: partial.path, contents: nil)
+            let handle = try FileHandle(forWritingTo: partial)
+            fetches[ref.id] = Fetch(ref: ref, handle: handle, requested: 0, received: 0)
+            for _ in 0..<Self.chunksInFlight { try requestNextChunk(ref.id) }
+        }
+        try startTrainingIfReady()
+    }
+
+    private func requestNextChunk(_ id: String) throws {
+        guard var fetch = fetches[id], fetch.requested < fetch.ref.sizeBytes else { return }
+        var request = Sleepfold_DataRequest()
+        request.recordingID = id
+        request.sha256 = fetch.ref.sha256
+        request.offset = fetch.requested
+        request.length = min(Self.chunkSize, fetch.ref.sizeBytes - fetch.requested)
+        fetch.requested += request.length
+        fetches[id] = fetch
+        var env = Sleepfold_Envelope()
+        env.dataRequest = request
+        try send(env)
+    }
+
+    private func receive(_ chunk: Sleepfold_DataChunk) throws {
+        guard var fetch = fetches[chunk.recordingID], chunk.offset == fetch.received else {
+            log("dropped an unexpected data chunk for \(chunk.recordingID) at \(chunk.offset)")
+            return
+        }
+        try fetch.handle.write(contentsOf: chunk.data)
+        fetch.received += UInt64(chunk.data.count)
+        fetches[chunk.recordingID] = fetch
+        if fetch.received >= fetch.ref.sizeBytes {
+            try fetch.handle.close()
+            fetches[chunk.recordingID] = nil
+            do {
+                localFiles[fetch.ref.id] = try store.commit(partial: store.partialURL(for: fetch.ref), for: fetch.ref)
+            } catch {
+                try reportFailure(fold: pendingTask?.fold ?? 0, code: .dataUnavailable, "\(error)")
+                return
+            }
+            try startTrainingIfReady()
+        } else {
+            try requestNextChunk(chunk.recordingID)
+        }
+    }
+
+    // MARK: - Training
+
+    private func startTrainingIfReady() throws {
+        guard let task = pendingTask, fetches.isEmpty else { return }
+        let refs = task.train + task.validation + task.test
+        guard refs.allSatisfy({ localFiles[$0.id] != nil }) else { return }
+        pendingTask = nil
+        var files: [String: URL] = [:]
+        for ref in refs { files[ref.id] = localFiles[ref.id] }
+        let job = FoldJob(task: task, files: files, threads: options.threads, workerID: options.workerID)
+        let events = WorkerEvents()
+        training = (task, events)
+        let trainer = self.trainer
+        let thread = Thread {
+            do {
+                let result = try trainer(job, { events.post(.progress($0)) }, { events.isCancelled })
+                events.post(.finished(result))
+            } catch {
+                events.post(.failed(fold: task.fold, message: "\(error)"))
+            }
+        }
+        thread.stackSize = 16 << 20
+        thread.start()
+    }
+
+    private func forwardTrainingEvents() throws {
+        guard let training else { return }
+        for event in training.events.drain() {
+            var env = Sleepfold_Envelope()
+            switch event {
+            case .progress(let p):
+                env.progress = p
+                try send(env)
+            case .finished(let result):
+                log("fold \(result.fold) done in \(Int(result.trainSeconds)) s")
+                unacknowledged = result
+                self.training = nil
+                env.foldResult = result
+                try send(env)
+            case .failed(let fold, let message):
+                log("fold \(fold) failed: \(message)")
+                self.training = nil
+                try reportFailure(fold: fold, code: .trainingFailed, message)
+            }
+        }
+    }
+
+    private func reportFailure(fold: UInt32, code: Sleepfold_ErrorReport.Code, _ message: String) throws {
+        pendingTask = nil
+        var report = Sleepfold_ErrorReport()
+        report.code = code
+        report.message = message
+        report.fold = Int32(fold)
+        var env = Sleepfold_Envelope()
+        env.error = report
+        try send(env)
+    }
+
+    private func now() -> Double {
+        Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+}
