@@ -1,0 +1,26 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct PlanCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Print the subject-wise fold plan of a cohort (table, or JSON with --json).")
+
+    @OptionGroup var cohort: CohortOptions
+
+    @Flag(help: "Print {\"folds\": [{\"fold\", \"train\", \"validation\", \"test\"}, …]} instead of a table.")
+    var json = false
+
+    func run() throws {
+        let (data, plan) = try cohort.load()
+        if json {
+            FileHandle.standardOutput.write(plan.jsonData())
+            print()
+        } else {
+            print("\(data.recordings.count) recordings of \(data.subjects.count) subjects, \(data.epochCount) epochs; " +
+                  "\(plan.folds.count) folds, \(cohort.foldPlan.rawValue) order, seed \(cohort.seed), selection \(cohort.selection.rawValue)")
+            print(plan.table())
+        }
+    }
+}
