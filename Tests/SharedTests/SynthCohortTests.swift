@@ -120,7 +120,7 @@ private func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
         let boundaryMean = boundary.reduce(0, +) / Double(boundary.count)
         // Epochs made independently would jump by ~the signal's rms (≈ 20 µV, many
         // times a typical 10-ms step) at every boundary.
-        #expect(boundaryMean < 1.5 * withinMean, "\(rec.id): boundary \(boundaryMean) vs within \(withinMean) µV")
+        #expect(boundaryMean < 1.25 * withinMean, "\(rec.id): boundary \(boundaryMean) vs within \(withinMean) µV")
         #expect(boundary.max()! <= withinMax)
     }
 }
