@@ -35,6 +35,10 @@ public enum SynthSignal {
     static let backgroundLevel: [Double] = [1.0, 0.9, 1.0, 1.1, 0.85]
     // Rhythm levels, µV rms at gain 1 (wake alpha depends on the eyes, N1 alpha on a draw).
     static let alphaLevel: [Double] = [7, 1.0, 0.6, 0.4, 1.0]
+    /// Wake alpha with the eyes open, as a share of eyes-closed alpha.
+    static let eyesOpenAlpha = 0.2
+    /// N1 alpha level in the epochs (35 %) that keep some of wake's alpha, µV rms.
+    static let n1AlphaLevel = 3.0
     static let thetaLevel: [Double] = [2.5, 8, 5, 5, 7]
     static let deltaLevel: [Double] = [4, 7, 11, 42, 6]
     /// Lowest N3 delta level, µV rms (peaks then reach well over 75 µV peak to peak).
@@ -87,8 +91,8 @@ public enum SynthSignal {
             let n1Alpha = rng.nextUnitDouble() < 0.35
 
             var alpha = alphaLevel[s]
-            if stage == .wake { alpha = eyesClosed ? alphaLevel[s] : 0.2 * alphaLevel[s] }
-            if stage == .n1, n1Alpha { alpha = 3 }
+            if stage == .wake, !eyesClosed { alpha *= eyesOpenAlpha }
+            if stage == .n1, n1Alpha { alpha = n1AlphaLevel }
             levels.background[e] = Float(g * backgroundLevel[s] * rng.lognormal(0.1))
             levels.alpha[e] = Float(g * p.alphaAmount * alpha * rng.lognormal(0.25))
             levels.theta[e] = Float(g * thetaLevel[s] * rng.lognormal(0.25))
