@@ -51,6 +51,7 @@ struct RecordingTests {
             ("/data/sleep-cassette/SC4001EC-Hypnogram.edf", .cassette, "00", 1),
             ("ST7022J0-PSG.edf", .telemetry, "02", 2),
             ("ST7241JO.npz", .telemetry, "24", 1),
+            ("SC41231E0.npz", .cassette, "123", 1),  // synthetic cohorts of 100+ subjects
         ]
         for (file, study, subject, night) in cases {
             #expect(SleepEDFName(fileName: file) == SleepEDFName(study: study, subject: subject, night: night), "\(file)")

@@ -1,8 +1,8 @@
 /// Subject and night read from a Sleep-EDF file name.
 ///
 /// Sleep Cassette names look like `SC4ssNE0…` and Sleep Telemetry names like
-/// `ST7ssNJ0…`: `ss` is the two-digit subject number, `N` the night. Only the
-/// first six characters matter, so `SC4001E0.npz`, `SC4001E0-PSG.edf` and
+/// `ST7ssNJ0…`: `ss` is the two-digit subject number (more digits in synthetic
+/// cohorts of 100 or more subjects), `N` the night. Only the digits matter, so `SC4001E0.npz`, `SC4001E0-PSG.edf` and
 /// `SC4001EC-Hypnogram.edf` all name subject "00", night 1.
 public struct SleepEDFName: Equatable, Sendable {
     /// Which Sleep-EDF study the name belongs to.
@@ -33,10 +33,14 @@ public struct SleepEDFName: Equatable, Sendable {
         let name = Array((fileName.split(separator: "/").last.map(String.init) ?? fileName).utf8)
         guard name.count >= 6 else { return nil }
         guard let study = Study(rawValue: String(decoding: name[0..<3], as: UTF8.self)) else { return nil }
-        let digits = name[3..<6]
-        guard digits.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        // The digit run after the study code: subject digits, then the night digit.
+        // Sleep-EDF has two subject digits; synthetic cohorts of 100 or more
+        // subjects use more (`SC41231E0` is subject "123", night 1).
+        let isDigit = { (c: UInt8) in c >= UInt8(ascii: "0") && c <= UInt8(ascii: "9") }
+        let run = name[3...].prefix(while: isDigit).count
+        guard run >= 3 else { return nil }
         self.study = study
-        self.subject = String(decoding: name[3..<5], as: UTF8.self)
-        self.night = Int(name[5] - UInt8(ascii: "0"))
+        self.subject = String(decoding: name[3..<(3 + run - 1)], as: UTF8.self)
+        self.night = Int(name[3 + run - 1] - UInt8(ascii: "0"))
     }
 }
