@@ -39,8 +39,8 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
-        // WorkerTests and the end-to-end SleepfoldTests join as those modules
-        // gain behaviour to test.
+        // End to end: the real `sleepfold` executable in real processes.
+        .testTarget(name: "SleepfoldTests", dependencies: ["sleepfold"]),
     ]
 )
 

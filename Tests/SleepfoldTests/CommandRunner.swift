@@ -1,0 +1,56 @@
+import Foundation
+
+/// Runs the built `sleepfold` executable as a real process, as users and the
+/// cluster scripts do.
+struct CommandRunner {
+    struct Output {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// The sleepfold binary next to the test bundle (same build configuration).
+    static var executable: URL {
+        let testBinary = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath()
+        var dir = testBinary.deletingLastPathComponent()
+        // swift test runs .build/<config>/<Package>PackageTests.xctest (a file on Linux).
+        while !FileManager.default.fileExists(atPath: dir.appendingPathComponent("sleepfold").path),
+              dir.pathComponents.count > 1 {
+            dir = dir.deletingLastPathComponent()
+        }
+        return dir.appendingPathComponent("sleepfold")
+    }
+
+    static func run(_ arguments: [String], timeout: Double = 300) throws -> Output {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        // Read both pipes while the process runs so neither fills up.
+        let group = DispatchGroup()
+        nonisolated(unsafe) var outData = Data(), errData = Data()
+        group.enter()
+        DispatchQueue.global().async { outData = out.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        group.enter()
+        DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
+        if group.wait(timeout: .now() + timeout) == .timedOut {
+            process.terminate()
+            throw TimedOut(arguments: arguments)
+        }
+        process.waitUntilExit()
+        return Output(status: process.terminationStatus,
+                      stdout: String(decoding: outData, as: UTF8.self),
+                      stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    struct TimedOut: Error { let arguments: [String] }
+
+    static func temporaryDirectory(_ name: String) throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("sleepfold-\(name)-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+}
