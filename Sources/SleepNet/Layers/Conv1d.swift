@@ -1,0 +1,226 @@
+/// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
+///
+/// Supports stride, dilation, groups (depthwise included), an optional bias and
+/// asymmetric zero padding; `causal: true` pads `dilation·(kernel−1)` on the
+/// left only, which equals AttnSleep's CausalConv1d (pad both sides, drop the
+/// last outputs).
+///
+///     // inp (B, C, L) -> out (B, F, Lo),  Lo = (L + padL + padR − dil·(K−1) − 1) / stride + 1
+///     // weight (F, C/groups, K), bias (F)
+public final class Conv1d {
+    public let inChannels, outChannels, kernel, stride, dilation, groups: Int
+    public let padLeft, padRight: Int
+    public let hasBias: Bool
+    /// False for a layer that reads the network input: no input gradient is formed.
+    public var needsInputGradient: Bool
+
+    let store: ParameterStore
+    let weight: TensorView
+    let bias: TensorView?
+
+    /// Output of the last forward, (B, F, Lo).
+    public let output = Tensor()
+    /// Input gradient of the last backward, (B, C, L).
+    public let inputGradient = Tensor()
+    private var input: Tensor?
+    private let col = Tensor()      // (C/groups · K, Lo) per sample
+    private let colGrad = Tensor()  // same
+
+    /// Registers `name.weight` (and `name.bias`) in `store`.
+    ///
+    /// `initWeight` defaults to PyTorch's kaiming-uniform(a=√5), i.e.
+    /// uniform(±1/√fan_in); the bias is uniform(±1/√fan_in).
+    init(
+        store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: Int,
+        stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true,
+        causal: Bool = false, weightInit: Initializer? = nil, receivesGradient: Bool = true
+    ) {
+        precondition(inChannels % groups == 0 && outChannels % groups == 0, "groups must divide channels")
+        self.store = store
+        self.inChannels = inChannels
+        self.outChannels = outChannels
+        self.kernel = kernel
+        self.stride = stride
+        self.dilation = dilation
+        self.groups = groups
+        if causal {
+            padLeft = dilation * (kernel - 1)
+            padRight = 0
+        } else {
+            padLeft = padding
+            padRight = padding
+        }
+        hasBias = bias
+        needsInputGradient = true
+        let fanIn = inChannels / groups * kernel
+        let bound = 1 / Float(fanIn).squareRoot()
+        weight = store.registerParameter(
+            name + ".weight", shape: [outChannels, inChannels / groups, kernel],
+            initializer: weightInit ?? .uniform(bound: bound), receivesGradient: receivesGradient)
+        self.bias = bias
+            ? store.registerParameter(name + ".bias", shape: [outChannels], initializer: .uniform(bound: bound),
+                                      receivesGradient: receivesGradient)
+            : nil
+    }
+
+    /// Output length for an input of length `length`.
+    public func outputLength(_ length: Int) -> Int {
+        (length + padLeft + padRight - dilation * (kernel - 1) - 1) / stride + 1
+    }
+
+    /// True when the input itself is the im2col matrix (kernel 1, stride 1, no padding).
+    private var isPointwise: Bool { kernel == 1 && stride == 1 && padLeft == 0 && padRight == 0 }
+
+    /// inp (B, C, L) -> out (B, F, Lo)
+    @discardableResult
+    public func forward(_ x: Tensor) -> Tensor {
+        let B = x.shape[0], C = inChannels, L = x.shape[2]
+        precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
+        let F = outChannels, K = kernel, Lo = outputLength(L)
+        let Cg = C / groups, Fg = F / groups, CgK = Cg * K
+        input = x
+        output.resize(Shape(B, F, Lo))
+        if !isPointwise { col.resize(Shape(CgK, Lo)) }
+        let w = store.value(weight)
+        let bvals = bias.map { store.value($0) }
+        for b in 0..<B {
+            let xb = x.data + b * C * L
+            let yb = output.data + b * F * Lo
+            for g in 0..<groups {
+                let xg = xb + g * Cg * L
+                let colPtr: UnsafePointer<Float>
+                if isPointwise {
+                    colPtr = UnsafePointer(xg)
+                } else {
+                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: col.data)
+                    colPtr = UnsafePointer(col.data)
+                }
+                // y_g (Fg, Lo) = W_g (Fg, CgK) · col (CgK, Lo)
+                sgemm(transA: false, transB: false, m: Fg, n: Lo, k: CgK,
+                      alpha: 1, a: w + g * Fg * CgK, lda: CgK,
+                      b: colPtr, ldb: Lo,
+                      beta: 0, c: yb + g * Fg * Lo, ldc: Lo)
+            }
+            if let bv = bvals {
+                for f in 0..<F {
+                    let row = yb + f * Lo
+                    let v = bv[f]
+                    for t in 0..<Lo { row[t] += v }
+                }
+            }
+        }
+        return output
+    }
+
+    /// dout (B, F, Lo) -> dinp (B, C, L); accumulates dW (F, C/g, K) and db (F).
+    @discardableResult
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("Conv1d.backward before forward") }
+        let B = x.shape[0], C = inChannels, L = x.shape[2]
+        let F = outChannels, K = kernel, Lo = outputLength(L)
+        let Cg = C / groups, Fg = F / groups, CgK = Cg * K
+        let w = store.value(weight)
+        let dw = store.gradient(weight)
+        if needsInputGradient {
+            inputGradient.resize(Shape(B, C, L))
+            if !isPointwise { inputGradient.zero() }
+            colGrad.resize(Shape(CgK, Lo))
+        }
+        if !isPointwise { col.resize(Shape(CgK, Lo)) }
+        for b in 0..<B {
+            let xb = x.data + b * C * L
+            let dyb = dy.data + b * F * Lo
+            for g in 0..<groups {
+                let xg = xb + g * Cg * L
+                let dyg = dyb + g * Fg * Lo
+                let colPtr: UnsafePointer<Float>
+                if isPointwise {
+                    colPtr = UnsafePointer(xg)
+                } else {
+                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: col.data)
+                    colPtr = UnsafePointer(col.data)
+                }
+                // dW_g (Fg, CgK) += dy_g (Fg, Lo) · colᵀ (Lo, CgK)
+                sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
+                      alpha: 1, a: dyg, lda: Lo,
+                      b: colPtr, ldb: Lo,
+                      beta: 1, c: dw + g * Fg * CgK, ldc: CgK)
+                guard needsInputGradient else { continue }
+                let dxg = inputGradient.data + b * C * L + g * Cg * L
+                if isPointwise {
+                    // dx_g (Cg, L) = W_gᵀ (Cg, Fg) · dy_g (Fg, L)
+                    sgemm(transA: true, transB: false, m: Cg, n: Lo, k: Fg,
+                          alpha: 1, a: w + g * Fg * CgK, lda: CgK,
+                          b: dyg, ldb: Lo,
+                          beta: 0, c: dxg, ldc: L)
+                } else {
+                    // dcol (CgK, Lo) = W_gᵀ (CgK, Fg) · dy_g (Fg, Lo)
+                    sgemm(transA: true, transB: false, m: CgK, n: Lo, k: Fg,
+                          alpha: 1, a: w + g * Fg * CgK, lda: CgK,
+                          b: dyg, ldb: Lo,
+                          beta: 0, c: colGrad.data, ldc: Lo)
+                    col2im(colGrad.data, channels: Cg, length: L, outLength: Lo, into: dxg)
+                }
+            }
+        }
+        if let bias {
+            let db = store.gradient(bias)
+            for f in 0..<F {
+                var s: Float = 0
+                for b in 0..<B {
+                    let row = dy.data + (b * F + f) * Lo
+                    for t in 0..<Lo { s += row[t] }
+                }
+                db[f] += s
+            }
+        }
+        return inputGradient
+    }
+
+    /// Range of output positions t whose input index t·stride + off lies in [0, L).
+    @inline(__always)
+    private func validRange(offset off: Int, length L: Int, outLength Lo: Int) -> (Int, Int) {
+        // t ≥ ceil(−off / stride), t ≤ floor((L − 1 − off) / stride)
+        var lo = 0
+        if off < 0 { lo = (-off + stride - 1) / stride }
+        var hi = Lo
+        if L - 1 - off < 0 { hi = 0 } else { hi = min(Lo, (L - 1 - off) / stride + 1) }
+        return (lo, max(lo, hi))
+    }
+
+    /// col[(c·K + k), t] = x[c, t·stride + k·dilation − padLeft] (0 outside).
+    private func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+                        into col: UnsafeMutablePointer<Float>) {
+        let K = kernel, s = stride
+        for c in 0..<channels {
+            let xc = x + c * L
+            for k in 0..<K {
+                let row = col + (c * K + k) * Lo
+                let off = k * dilation - padLeft
+                let (lo, hi) = validRange(offset: off, length: L, outLength: Lo)
+                if lo > 0 { row.update(repeating: 0, count: lo) }
+                if s == 1 {
+                    if hi > lo { row.advanced(by: lo).update(from: xc + lo + off, count: hi - lo) }
+                } else {
+                    for t in lo..<hi { row[t] = xc[t * s + off] }
+                }
+                if hi < Lo { row.advanced(by: hi).update(repeating: 0, count: Lo - hi) }
+            }
+        }
+    }
+
+    /// dx[c, t·stride + k·dilation − padLeft] += dcol[(c·K + k), t].
+    private func col2im(_ dcol: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+                        into dx: UnsafeMutablePointer<Float>) {
+        let K = kernel, s = stride
+        for c in 0..<channels {
+            let dxc = dx + c * L
+            for k in 0..<K {
+                let row = dcol + (c * K + k) * Lo
+                let off = k * dilation - padLeft
+                let (lo, hi) = validRange(offset: off, length: L, outLength: Lo)
+                for t in lo..<hi { dxc[t * s + off] += row[t] }
+            }
+        }
+    }
+}

@@ -1,0 +1,43 @@
+/// Concatenation of two (B, C, ·) tensors along time.
+///
+///     // a (B, C, La), b (B, C, Lb) -> out (B, C, La + Lb)
+public final class ConcatTime {
+    public let output = Tensor()
+    public let firstGradient = Tensor()
+    public let secondGradient = Tensor()
+    private var la = 0, lb = 0
+
+    public init() {}
+
+    @discardableResult
+    public func forward(_ a: Tensor, _ b: Tensor) -> Tensor {
+        let B = a.shape[0], C = a.shape[1]
+        la = a.shape[2]; lb = b.shape[2]
+        let L = la + lb
+        output.resize(Shape(B, C, L))
+        for bc in 0..<(B * C) {
+            (output.data + bc * L).update(from: a.data + bc * la, count: la)
+            (output.data + bc * L + la).update(from: b.data + bc * lb, count: lb)
+        }
+        return output
+    }
+
+    /// dout (B, C, La + Lb) -> (da (B, C, La), db (B, C, Lb))
+    public func backward(_ dy: Tensor) -> (Tensor, Tensor) {
+        let B = dy.shape[0], C = dy.shape[1], L = la + lb
+        firstGradient.resize(Shape(B, C, la))
+        secondGradient.resize(Shape(B, C, lb))
+        for bc in 0..<(B * C) {
+            (firstGradient.data + bc * la).update(from: dy.data + bc * L, count: la)
+            (secondGradient.data + bc * lb).update(from: dy.data + bc * L + la, count: lb)
+        }
+        return (firstGradient, secondGradient)
+    }
+}
+
+/// out = a + b, elementwise (a residual connection); its backward is the identity to both.
+func addTensors(_ a: Tensor, _ b: Tensor, into out: Tensor) {
+    out.resize(a.shape)
+    let ap = a.data, bp = b.data, op = out.data
+    for i in 0..<a.count { op[i] = ap[i] + bp[i] }
+}

@@ -1,0 +1,180 @@
+import Foundation
+
+/// Which network turns an epoch of signal into a feature sequence.
+public enum FeatureExtractorKind: String, Codable, Sendable, CaseIterable {
+    /// AttnSleep's multi-resolution CNN with adaptive feature recalibration.
+    case mrcnn
+}
+
+/// Which encoder models the temporal context of the feature sequence.
+public enum EncoderKind: String, Codable, Sendable, CaseIterable {
+    /// AttnSleep's transformer encoder with causal-convolution attention.
+    case transformer
+}
+
+/// A max-pooling step: kernel, stride, padding (in samples).
+public struct PoolConfig: Codable, Sendable, Equatable {
+    public var kernel: Int
+    public var stride: Int
+    public var padding: Int
+
+    public init(kernel: Int, stride: Int, padding: Int) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+    }
+}
+
+/// One branch of the multi-resolution CNN: a wide strided convolution, a pool,
+/// two narrow convolutions and a last pool.
+public struct ConvBranchConfig: Codable, Sendable, Equatable {
+    public var kernel: Int
+    public var stride: Int
+    public var padding: Int
+    public var firstPool: PoolConfig
+    /// Kernel and padding of the two convolutions after the first pool.
+    public var convKernel: Int
+    public var convPadding: Int
+    public var lastPool: PoolConfig
+
+    public init(kernel: Int, stride: Int, padding: Int, firstPool: PoolConfig,
+                convKernel: Int, convPadding: Int, lastPool: PoolConfig) {
+        self.kernel = kernel
+        self.stride = stride
+        self.padding = padding
+        self.firstPool = firstPool
+        self.convKernel = convKernel
+        self.convPadding = convPadding
+        self.lastPool = lastPool
+    }
+
+    /// Length of the branch output for `samples` input samples.
+    public func outputLength(samples: Int) -> Int {
+        var l = (samples + 2 * padding - kernel) / stride + 1
+        l = (l + 2 * firstPool.padding - firstPool.kernel) / firstPool.stride + 1
+        l = l + 2 * convPadding - convKernel + 1
+        l = l + 2 * convPadding - convKernel + 1
+        return (l + 2 * lastPool.padding - lastPool.kernel) / lastPool.stride + 1
+    }
+}
+
+/// Hyper-parameters of a sleep-staging network. The defaults are AttnSleep's
+/// Sleep-EDF network (100 Hz, 3000 samples); `ModelConfig.attnSleepSHHS` is the
+/// SHHS variant. Decoding fills every absent field with its default.
+public struct ModelConfig: Codable, Sendable, Equatable {
+    public var featureExtractor: FeatureExtractorKind = .mrcnn
+    public var encoder: EncoderKind = .transformer
+    /// Samples in one input epoch.
+    public var inputSamples = 3000
+    public var classes = 5
+    /// Fine-resolution branch (`mrcnn.features1`).
+    public var branch1 = ConvBranchConfig(
+        kernel: 50, stride: 6, padding: 24, firstPool: PoolConfig(kernel: 8, stride: 2, padding: 4),
+        convKernel: 8, convPadding: 4, lastPool: PoolConfig(kernel: 4, stride: 4, padding: 2))
+    /// Coarse-resolution branch (`mrcnn.features2`).
+    public var branch2 = ConvBranchConfig(
+        kernel: 400, stride: 50, padding: 200, firstPool: PoolConfig(kernel: 4, stride: 2, padding: 2),
+        convKernel: 7, convPadding: 3, lastPool: PoolConfig(kernel: 2, stride: 2, padding: 1))
+    /// Channels after the first convolution of each branch.
+    public var cnnFirstChannels = 64
+    /// Channels of the branch outputs.
+    public var cnnChannels = 128
+    /// Channels after adaptive feature recalibration = tokens of the encoder.
+    public var afrChannels = 30
+    /// Squeeze-and-excitation reduction.
+    public var seReduction = 16
+    /// Width of each token: must equal the concatenated branch lengths.
+    public var dModel = 80
+    public var heads = 5
+    public var dFF = 120
+    public var encoderLayers = 2
+    /// Kernel of the causal convolutions in the encoder.
+    public var causalKernel = 7
+    /// Dropout in the CNN (after the first pool of each branch and after concatenation).
+    public var cnnDropout: Float = 0.5
+    /// Dropout in the encoder (attention weights, sublayer outputs, feed-forward).
+    public var encoderDropout: Float = 0.1
+
+    /// AttnSleep for Sleep-EDF (the defaults).
+    public init() {}
+
+    /// AttnSleep's SHHS variant: 3750 samples (125 Hz), kernel 6 in branch 2, d_model 100.
+    public static var attnSleepSHHS: ModelConfig {
+        var c = ModelConfig()
+        c.inputSamples = 3750
+        c.branch2.convKernel = 6
+        c.dModel = 100
+        return c
+    }
+
+    /// The feature sequence length the CNN produces (branch 1 + branch 2).
+    public var featureLength: Int {
+        branch1.outputLength(samples: inputSamples) + branch2.outputLength(samples: inputSamples)
+    }
+
+    /// Checks that the sizes fit together; the error names the field.
+    public func validate(source: String = "model config") throws {
+        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepNetError {
+            SleepNetError(.invalidConfig, "\(source): field '\(field)' is \(found), expected \(expected)")
+        }
+        let positives: [(String, Int)] = [
+            ("inputSamples", inputSamples), ("classes", classes), ("cnnFirstChannels", cnnFirstChannels),
+            ("cnnChannels", cnnChannels), ("afrChannels", afrChannels), ("seReduction", seReduction),
+            ("dModel", dModel), ("heads", heads), ("dFF", dFF), ("encoderLayers", encoderLayers),
+            ("causalKernel", causalKernel),
+            ("branch1.kernel", branch1.kernel), ("branch1.stride", branch1.stride),
+            ("branch1.convKernel", branch1.convKernel), ("branch1.firstPool.kernel", branch1.firstPool.kernel),
+            ("branch1.firstPool.stride", branch1.firstPool.stride), ("branch1.lastPool.kernel", branch1.lastPool.kernel),
+            ("branch1.lastPool.stride", branch1.lastPool.stride),
+            ("branch2.kernel", branch2.kernel), ("branch2.stride", branch2.stride),
+            ("branch2.convKernel", branch2.convKernel), ("branch2.firstPool.kernel", branch2.firstPool.kernel),
+            ("branch2.firstPool.stride", branch2.firstPool.stride), ("branch2.lastPool.kernel", branch2.lastPool.kernel),
+            ("branch2.lastPool.stride", branch2.lastPool.stride),
+        ]
+        for (field, value) in positives where value <= 0 { throw fail(field, value, "a positive integer") }
+        for (name, b) in [("branch1", branch1), ("branch2", branch2)] {
+            if b.padding < 0 || b.convPadding < 0 { throw fail(name + ".padding", b.padding, "≥ 0") }
+            for (pname, p) in [("firstPool", b.firstPool), ("lastPool", b.lastPool)]
+            where p.padding < 0 || 2 * p.padding > p.kernel {
+                throw fail("\(name).\(pname).padding", p.padding, "between 0 and half the pool kernel (\(p.kernel / 2))")
+            }
+            if b.outputLength(samples: inputSamples) <= 0 {
+                throw fail("inputSamples", inputSamples, "long enough for \(name)")
+            }
+        }
+        if dModel != featureLength {
+            throw fail("dModel", dModel, "\(featureLength), the CNN's output length for \(inputSamples) samples")
+        }
+        if dModel % heads != 0 { throw fail("heads", heads, "a divisor of dModel (\(dModel))") }
+        for (field, p) in [("cnnDropout", cnnDropout), ("encoderDropout", encoderDropout)] where !(p >= 0 && p < 1) {
+            throw fail(field, p, "a probability in [0, 1)")
+        }
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case featureExtractor, encoder, inputSamples, classes, branch1, branch2, cnnFirstChannels, cnnChannels
+        case afrChannels, seReduction, dModel, heads, dFF, encoderLayers, causalKernel, cnnDropout, encoderDropout
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = ModelConfig()
+        featureExtractor = try c.decodeIfPresent(FeatureExtractorKind.self, forKey: .featureExtractor) ?? d.featureExtractor
+        encoder = try c.decodeIfPresent(EncoderKind.self, forKey: .encoder) ?? d.encoder
+        inputSamples = try c.decodeIfPresent(Int.self, forKey: .inputSamples) ?? d.inputSamples
+        classes = try c.decodeIfPresent(Int.self, forKey: .classes) ?? d.classes
+        branch1 = try c.decodeIfPresent(ConvBranchConfig.self, forKey: .branch1) ?? d.branch1
+        branch2 = try c.decodeIfPresent(ConvBranchConfig.self, forKey: .branch2) ?? d.branch2
+        cnnFirstChannels = try c.decodeIfPresent(Int.self, forKey: .cnnFirstChannels) ?? d.cnnFirstChannels
+        cnnChannels = try c.decodeIfPresent(Int.self, forKey: .cnnChannels) ?? d.cnnChannels
+        afrChannels = try c.decodeIfPresent(Int.self, forKey: .afrChannels) ?? d.afrChannels
+        seReduction = try c.decodeIfPresent(Int.self, forKey: .seReduction) ?? d.seReduction
+        dModel = try c.decodeIfPresent(Int.self, forKey: .dModel) ?? d.dModel
+        heads = try c.decodeIfPresent(Int.self, forKey: .heads) ?? d.heads
+        dFF = try c.decodeIfPresent(Int.self, forKey: .dFF) ?? d.dFF
+        encoderLayers = try c.decodeIfPresent(Int.self, forKey: .encoderLayers) ?? d.encoderLayers
+        causalKernel = try c.decodeIfPresent(Int.self, forKey: .causalKernel) ?? d.causalKernel
+        cnnDropout = try c.decodeIfPresent(Float.self, forKey: .cnnDropout) ?? d.cnnDropout
+        encoderDropout = try c.decodeIfPresent(Float.self, forKey: .encoderDropout) ?? d.encoderDropout
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Shared
+
+/// A sleep-staging network built from a `ModelConfig` (AttnSleep by default):
+/// feature extractor, temporal context encoder, linear head.
+///
+/// One forward/backward pair at a time: `forward` keeps what `backward` needs
+/// in the layers' own buffers, sized on first use and reused on every later
+/// call with the same or a smaller batch.
+///
+///     // input (B, 1, inputSamples) -> logits (B, classes)
+public final class SleepModel {
+    public let config: ModelConfig
+    /// Parameters, gradients and BatchNorm buffers, by PyTorch name.
+    public let store: ParameterStore
+
+    let mrcnn: MultiResolutionCNN
+    let tce: TransformerEncoder
+    let fc: Linear
+    private let input = Tensor()
+    private var dropoutGenerator: SeededGenerator
+
+    /// Builds the network and initialises it as the reference does, from `seed`
+    /// (plain conv weights N(0, 0.02), BatchNorm weights N(1, 0.02) and biases 0,
+    /// PyTorch's defaults elsewhere). Dropout masks come from a stream of the same seed.
+    public init(config: ModelConfig = ModelConfig(), seed: UInt64 = 0) throws {
+        try config.validate()
+        self.config = config
+        store = ParameterStore()
+        mrcnn = MultiResolutionCNN(store: store, config: config)
+        tce = TransformerEncoder(store: store, config: config)
+        let flat = config.afrChannels * config.dModel
+        fc = Linear(store: store, name: "fc", inFeatures: flat, outFeatures: config.classes)
+        store.allocate(seed: seed)
+        dropoutGenerator = SeededGenerator(seed: seed, stream: 0xD20F)
+    }
+
+    /// Restarts the dropout masks from `seed` (e.g. per epoch or fold).
+    public func reseedDropout(_ seed: UInt64) {
+        dropoutGenerator = SeededGenerator(seed: seed, stream: 0xD20F)
+    }
+
+    /// Number of trainable parameter elements.
+    public var parameterCount: Int { store.parameterCount }
+
+    /// Runs the network on `batch` epochs laid out (B, inputSamples).
+    /// `training` uses batch statistics (and updates the running ones) and dropout.
+    /// The returned logits (B, classes) stay valid until the next forward.
+    public func forward(_ x: UnsafeBufferPointer<Float>, batch: Int, training: Bool) throws -> Tensor {
+        let S = config.inputSamples
+        guard batch > 0, x.count == batch * S, let base = x.baseAddress else {
+            throw SleepNetError(.shapeMismatch,
+                                "forward: input has \(x.count) values, expected batch (\(batch)) × \(S) samples")
+        }
+        input.resize(Shape(batch, 1, S))
+        input.data.update(from: base, count: batch * S)
+        let features = mrcnn.forward(input, training: training, rng: &dropoutGenerator)
+        let encoded = tce.forward(features, training: training, rng: &dropoutGenerator)
+        return fc.forward(encoded)
+    }
+
+    /// `forward` over an array (B·inputSamples values).
+    public func forward(_ x: [Float], batch: Int, training: Bool) throws -> Tensor {
+        try x.withUnsafeBufferPointer { try forward($0, batch: batch, training: training) }
+    }
+
+    /// Back-propagates the logits gradient (B, classes) of the last forward and
+    /// ACCUMULATES the parameter gradients into `store.gradients` (call
+    /// `zeroGradients()` first for a fresh step).
+    public func backward(_ logitsGradient: Tensor) {
+        let dEncoded = fc.backward(logitsGradient)
+        let dFeatures = tce.backward(dEncoded)
+        mrcnn.backward(dFeatures)
+    }
+
+    /// Sets every parameter gradient to zero.
+    public func zeroGradients() { store.zeroGradients() }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Optimiser and schedule of a training run (AttnSleep's by default): Adam with
+/// AMSGrad and L2 weight decay, lr 1e-3 dropping to 1e-4 after epoch 10.
+public struct TrainingConfig: Codable, Sendable, Equatable {
+    public var batchSize = 128
+    public var epochs = 100
+    public var learningRate: Float = 1e-3
+    /// Last epoch (1-based) trained at `learningRate`; later ones use `decayedLearningRate`.
+    public var learningRateDecayEpoch = 10
+    public var decayedLearningRate: Float = 1e-4
+    public var weightDecay: Float = 1e-3
+    public var beta1: Float = 0.9
+    public var beta2: Float = 0.999
+    public var epsilon: Float = 1e-8
+    public var amsgrad = true
+
+    public init() {}
+
+    /// Learning rate of epoch `epoch` (1-based).
+    public func learningRate(epoch: Int) -> Float {
+        epoch <= learningRateDecayEpoch ? learningRate : decayedLearningRate
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case batchSize, epochs, learningRate, learningRateDecayEpoch, decayedLearningRate, weightDecay
+        case beta1, beta2, epsilon, amsgrad
+    }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let d = TrainingConfig()
+        batchSize = try c.decodeIfPresent(Int.self, forKey: .batchSize) ?? d.batchSize
+        epochs = try c.decodeIfPresent(Int.self, forKey: .epochs) ?? d.epochs
+        learningRate = try c.decodeIfPresent(Float.self, forKey: .learningRate) ?? d.learningRate
+        learningRateDecayEpoch = try c.decodeIfPresent(Int.self, forKey: .learningRateDecayEpoch) ?? d.learningRateDecayEpoch
+        decayedLearningRate = try c.decodeIfPresent(Float.self, forKey: .decayedLearningRate) ?? d.decayedLearningRate
+        weightDecay = try c.decodeIfPresent(Float.self, forKey: .weightDecay) ?? d.weightDecay
+        beta1 = try c.decodeIfPresent(Float.self, forKey: .beta1) ?? d.beta1
+        beta2 = try c.decodeIfPresent(Float.self, forKey: .beta2) ?? d.beta2
+        epsilon = try c.decodeIfPresent(Float.self, forKey: .epsilon) ?? d.epsilon
+        amsgrad = try c.decodeIfPresent(Bool.self, forKey: .amsgrad) ?? d.amsgrad
+    }
+
+    /// Checks the values; the error names the field.
+    public func validate(source: String = "training config") throws {
+        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepNetError {
+            SleepNetError(.invalidConfig, "\(source): field '\(field)' is \(found), expected \(expected)")
+        }
+        if batchSize <= 0 { throw fail("batchSize", batchSize, "a positive integer") }
+        if epochs <= 0 { throw fail("epochs", epochs, "a positive integer") }
+        if !(learningRate > 0) { throw fail("learningRate", learningRate, "a positive number") }
+        if !(decayedLearningRate > 0) { throw fail("decayedLearningRate", decayedLearningRate, "a positive number") }
+        if !(weightDecay >= 0) { throw fail("weightDecay", weightDecay, "≥ 0") }
+        if !(beta1 >= 0 && beta1 < 1) { throw fail("beta1", beta1, "in [0, 1)") }
+        if !(beta2 >= 0 && beta2 < 1) { throw fail("beta2", beta2, "in [0, 1)") }
+        if !(epsilon > 0) { throw fail("epsilon", epsilon, "a positive number") }
+    }
+}
+
+/// A model and its training schedule, as stored in configs/*.json.
+public struct ExperimentConfig: Codable, Sendable, Equatable {
+    public var name: String
+    public var model: ModelConfig
+    public var training: TrainingConfig
+
+    public init(name: String, model: ModelConfig = ModelConfig(), training: TrainingConfig = TrainingConfig()) {
+        self.name = name
+        self.model = model
+        self.training = training
+    }
+
+    private enum CodingKeys: String, CodingKey { case name, model, training }
+
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        name = try c.decodeIfPresent(String.self, forKey: .name) ?? "unnamed"
+        model = try c.decodeIfPresent(ModelConfig.self, forKey: .model) ?? ModelConfig()
+        training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
+    }
+
+    /// Reads and validates a JSON experiment config.
+    public static func load(from url: URL) throws -> ExperimentConfig {
+        let data: Data
+        do { data = try Data(contentsOf: url) } catch {
+            throw SleepNetError(.io, "\(url.path): cannot read config (\(error.localizedDescription))")
+        }
+        let config: ExperimentConfig
+        do { config = try JSONDecoder().decode(ExperimentConfig.self, from: data) } catch let e as DecodingError {
+            throw SleepNetError(.invalidConfig, "\(url.path): \(describe(e))")
+        }
+        try config.model.validate(source: url.path + " (model)")
+        try config.training.validate(source: url.path + " (training)")
+        return config
+    }
+}
+
+/// A one-line account of a JSON decoding error: the field path and what was wrong.
+func describe(_ error: DecodingError) -> String {
+    func path(_ p: [CodingKey]) -> String { p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
+    switch error {
+    case .typeMismatch(let t, let ctx): return "field '\(path(ctx.codingPath))' has the wrong type, expected \(t)"
+    case .valueNotFound(let t, let ctx): return "field '\(path(ctx.codingPath))' is null, expected \(t)"
+    case .keyNotFound(let k, let ctx): return "field '\(path(ctx.codingPath + [k]))' is missing"
+    case .dataCorrupted(let ctx): return "invalid JSON at '\(path(ctx.codingPath))': \(ctx.debugDescription)"
+    @unknown default: return "\(error)"
+    }
+}
