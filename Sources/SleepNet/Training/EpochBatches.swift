@@ -1,0 +1,60 @@
+import Shared
+
+/// Shuffled mini-batches over the epochs of several recordings, assembled
+/// into one reused buffer (B, samples) with its labels (B).
+///
+/// The last batch holds the remainder (PyTorch's DataLoader without
+/// drop_last), unless that remainder is a single epoch: BatchNorm cannot
+/// normalise a batch of one, so it is dropped for that epoch.
+final class EpochBatches {
+    private let recordings: [Recording]
+    private var order: [(recording: Int32, epoch: Int32)]
+    let batchSize: Int
+    private let samples: Int
+    private let x: UnsafeMutablePointer<Float>      // (batchSize, samples)
+    private let labels: UnsafeMutablePointer<Int32> // (batchSize)
+
+    init(recordings: [Recording], batchSize: Int) {
+        self.recordings = recordings
+        self.batchSize = batchSize
+        self.samples = recordings.first?.samplesPerEpoch ?? 0
+        order = []
+        for (r, rec) in recordings.enumerated() {
+            for e in 0..<rec.epochCount { order.append((Int32(r), Int32(e))) }
+        }
+        x = .allocate(capacity: max(1, batchSize * samples))
+        labels = .allocate(capacity: max(1, batchSize))
+    }
+
+    deinit {
+        x.deallocate()
+        labels.deallocate()
+    }
+
+    var count: Int {
+        let full = order.count / batchSize, rest = order.count % batchSize
+        return full + (rest > 1 ? 1 : 0)
+    }
+
+    func shuffle(using rng: inout SeededGenerator) {
+        seededShuffle(&order, using: &rng)
+    }
+
+    /// Batch `b`: its samples (n, samples), labels (n) and size n. The buffers
+    /// are valid until the next call.
+    func batch(_ b: Int) -> (UnsafeBufferPointer<Float>, UnsafeBufferPointer<Int32>, Int) {
+        let start = b * batchSize
+        let n = min(batchSize, order.count - start)
+        let S = samples
+        for i in 0..<n {
+            let (r, e) = order[start + i]
+            recordings[Int(r)].x.withUnsafeBufferPointer { src in
+                (x + i * S).update(from: src.baseAddress! + Int(e) * S, count: S)
+            }
+            labels[i] = recordings[Int(r)].labels[Int(e)]
+        }
+        let xp = UnsafeBufferPointer(start: x, count: n * S)
+        let lp = UnsafeBufferPointer(start: labels, count: n)
+        return (xp, lp, n)
+    }
+}

@@ -1,0 +1,210 @@
+import Foundation
+import Shared
+
+/// Trains a model on one fold's training recordings and predicts its test
+/// recordings, with the model selection of SPEC §3:
+/// - `validation`: after each epoch the validation recordings are scored; the
+///   weights of the epoch with the best validation macro-F1 predict the test
+///   fold once;
+/// - `last`: the last epoch's weights predict the test fold;
+/// - `test-oracle`: the test fold is scored after every epoch and the
+///   predictions of the epoch with the best test accuracy are kept (the AttnSleep
+///   reference's protocol, which leaks the test fold into model selection).
+///
+/// Deterministic: the same seed, data and config give bit-identical results
+/// (initialisation, shuffling and dropout all come from `seed`).
+public final class Trainer {
+    public struct EpochRecord: Sendable, Equatable {
+        public var epoch: Int                  // 1-based
+        public var trainLoss: Double
+        public var trainAccuracy: Double
+        /// Selection-set scores (validation, or test under test-oracle); nil for `last`.
+        public var selectionLoss: Double?
+        public var selectionAccuracy: Double?
+        public var selectionMacroF1: Double?
+        public var seconds: Double
+    }
+
+    /// Predictions for one recording: labels and class probabilities (epochs, 5).
+    public struct RecordingPrediction: Sendable, Equatable {
+        public var recordingID: String
+        public var trueLabels: [Int32]
+        public var predictedLabels: [Int32]
+        public var probabilities: [Float]
+    }
+
+    public struct Outcome {
+        public var predictions: [RecordingPrediction]
+        /// The epoch whose weights made `predictions` (1-based).
+        public var chosenEpoch: Int
+        public var history: [EpochRecord]
+        public var classWeights: [Float]
+        /// The model holding the chosen epoch's weights.
+        public var model: SleepModel
+    }
+
+    public struct Cancelled: Error, CustomStringConvertible {
+        public var description: String { "training cancelled" }
+    }
+
+    public let config: ExperimentConfig
+    public let selection: SelectionMode
+    public let seed: UInt64
+    /// Batch size used for evaluation passes (no gradients kept).
+    public var evaluationBatch = 256
+
+    public init(config: ExperimentConfig, selection: SelectionMode, seed: UInt64) {
+        self.config = config
+        self.selection = selection
+        self.seed = seed
+    }
+
+    /// Trains for `config.training.epochs` epochs and predicts `test`.
+    /// - Parameters:
+    ///   - progress: called after every epoch.
+    ///   - isCancelled: polled between batches; when true, throws `Cancelled`.
+    public func run(train: [Recording], validation: [Recording], test: [Recording],
+                    progress: (EpochRecord) -> Void = { _ in },
+                    isCancelled: () -> Bool = { false }) throws -> Outcome {
+        let training = config.training
+        let S = config.model.inputSamples
+        for r in train + validation + test where r.samplesPerEpoch != S {
+            throw SleepNetError(.shapeMismatch, "recording \(r.id): \(r.samplesPerEpoch) samples per epoch, but the model takes \(S)")
+        }
+        guard train.contains(where: { $0.epochCount > 0 }) else {
+            throw SleepNetError(.invalidConfig, "no training epochs in this fold")
+        }
+        if selection == .validation && validation.isEmpty {
+            throw SleepNetError(.invalidConfig, "selection 'validation' needs validation recordings; this fold has none")
+        }
+
+        let model = try SleepModel(config: config.model, seed: seed)
+        let optimizer = Adam(store: model.store, config: training)
+        let loss = WeightedCrossEntropy()
+        let weights = ClassWeights.reference(counts: ClassWeights.counts(train.flatMap(\.labels)))
+
+        let batches = EpochBatches(recordings: train, batchSize: training.batchSize)
+        var history: [EpochRecord] = []
+        var best: (score: Double, epoch: Int, snapshot: ModelSnapshot?, predictions: [RecordingPrediction]?)?
+
+        for epoch in 1...training.epochs {
+            let started = DispatchTime.now().uptimeNanoseconds
+            optimizer.learningRate = training.learningRate(epoch: epoch)
+            var dropoutSeed = SeededGenerator(seed: seed, stream: 0x4452_4F50 &+ UInt64(epoch))
+            model.reseedDropout(dropoutSeed.next())
+            var shuffle = SeededGenerator(seed: seed, stream: 0x5348_5546 &+ UInt64(epoch))
+            batches.shuffle(using: &shuffle)
+
+            var lossSum = 0.0, seen = 0, correct = 0
+            for b in 0..<batches.count {
+                if isCancelled() { throw Cancelled() }
+                let (x, labels, n) = batches.batch(b)
+                let logits = try model.forward(x, batch: n, training: true)
+                let value = try loss.forward(logits: logits, labels: labels, classWeights: weights)
+                model.zeroGradients()
+                model.backward(loss.logitsGradient)
+                optimizer.step()
+                lossSum += Double(value) * Double(n)
+                seen += n
+                correct += Self.correctCount(logits, labels)
+            }
+
+            var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, seen)),
+                                     trainAccuracy: Double(correct) / Double(max(1, seen)),
+                                     selectionLoss: nil, selectionAccuracy: nil, selectionMacroF1: nil, seconds: 0)
+            switch selection {
+            case .validation, .testOracle:
+                let set = selection == .validation ? validation : test
+                let (predictions, setLoss) = try predict(set, model: model, lossWeights: weights)
+                let metrics = Metrics(pairs: predictions.flatMap { p in
+                    zip(p.trueLabels, p.predictedLabels).map { (truth: Stage(rawValue: $0)!, predicted: Stage(rawValue: $1)!) }
+                })
+                record.selectionLoss = setLoss
+                record.selectionAccuracy = metrics.accuracy
+                record.selectionMacroF1 = metrics.macroF1
+                // Validation picks by macro-F1 (SPEC); the oracle by accuracy, as the reference does.
+                let score = (selection == .validation ? metrics.macroF1 : metrics.accuracy) ?? -1
+                if best == nil || score > best!.score {
+                    best = selection == .validation
+                        ? (score, epoch, ModelSnapshot(model), nil)
+                        : (score, epoch, ModelSnapshot(model), predictions)
+                }
+            case .last:
+                break
+            }
+            record.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+            history.append(record)
+            progress(record)
+        }
+
+        switch selection {
+        case .last:
+            let (predictions, _) = try predict(test, model: model, lossWeights: weights)
+            return Outcome(predictions: predictions, chosenEpoch: training.epochs, history: history,
+                           classWeights: weights, model: model)
+        case .validation:
+            best!.snapshot!.restore(into: model)
+            let (predictions, _) = try predict(test, model: model, lossWeights: weights)
+            return Outcome(predictions: predictions, chosenEpoch: best!.epoch, history: history,
+                           classWeights: weights, model: model)
+        case .testOracle:
+            best!.snapshot!.restore(into: model)
+            return Outcome(predictions: best!.predictions!, chosenEpoch: best!.epoch, history: history,
+                           classWeights: weights, model: model)
+        }
+    }
+
+    /// Eval-mode predictions for each recording, and the weighted loss over all of them.
+    public func predict(_ recordings: [Recording], model: SleepModel,
+                        lossWeights: [Float]? = nil) throws -> ([RecordingPrediction], Double) {
+        let K = config.model.classes
+        let S = config.model.inputSamples
+        let loss = WeightedCrossEntropy()
+        var lossSum = 0.0, lossCount = 0
+        var out: [RecordingPrediction] = []
+        for r in recordings {
+            var probabilities = [Float](repeating: 0, count: r.epochCount * K)
+            var predicted = [Int32](repeating: 0, count: r.epochCount)
+            var start = 0
+            while start < r.epochCount {
+                let n = min(evaluationBatch, r.epochCount - start)
+                let logits = try r.x.withUnsafeBufferPointer { x in
+                    try model.forward(UnsafeBufferPointer(rebasing: x[(start * S)..<((start + n) * S)]), batch: n, training: false)
+                }
+                if let lossWeights {
+                    let value = try r.labels.withUnsafeBufferPointer {
+                        try loss.forward(logits: logits, labels: UnsafeBufferPointer(rebasing: $0[start..<(start + n)]),
+                                         classWeights: lossWeights)
+                    }
+                    lossSum += Double(value) * Double(n)
+                    lossCount += n
+                }
+                for i in 0..<n {
+                    let row = logits.data + i * K
+                    var m = -Float.infinity, arg = 0
+                    for j in 0..<K where row[j] > m { m = row[j]; arg = j }
+                    var sum: Float = 0
+                    for j in 0..<K { sum += exp(row[j] - m) }
+                    for j in 0..<K { probabilities[(start + i) * K + j] = exp(row[j] - m) / sum }
+                    predicted[start + i] = Int32(arg)
+                }
+                start += n
+            }
+            out.append(RecordingPrediction(recordingID: r.id, trueLabels: r.labels,
+                                           predictedLabels: predicted, probabilities: probabilities))
+        }
+        return (out, lossCount > 0 ? lossSum / Double(lossCount) : .nan)
+    }
+
+    private static func correctCount(_ logits: Tensor, _ labels: UnsafeBufferPointer<Int32>) -> Int {
+        let K = logits.count / max(1, labels.count)
+        var correct = 0
+        for i in 0..<labels.count {
+            let row = logits.data + i * K
+            var arg = 0
+            for j in 1..<K where row[j] > row[arg] { arg = j }
+            if arg == Int(labels[i]) { correct += 1 }
+        }
+        return correct
+    }
+}
