@@ -1,0 +1,59 @@
+import Foundation
+import Shared
+
+/// Turns fold results into the run directory's report files: predictions.csv,
+/// report.json and report.md (SPEC §6).
+public enum RunReporter {
+    /// The files of a run directory.
+    public struct Layout {
+        public let directory: URL
+        public init(_ directory: URL) { self.directory = directory }
+        public var journal: URL { directory.appendingPathComponent("journal.jsonl") }
+        public var checkpoints: URL { directory.appendingPathComponent("checkpoints") }
+        public var logs: URL { directory.appendingPathComponent("logs") }
+        public var reportJSON: URL { directory.appendingPathComponent("report.json") }
+        public var reportMarkdown: URL { directory.appendingPathComponent("report.md") }
+        public var predictionsCSV: URL { directory.appendingPathComponent("predictions.csv") }
+        public var runJSON: URL { directory.appendingPathComponent("run.json") }
+    }
+
+    /// Prediction rows of fold results (one per test epoch).
+    public static func predictions(_ results: [Int: Sleepfold_FoldResult]) throws -> [Prediction] {
+        var rows: [Prediction] = []
+        for (fold, result) in results.sorted(by: { $0.key < $1.key }) {
+            for p in result.predictions {
+                let truth = Array(p.trueLabels), predicted = Array(p.predictedLabels)
+                let probabilities: [Float] = p.probabilities.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+                for e in 0..<truth.count {
+                    rows.append(try Prediction(
+                        recording: p.recordingID, epoch: e, fold: fold,
+                        truth: Stage(rawValue: Int32(truth[e]))!, predicted: Stage(rawValue: Int32(predicted[e]))!,
+                        probabilities: Array(probabilities[(e * 5)..<(e * 5 + 5)])))
+                }
+            }
+        }
+        return rows
+    }
+
+    /// Writes predictions.csv, report.json and report.md; returns the report.
+    @discardableResult
+    public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], to layout: Layout) throws -> Report {
+        let rows = try predictions(results)
+        var runs: [Int: FoldRun] = [:]
+        for (fold, r) in results {
+            runs[fold] = FoldRun(chosenEpoch: Int(r.chosenEpoch), epochsTrained: r.history.count,
+                                 wallSeconds: r.trainSeconds, worker: r.workerID)
+        }
+        let config = (try? JSONDecoder().decode(JSONValue.self, from: Data(setup.configJSON.utf8))) ?? .string(setup.configJSON)
+        let report = try Report(
+            predictions: rows, plan: setup.foldPlan, recordingSubjects: setup.recordingSubjects, runs: runs,
+            data: setup.dataSummary,
+            protocol: ProtocolSummary(folds: setup.foldPlan.folds.count, foldPlan: setup.foldPlanKind,
+                                      seed: setup.plan.seed, selection: setup.selection),
+            config: config, sleepfoldVersion: sleepfoldVersion)
+        try PredictionsCSV.write(rows, to: layout.predictionsCSV)
+        try report.write(to: layout.reportJSON)
+        try report.writeMarkdown(to: layout.reportMarkdown)
+        return report
+    }
+}

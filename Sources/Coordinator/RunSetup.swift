@@ -1,0 +1,74 @@
+import Foundation
+import Shared
+
+/// A run fully described: cohort, fold plan, config, seed and selection, and
+/// the `RunPlan` the coordinator hands out. Building it twice from the same
+/// inputs gives the same run id, which is what lets a restarted coordinator
+/// trust its journal.
+public struct RunSetup: Sendable {
+    public let cohort: Cohort
+    public let foldPlan: FoldPlan
+    public let foldPlanKind: FoldPlanKind
+    public let selection: SelectionMode
+    public let configJSON: String
+    public let plan: RunPlan
+
+    /// - Parameter cohort: scanned with content hashes (`computeHashes: true`).
+    public init(cohort: Cohort, foldPlan: FoldPlan, foldPlanKind: FoldPlanKind, configJSON: String,
+                seed: UInt64, selection: SelectionMode, epochs: Int) throws {
+        self.cohort = cohort
+        self.foldPlan = foldPlan
+        self.foldPlanKind = foldPlanKind
+        self.selection = selection
+        self.configJSON = configJSON
+
+        var refs: [String: Sleepfold_RecordingRef] = [:]
+        var files: [String: URL] = [:]
+        var idHasher = SHA256()
+        for r in cohort.recordings {
+            guard let hash = r.contentHash else {
+                throw CoordinatorError("recording \(r.id) (\(r.url.path)) has no content hash; scan the cohort with hashes")
+            }
+            var ref = Sleepfold_RecordingRef()
+            ref.id = r.id
+            ref.subject = r.subject
+            ref.sha256 = hash
+            ref.sizeBytes = (try? FileManager.default.attributesOfItem(atPath: r.url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+            ref.fileName = r.url.lastPathComponent
+            refs[r.id] = ref
+            files[r.id] = r.url
+            idHasher.update(Array("\(r.id) \(r.subject) \(hash)\n".utf8))
+        }
+        idHasher.update(Array(foldPlan.jsonData()))
+        idHasher.update(Array("\n\(configJSON)\n\(seed) \(selection.rawValue) \(epochs)".utf8))
+        let runID = String(idHasher.hexDigest().prefix(16))
+
+        func refsOf(_ subjects: [String]) -> [Sleepfold_RecordingRef] {
+            subjects.flatMap { cohort.recordings(ofSubject: $0) }.map { refs[$0.id]! }
+        }
+        let folds = foldPlan.folds.map { fold in
+            let train = refsOf(fold.train), validation = refsOf(fold.validation), test = refsOf(fold.test)
+            let trainEpochs = fold.train.flatMap { cohort.recordings(ofSubject: $0) }.reduce(0) { $0 + $1.epochCount }
+            return RunPlan.Fold(train: train, validation: validation, test: test, cost: trainEpochs)
+        }
+        plan = RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
+                       selection: selection.rawValue, epochs: epochs, files: files)
+    }
+
+    public var recordingSubjects: [String: String] {
+        Dictionary(uniqueKeysWithValues: cohort.recordings.map { ($0.id, $0.subject) })
+    }
+
+    public var dataSummary: DataSummary {
+        var perClass = [Int](repeating: 0, count: Stage.count)
+        for r in cohort.recordings { for k in 0..<Stage.count { perClass[k] += r.classCounts[k] } }
+        return DataSummary(directory: cohort.source.path, recordings: cohort.recordings.count,
+                           subjects: cohort.subjects.count, epochsPerClass: perClass)
+    }
+}
+
+/// A coordinator-side error with a message for the user.
+public struct CoordinatorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,98 @@
+import Foundation
+import Shared
+import SleepNet
+
+/// Trains one fold with the SleepNet trainer: the worker's `FoldTrainer`.
+///
+/// Reads the config from the task, loads the recordings from local files,
+/// trains with the fold's seed and selection mode, and packs the test
+/// predictions, the per-epoch history and the chosen checkpoint into a
+/// `FoldResult`.
+public enum FoldRunner {
+    public struct Failure: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public static func train(_ job: FoldJob,
+                             progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
+                             isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
+        let task = job.task
+        let started = DispatchTime.now().uptimeNanoseconds
+        var config: ExperimentConfig
+        do {
+            config = try JSONDecoder().decode(ExperimentConfig.self, from: Data(task.configJson.utf8))
+        } catch {
+            throw Failure(description: "fold \(task.fold): the task's config_json is not an experiment config: \(error)")
+        }
+        if task.epochs > 0 { config.training.epochs = Int(task.epochs) }
+        try config.model.validate(source: "fold \(task.fold) config (model)")
+        try config.training.validate(source: "fold \(task.fold) config (training)")
+        guard let selection = SelectionMode(rawValue: task.selection) else {
+            throw Failure(description: "fold \(task.fold): selection \"\(task.selection)\", expected validation, last or test-oracle")
+        }
+        ComputeThreads.set(job.threads)
+
+        func load(_ refs: [Sleepfold_RecordingRef]) throws -> [Recording] {
+            try refs.map { ref in
+                guard let url = job.files[ref.id] else { throw Failure(description: "no local file for recording \(ref.id)") }
+                var recording = try Recording(contentsOf: url, subject: ref.subject, expectedSampleRate: nil)
+                recording.id = ref.id
+                return recording
+            }
+        }
+        let train = try load(task.train), validation = try load(task.validation), test = try load(task.test)
+
+        let trainer = Trainer(config: config, selection: selection, seed: task.seed)
+        let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in
+            var p = Sleepfold_Progress()
+            p.fold = task.fold
+            p.attempt = task.attempt
+            p.epoch = UInt32(record.epoch)
+            p.epochs = UInt32(config.training.epochs)
+            p.trainLoss = record.trainLoss
+            p.trainAccuracy = record.trainAccuracy
+            p.validationLoss = record.selectionLoss ?? .nan
+            p.validationAccuracy = record.selectionAccuracy ?? .nan
+            p.validationMacroF1 = record.selectionMacroF1 ?? .nan
+            p.epochSeconds = record.seconds
+            progress(p)
+        }, isCancelled: isCancelled)
+
+        var result = Sleepfold_FoldResult()
+        result.runID = task.runID
+        result.fold = task.fold
+        result.attempt = task.attempt
+        result.chosenEpoch = UInt32(outcome.chosenEpoch)
+        result.workerID = job.workerID
+        result.predictions = outcome.predictions.map { p in
+            var r = Sleepfold_RecordingPredictions()
+            r.recordingID = p.recordingID
+            r.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
+            r.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
+            r.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
+            return r
+        }
+        result.history = outcome.history.map { h in
+            var e = Sleepfold_EpochRecord()
+            e.epoch = UInt32(h.epoch)
+            e.trainLoss = h.trainLoss
+            e.trainAccuracy = h.trainAccuracy
+            e.validationLoss = h.selectionLoss ?? .nan
+            e.validationAccuracy = h.selectionAccuracy ?? .nan
+            e.validationMacroF1 = h.selectionMacroF1 ?? .nan
+            e.seconds = h.seconds
+            return e
+        }
+        let checkpoint = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sleepfold-fold\(task.fold)-\(UUID().uuidString).safetensors")
+        defer { try? FileManager.default.removeItem(at: checkpoint) }
+        try outcome.model.saveCheckpoint(to: checkpoint, extraMetadata: [
+            "fold": String(task.fold), "run_id": task.runID, "chosen_epoch": String(outcome.chosenEpoch),
+            "selection": selection.rawValue, "seed": String(task.seed),
+            "class_weights": outcome.classWeights.map { String($0) }.joined(separator: ","),
+        ])
+        result.checkpoint = try Data(contentsOf: checkpoint)
+        result.trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        return result
+    }
+}

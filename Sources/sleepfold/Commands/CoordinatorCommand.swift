@@ -1,0 +1,76 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Shared
+
+struct CoordinatorCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "coordinator",
+        abstract: "Plan the folds, hand them to workers over ZeroMQ, and write the merged report.",
+        discussion: """
+        Restarted with the same --out directory (and the same data, plan, config and seed), \
+        it reads the journal and runs only the folds not yet done. Without CURVE keys it \
+        listens on loopback unless --bind says otherwise.
+        """)
+
+    @OptionGroup var cohort: CohortOptions
+    @OptionGroup var training: TrainingOptions
+
+    @Option(help: "ZeroMQ endpoint to bind.")
+    var bind: String = "tcp://127.0.0.1:5555"
+
+    @Option(help: "Run directory (journal, checkpoints, logs, reports).")
+    var out: String
+
+    @Option(help: "CURVE: this coordinator's .key_secret file (from `sleepfold keygen`).")
+    var curveSecret: String?
+
+    @Option(help: "CURVE: directory of admitted workers' public .key files.")
+    var allow: String?
+
+    func run() throws {
+        let layout = RunReporter.Layout(URL(fileURLWithPath: out))
+        try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
+        let log = RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
+        let (setup, _) = try makeRunSetup(cohort, training)
+        let report = try runCoordinator(setup: setup, layout: layout, bind: bind,
+                                        curve: try curveOptions(), log: log) { endpoint in
+            log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
+        }
+        print(summaryLine(report))
+        print("report: \(layout.reportJSON.path)")
+    }
+
+    func curveOptions() throws -> (keys: CurveKeyPair, allowedWorkers: [String])? {
+        switch (curveSecret, allow) {
+        case (nil, nil): return nil
+        case (let secret?, let dir?):
+            return (try CurveKeyFile.readKeyPair(URL(fileURLWithPath: secret)),
+                    try CurveKeyFile.readPublicKeys(directory: URL(fileURLWithPath: dir)))
+        default:
+            throw ValidationError("CURVE needs both --curve-secret and --allow")
+        }
+    }
+}
+
+/// Runs the coordinator to the end and writes the report; throws (after
+/// writing what it has) when some folds were given up.
+func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
+                    curve: (keys: CurveKeyPair, allowedWorkers: [String])?, log: RunLog,
+                    started: (String) throws -> Void) throws -> Report {
+    let view = ProgressView()
+    log.view = view
+    defer { log.view = nil }
+    let runtime = try CoordinatorRuntime(
+        plan: setup.plan,
+        options: .init(bind: bind, curve: curve, journalURL: layout.journal, checkpointDirectory: layout.checkpoints),
+        view: view, log: { log($0) })
+    try started(runtime.endpoint)
+    let outcome = try runtime.run()
+    let report = try RunReporter.write(setup: setup, results: outcome.results, to: layout)
+    if !outcome.failedFolds.isEmpty {
+        let folds = outcome.failedFolds.keys.sorted().map(String.init).joined(separator: ", ")
+        throw CommandFailure("fold \(folds) failed \(CoordinatorRuntime.maxAttempts) times (see \(layout.logs.path)); the report covers the other folds")
+    }
+    return report
+}

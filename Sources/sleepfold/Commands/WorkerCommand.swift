@@ -1,0 +1,55 @@
+import ArgumentParser
+import Foundation
+import Shared
+import Worker
+
+struct WorkerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "worker",
+        abstract: "Connect to a coordinator, train the folds it hands out, send back predictions.")
+
+    @Option(help: "Coordinator endpoint, e.g. tcp://head-node:5555.")
+    var connect: String
+
+    @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
+    var threads: Int?
+
+    @Option(help: "Shared data directory holding the cohort's files (else they are fetched from the coordinator).")
+    var data: String?
+
+    @Option(help: "Where fetched recordings are cached.")
+    var cache: String = FileManager.default.temporaryDirectory.appendingPathComponent("sleepfold-cache").path
+
+    @Option(help: "Worker name in logs and reports (default: host:pid).")
+    var workerID: String?
+
+    @Option(help: "CURVE: this worker's .key_secret file.")
+    var curveSecret: String?
+
+    @Option(help: "CURVE: the coordinator's public .key file.")
+    var serverKey: String?
+
+    @Option(help: "Exit if no coordinator answers within this many seconds (default: keep trying).")
+    var giveUpAfter: Double?
+
+    func run() throws {
+        let cores = ProcessInfo.processInfo.activeProcessorCount
+        let id = workerID ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
+        var curve: (keys: CurveKeyPair, serverKey: String)?
+        switch (curveSecret, serverKey) {
+        case (nil, nil): curve = nil
+        case (let secret?, let server?):
+            curve = (try CurveKeyFile.readKeyPair(URL(fileURLWithPath: secret)),
+                     try CurveKeyFile.readPublicKey(URL(fileURLWithPath: server)))
+        default: throw ValidationError("CURVE needs both --curve-secret and --server-key")
+        }
+        let options = WorkerRuntime.Options(
+            endpoint: connect, threads: max(1, threads ?? cores),
+            dataDirectory: data.map { URL(fileURLWithPath: $0) },
+            cacheDirectory: URL(fileURLWithPath: cache), workerID: id, curve: curve, giveUpAfter: giveUpAfter)
+        let runtime = try WorkerRuntime(options: options, trainer: FoldRunner.train) { line in
+            FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) [\(id)] \(line)\n".utf8))
+        }
+        try runtime.run()
+    }
+}
