@@ -122,11 +122,12 @@ func samplesMatchPyEDFlib(file: String) throws {
         #expect(Array(digital.suffix(all.edge)) == e.digital_last)
         #expect(digital.reduce(0, +) == e.digital_sum)
 
-        // pyedflib scales as bitvalue · (offset + d); the spec's formula differs in the last bits.
+        // pyedflib scales as bitvalue · (offset + d); the spec's formula differs in the last bit or two.
         let physical: [Double] = try edf.physicalSamples(signal: e.index_in_file)
         let scale = max(abs(e.physical_max), abs(e.physical_min))
-        #expect(maxAbsDifference(Array(physical.prefix(all.edge)), e.physical_first) <= 1e-12 * scale)
-        #expect(maxAbsDifference(Array(physical.suffix(all.edge)), e.physical_last) <= 1e-12 * scale)
+        #expect(maxAbsDifference(Array(physical.prefix(all.edge)), e.physical_first) <= 1e-14 * scale)
+        #expect(maxAbsDifference(Array(physical.suffix(all.edge)), e.physical_last) <= 1e-14 * scale)
+        // Sums differ by the summation order (numpy sums pairwise).
         #expect(abs(physical.reduce(0, +) - e.physical_sum) <= 1e-12 * scale * Double(e.samples))
         #expect(abs(physical.map(abs).reduce(0, +) - e.physical_abs_sum) <= 1e-12 * scale * Double(e.samples))
 
@@ -142,8 +143,8 @@ func annotationsMatchPyEDFlib(file: String) throws {
     #expect(found.startOffset == expected.start_offset)
     #expect(found.annotations.count == expected.annotations.count)
     for (a, e) in zip(found.annotations, expected.annotations) {
-        // pyedflib counts onsets from the first sample, in units of 100 ns.
-        #expect(abs((a.onset - found.startOffset) - e.onset) < 1e-7)
+        // pyedflib counts onsets from the first sample.
+        #expect(abs((a.onset - found.startOffset) - e.onset) < 1e-9)
         #expect((a.duration ?? -1) == e.duration)
         #expect(a.text == e.text)
     }
@@ -181,6 +182,7 @@ func annotationsMatchPyEDFlib(file: String) throws {
     // 24-bit samples use the full range: the sine reaches beyond ±32767.
     let sine = try bdf.digitalSamples(signal: 0)
     #expect(sine.max()! > 1 << 20 && sine.min()! < -(1 << 20))
+    #expect(try bdf.annotations().recordOnsets == (0..<30).map(Double.init))
 
     let stim = try EDFReader(url: EDFFixtures.url("samples/test_edf_stim_channel.edf"))
     #expect(stim.header.recordDuration == 9.59375)
@@ -235,4 +237,35 @@ func annotationsMatchPyEDFlib(file: String) throws {
     #expect(eeg.physical(fromDigital: -2048) == -192)
     #expect(eeg.physical(fromDigital: 2047) == 192)
     #expect(abs(eeg.physical(fromDigital: 0) - 0.046886446886) < 1e-12)
+}
+
+/// An EDF+C file from EDFWriter with the reserved field and one time-keeping onset patched.
+func patchedPlusFile(reserved: String, lastRecordOnset: String) throws -> [UInt8] {
+    let eeg = EDFWriter.Signal(
+        header: EDFSignalHeader(label: "EEG", physicalMinimum: -1, physicalMaximum: 1,
+                                digitalMinimum: -100, digitalMaximum: 100, samplesPerRecord: 10),
+        digitalSamples: (0..<40).map { Int32($0) })
+    var bytes = try EDFWriter(startTime: EDFDateTime(year: 2001, month: 2, day: 3, hour: 4, minute: 5, second: 6),
+                              recordDuration: 1, signals: [eeg]).encode()
+    for (i, b) in reserved.utf8.enumerated() { bytes[192 + i] = b }
+    // The last record's time-keeping TAL "+3\x14\x14" is its signal 2 bytes.
+    let recordBytes = (bytes.count - 768) / 4
+    let tal = 768 + 3 * recordBytes + 20
+    #expect(Array(bytes[tal..<(tal + 4)]) == Array("+3\u{14}\u{14}".utf8))
+    for (i, b) in lastRecordOnset.utf8.enumerated() { bytes[tal + i] = b }
+    return bytes
+}
+
+@Test func discontinuousFilesGiveTheRecordOnsetsOfTheirTimeKeepingTALs() throws {
+    let gap = try EDFReader(bytes: patchedPlusFile(reserved: "EDF+D", lastRecordOnset: "+9"), name: "gap.edf")
+    #expect(gap.header.variant == .discontinuous)
+    #expect(try gap.annotations().recordOnsets == [0, 1, 2, 9])
+    #expect(try gap.digitalSamples(signal: 0) == (0..<40).map { Int32($0) })
+    // Records of an EDF+D file may leave gaps but not overlap; those of EDF+C must be contiguous.
+    let overlap = try EDFReader(bytes: patchedPlusFile(reserved: "EDF+D", lastRecordOnset: "+2"), name: "overlap.edf")
+    let overlapError = try #require(throws: EDFError.self) { try overlap.annotations() }
+    #expect(overlapError.field == "record 3: time-keeping onset")
+    let notContiguous = try EDFReader(bytes: patchedPlusFile(reserved: "EDF+C", lastRecordOnset: "+9"), name: "c.edf")
+    let contiguityError = try #require(throws: EDFError.self) { try notContiguous.annotations() }
+    #expect(contiguityError.description == "c.edf: record 3: time-keeping onset: found 9.0 s, expected 3.0 s in a contiguous (+C) file")
 }

@@ -219,3 +219,18 @@ private let scoredEpochs = Array(0..<12) + [13, 14, 15, 17, 18, 19, 20] + Array(
     #expect(plan.epochsOutsideSignal == 1_000_000_000)
     #expect(plan.hasSleep)
 }
+
+@Test func aPSGWithGapsBetweenRecordsIsRejected() throws {
+    let directory = try temporaryDirectory()
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let files = NightFiles(id: "SC4555E0", psg: directory.appendingPathComponent("SC4555E0-PSG.edf"),
+                           hypnogram: directory.appendingPathComponent("SC4555EC-Hypnogram.edf"))
+    try Data(patchedPlusFile(reserved: "EDF+D", lastRecordOnset: "+9")).write(to: files.psg)
+    try EDFWriter(startTime: EDFDateTime(year: 2001, month: 2, day: 3, hour: 4, minute: 5, second: 6), recordDuration: 0,
+                  signals: [], annotations: [EDFAnnotation(onset: 0, duration: 30, text: "Sleep stage W")])
+        .write(to: files.hypnogram)
+    let error = try #require(throws: PrepareError.self) {
+        try Preparation.prepareNight(files, options: PrepareOptions(channel: "EEG", sampleRate: 10))
+    }
+    #expect(error.file == "SC4555E0-PSG.edf" && error.field == "record 3 onset")
+}

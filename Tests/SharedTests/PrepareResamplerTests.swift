@@ -24,7 +24,7 @@ private func resampleCases() throws -> [ResampleCase] {
         #expect(resampler.outputCount(inputCount: c.x.count) == c.y.count)
         let y = resampler.resample(c.x)
         let scale = c.y.map(abs).max() ?? 1
-        #expect(maxAbsDifference(y, c.y) <= 1e-12 * scale, "\(c.testDescription): \(maxAbsDifference(y, c.y))")
+        #expect(maxAbsDifference(y, c.y) <= 1e-13 * scale, "\(c.testDescription): \(maxAbsDifference(y, c.y))")
     }
 }
 
