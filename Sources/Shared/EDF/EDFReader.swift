@@ -69,9 +69,18 @@ public final class EDFReader {
     }
 
     /// Physical samples of one signal, scaled as `EDFSignalHeader.physical(fromDigital:)`
-    /// (computed in Double, then converted to `T`: `Double` or `Float`).
-    public func physicalSamples<T: BinaryFloatingPoint>(signal: Int, records: Range<Int>? = nil,
-                                                        as type: T.Type = Double.self) throws -> [T] {
+    /// (computed in Double), over all records or the records in `records`.
+    public func physicalSamples(signal: Int, records: Range<Int>? = nil) throws -> [Double] {
+        try physical(signal: signal, records: records, as: Double.self)
+    }
+
+    /// Physical samples as `physicalSamples(signal:records:)` computes them, rounded to Float.
+    public func physicalSamples(signal: Int, records: Range<Int>? = nil, as type: Float.Type) throws -> [Float] {
+        try physical(signal: signal, records: records, as: Float.self)
+    }
+
+    // Generic inside the module only, so that each public entry point gets a specialised loop.
+    private func physical<T: BinaryFloatingPoint>(signal: Int, records: Range<Int>?, as type: T.Type) throws -> [T] {
         var out: [T] = []
         try checkSignal(signal)
         let s = header.signals[signal]
