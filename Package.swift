@@ -40,7 +40,7 @@ let package = Package(
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
         // End to end: the real `sleepfold` executable in real processes.
-        .testTarget(name: "SleepfoldTests", dependencies: ["sleepfold"]),
+        .testTarget(name: "SleepfoldTests", dependencies: ["sleepfold", "Shared"]),
     ]
 )
 

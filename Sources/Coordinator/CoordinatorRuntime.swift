@@ -19,13 +19,16 @@ public final class CoordinatorRuntime {
         public var curve: (keys: CurveKeyPair, allowedWorkers: [String])?
         public var journalURL: URL
         public var checkpointDirectory: URL
+        /// Messages larger than this are logged and dropped (bytes).
+        public var maxMessageBytes: Int
 
         public init(bind: String, curve: (keys: CurveKeyPair, allowedWorkers: [String])? = nil,
-                    journalURL: URL, checkpointDirectory: URL) {
+                    journalURL: URL, checkpointDirectory: URL, maxMessageBytes: Int = 256 << 20) {
             self.bind = bind
             self.curve = curve
             self.journalURL = journalURL
             self.checkpointDirectory = checkpointDirectory
+            self.maxMessageBytes = maxMessageBytes
         }
     }
 
@@ -121,6 +124,11 @@ public final class CoordinatorRuntime {
         guard frames.count >= 2 else { return }
         let routingID = frames[0]
         let address = WorkerRegistry.address(of: routingID)
+        let size = frames.reduce(0) { $0 + $1.count }
+        guard size <= options.maxMessageBytes else {
+            log("dropped an oversized message from \(address): \(size) bytes, limit \(options.maxMessageBytes)")
+            return
+        }
         let envelope: Sleepfold_Envelope
         do {
             envelope = try Wire.decode(Array(frames.dropFirst()))
@@ -151,7 +159,15 @@ public final class CoordinatorRuntime {
             return
         }
         guard registry.touch(address, now: now()) else {
+            // E.g. a worker's old connection after a coordinator restart: ask it to say hello.
             log("dropped a message from \(address): it has not said hello")
+            var report = Sleepfold_ErrorReport()
+            report.code = .unexpectedMessage
+            report.message = "unknown worker: say hello first"
+            report.fold = -1
+            var env = Sleepfold_Envelope()
+            env.error = report
+            try? router.send(env, to: routingID)
             return
         }
         switch envelope.body {
@@ -170,6 +186,12 @@ public final class CoordinatorRuntime {
             try accept(result, from: address, routingID: routingID)
         case .dataRequest(let request):
             try serve(request, to: routingID)
+        case .error(let report) where report.code == .unexpectedMessage:
+            // The worker was busy (it had a fold we did not know about): not a failure.
+            if report.fold >= 0, queue.fold(of: address) == Int(report.fold) {
+                queue.requeue(worker: address)
+                log("fold \(report.fold) queued again: \(registry.workers[address]?.hello.workerID ?? address) is \(report.message)")
+            }
         case .error(let report):
             workerFailed(address, fold: Int(report.fold), message: report.message)
         default:

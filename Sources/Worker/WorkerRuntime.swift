@@ -152,6 +152,12 @@ public final class WorkerRuntime {
         for fetch in fetches.values { try? fetch.handle.close() }
         fetches.removeAll()
 
+        try announce()
+    }
+
+    /// Says hello, then tells the coordinator what it may have missed: the fold
+    /// in training and a result not yet acknowledged.
+    private func announce() throws {
         var hello = Sleepfold_Hello()
         hello.workerID = options.workerID
         hello.host = ProcessInfo.processInfo.hostName
@@ -180,8 +186,15 @@ public final class WorkerRuntime {
         if let task = pendingTask { try requestMissingData(for: task) }
     }
 
+    /// Sends without blocking: with no live connection (coordinator down, or
+    /// our CURVE key refused) a DEALER would block forever. A dropped message is
+    /// harmless: hello and unacknowledged results are sent again on reconnect.
     private func send(_ envelope: Sleepfold_Envelope) throws {
-        try socket?.send(envelope)
+        do {
+            try socket?.send(try Wire.frames(envelope), wait: false)
+        } catch let error as ZMQError where error.wouldBlock {
+            return
+        }
         nextHeartbeat = now() + Self.heartbeatInterval
     }
 
@@ -197,8 +210,23 @@ public final class WorkerRuntime {
         case .heartbeat:
             break
         case .foldTask(let task):
+            if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
+                // Finished already; the coordinator has not seen the result yet.
+                var e = Sleepfold_Envelope()
+                e.foldResult = result
+                try send(e)
+                return false
+            }
             guard training == nil, pendingTask == nil else {
-                log("ignored fold \(task.fold): already busy")
+                let busy = training?.task.fold ?? pendingTask!.fold
+                log("refused fold \(task.fold): busy with fold \(busy)")
+                var report = Sleepfold_ErrorReport()
+                report.code = .unexpectedMessage
+                report.message = "busy with fold \(busy)"
+                report.fold = Int32(task.fold)
+                var e = Sleepfold_Envelope()
+                e.error = report
+                try send(e)
                 return false
             }
             log("fold \(task.fold) (attempt \(task.attempt)): \(task.train.count) train, \(task.validation.count) validation, \(task.test.count) test recordings")
@@ -215,6 +243,11 @@ public final class WorkerRuntime {
             log("coordinator says stop: \(shutdown.reason)")
             return true
         case .error(let error):
+            if error.code == .unexpectedMessage && error.fold < 0 {
+                // A restarted coordinator does not know this connection yet.
+                try announce()
+                return false
+            }
             log("coordinator reports: \(error.message)")
             if error.code == .versionMismatch { throw Failure(description: error.message) }
         default:

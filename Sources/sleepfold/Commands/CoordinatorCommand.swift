@@ -22,6 +22,9 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Run directory (journal, checkpoints, logs, reports).")
     var out: String
 
+    @Option(help: "Largest message accepted from a worker, in MiB.")
+    var maxMessageMb: Int = 256
+
     @Option(help: "CURVE: this coordinator's .key_secret file (from `sleepfold keygen`).")
     var curveSecret: String?
 
@@ -33,8 +36,8 @@ struct CoordinatorCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
         let log = RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
         let (setup, _) = try makeRunSetup(cohort, training)
-        let report = try runCoordinator(setup: setup, layout: layout, bind: bind,
-                                        curve: try curveOptions(), log: log) { endpoint in
+        let report = try runCoordinator(setup: setup, layout: layout, bind: bind, curve: try curveOptions(),
+                                        maxMessageBytes: maxMessageMb << 20, log: log) { endpoint in
             log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
         }
         print(summaryLine(report))
@@ -56,14 +59,15 @@ struct CoordinatorCommand: ParsableCommand {
 /// Runs the coordinator to the end and writes the report; throws (after
 /// writing what it has) when some folds were given up.
 func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
-                    curve: (keys: CurveKeyPair, allowedWorkers: [String])?, log: RunLog,
+                    curve: (keys: CurveKeyPair, allowedWorkers: [String])?, maxMessageBytes: Int = 256 << 20, log: RunLog,
                     started: (String) throws -> Void) throws -> Report {
     let view = ProgressView()
     log.view = view
     defer { log.view = nil }
     let runtime = try CoordinatorRuntime(
         plan: setup.plan,
-        options: .init(bind: bind, curve: curve, journalURL: layout.journal, checkpointDirectory: layout.checkpoints),
+        options: .init(bind: bind, curve: curve, journalURL: layout.journal, checkpointDirectory: layout.checkpoints,
+                       maxMessageBytes: maxMessageBytes),
         view: view, log: { log($0) })
     try started(runtime.endpoint)
     let outcome = try runtime.run()

@@ -1,0 +1,170 @@
+import Foundation
+import Testing
+import Shared
+
+/// End-to-end tests of the cluster: real coordinator and worker processes over
+/// real sockets, on a tiny synthetic cohort (issue: the cluster's "done means").
+@Suite(.serialized) struct ClusterTests {
+    @Test func twoWorkersAndOneWorkerGiveBitIdenticalPredictions() throws {
+        let f = try ClusterFixture(name: "two-vs-one")
+        defer { f.remove() }
+        let runA = f.root.appendingPathComponent("run-2"), runB = f.root.appendingPathComponent("run-1")
+        let two = try CommandRunner.run(["run", "--workers", "2"] + f.runArguments + ["--out", runA.path])
+        #expect(two.status == 0, "\(two.stderr)")
+        let one = try CommandRunner.run(["run", "--workers", "1"] + f.runArguments + ["--out", runB.path])
+        #expect(one.status == 0, "\(one.stderr)")
+        for file in ["report.json", "report.md", "predictions.csv", "journal.jsonl",
+                     "checkpoints/fold-00.safetensors", "logs/worker-1.log"] {
+            #expect(FileManager.default.fileExists(atPath: runA.appendingPathComponent(file).path), "\(file)")
+        }
+        // 2 workers use 1 thread each, 1 worker uses 2 threads: results must not care.
+        let a = try f.predictions(runA), b = try f.predictions(runB)
+        #expect(a == b)
+        #expect(a.split(separator: "\n").count == 1 + 4 * 48)
+        // Both workers did some folds.
+        let log = try String(contentsOf: runA.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
+        #expect(log.contains("→ local-1") && log.contains("→ local-2"))
+    }
+
+    @Test func aWorkerKilledMidFoldDoesNotChangeTheResult() throws {
+        let f = try ClusterFixture(name: "kill-worker", epochs: 4)
+        defer { f.remove() }
+        let reference = f.root.appendingPathComponent("reference")
+        #expect(try CommandRunner.run(["run", "--workers", "1"] + f.runArguments + ["--out", reference.path]).status == 0)
+
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path], log: f.root.appendingPathComponent("coordinator.out"))
+        let victim = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "victim",
+                                            "--threads", "1", "--data", f.data.path], log: f.root.appendingPathComponent("victim.out"))
+        #expect(coordinator.waitFor("→ victim", timeout: 30))
+        #expect(victim.waitFor("epoch", timeout: 0) || coordinator.waitFor("epoch 1/4", timeout: 60))
+        victim.kill()
+        let survivor = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "survivor",
+                                              "--threads", "1", "--data", f.data.path], log: f.root.appendingPathComponent("survivor.out"))
+        #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
+        #expect(coordinator.output.contains("victim silent for 3 heartbeats: declared dead"))
+        #expect(try f.predictions(run) == f.predictions(reference))
+        _ = survivor.waitForExit(timeout: 10)
+    }
+
+    @Test func aRestartedCoordinatorSkipsJournaledFolds() throws {
+        let f = try ClusterFixture(name: "kill-coordinator", epochs: 2)
+        defer { f.remove() }
+        let reference = f.root.appendingPathComponent("reference")
+        #expect(try CommandRunner.run(["run", "--workers", "1"] + f.runArguments + ["--out", reference.path]).status == 0)
+
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let arguments = ["coordinator"] + f.runArguments + ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path]
+        let first = try BackgroundProcess(arguments, log: f.root.appendingPathComponent("first.out"))
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "w",
+                                            "--threads", "2", "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
+        #expect(first.waitFor("done by w", timeout: 120))
+        first.kill()
+        let journaled = try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.isEmpty }.count
+        #expect(journaled >= 1 && journaled < 4)
+
+        // The worker keeps reconnecting; the new coordinator takes over.
+        let second = try BackgroundProcess(arguments, log: f.root.appendingPathComponent("second.out"))
+        #expect(second.waitForExit(timeout: 240) == 0, "\(second.output)")
+        #expect(second.output.contains("journal: \(journaled) of 4 folds already done"))
+        let dispatched = second.output.components(separatedBy: ") → w").count - 1
+        #expect(dispatched <= 4 - journaled + 1)  // + a fold the worker was busy with when the first one died
+        #expect(try f.predictions(run) == f.predictions(reference))
+        #expect(worker.waitForExit(timeout: 15) == 0)
+    }
+
+    @Test func garbageForeignVersionsAndOversizedMessagesAreDroppedAndTheRunGoesOn() throws {
+        let f = try ClusterFixture(name: "garbage", epochs: 1)
+        defer { f.remove() }
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path, "--max-message-mb", "1"],
+            log: f.root.appendingPathComponent("coordinator.out"))
+        #expect(coordinator.waitFor("listening", timeout: 30))
+
+        let context = try ZMQContext()
+        let rogue = try ZMQSocket(context, .dealer)
+        try rogue.connect("tcp://127.0.0.1:\(port)")
+        try rogue.send([[0xDE, 0xAD, 0xBE, 0xEF]])                                  // one frame of garbage
+        try rogue.send([Array("SLEEPFOLD/999".utf8), [1, 2, 3]])                    // a foreign version
+        try rogue.send([Wire.versionFrame, [0xFF, 0xFF, 0xFF, 0xFF]])                // a malformed envelope
+        try rogue.send([Wire.versionFrame, [UInt8](repeating: 0, count: 2 << 20)])   // 2 MiB > 1 MiB limit
+        var progress = Sleepfold_Envelope()
+        progress.progress = Sleepfold_Progress()
+        try rogue.send(progress)                                                     // no hello first
+        #expect(coordinator.waitFor("oversized message", timeout: 10))
+        #expect(coordinator.waitFor("has not said hello", timeout: 10))
+        let log = coordinator.output
+        #expect(log.contains("expected 2 frames"))
+        #expect(log.contains("protocol version \"SLEEPFOLD/999\""))
+        #expect(log.contains("malformed envelope"))
+
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2",
+                                            "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
+        #expect(coordinator.waitForExit(timeout: 180) == 0, "\(coordinator.output)")
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.json").path))
+        _ = worker.waitForExit(timeout: 10)
+        rogue.close()
+    }
+
+    @Test(.enabled(if: ZMQContext.hasCurve))
+    func curveAdmitsListedWorkersAndRefusesOthers() throws {
+        let f = try ClusterFixture(name: "curve", epochs: 1)
+        defer { f.remove() }
+        let keys = f.root.appendingPathComponent("keys")
+        for (dir, name) in [("keys", "coordinator"), ("keys/allowed", "friend"), ("keys/strangers", "stranger")] {
+            #expect(try CommandRunner.run(["keygen", "--out", f.root.appendingPathComponent(dir).path, "--name", name]).status == 0)
+        }
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path,
+             "--curve-secret", keys.appendingPathComponent("coordinator.key_secret").path,
+             "--allow", keys.appendingPathComponent("allowed").path],
+            log: f.root.appendingPathComponent("coordinator.out"))
+        #expect(coordinator.waitFor("listening", timeout: 30))
+        func worker(_ name: String, _ dir: String) throws -> BackgroundProcess {
+            try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", name, "--threads", "1",
+                                   "--data", f.data.path, "--give-up-after", "5",
+                                   "--curve-secret", keys.appendingPathComponent("\(dir)/\(name).key_secret").path,
+                                   "--server-key", keys.appendingPathComponent("coordinator.key").path],
+                                  log: f.root.appendingPathComponent("\(name).out"))
+        }
+        let stranger = try worker("stranger", "strangers")
+        #expect(coordinator.waitFor("refused a worker with public key", timeout: 10))
+        let friend = try worker("friend", "allowed")
+        #expect(coordinator.waitForExit(timeout: 180) == 0, "\(coordinator.output)")
+        #expect(!coordinator.output.contains("→ stranger"))
+        #expect(coordinator.output.contains("→ friend"))
+        #expect(stranger.waitForExit(timeout: 30).map { $0 != 0 } == true)  // gave up: never admitted
+        _ = friend.waitForExit(timeout: 10)
+    }
+
+    @Test(.enabled(if: NetworkNamespaces.available, "needs root and iproute2 to create network namespaces"))
+    func workersInOtherNetworkNamespacesReachTheCoordinatorByAddress() throws {
+        let f = try ClusterFixture(name: "netns", epochs: 1)
+        defer { f.remove() }
+        let net = try NetworkNamespaces(hosts: 3)   // host 0: coordinator, hosts 1 and 2: workers
+        defer { net.remove() }
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            ["--bind", "tcp://\(net.address(0)):5555", "--out", run.path],
+            log: f.root.appendingPathComponent("coordinator.out"), prefix: net.exec(0))
+        #expect(coordinator.waitFor("listening", timeout: 30), "\(coordinator.output)")
+        let workers = try (1...2).map { i in
+            // No --data: recordings travel over the socket, checked by hash.
+            try BackgroundProcess(["worker", "--connect", "tcp://\(net.address(0)):5555", "--worker-id", "ns\(i)",
+                                   "--threads", "1", "--cache", f.root.appendingPathComponent("cache\(i)").path],
+                                  log: f.root.appendingPathComponent("worker\(i).out"), prefix: net.exec(i))
+        }
+        #expect(coordinator.waitForExit(timeout: 180) == 0, "\(coordinator.output)")
+        #expect(coordinator.output.contains("→ ns1") && coordinator.output.contains("→ ns2"))
+        for w in workers { #expect(w.waitForExit(timeout: 10) == 0, "\(w.output)") }
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.json").path))
+    }
+}
