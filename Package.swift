@@ -38,6 +38,7 @@ let package = Package(
         // Tests: one target per module, plus end-to-end tests of the command.
         .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
         // End to end: the real `sleepfold` executable in real processes.
         .testTarget(name: "SleepfoldTests", dependencies: ["sleepfold", "Shared"]),
