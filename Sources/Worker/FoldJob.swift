@@ -9,6 +9,13 @@ public struct FoldJob: Sendable {
     /// BLAS / compute threads to use.
     public let threads: Int
     public let workerID: String
+
+    public init(task: Sleepfold_FoldTask, files: [String: URL], threads: Int, workerID: String) {
+        self.task = task
+        self.files = files
+        self.threads = threads
+        self.workerID = workerID
+    }
 }
 
 /// Trains and evaluates one fold: calls `progress` after each epoch, stops
