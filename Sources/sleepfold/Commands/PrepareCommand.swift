@@ -59,7 +59,7 @@ struct PrepareCommand: ParsableCommand {
             throw CommandFailure("no recording written, every night was skipped (\(reasons.joined(separator: "; ")))")
         }
         let skipped = report.nights.count - written
-        print("wrote \(written) recordings (\(epochs) epochs) to \(directory.path)" +
+        print("wrote \(written) recording\(written == 1 ? "" : "s") (\(epochs) epochs) to \(directory.path)" +
               (skipped > 0 ? "; skipped \(skipped) night\(skipped == 1 ? "" : "s")" : "") +
               (report.unpaired.isEmpty ? "" : "; \(report.unpaired.count) unpaired file\(report.unpaired.count == 1 ? "" : "s")"))
     }
