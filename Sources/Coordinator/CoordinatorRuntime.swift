@@ -218,15 +218,9 @@ public final class CoordinatorRuntime {
             if queue.fold(of: address) == fold { _ = queue.requeue(worker: address); _ = queue.complete(fold: fold, attempt: Int(result.attempt)) }
             return
         }
-        // Checkpoint first, then the journal line, then the acknowledgement:
+        // Checkpoint and journal line first, then the acknowledgement:
         // whatever was acknowledged is on disk.
-        var entry = result
-        if !result.checkpoint.isEmpty {
-            let url = options.checkpointDirectory.appendingPathComponent(String(format: "fold-%02d.safetensors", fold))
-            try result.checkpoint.write(to: url, options: .atomic)
-            entry.checkpoint = Data()
-        }
-        try journal.append(entry)
+        try journal.record(result, checkpointDirectory: options.checkpointDirectory)
         _ = queue.complete(fold: fold, attempt: Int(result.attempt))
         registry.setProgress(address, nil)
         try router.send(ackEnv, to: routingID)

@@ -69,4 +69,28 @@ public final class Journal {
         }
         if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
     }
+
+    /// Records a finished fold: writes its checkpoint (if it carries one) to
+    /// `checkpointURL(fold:in:)`, then appends the result without the checkpoint
+    /// bytes. Checkpoint first, so every fold the journal lists has its
+    /// checkpoint on disk. Returns the checkpoint file, or nil when there was none.
+    @discardableResult
+    public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL) throws -> URL? {
+        var entry = result
+        var written: URL?
+        if !result.checkpoint.isEmpty {
+            try FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
+            let url = Self.checkpointURL(fold: Int(result.fold), in: checkpointDirectory)
+            try result.checkpoint.write(to: url, options: .atomic)
+            entry.checkpoint = Data()
+            written = url
+        }
+        try append(entry)
+        return written
+    }
+
+    /// Where fold `fold`'s checkpoint lives: `fold-KK.safetensors` in `directory`.
+    public static func checkpointURL(fold: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(String(format: "fold-%02d.safetensors", fold))
+    }
 }

@@ -49,7 +49,8 @@ public struct RunPlan: Sendable {
         return g.next()
     }
 
-    func task(fold: Int, attempt: Int) -> Sleepfold_FoldTask {
+    /// The task of fold `fold` (0-based) for its `attempt`-th try (1 for the first).
+    public func task(fold: Int, attempt: Int) -> Sleepfold_FoldTask {
         var t = Sleepfold_FoldTask()
         t.runID = runID
         t.fold = UInt32(fold)

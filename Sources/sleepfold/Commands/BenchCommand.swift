@@ -1,0 +1,147 @@
+import ArgumentParser
+import Dispatch
+import Foundation
+import Shared
+import SleepNet
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Measure the model core's throughput on random input: training and inference samples per second.",
+        discussion: """
+        Training is one step (forward, weighted cross-entropy, backward, Adam) at --batch; \
+        inference is an eval-mode forward at batch 128 and at batch 512. \
+        Each is run once to warm up (buffers are sized on first use), then --repeats times; \
+        the median counts. Peak RSS is the process's maximum resident set size (getrusage).
+        """)
+
+    @Option(help: "Experiment config whose model to measure (default: full-size AttnSleep).")
+    var config: String?
+
+    @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
+    var threads: Int?
+
+    @Option(help: "Training batch size.")
+    var batch: Int = 128
+
+    @Option(help: "Timed runs of each measurement (the median counts).")
+    var repeats: Int = 5
+
+    @Flag(help: "Print one JSON object instead of text.")
+    var json = false
+
+    /// The measurements, as `--json` prints them.
+    struct Result: Encodable {
+        var config: String
+        var model: String
+        var parameters: Int
+        var threads: Int
+        var batch: Int
+        var repeats: Int
+        var trainSamplesPerSecond: Double
+        var trainStepSeconds: Double
+        var inferSamplesPerSecond: Double
+        var inferSamplesPerSecondBatch512: Double
+        var peakRSSBytes: Int
+
+        enum CodingKeys: String, CodingKey {
+            case config, model, parameters, threads, batch, repeats
+            case trainSamplesPerSecond = "train_samples_per_s", trainStepSeconds = "train_step_seconds"
+            case inferSamplesPerSecond = "infer_samples_per_s", inferSamplesPerSecondBatch512 = "infer_samples_per_s_batch512"
+            case peakRSSBytes = "peak_rss_bytes"
+        }
+    }
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1, got \(batch)") }
+        guard repeats >= 1 else { throw ValidationError("--repeats must be at least 1, got \(repeats)") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+    }
+
+    func run() throws {
+        let experiment = try config.map { try ExperimentConfig.load(from: URL(fileURLWithPath: $0)) }
+            ?? ExperimentConfig(name: "ex1-attnsleep")
+        let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        ComputeThreads.set(threadCount)
+        let model = try SleepModel(config: experiment.model, seed: 0)
+        let optimizer = Adam(store: model.store, config: experiment.training)
+        let loss = WeightedCrossEntropy()
+        let S = experiment.model.inputSamples
+
+        // Random EEG-like input and labels, the same every run.
+        var generator = SeededGenerator(seed: 0)
+        let largest = max(batch, 512)
+        let x = (0..<(largest * S)).map { _ in Float(generator.nextGaussian()) }
+        let labels = (0..<batch).map { _ in Int32(generator.next() % UInt64(Stage.count)) }
+        let weights = [Float](repeating: 1, count: experiment.model.classes)
+
+        let stepSeconds = try Self.median(repeats: repeats) {
+            let logits = try x.withUnsafeBufferPointer {
+                try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(batch * S)]), batch: batch, training: true)
+            }
+            _ = try labels.withUnsafeBufferPointer { try loss.forward(logits: logits, labels: $0, classWeights: weights) }
+            model.zeroGradients()
+            model.backward(loss.logitsGradient)
+            optimizer.step()
+        }
+        func inferenceSeconds(_ b: Int) throws -> Double {
+            try Self.median(repeats: repeats) {
+                _ = try x.withUnsafeBufferPointer {
+                    try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(b * S)]), batch: b, training: false)
+                }
+            }
+        }
+        let infer128 = try inferenceSeconds(128), infer512 = try inferenceSeconds(512)
+
+        let result = Result(
+            config: experiment.name,
+            model: "\(experiment.model.featureExtractor.rawValue) + \(experiment.model.encoder.rawValue)",
+            parameters: model.parameterCount, threads: ComputeThreads.count, batch: batch, repeats: repeats,
+            trainSamplesPerSecond: Double(batch) / stepSeconds, trainStepSeconds: stepSeconds,
+            inferSamplesPerSecond: 128 / infer128, inferSamplesPerSecondBatch512: 512 / infer512,
+            peakRSSBytes: Self.peakRSSBytes())
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
+        } else {
+            print("\(result.config) (\(result.model)): \(result.parameters) parameters, \(result.threads) threads, median of \(repeats) after a warm-up")
+            print(String(format: "train (batch %d): %9.1f samples/s (%.3f s per step)", batch, result.trainSamplesPerSecond, stepSeconds))
+            print(String(format: "infer (batch 128): %9.1f samples/s", result.inferSamplesPerSecond))
+            print(String(format: "infer (batch 512): %9.1f samples/s", result.inferSamplesPerSecondBatch512))
+            print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
+        }
+    }
+
+    /// Runs `body` once to warm up, then `repeats` times; the median wall time in seconds.
+    static func median(repeats: Int, _ body: () throws -> Void) throws -> Double {
+        try body()
+        var times: [Double] = []
+        for _ in 0..<repeats {
+            let start = DispatchTime.now().uptimeNanoseconds
+            try body()
+            times.append(Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+        }
+        times.sort()
+        let mid = times.count / 2
+        return times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
+    }
+
+    /// Peak resident set size of this process in bytes (Linux reports ru_maxrss in KiB, macOS in bytes).
+    static func peakRSSBytes() -> Int {
+        var usage = rusage()
+        #if os(Linux)
+        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss) * 1024
+        #else
+        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
+        return Int(usage.ru_maxrss)
+        #endif
+    }
+}

@@ -1,0 +1,101 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct PrepareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Convert PhysioNet Sleep-EDF PSG/hypnogram pairs into AttnSleep NPZ files (one per night).",
+        discussion: """
+        Pairs SC4ssNE0-PSG.edf with SC4ssNE?-Hypnogram.edf, takes one channel in physical units, \
+        cuts 30-s epochs aligned to the stage annotations, drops ?/movement epochs and keeps \
+        --trim-wake minutes of wake around the sleep period, as the reference preparation does. \
+        Each night becomes OUT/<id>.npz with x (n, 30·rate) float32, y (n,) int32 and fs, plus \
+        source_fs (the channel's rate in the PSG), start_time (the PSG header's start, seconds \
+        since 1970 reading the header clock as UTC) and epoch_onsets (seconds from the PSG's \
+        first sample), all float64. The channel name is not stored: the NPZ writer has no \
+        string dtype. A night without a sleep epoch is skipped (kept with --trim-wake none).
+        """)
+
+    @Option(help: "Directory of *-PSG.edf and *-Hypnogram.edf files.")
+    var edfDir: String
+
+    @Option(help: "Directory to write the recordings to (created if missing).")
+    var out: String
+
+    @Option(help: "Label of the EEG channel to use.")
+    var channel: String = "EEG Fpz-Cz"
+
+    @Option(help: "Minutes of wake kept before the first and after the last sleep epoch, or none to keep every epoch.")
+    var trimWake: TrimWake = .minutes(30)
+
+    @Option(help: "Output sample rate in Hz (other rates are resampled).")
+    var rate: Double = 100
+
+    @Option(help: "Stage map JSON ({\"stages\": {text: stage}, \"drop\": [text]}) for hypnograms that do not use Sleep-EDF's texts.")
+    var stageMap: String?
+
+    @Flag(help: "Deflate the NPZ members (as np.savez_compressed).")
+    var compressed = false
+
+    func run() throws {
+        let mapping = try stageMap.map { try StageMapping(contentsOf: URL(fileURLWithPath: $0)) } ?? .sleepEDF
+        let options = PrepareOptions(channel: channel, trimWakeMinutes: trimWake.minutes, sampleRate: rate,
+                                     stageMapping: mapping)
+        let directory = URL(fileURLWithPath: out)
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        var written = 0, epochs = 0
+        let report = try Preparation.prepareDirectory(URL(fileURLWithPath: edfDir), options: options) { outcome in
+            guard case .prepared(let night) = outcome else { return }
+            let url = directory.appendingPathComponent("\(night.recording.id).npz")
+            try night.recording.write(to: url, compression: compressed ? .deflated : .stored,
+                                      extraMembers: Self.provenance(of: night))
+            written += 1
+            epochs += night.recording.epochCount
+        }
+        print(report.table())
+        guard written > 0 else {
+            let reasons = report.nights.map { "\($0.id): \($0.skipReason ?? "no recording")" }
+            throw CommandFailure("no recording written, every night was skipped (\(reasons.joined(separator: "; ")))")
+        }
+        let skipped = report.nights.count - written
+        print("wrote \(written) recording\(written == 1 ? "" : "s") (\(epochs) epochs) to \(directory.path)" +
+              (skipped > 0 ? "; skipped \(skipped) night\(skipped == 1 ? "" : "s")" : "") +
+              (report.unpaired.isEmpty ? "" : "; \(report.unpaired.count) unpaired file\(report.unpaired.count == 1 ? "" : "s")"))
+    }
+
+    /// Where a night's samples came from, as numeric NPZ members.
+    static func provenance(of night: PreparedNight) -> [(name: String, array: NPYArray)] {
+        [("source_fs", NPYArray(scalar: night.sourceSampleRate)),
+         ("start_time", NPYArray(scalar: Double(night.startTime.secondsSinceEpoch))),
+         ("epoch_onsets", NPYArray(night.epochOnsets))]
+    }
+}
+
+/// `--trim-wake`: a number of minutes, or `none`.
+enum TrimWake: ExpressibleByArgument, Equatable {
+    case minutes(Int)
+    case none
+
+    init?(argument: String) {
+        if argument.lowercased() == "none" {
+            self = .none
+        } else if let minutes = Int(argument), minutes >= 0 {
+            self = .minutes(minutes)
+        } else {
+            return nil
+        }
+    }
+
+    var minutes: Int? {
+        if case .minutes(let m) = self { return m }
+        return nil
+    }
+
+    var defaultValueDescription: String {
+        switch self {
+        case .minutes(let m): return "\(m)"
+        case .none: return "none"
+        }
+    }
+}

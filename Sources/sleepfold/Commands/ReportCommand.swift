@@ -1,0 +1,30 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Shared
+
+struct ReportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "report",
+        abstract: "Re-render a run's report.json and report.md from its predictions.csv.",
+        discussion: """
+        Reads RUN_DIR/report.json for what predictions do not hold (fold plan, data, \
+        protocol, config, fold runs) and recomputes every metric from RUN_DIR/predictions.csv, \
+        then rewrites report.json and report.md (each atomically). Needs nothing but the run \
+        directory: no data, no journal, no checkpoints.
+        """)
+
+    @Argument(help: "The run directory.")
+    var runDir: String
+
+    func run() throws {
+        let layout = RunReporter.Layout(URL(fileURLWithPath: runDir))
+        let previous = try Report.read(from: layout.reportJSON)
+        let predictions = try PredictionsCSV.read(from: layout.predictionsCSV)
+        let report = try previous.rebuilt(from: predictions)
+        try report.write(to: layout.reportJSON)
+        try report.writeMarkdown(to: layout.reportMarkdown)
+        print(summaryLine(report))
+        print("report: \(layout.reportJSON.path), \(layout.reportMarkdown.path)")
+    }
+}

@@ -1,0 +1,88 @@
+import ArgumentParser
+import Coordinator
+import Foundation
+import Shared
+import Worker
+
+struct TrainCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "Train and evaluate one fold in this process, writing the run directory the cluster writes.",
+        discussion: """
+        The fold gets the task a coordinator would send (same run id, fold seed and \
+        selection), so its predictions equal the cluster's. The result goes into OUT's \
+        journal (checkpoint in OUT/checkpoints/fold-KK.safetensors), and report.json, \
+        report.md and predictions.csv are written from every fold in the journal: running \
+        each fold with the same options into the same OUT (e.g. a Slurm job array) builds \
+        the whole cross-validation. A fold already in the journal is not trained again.
+        """)
+
+    @OptionGroup var cohort: CohortOptions
+    @OptionGroup var training: TrainingOptions
+
+    @Option(help: "The fold to train (0-based).")
+    var fold: Int
+
+    @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
+    var threads: Int?
+
+    @Option(help: "Run directory (journal, checkpoints, reports).")
+    var out: String
+
+    func run() throws {
+        let (setup, experiment) = try makeRunSetup(cohort, training)
+        let plan = setup.plan
+        guard plan.folds.indices.contains(fold) else {
+            throw ValidationError("--fold must be in 0...\(plan.folds.count - 1) for \(plan.folds.count) folds, got \(fold)")
+        }
+        let layout = RunReporter.Layout(URL(fileURLWithPath: out))
+        try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
+        let journal = try Journal(url: layout.journal, runID: plan.runID)
+        for warning in journal.warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
+
+        let subjects = setup.foldPlan.folds[fold]
+        print("run \(plan.runID), fold \(fold) of \(plan.folds.count): test \(subjects.test.joined(separator: " ")); " +
+              "validation \(subjects.validation.isEmpty ? "none" : subjects.validation.joined(separator: " ")); \(subjects.train.count) training subjects; " +
+              "config \(experiment.name), \(experiment.training.epochs) epochs, selection \(plan.selection)")
+        if journal.results[fold] != nil {
+            print("fold \(fold) is already in \(layout.journal.path): not trained again")
+        } else {
+            let job = FoldJob(task: plan.task(fold: fold, attempt: 1), files: plan.files,
+                              threads: max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount),
+                              workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+            let result = try FoldRunner.train(job, progress: { p in
+                print(Self.progressLine(p))
+                fflush(nil)  // show each epoch as it ends, also when stdout is a pipe
+            }, isCancelled: { false })
+            let checkpoint = try journal.record(result, checkpointDirectory: layout.checkpoints)
+            print(String(format: "fold %d trained in %.1f s, chosen epoch %d", fold, result.trainSeconds, result.chosenEpoch) +
+                  (checkpoint.map { "; checkpoint \($0.path)" } ?? ""))
+        }
+
+        let report = try RunReporter.write(setup: setup, results: journal.results, to: layout)
+        let metrics = report.folds[fold].metrics
+        print("fold \(fold): " + metricsLine(metrics))
+        if journal.results.count > 1 {
+            print("\(journal.results.count) of \(plan.folds.count) folds done: " + summaryLine(report))
+        }
+        print("report: \(layout.reportJSON.path) (also report.md, predictions.csv)")
+    }
+
+    /// One line per trained epoch.
+    static func progressLine(_ p: Sleepfold_Progress) -> String {
+        var line = String(format: "fold %d epoch %d/%d: train loss %.4f, accuracy %.1f %%",
+                          p.fold, p.epoch, p.epochs, p.trainLoss, 100 * p.trainAccuracy)
+        if p.validationMacroF1.isFinite {
+            line += String(format: "; selection set loss %.4f, accuracy %.1f %%, macro-F1 %.3f",
+                           p.validationLoss, 100 * p.validationAccuracy, p.validationMacroF1)
+        }
+        return line + String(format: " (%.1f s)", p.epochSeconds)
+    }
+}
+
+/// Accuracy, macro-F1 and kappa of one set of predictions, for the terminal.
+func metricsLine(_ m: Metrics) -> String {
+    func pct(_ v: Double?) -> String { v.map { String(format: "%.1f %%", 100 * $0) } ?? "–" }
+    let kappa = m.kappa.map { String(format: "%.3f", $0) } ?? "–"
+    return "accuracy \(pct(m.accuracy)), macro-F1 \(pct(m.macroF1)), kappa \(kappa) over \(m.epochs) epochs"
+}
