@@ -25,16 +25,11 @@ public struct NightFiles: Sendable, Equatable {
         self.hypnogram = hypnogram
     }
 
-    /// "SC4ssN…" and "ST7ssN…" (Sleep-EDF cassette and telemetry) give subject "ss" and
-    /// night N; other ids are their own subject with no night number.
+    /// Sleep-EDF names ("SC4ssN…", "ST7ssN…", see `SleepEDFName`) give subject "ss"
+    /// and night N; other ids are their own subject with no night number.
     public static func subjectAndNight(of id: String) -> (subject: String, night: Int?) {
-        let c = Array(id)
-        guard c.count >= 6, id.hasPrefix("SC4") || id.hasPrefix("ST7"),
-              c[3].isASCII, c[3].isNumber, c[4].isASCII, c[4].isNumber,
-              let night = c[5].wholeNumberValue, c[5].isASCII else {
-            return (id, nil)
-        }
-        return (String(c[3...4]), night)
+        guard let name = SleepEDFName(fileName: id) else { return (id, nil) }
+        return (name.subject, name.night)
     }
 
     /// The pairs found in `directory`, sorted by id, and the files left without a partner.

@@ -100,13 +100,22 @@ public enum Preparation {
                                found: unpaired.isEmpty ? "no *-PSG.edf file" : "no complete pair (\(unpaired.joined(separator: "; ")))",
                                expected: "pairs SC4ssNE0-PSG.edf + SC4ssNE?-Hypnogram.edf")
         }
-        var nights: [NightSummary] = []
-        for files in pairs {
+        var report = try prepare(pairs, options: options, each: each)
+        report.unpaired = unpaired
+        return report
+    }
+
+    /// Prepares the given nights in order (e.g. from a `PrepareManifest`), handing each
+    /// outcome to `each` as soon as it is made, so only one night is in memory at a time.
+    public static func prepare(_ nights: [NightFiles], options: PrepareOptions = PrepareOptions(),
+                               each: (NightOutcome) throws -> Void) throws -> PreparationReport {
+        var summaries: [NightSummary] = []
+        for files in nights {
             let outcome = try prepareNight(files, options: options)
             try each(outcome)
-            nights.append(outcome.summary)
+            summaries.append(outcome.summary)
         }
-        return PreparationReport(nights: nights, unpaired: unpaired)
+        return PreparationReport(nights: summaries, unpaired: [])
     }
 
     /// Prepares one night from its PSG and hypnogram files.

@@ -18,7 +18,10 @@ struct PrepareCommand: ParsableCommand {
         """)
 
     @Option(help: "Directory of *-PSG.edf and *-Hypnogram.edf files.")
-    var edfDir: String
+    var edfDir: String?
+
+    @Option(help: "Prepare manifest (JSON: {\"nights\": [{\"psg\", \"hypnogram\", \"subject\", \"night\", \"id\"}]}) for files not named like Sleep-EDF; also writes OUT/manifest.json for --data.")
+    var manifest: String?
 
     @Option(help: "Directory to write the recordings to (created if missing).")
     var out: String
@@ -45,13 +48,29 @@ struct PrepareCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var written = 0, epochs = 0
-        let report = try Preparation.prepareDirectory(URL(fileURLWithPath: edfDir), options: options) { outcome in
+        var cohortEntries: [[String: Any]] = []
+        let write: (NightOutcome) throws -> Void = { outcome in
             guard case .prepared(let night) = outcome else { return }
             let url = directory.appendingPathComponent("\(night.recording.id).npz")
             try night.recording.write(to: url, compression: compressed ? .deflated : .stored,
                                       extraMembers: Self.provenance(of: night))
             written += 1
             epochs += night.recording.epochCount
+            var entry: [String: Any] = ["path": url.lastPathComponent, "subject": night.recording.subject]
+            if let n = night.recording.night { entry["night"] = n }
+            cohortEntries.append(entry)
+        }
+        let report: PreparationReport
+        switch (edfDir, manifest) {
+        case (let dir?, nil):
+            report = try Preparation.prepareDirectory(URL(fileURLWithPath: dir), options: options, each: write)
+        case (nil, let file?):
+            report = try Preparation.prepare(try PrepareManifest.read(URL(fileURLWithPath: file)), options: options, each: write)
+            // The cohort manifest that keeps the subjects for `--data OUT/manifest.json`.
+            let json = try JSONSerialization.data(withJSONObject: ["recordings": cohortEntries], options: [.prettyPrinted, .sortedKeys])
+            try json.write(to: directory.appendingPathComponent("manifest.json"), options: .atomic)
+        default:
+            throw ValidationError("give exactly one of --edf-dir and --manifest")
         }
         print(report.table())
         guard written > 0 else {
