@@ -11,9 +11,24 @@ public final class ProgressView {
             public let id: String
             public let fold: Int?
             public let progress: Sleepfold_Progress?
+
+            public init(id: String, fold: Int?, progress: Sleepfold_Progress?) {
+                self.id = id
+                self.fold = fold
+                self.progress = progress
+            }
         }
         public let folds, done, failed, running, queued: Int
         public let workers: [WorkerLine]
+
+        public init(folds: Int, done: Int, failed: Int, running: Int, queued: Int, workers: [WorkerLine]) {
+            self.folds = folds
+            self.done = done
+            self.failed = failed
+            self.running = running
+            self.queued = queued
+            self.workers = workers
+        }
     }
 
     public let isInteractive: Bool
