@@ -1,0 +1,59 @@
+import ArgumentParser
+import Foundation
+import Shared
+
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Compare runs side by side, with paired tests over folds and bootstrap intervals over subjects.",
+        discussion: """
+        For each pair of runs (A, B): per-fold differences of macro-F1 and kappa, a two-sided \
+        Wilcoxon signed-rank test over folds (needs the same folds), and a 95 % bootstrap \
+        interval of the pooled difference B − A resampling subjects (needs the same subjects). \
+        Prints markdown; --out DIR also writes compare.md and compare.json.
+        """)
+
+    @Argument(help: "Run directories (each with report.json and predictions.csv).")
+    var runs: [String]
+
+    @Option(help: "Bootstrap resamples.")
+    var resamples: Int = 2000
+
+    @Option(help: "Bootstrap seed.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Directory to write compare.md and compare.json to.")
+    var out: String?
+
+    @Flag(help: "Print JSON instead of markdown.")
+    var json = false
+
+    func run() throws {
+        guard runs.count >= 2 else { throw ValidationError("give at least two run directories") }
+        guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100") }
+        let loaded = try runs.map { path -> RunComparison.Run in
+            let dir = URL(fileURLWithPath: path)
+            let report = try Report.read(from: dir.appendingPathComponent("report.json"))
+            let predictions = try PredictionsCSV.read(from: dir.appendingPathComponent("predictions.csv"))
+            return RunComparison.Run(name: dir.standardizedFileURL.lastPathComponent, report: report, predictions: predictions)
+        }
+        let comparison = RunComparison(loaded, resamples: resamples, seed: seed)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        let jsonData = try encoder.encode(comparison)
+        let markdown = comparison.markdown()
+        if let out {
+            let dir = URL(fileURLWithPath: out)
+            try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+            try markdown.write(to: dir.appendingPathComponent("compare.md"), atomically: true, encoding: .utf8)
+            try jsonData.write(to: dir.appendingPathComponent("compare.json"), options: .atomic)
+        }
+        if json {
+            FileHandle.standardOutput.write(jsonData)
+            print()
+        } else {
+            print(markdown)
+        }
+    }
+}
