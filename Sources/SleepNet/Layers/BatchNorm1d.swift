@@ -25,7 +25,7 @@ public final class BatchNorm1d {
     private var invStd: [Float]
 
     /// Registers `name.weight` (N(1, 0.02) in AttnSleep), `name.bias` (0) and the buffers.
-    init(store: ParameterStore, name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1,
+    public init(store: ParameterStore, name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1,
          weightInit: Initializer = .constant(1)) {
         self.store = store
         self.channels = channels

@@ -15,7 +15,7 @@ public final class Linear {
     private var input: Tensor?
 
     /// Registers `name.weight` (kaiming-uniform(a=√5) = uniform(±1/√in)) and `name.bias`.
-    init(store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
+    public init(store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
          receivesGradient: Bool = true) {
         self.store = store
         self.inFeatures = inFeatures

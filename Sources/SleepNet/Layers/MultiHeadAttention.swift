@@ -25,7 +25,7 @@ public final class MultiHeadAttention {
     private var query: Tensor?
     private var usedProbs: Tensor?  // the weights after dropout (probs itself when inactive)
 
-    init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int, kernel: Int, dropout p: Float) {
+    public init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int, kernel: Int, dropout p: Float) {
         precondition(dModel % heads == 0, "d_model must be a multiple of heads")
         self.tokens = tokens
         self.dModel = dModel
