@@ -35,17 +35,11 @@ public final class GELU {
 
 /// ½x(1 + erf(x/√2)).
 @inline(__always)
-func gelu(_ x: Float) -> Float {
-    0.5 * x * (1 + erf(x * 0.70710678118654752))
-}
+func gelu(_ x: Float) -> Float { geluAndDerivative(x).value }
 
 /// Φ(x) + x·φ(x).
 @inline(__always)
-func geluDerivative(_ x: Float) -> Float {
-    let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
-    let pdf = exp(-0.5 * x * x) * 0.39894228040143268
-    return cdf + x * pdf
-}
+func geluDerivative(_ x: Float) -> Float { geluAndDerivative(x).derivative }
 
 /// ReLU: y = max(x, 0); the gradient passes where y > 0 (PyTorch's rule at 0).
 ///

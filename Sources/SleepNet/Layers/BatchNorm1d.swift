@@ -1,14 +1,22 @@
-/// Batch normalisation over (B, L) per channel, PyTorch's `nn.BatchNorm1d`.
+/// Activation applied right after a BatchNorm in the same pass.
+public enum FusedActivation: Sendable {
+    case identity, gelu, relu
+}
+
+/// Batch normalisation over (B, L) per channel, PyTorch's `nn.BatchNorm1d`,
+/// optionally followed by an activation in the same pass (BN + GELU is one
+/// layer in the CNN: one pass over memory, no intermediate tensor).
 ///
 /// Training: normalises with the batch mean and biased variance, updates the
 /// running mean and the running variance (with the unbiased batch variance)
 /// by `momentum`, and counts `num_batches_tracked`. Evaluation: running stats.
 ///
-///     // inp (B, C, L) -> out (B, C, L);  weight, bias (C); running_mean, running_var (C)
+///     // inp (B, C, L) -> out = act(BN(inp)) (B, C, L);  weight, bias (C); running_mean, running_var (C)
 public final class BatchNorm1d {
     public let channels: Int
     public let eps: Float
     public let momentum: Float
+    public let activation: FusedActivation
 
     let store: ParameterStore
     let weight: TensorView
@@ -26,11 +34,12 @@ public final class BatchNorm1d {
 
     /// Registers `name.weight` (N(1, 0.02) in AttnSleep), `name.bias` (0) and the buffers.
     public init(store: ParameterStore, name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1,
-         weightInit: Initializer = .constant(1)) {
+                weightInit: Initializer = .constant(1), activation: FusedActivation = .identity) {
         self.store = store
         self.channels = channels
         self.eps = eps
         self.momentum = momentum
+        self.activation = activation
         weight = store.registerParameter(name + ".weight", shape: [channels], initializer: weightInit)
         bias = store.registerParameter(name + ".bias", shape: [channels], initializer: .constant(0))
         runningMean = store.registerBuffer(name + ".running_mean", shape: [channels], initialValue: 0)
@@ -51,28 +60,24 @@ public final class BatchNorm1d {
         let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
         let xp = x.data, yp = output.data
         let n = B * L
-        let m = momentum
+        let m = momentum, eps = self.eps, act = activation
         mean.withUnsafeMutableBufferPointer { meanP in
             invStd.withUnsafeMutableBufferPointer { istdP in
                 let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
                 parallelFor(C) { c in
                     var mu: Float, istd: Float
                     if training {
-                        // Two passes in Double: the mean, then the centred sum of squares.
+                        // Two passes: the mean, then the centred sum of squares
+                        // (rows summed in Float, rows added in Double).
                         var s = 0.0
-                        for b in 0..<B {
-                            let row = xp + (b * C + c) * L
-                            for t in 0..<L { s += Double(row[t]) }
-                        }
+                        for b in 0..<B { s += Double(rowSum(xp + (b * C + c) * L, L)) }
                         let meanD = s / Double(n)
+                        let meanF = Float(meanD)
                         var ss = 0.0
-                        for b in 0..<B {
-                            let row = xp + (b * C + c) * L
-                            for t in 0..<L { let d = Double(row[t]) - meanD; ss += d * d }
-                        }
+                        for b in 0..<B { ss += Double(rowSquaredDeviation(xp + (b * C + c) * L, L, meanF)) }
                         let varBiased = ss / Double(n)
                         let varUnbiased = n > 1 ? ss / Double(n - 1) : varBiased
-                        mu = Float(meanD)
+                        mu = meanF
                         istd = Float(1 / (varBiased + Double(eps)).squareRoot())
                         rm[c] = (1 - m) * rm[c] + m * mu
                         rv[c] = (1 - m) * rv[c] + m * Float(varUnbiased)
@@ -82,9 +87,17 @@ public final class BatchNorm1d {
                     }
                     meanP[c] = mu
                     istdP[c] = istd
+                    let g = gamma[c], bt = beta[c]
                     for b in 0..<B {
                         let row = xp + (b * C + c) * L, out = yp + (b * C + c) * L
-                        for t in 0..<L { out[t] = (row[t] - mu) * istd * gamma[c] + beta[c] }
+                        switch act {
+                        case .identity:
+                            for t in 0..<L { out[t] = (row[t] - mu) * istd * g + bt }
+                        case .relu:
+                            for t in 0..<L { out[t] = max((row[t] - mu) * istd * g + bt, 0) }
+                        case .gelu:
+                            for t in 0..<L { out[t] = geluAndDerivative((row[t] - mu) * istd * g + bt).value }
+                        }
                     }
                 }
             }
@@ -99,46 +112,77 @@ public final class BatchNorm1d {
         guard let x = input else { preconditionFailure("BatchNorm1d.backward before forward") }
         let B = x.shape[0], C = channels, L = x.count / (B * C)
         inputGradient.resize(x.shape)
-        let gamma = store.value(weight)
+        let gamma = store.value(weight), beta = store.value(bias)
         let dgamma = store.gradient(weight), dbeta = store.gradient(bias)
-        let xp = x.data, dyp = dy.data, dxp = inputGradient.data
+        let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGradient.data
         let n = Float(B * L)
-        let training = trained
+        let training = trained, act = activation
         mean.withUnsafeBufferPointer { meanP in
             invStd.withUnsafeBufferPointer { istdP in
                 let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
                 parallelFor(C) { c in
-                    let mu = meanP[c], istd = istdP[c]
-                    var sdy = 0.0, sdyx = 0.0
+                    let mu = meanP[c], istd = istdP[c], g = gamma[c], bt = beta[c]
+                    // Pass 1: dz = dy·act'(z) (kept in dx), Σdz and Σdz·x̂.
+                    var sdz = 0.0, sdzx = 0.0
                     for b in 0..<B {
-                        let row = xp + (b * C + c) * L, g = dyp + (b * C + c) * L
+                        let off = (b * C + c) * L
+                        let row = xp + off, gr = dyp + off, dz = dxp + off, yr = yp + off
+                        switch act {
+                        case .identity:
+                            for t in 0..<L { dz[t] = gr[t] }
+                        case .relu:
+                            for t in 0..<L { dz[t] = yr[t] > 0 ? gr[t] : 0 }
+                        case .gelu:
+                            for t in 0..<L { dz[t] = gr[t] * geluAndDerivative((row[t] - mu) * istd * g + bt).derivative }
+                        }
+                        var s1: Float = 0, s2: Float = 0
                         for t in 0..<L {
-                            sdy += Double(g[t])
-                            sdyx += Double(g[t] * ((row[t] - mu) * istd))
+                            s1 += dz[t]
+                            s2 += dz[t] * ((row[t] - mu) * istd)
                         }
+                        sdz += Double(s1)
+                        sdzx += Double(s2)
                     }
-                    dgamma[c] += Float(sdyx)
-                    dbeta[c] += Float(sdy)
-                    let k = gamma[c] * istd
-                    if training {
-                        let a = Float(sdy) / n, bcoef = Float(sdyx) / n
-                        for b in 0..<B {
-                            let row = xp + (b * C + c) * L, g = dyp + (b * C + c) * L
-                            let out = dxp + (b * C + c) * L
-                            for t in 0..<L {
-                                let xhat = (row[t] - mu) * istd
-                                out[t] = k * (g[t] - a - xhat * bcoef)
-                            }
-                        }
-                    } else {
-                        for b in 0..<B {
-                            let g = dyp + (b * C + c) * L, out = dxp + (b * C + c) * L
-                            for t in 0..<L { out[t] = k * g[t] }
-                        }
+                    dgamma[c] += Float(sdzx)
+                    dbeta[c] += Float(sdz)
+                    // Pass 2: dx = γ·istd·(dz − mean(dz) − x̂·mean(dz·x̂)) in training, γ·istd·dz in evaluation.
+                    let k = g * istd
+                    let a = training ? Float(sdz) / n : 0, bc = training ? Float(sdzx) / n : 0
+                    for b in 0..<B {
+                        let off = (b * C + c) * L
+                        let row = xp + off, dz = dxp + off
+                        for t in 0..<L { dz[t] = k * (dz[t] - a - (row[t] - mu) * istd * bc) }
                     }
                 }
             }
         }
         return inputGradient
     }
+}
+
+/// Σ x[0..<n] in Float with four running sums (a fixed order).
+@inline(__always)
+func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
+        i += 4
+    }
+    while i < n { s0 += x[i]; i += 1 }
+    return (s0 + s1) + (s2 + s3)
+}
+
+/// Σ (x − mean)² in Float with four running sums (a fixed order).
+@inline(__always)
+func rowSquaredDeviation(_ x: UnsafePointer<Float>, _ n: Int, _ mean: Float) -> Float {
+    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var i = 0
+    while i + 4 <= n {
+        let d0 = x[i] - mean, d1 = x[i + 1] - mean, d2 = x[i + 2] - mean, d3 = x[i + 3] - mean
+        s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
+        i += 4
+    }
+    while i < n { let d = x[i] - mean; s0 += d * d; i += 1 }
+    return (s0 + s1) + (s2 + s3)
 }

@@ -1,5 +1,5 @@
 /// Inverted dropout with a counter-based mask: element i of a pass is dropped
-/// when hash(key, i) falls below p, kept and scaled by 1/(1−p) otherwise.
+/// when its 16 random bits fall below p·2¹⁶, kept and scaled by 1/(1−p) otherwise.
 ///
 /// The key is drawn from the network's SeededGenerator once per training
 /// pass, so masks are reproducible from the seed, cost no memory (backward
@@ -38,24 +38,36 @@ public final class Dropout {
         return inputGradient
     }
 
-    /// out[i] = mask(i) · inp[i] / (1 − p).
+    /// Elements per mask stream: fixed, so masks do not depend on the thread count.
+    static let streamChunk = 4096
+
+    /// out[i] = mask(i) · inp[i] / (1 − p); mask bits come 16 at a time from a
+    /// SplitMix64 stream per chunk of `streamChunk` elements.
     private func apply(_ inp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-        let threshold = UInt32(min(Double(probability) * 4_294_967_296.0, 4_294_967_295.0))
+        let threshold = UInt32(min(Double(probability) * 65536, 65535))
         let scale = 1 / (1 - probability)
         let key = self.key
-        parallelChunks(count, chunk: 16384) { r in
-            for i in r {
-                out[i] = dropoutBits(key, i) < threshold ? 0 : inp[i] * scale
+        parallelChunks(count, chunk: Self.streamChunk) { r in
+            var z = key ^ (UInt64(r.lowerBound / Self.streamChunk) &* 0xD1B5_4A32_D192_ED03)
+            var i = r.lowerBound
+            while i < r.upperBound {
+                z &+= 0x9E37_79B9_7F4A_7C15
+                var h = mix64(z)
+                for _ in 0..<4 where i < r.upperBound {
+                    out[i] = UInt32(h & 0xFFFF) < threshold ? 0 : inp[i] * scale
+                    h >>= 16
+                    i += 1
+                }
             }
         }
     }
 }
 
-/// 32 random bits for element `i` of the pass keyed `key` (SplitMix64 finaliser).
+/// SplitMix64 finaliser.
 @inline(__always)
-func dropoutBits(_ key: UInt64, _ i: Int) -> UInt32 {
-    var z = key &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+func mix64(_ x: UInt64) -> UInt64 {
+    var z = x
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return UInt32(truncatingIfNeeded: (z ^ (z >> 31)) >> 32)
+    return z ^ (z >> 31)
 }
