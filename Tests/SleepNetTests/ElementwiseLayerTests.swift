@@ -4,7 +4,8 @@ import Testing
 /// One max-pool configuration.
 struct PoolCase: Sendable, CustomStringConvertible {
     var kernel, stride, padding, length: Int
-    var description: String { "K\(kernel) s\(stride) p\(padding) L\(length)" }
+    var dropout: Float = 0
+    var description: String { "K\(kernel) s\(stride) p\(padding) L\(length) dropout \(dropout)" }
 }
 
 @Suite struct ElementwiseLayerTests {
@@ -39,23 +40,29 @@ struct PoolCase: Sendable, CustomStringConvertible {
         PoolCase(kernel: 4, stride: 4, padding: 2, length: 19),
         PoolCase(kernel: 2, stride: 2, padding: 1, length: 9),
         PoolCase(kernel: 3, stride: 1, padding: 0, length: 8),
+        PoolCase(kernel: 8, stride: 2, padding: 4, length: 21, dropout: 0.5),
     ])
     func maxPoolBackwardMatchesFiniteDifferences(_ c: PoolCase) {
-        let pool = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding)
+        let pool = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding, dropout: c.dropout)
         let x = randomTensor(Shape(2, 3, c.length), seed: 1)
-        let y = pool.forward(x)
+        let y = pool.forward(x, training: true, key: 42)
         #expect(y.shape == Shape(2, 3, (c.length + 2 * c.padding - c.kernel) / c.stride + 1))
         // Padding is −∞: every output is the max of the real values in its window.
         for bc in 0..<6 {
             for t in 0..<y.shape[2] {
                 let lo = max(0, t * c.stride - c.padding), hi = min(c.length, t * c.stride - c.padding + c.kernel)
                 let m = (lo..<hi).map { x.data[bc * c.length + $0] }.max()!
-                #expect(y.data[bc * y.shape[2] + t] == m)
+                let v = y.data[bc * y.shape[2] + t]
+                #expect(v == m || (c.dropout > 0 && (v == 0 || v == m / (1 - c.dropout))))
             }
         }
         // A small step cannot change which element wins (random values, no ties).
-        let checker = GradientChecker(seed: 2) { pool.forward(x) }
-        pool.forward(x)
+        if c.dropout > 0 {
+            let dropped = y.array.filter { $0 == 0 }.count
+            #expect(dropped > 0 && dropped < y.count)
+        }
+        let checker = GradientChecker(seed: 2) { pool.forward(x, training: true, key: 42) }
+        pool.forward(x, training: true, key: 42)
         checker.check("dx", values: x.buffer, analytic: pool.backward(checker.upstream).array, h: 1e-4,
                       samples: 200)
     }

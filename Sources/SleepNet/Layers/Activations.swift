@@ -54,7 +54,7 @@ public final class ReLU {
     public func forward(_ x: Tensor) -> Tensor {
         output.resize(x.shape)
         let xp = x.data, yp = output.data
-        for i in 0..<x.count { yp[i] = max(xp[i], 0) }
+        parallelChunks(x.count, chunk: 16384) { r in for i in r { yp[i] = max(xp[i], 0) } }
         return output
     }
 
@@ -62,7 +62,7 @@ public final class ReLU {
     public func backward(_ dy: Tensor) -> Tensor {
         inputGradient.resize(output.shape)
         let yp = output.data, gp = dy.data, dxp = inputGradient.data
-        for i in 0..<output.count { dxp[i] = yp[i] > 0 ? gp[i] : 0 }
+        parallelChunks(output.count, chunk: 16384) { r in for i in r { dxp[i] = yp[i] > 0 ? gp[i] : 0 } }
         return inputGradient
     }
 }

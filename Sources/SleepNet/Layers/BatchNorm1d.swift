@@ -28,6 +28,8 @@ public final class BatchNorm1d {
     public let output = Tensor()
     public let inputGradient = Tensor()
     private var input: Tensor?
+    /// GELU'(z) saved by a training forward, so backward need not recompute erf and exp.
+    private let activationDerivative = Tensor()
     private var trained = false
     private var mean: [Float]
     private var invStd: [Float]
@@ -61,6 +63,9 @@ public final class BatchNorm1d {
         let xp = x.data, yp = output.data
         let n = B * L
         let m = momentum, eps = self.eps, act = activation
+        let keepDerivative = training && act == .gelu
+        if keepDerivative { activationDerivative.resize(x.shape) }
+        let derp = activationDerivative.data
         mean.withUnsafeMutableBufferPointer { meanP in
             invStd.withUnsafeMutableBufferPointer { istdP in
                 let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
@@ -95,6 +100,13 @@ public final class BatchNorm1d {
                             for t in 0..<L { out[t] = (row[t] - mu) * istd * g + bt }
                         case .relu:
                             for t in 0..<L { out[t] = max((row[t] - mu) * istd * g + bt, 0) }
+                        case .gelu where keepDerivative:
+                            let der = derp + (b * C + c) * L
+                            for t in 0..<L {
+                                let (v, d) = geluAndDerivative((row[t] - mu) * istd * g + bt)
+                                out[t] = v
+                                der[t] = d
+                            }
                         case .gelu:
                             for t in 0..<L { out[t] = geluAndDerivative((row[t] - mu) * istd * g + bt).value }
                         }
@@ -114,7 +126,7 @@ public final class BatchNorm1d {
         inputGradient.resize(x.shape)
         let gamma = store.value(weight), beta = store.value(bias)
         let dgamma = store.gradient(weight), dbeta = store.gradient(bias)
-        let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGradient.data
+        let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGradient.data, derp = activationDerivative.data
         let n = Float(B * L)
         let training = trained, act = activation
         mean.withUnsafeBufferPointer { meanP in
@@ -132,14 +144,13 @@ public final class BatchNorm1d {
                             for t in 0..<L { dz[t] = gr[t] }
                         case .relu:
                             for t in 0..<L { dz[t] = yr[t] > 0 ? gr[t] : 0 }
+                        case .gelu where training:
+                            let der = derp + off
+                            for t in 0..<L { dz[t] = gr[t] * der[t] }
                         case .gelu:
                             for t in 0..<L { dz[t] = gr[t] * geluAndDerivative((row[t] - mu) * istd * g + bt).derivative }
                         }
-                        var s1: Float = 0, s2: Float = 0
-                        for t in 0..<L {
-                            s1 += dz[t]
-                            s2 += dz[t] * ((row[t] - mu) * istd)
-                        }
+                        let (s1, s2) = rowSumAndDot(dz, row, L, mu, istd)
                         sdz += Double(s1)
                         sdzx += Double(s2)
                     }
@@ -160,29 +171,54 @@ public final class BatchNorm1d {
     }
 }
 
-/// Σ x[0..<n] in Float with four running sums (a fixed order).
+/// Σ x[0..<n] in Float with sixteen running sums (a fixed order).
 @inline(__always)
 func rowSum(_ x: UnsafePointer<Float>, _ n: Int) -> Float {
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var acc = SIMD16<Float>()
     var i = 0
-    while i + 4 <= n {
-        s0 += x[i]; s1 += x[i + 1]; s2 += x[i + 2]; s3 += x[i + 3]
-        i += 4
+    let raw = UnsafeRawPointer(x)
+    while i + 16 <= n {
+        acc += raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
     }
-    while i < n { s0 += x[i]; i += 1 }
-    return (s0 + s1) + (s2 + s3)
+    var s = acc.sum()
+    while i < n { s += x[i]; i += 1 }
+    return s
 }
 
-/// Σ (x − mean)² in Float with four running sums (a fixed order).
+/// Σ (x − mean)² in Float with sixteen running sums (a fixed order).
 @inline(__always)
 func rowSquaredDeviation(_ x: UnsafePointer<Float>, _ n: Int, _ mean: Float) -> Float {
-    var s0: Float = 0, s1: Float = 0, s2: Float = 0, s3: Float = 0
+    var acc = SIMD16<Float>()
+    let m = SIMD16<Float>(repeating: mean)
     var i = 0
-    while i + 4 <= n {
-        let d0 = x[i] - mean, d1 = x[i + 1] - mean, d2 = x[i + 2] - mean, d3 = x[i + 3] - mean
-        s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
-        i += 4
+    let raw = UnsafeRawPointer(x)
+    while i + 16 <= n {
+        let d = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) - m
+        acc += d * d
+        i += 16
     }
-    while i < n { let d = x[i] - mean; s0 += d * d; i += 1 }
-    return (s0 + s1) + (s2 + s3)
+    var s = acc.sum()
+    while i < n { let d = x[i] - mean; s += d * d; i += 1 }
+    return s
+}
+
+/// (Σ g, Σ g·(x − mean)·istd) in Float with sixteen running sums each (a fixed order).
+@inline(__always)
+func rowSumAndDot(_ g: UnsafePointer<Float>, _ x: UnsafePointer<Float>, _ n: Int, _ mean: Float, _ istd: Float)
+    -> (Float, Float) {
+    var a = SIMD16<Float>(), b = SIMD16<Float>()
+    let m = SIMD16<Float>(repeating: mean), k = SIMD16<Float>(repeating: istd)
+    var i = 0
+    let rg = UnsafeRawPointer(g), rx = UnsafeRawPointer(x)
+    while i + 16 <= n {
+        let gv = rg.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        let xv = rx.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        a += gv
+        b += gv * ((xv - m) * k)
+        i += 16
+    }
+    var s1 = a.sum(), s2 = b.sum()
+    while i < n { s1 += g[i]; s2 += g[i] * ((x[i] - mean) * istd); i += 1 }
+    return (s1, s2)
 }

@@ -9,9 +9,9 @@ let attnSleepBatchNormInit = Initializer.normal(mean: 1, std: 0.02)
 ///
 ///     // inp (B, 1, S) -> out (B, cnnChannels, Lb)
 ///     // 0 conv · 1 BN · 2 GELU · 3 pool · 4 dropout · 5 conv · 6 BN · 7 GELU · 8 conv · 9 BN · 10 GELU · 11 pool
-/// (each BN and the GELU after it run as one fused layer).
+/// (each BN and the GELU after it run as one fused layer, so do the pool and dropout 3–4).
 final class ConvBranch {
-    let conv0: Conv1d, bn1: BatchNorm1d, pool3: MaxPool1d, drop4: Dropout
+    let conv0: Conv1d, bn1: BatchNorm1d, pool3: MaxPool1d
     let conv5: Conv1d, bn6: BatchNorm1d
     let conv8: Conv1d, bn9: BatchNorm1d, pool11: MaxPool1d
 
@@ -21,8 +21,8 @@ final class ConvBranch {
         conv0.needsInputGradient = false
         bn1 = BatchNorm1d(store: store, name: name + ".1", channels: first, weightInit: attnSleepBatchNormInit,
                           activation: .gelu)
-        pool3 = MaxPool1d(kernel: b.firstPool.kernel, stride: b.firstPool.stride, padding: b.firstPool.padding)
-        drop4 = Dropout(probability: dropout)
+        pool3 = MaxPool1d(kernel: b.firstPool.kernel, stride: b.firstPool.stride, padding: b.firstPool.padding,
+                          dropout: dropout)
         conv5 = Conv1d(store: store, name: name + ".5", inChannels: first, outChannels: channels, kernel: b.convKernel,
                        padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
         bn6 = BatchNorm1d(store: store, name: name + ".6", channels: channels, weightInit: attnSleepBatchNormInit,
@@ -36,7 +36,7 @@ final class ConvBranch {
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         var h = bn1.forward(conv0.forward(x), training: training)
-        h = drop4.forward(pool3.forward(h), training: training, key: training ? rng.next() : 0)
+        h = pool3.forward(h, training: training, key: training ? rng.next() : 0)
         h = bn6.forward(conv5.forward(h), training: training)
         h = bn9.forward(conv8.forward(h), training: training)
         return pool11.forward(h)
@@ -46,7 +46,7 @@ final class ConvBranch {
     func backward(_ dy: Tensor) {
         var g = bn9.backward(pool11.backward(dy))
         g = bn6.backward(conv8.backward(g))
-        g = pool3.backward(drop4.backward(conv5.backward(g)))
+        g = pool3.backward(conv5.backward(g))
         conv0.backward(bn1.backward(g))
     }
 }
