@@ -40,3 +40,25 @@ func geluAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
     let cdf = 0.5 * (1 + erf)
     return (x * cdf, cdf + x * e * 0.3989422804014327)
 }
+
+/// GELU value only (evaluation): erf as a rational function of x/√2 clamped to
+/// [−4, 4] (Eigen's and XLA's float erf, a few ulp), no exponential.
+@inline(__always)
+func geluValue(_ x: Float) -> Float {
+    let z = min(max(x * 0.7071067811865476, -4), 4)
+    let z2 = z * z
+    var p: Float = -2.72614225801306e-10
+    p = p * z2 + 2.77068142495902e-08
+    p = p * z2 - 2.10102402082508e-06
+    p = p * z2 - 5.69250639462346e-05
+    p = p * z2 - 7.34990630326855e-04
+    p = p * z2 - 2.95459980854025e-03
+    p = p * z2 - 1.60960333262415e-02
+    var q: Float = -1.45660718464996e-05
+    q = q * z2 - 2.13374055278905e-04
+    q = q * z2 - 1.68282697438203e-03
+    q = q * z2 - 7.37332916720468e-03
+    q = q * z2 - 1.42647390514189e-02
+    let erf = z * p / q
+    return 0.5 * x * (1 + erf)
+}

@@ -35,7 +35,7 @@ public final class GELU {
 
 /// ½x(1 + erf(x/√2)).
 @inline(__always)
-func gelu(_ x: Float) -> Float { geluAndDerivative(x).value }
+func gelu(_ x: Float) -> Float { geluValue(x) }
 
 /// Φ(x) + x·φ(x).
 @inline(__always)

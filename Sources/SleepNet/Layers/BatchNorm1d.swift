@@ -108,7 +108,7 @@ public final class BatchNorm1d {
                                 der[t] = d
                             }
                         case .gelu:
-                            for t in 0..<L { out[t] = geluAndDerivative((row[t] - mu) * istd * g + bt).value }
+                            for t in 0..<L { out[t] = geluValue((row[t] - mu) * istd * g + bt) }
                         }
                     }
                 }

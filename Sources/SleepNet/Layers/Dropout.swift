@@ -52,12 +52,13 @@ public final class Dropout {
             var i = r.lowerBound
             while i < r.upperBound {
                 z &+= 0x9E37_79B9_7F4A_7C15
-                var h = mix64(z)
-                for _ in 0..<4 where i < r.upperBound {
-                    out[i] = UInt32(h & 0xFFFF) < threshold ? 0 : inp[i] * scale
-                    h >>= 16
-                    i += 1
+                let h = mix64(z)
+                let m = min(4, r.upperBound - i)
+                for k in 0..<m {
+                    let bits = UInt32(truncatingIfNeeded: h >> (16 * UInt64(k))) & 0xFFFF
+                    out[i + k] = bits < threshold ? 0 : inp[i + k] * scale
                 }
+                i += 4
             }
         }
     }

@@ -46,23 +46,25 @@ public final class MaxPool1d {
             parallelChunks(B * C, chunk: 16) { rows in
                 for bc in rows {
                     let row = xp + bc * L, out = yp + bc * Lo, idx = am + bc * Lo
-                    var stream = mask.stream(row: bc)
                     for t in 0..<Lo {
                         let start = t * s - p
                         let lo = max(start, 0), hi = min(start + K, L)
                         var best = row[lo], bi = lo
                         var j = lo + 1
+                        // The maximum changes rarely within a window: a branch predicts well.
                         while j < hi {
                             let v = row[j]
-                            // Branch-free; a NaN wins as in PyTorch.
-                            let take = v > best || v != v
-                            best = take ? v : best
-                            bi = take ? j : bi
+                            if v > best || v.isNaN {
+                                best = v
+                                bi = j
+                                if v.isNaN { break }   // a NaN wins, as in PyTorch
+                            }
                             j += 1
                         }
-                        out[t] = mask.active ? best * stream.next() : best
+                        out[t] = best
                         idx[t] = UInt8(truncatingIfNeeded: bi - start)
                     }
+                    if mask.active { mask.apply(row: bc, out, Lo) }
                 }
             }
         }
@@ -81,10 +83,15 @@ public final class MaxPool1d {
                 for bc in rows {
                     let g = gp + bc * Lo, dx = dxp + bc * L, idx = am + bc * Lo
                     dx.update(repeating: 0, count: L)
-                    var stream = mask.stream(row: bc)
-                    for t in 0..<Lo {
-                        let v = mask.active ? g[t] * stream.next() : g[t]
-                        dx[t * s - p + Int(idx[t])] += v
+                    if mask.active {
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: Lo) { tmp in
+                            let gm = tmp.baseAddress!
+                            gm.update(from: g, count: Lo)
+                            mask.apply(row: bc, gm, Lo)
+                            for t in 0..<Lo { dx[t * s - p + Int(idx[t])] += gm[t] }
+                        }
+                    } else {
+                        for t in 0..<Lo { dx[t * s - p + Int(idx[t])] += g[t] }
                     }
                 }
             }
@@ -109,29 +116,20 @@ struct DropoutMask {
         self.key = key
     }
 
-    func stream(row: Int) -> Stream {
-        Stream(z: key ^ (UInt64(row) &* 0xD1B5_4A32_D192_ED03), threshold: threshold, scale: scale)
-    }
-
-    struct Stream {
-        var z: UInt64
-        let threshold: UInt32
-        let scale: Float
-        var bits: UInt64 = 0
-        var left = 0
-
-        /// The next element's factor.
-        @inline(__always)
-        mutating func next() -> Float {
-            if left == 0 {
-                z &+= 0x9E37_79B9_7F4A_7C15
-                bits = mix64(z)
-                left = 4
+    /// v[t] ·= factor(row, t) for t in 0..<n: four factors per hash of the row's stream.
+    @inline(__always)
+    func apply(row: Int, _ v: UnsafeMutablePointer<Float>, _ n: Int) {
+        var z = key ^ (UInt64(row) &* 0xD1B5_4A32_D192_ED03)
+        var t = 0
+        while t < n {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            let h = mix64(z)
+            let m = min(4, n - t)
+            for k in 0..<m {
+                let r = UInt32(truncatingIfNeeded: h >> (16 * UInt64(k))) & 0xFFFF
+                v[t + k] = r < threshold ? 0 : v[t + k] * scale
             }
-            let r = UInt32(bits & 0xFFFF)
-            bits >>= 16
-            left -= 1
-            return r < threshold ? 0 : scale
+            t += 4
         }
     }
 }
