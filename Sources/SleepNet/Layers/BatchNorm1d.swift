@@ -118,6 +118,24 @@ public final class BatchNorm1d {
         return output
     }
 
+    /// Evaluation-mode BN + activation in place on one sample (C, L), with the
+    /// running statistics: the epilogue of the convolution before it.
+    @inline(__always)
+    func applyEvaluation(_ y: UnsafeMutablePointer<Float>, length L: Int) {
+        let gamma = store.value(weight), beta = store.value(bias)
+        let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
+        for c in 0..<channels {
+            let scale = gamma[c] / (rv[c] + eps).squareRoot()
+            let shift = beta[c] - rm[c] * scale
+            let row = y + c * L
+            switch activation {
+            case .identity: for t in 0..<L { row[t] = row[t] * scale + shift }
+            case .relu: for t in 0..<L { row[t] = max(row[t] * scale + shift, 0) }
+            case .gelu: for t in 0..<L { row[t] = geluValue(row[t] * scale + shift) }
+            }
+        }
+    }
+
     /// dout (B, C, L) -> dinp (B, C, L); accumulates dweight, dbias (C).
     @discardableResult
     public func backward(_ dy: Tensor) -> Tensor {

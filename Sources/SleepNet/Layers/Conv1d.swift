@@ -79,6 +79,15 @@ public final class Conv1d {
     /// inp (B, C, L) -> out (B, F, Lo)
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {
+        forward(x, epilogue: nil)
+    }
+
+    /// inp (B, C, L) -> out (B, F, Lo), then `epilogue` applied in place to each
+    /// sample's output (F, Lo) while it is still in cache (evaluation-mode
+    /// BatchNorm + activation). The result then no longer supports `backward`
+    /// of the layers the epilogue stands for.
+    @discardableResult
+    public func forward(_ x: Tensor, epilogue: BatchNorm1d?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
@@ -118,6 +127,7 @@ public final class Conv1d {
                     for t in 0..<Lo { row[t] += v }
                 }
             }
+            epilogue?.applyEvaluation(yb, length: Lo)
         }
         return output
     }

@@ -30,6 +30,7 @@ public final class MaxPool1d {
     public func outputLength(_ length: Int) -> Int { (length + 2 * padding - kernel) / stride + 1 }
 
     /// inp (B, C, L) -> out (B, C, Lo); dropout with mask key `key` when training.
+    /// Only a training forward keeps the winners for `backward`.
     @discardableResult
     public func forward(_ x: Tensor, training: Bool = false, key: UInt64 = 0) -> Tensor {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2], Lo = outputLength(L)
@@ -41,6 +42,25 @@ public final class MaxPool1d {
         let K = kernel, s = stride, p = padding
         let xp = x.data, yp = output.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
+        if !training {
+            // No backward follows: a branch-free maximum without the index.
+            parallelChunks(B * C, chunk: 16) { rows in
+                for bc in rows {
+                    let row = xp + bc * L, out = yp + bc * Lo
+                    for t in 0..<Lo {
+                        let start = t * s - p
+                        let lo = max(start, 0), hi = min(start + K, L)
+                        var best = row[lo]
+                        for j in (lo + 1)..<max(lo + 1, hi) {
+                            let v = row[j]
+                            best = (v > best || v != v) ? v : best
+                        }
+                        out[t] = best
+                    }
+                }
+            }
+            return output
+        }
         argmax.withUnsafeMutableBufferPointer { am in
             let am = am.baseAddress!
             parallelChunks(B * C, chunk: 16) { rows in

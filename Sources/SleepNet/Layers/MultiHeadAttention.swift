@@ -148,7 +148,7 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
             var m = -Float.infinity
             for j in 0..<width { m = max(m, row[j]) }
             var s: Float = 0
-            for j in 0..<width { let e = exp(row[j] - m); row[j] = e; s += e }
+            for j in 0..<width { let e = fastExp(row[j] - m); row[j] = e; s += e }
             let inv = 1 / s
             for j in 0..<width { row[j] *= inv }
         }

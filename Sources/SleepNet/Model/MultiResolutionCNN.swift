@@ -35,11 +35,19 @@ final class ConvBranch {
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        var h = bn1.forward(conv0.forward(x), training: training)
-        h = pool3.forward(h, training: training, key: training ? rng.next() : 0)
-        h = bn6.forward(conv5.forward(h), training: training)
-        h = bn9.forward(conv8.forward(h), training: training)
-        return pool11.forward(h)
+        if !training {
+            // Evaluation: each BN + GELU runs in place right after its convolution, per sample.
+            var h = conv0.forward(x, epilogue: bn1)
+            h = pool3.forward(h)
+            h = conv5.forward(h, epilogue: bn6)
+            h = conv8.forward(h, epilogue: bn9)
+            return pool11.forward(h)
+        }
+        var h = bn1.forward(conv0.forward(x), training: true)
+        h = pool3.forward(h, training: true, key: rng.next())
+        h = bn6.forward(conv5.forward(h), training: true)
+        h = bn9.forward(conv8.forward(h), training: true)
+        return pool11.forward(h, training: true)
     }
 
     /// dout (B, cnnChannels, Lb) -> nothing (the input is data).
