@@ -41,10 +41,15 @@ struct PoolCase: Sendable, CustomStringConvertible {
         PoolCase(kernel: 2, stride: 2, padding: 1, length: 9),
         PoolCase(kernel: 3, stride: 1, padding: 0, length: 8),
         PoolCase(kernel: 8, stride: 2, padding: 4, length: 21, dropout: 0.5),
+        PoolCase(kernel: 4, stride: 3, padding: 1, length: 5),
+        PoolCase(kernel: 1, stride: 1, padding: 0, length: 6),
     ])
     func maxPoolBackwardMatchesFiniteDifferences(_ c: PoolCase) {
         let pool = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding, dropout: c.dropout)
         let x = randomTensor(Shape(2, 3, c.length), seed: 1)
+        // Evaluation (no indices kept, separate code path) gives the plain maxima.
+        let evaluation = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding, dropout: c.dropout)
+        let e = evaluation.forward(x).array
         let y = pool.forward(x, training: true, key: 42)
         #expect(y.shape == Shape(2, 3, (c.length + 2 * c.padding - c.kernel) / c.stride + 1))
         // Padding is −∞: every output is the max of the real values in its window.
@@ -54,6 +59,7 @@ struct PoolCase: Sendable, CustomStringConvertible {
                 let m = (lo..<hi).map { x.data[bc * c.length + $0] }.max()!
                 let v = y.data[bc * y.shape[2] + t]
                 #expect(v == m || (c.dropout > 0 && (v == 0 || v == m / (1 - c.dropout))))
+                #expect(e[bc * y.shape[2] + t] == m)
             }
         }
         // A small step cannot change which element wins (random values, no ties).

@@ -43,11 +43,16 @@ public final class MaxPool1d {
         let xp = x.data, yp = output.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
         if !training {
-            // No backward follows: a branch-free maximum without the index.
+            // No backward follows: maxima without indices. Full windows are
+            // reduced one kernel offset at a time across all outputs (no chain
+            // from one element to the next); the partial windows at the edges
+            // one by one.
+            let tFirst = (p + s - 1) / s
+            let tEnd = max(tFirst, min(Lo, L - K + p >= 0 ? (L - K + p) / s + 1 : 0))
             parallelChunks(B * C, chunk: 16) { rows in
                 for bc in rows {
                     let row = xp + bc * L, out = yp + bc * Lo
-                    for t in 0..<Lo {
+                    for t in 0..<Lo where t < tFirst || t >= tEnd {
                         let start = t * s - p
                         let lo = max(start, 0), hi = min(start + K, L)
                         var best = row[lo]
@@ -56,6 +61,16 @@ public final class MaxPool1d {
                             best = (v > best || v != v) ? v : best
                         }
                         out[t] = best
+                    }
+                    guard tEnd > tFirst else { continue }
+                    let base = row - p
+                    for t in tFirst..<tEnd { out[t] = base[t * s] }
+                    for k in 1..<K {
+                        let shifted = base + k
+                        for t in tFirst..<tEnd {
+                            let v = shifted[t * s], b = out[t]
+                            out[t] = (v > b || v != v) ? v : b
+                        }
                     }
                 }
             }
