@@ -27,6 +27,10 @@ public final class BatchNorm1d {
 
     public let output = Tensor()
     public let inputGradient = Tensor()
+    /// When true, `backward` writes the input gradient over the output
+    /// gradient it was given and returns that tensor (saves a buffer; only for
+    /// an owner that reads the output gradient nowhere else).
+    public var backwardInPlace = false
     private var input: Tensor?
     /// GELU'(z) saved by a training forward, so backward need not recompute erf and exp.
     private let activationDerivative = Tensor()
@@ -141,10 +145,12 @@ public final class BatchNorm1d {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("BatchNorm1d.backward before forward") }
         let B = x.shape[0], C = channels, L = x.count / (B * C)
-        inputGradient.resize(x.shape)
+        let result = backwardInPlace ? dy : inputGradient
+        result.resize(x.shape)
         let gamma = store.value(weight), beta = store.value(bias)
         let dgamma = store.gradient(weight), dbeta = store.gradient(bias)
-        let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGradient.data, derp = activationDerivative.data
+        // With backwardInPlace dxp == dyp: each element is read before it is written.
+        let xp = x.data, yp = output.data, dyp = dy.data, dxp = result.data, derp = activationDerivative.data
         let n = Float(B * L)
         let training = trained, act = activation
         mean.withUnsafeBufferPointer { meanP in
@@ -185,7 +191,7 @@ public final class BatchNorm1d {
                 }
             }
         }
-        return inputGradient
+        return result
     }
 }
 

@@ -32,6 +32,8 @@ final class ConvBranch {
         bn9 = BatchNorm1d(store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit,
                           activation: .gelu)
         pool11 = MaxPool1d(kernel: b.lastPool.kernel, stride: b.lastPool.stride, padding: b.lastPool.padding)
+        // Each BN's output gradient comes from a pool or conv buffer read nowhere else.
+        for bn in [bn1, bn6, bn9] { bn.backwardInPlace = true }
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
