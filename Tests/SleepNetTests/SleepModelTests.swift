@@ -106,12 +106,24 @@ import Testing
         let ce = WeightedCrossEntropy()
         var losses: [Float] = []
         for _ in 0..<5 {
-            let logits = try model.forward(x, batch: 4, training: true)
-            losses.append(try labels.withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1, 1, 1, 1]) })
-            model.zeroGradients()
-            try model.backward(ce.logitsGradient)
-            adam.step()
+            losses.append(try model.trainStep(x, labels: labels, classWeights: [1, 1, 1, 1, 1], loss: ce, optimizer: adam))
         }
         #expect(losses.last! < losses.first!)
+        #expect(adam.stepCount == 5)
+    }
+
+    /// Probabilities are the softmax of the evaluation logits; labels their argmax.
+    @Test func predictGivesProbabilitiesAndLabels() throws {
+        let model = try SleepModel(seed: 4)
+        let x = Self.batch(3, seed: 6)
+        let logits = try model.forward(x, batch: 3, training: false).array
+        let (labels, p) = try model.predict(x, batch: 3)
+        for i in 0..<3 {
+            let row = Array(p[(i * 5)..<(i * 5 + 5)])
+            #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+            let z = Array(logits[(i * 5)..<(i * 5 + 5)])
+            #expect(Int(labels[i]) == z.firstIndex(of: z.max()!)!)
+            #expect(abs(log(row[0] / row[1]) - (z[0] - z[1])) < 1e-4)
+        }
     }
 }
