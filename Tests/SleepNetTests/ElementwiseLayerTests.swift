@@ -73,6 +73,17 @@ struct PoolCase: Sendable, CustomStringConvertible {
                       samples: 200)
     }
 
+    /// Ties: the first maximum of a window takes the gradient, as in PyTorch;
+    /// padding never wins.
+    @Test func maxPoolTiesGoToTheFirstMaximum() {
+        let pool = MaxPool1d(kernel: 4, stride: 2, padding: 2)
+        let x = Tensor(shape: Shape(1, 1, 6), values: [-5, 3, 3, 1, 3, -1])
+        let y = pool.forward(x, training: true)
+        #expect(y.array == [3, 3, 3, 3])   // windows {-5,3} {-5,3,3,1} {3,1,3,-1} {3,-1}
+        let dx = pool.backward(Tensor(shape: Shape(1, 1, 4), values: [1, 10, 100, 1000])).array
+        #expect(dx == [0, 11, 100, 0, 1000, 0])
+    }
+
     @Test func dropoutBackwardMatchesFiniteDifferences() {
         let drop = Dropout(probability: 0.3)
         let x = randomTensor(Shape(2, 4, 6), seed: 1)

@@ -42,13 +42,13 @@ public final class MaxPool1d {
         let K = kernel, s = stride, p = padding
         let xp = x.data, yp = output.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
-        if !training {
-            // No backward follows: maxima without indices. Full windows are
-            // reduced one kernel offset at a time across all outputs (no chain
-            // from one element to the next); the partial windows at the edges
-            // one by one.
-            let tFirst = (p + s - 1) / s
-            let tEnd = max(tFirst, min(Lo, L - K + p >= 0 ? (L - K + p) / s + 1 : 0))
+        // Maxima: full windows are reduced one kernel offset at a time across
+        // all outputs (no chain from one element to the next), the partial
+        // windows at the edges one by one. A NaN wins, as in PyTorch.
+        let tFirst = (p + s - 1) / s
+        let tEnd = max(tFirst, min(Lo, L - K + p >= 0 ? (L - K + p) / s + 1 : 0))
+        argmax.withUnsafeMutableBufferPointer { am in
+            let am = am.baseAddress!
             parallelChunks(B * C, chunk: 16) { rows in
                 for bc in rows {
                     let row = xp + bc * L, out = yp + bc * Lo
@@ -62,42 +62,39 @@ public final class MaxPool1d {
                         }
                         out[t] = best
                     }
-                    guard tEnd > tFirst else { continue }
                     let base = row - p
-                    for t in tFirst..<tEnd { out[t] = base[t * s] }
-                    for k in 1..<K {
-                        let shifted = base + k
-                        for t in tFirst..<tEnd {
-                            let v = shifted[t * s], b = out[t]
-                            out[t] = (v > b || v != v) ? v : b
+                    if tEnd > tFirst {
+                        for t in tFirst..<tEnd { out[t] = base[t * s] }
+                        for k in 1..<K {
+                            let shifted = base + k
+                            for t in tFirst..<tEnd {
+                                let v = shifted[t * s], b = out[t]
+                                out[t] = (v > b || v != v) ? v : b
+                            }
                         }
                     }
-                }
-            }
-            return output
-        }
-        argmax.withUnsafeMutableBufferPointer { am in
-            let am = am.baseAddress!
-            parallelChunks(B * C, chunk: 16) { rows in
-                for bc in rows {
-                    let row = xp + bc * L, out = yp + bc * Lo, idx = am + bc * Lo
-                    for t in 0..<Lo {
+                    guard training else { continue }
+                    // Winners for backward: the first offset holding the maximum
+                    // (offsets scanned last to first, so the first match is kept).
+                    let idx = am + bc * Lo
+                    for t in 0..<Lo where t < tFirst || t >= tEnd {
                         let start = t * s - p
-                        let lo = max(start, 0), hi = min(start + K, L)
-                        var best = row[lo], bi = lo
-                        var j = lo + 1
-                        // The maximum changes rarely within a window: a branch predicts well.
-                        while j < hi {
-                            let v = row[j]
-                            if v > best || v.isNaN {
-                                best = v
-                                bi = j
-                                if v.isNaN { break }   // a NaN wins, as in PyTorch
-                            }
-                            j += 1
+                        var w = max(start, 0) - start
+                        for j in Swift.stride(from: min(start + K, L) - 1, through: max(start, 0), by: -1) {
+                            let v = row[j], b = out[t]
+                            w = (v == b || (v != v && b != b)) ? j - start : w
                         }
-                        out[t] = best
-                        idx[t] = UInt8(truncatingIfNeeded: bi - start)
+                        idx[t] = UInt8(truncatingIfNeeded: w)
+                    }
+                    if tEnd > tFirst {
+                        for t in tFirst..<tEnd { idx[t] = UInt8(truncatingIfNeeded: K - 1) }
+                        for k in Swift.stride(from: K - 1, through: 0, by: -1) {
+                            let shifted = base + k, kk = UInt8(truncatingIfNeeded: k)
+                            for t in tFirst..<tEnd {
+                                let v = shifted[t * s], b = out[t]
+                                idx[t] = (v == b || (v != v && b != b)) ? kk : idx[t]
+                            }
+                        }
                     }
                     if mask.active { mask.apply(row: bc, out, Lo) }
                 }
