@@ -35,6 +35,10 @@ public final class BatchNorm1d {
     /// GELU'(z) saved by a training forward, so backward need not recompute erf and exp.
     private let activationDerivative = Tensor()
     private var trained = false
+    /// Per (sample, channel) row sums from the convolution's epilogue.
+    private let sampleStatistics = Tensor()
+    private var sampleStatisticsReady = false
+    private var sampleLength = 0
     private var mean: [Float]
     private var invStd: [Float]
 
@@ -70,20 +74,29 @@ public final class BatchNorm1d {
         let keepDerivative = training && act == .gelu
         if keepDerivative { activationDerivative.resize(x.shape) }
         let derp = activationDerivative.data
+        let usePrecomputed = training && sampleStatisticsReady && sampleStatistics.shape == Shape(B, C)
+            && sampleLength == L
+        sampleStatisticsReady = false
+        let stats = sampleStatistics.data
         mean.withUnsafeMutableBufferPointer { meanP in
             invStd.withUnsafeMutableBufferPointer { istdP in
                 let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
                 parallelFor(C) { c in
                     var mu: Float, istd: Float
                     if training {
-                        // Two passes: the mean, then the centred sum of squares
-                        // (rows summed in Float, rows added in Double).
+                        // Two passes: the mean, then the centred sum of squares (rows
+                        // summed in Float, rows added in Double). The row sums may
+                        // come from the convolution's epilogue: the same numbers.
                         var s = 0.0
-                        for b in 0..<B { s += Double(rowSum(xp + (b * C + c) * L, L)) }
+                        if usePrecomputed {
+                            for b in 0..<B { s += Double(stats[b * C + c]) }
+                        } else {
+                            for b in 0..<B { s += Double(rowSum(xp + (b * C + c) * L, L)) }
+                        }
                         let meanD = s / Double(n)
-                        let meanF = Float(meanD)
                         var ss = 0.0
-                        for b in 0..<B { ss += Double(rowSquaredDeviation(xp + (b * C + c) * L, L, meanF)) }
+                        for b in 0..<B { ss += Double(rowSquaredDeviation(xp + (b * C + c) * L, L, Float(meanD))) }
+                        let meanF = Float(meanD)
                         let varBiased = ss / Double(n)
                         let varUnbiased = n > 1 ? ss / Double(n - 1) : varBiased
                         mu = meanF
@@ -120,6 +133,22 @@ public final class BatchNorm1d {
         }
         if training { store.counters[batchesTracked] += 1 }
         return output
+    }
+
+    /// Sizes the per-sample statistics for a batch before a convolution's
+    /// epilogue fills them (`collectSampleStatistics`).
+    func prepareSampleStatistics(batch: Int, length: Int) {
+        sampleStatistics.resize(Shape(batch, channels))
+        sampleLength = length
+        sampleStatisticsReady = true
+    }
+
+    /// Row sum of each channel of one sample (C, L), exactly as the first
+    /// statistics pass forms it; called from the convolution's per-sample lanes.
+    @inline(__always)
+    func collectSampleStatistics(_ y: UnsafeMutablePointer<Float>, sample b: Int) {
+        let L = sampleLength, out = sampleStatistics.data + b * channels
+        for c in 0..<channels { out[c] = rowSum(y + c * L, L) }
     }
 
     /// Evaluation-mode BN + activation in place on one sample (C, L), with the

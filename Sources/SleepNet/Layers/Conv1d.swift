@@ -82,12 +82,23 @@ public final class Conv1d {
         forward(x, epilogue: nil)
     }
 
-    /// inp (B, C, L) -> out (B, F, Lo), then `epilogue` applied in place to each
-    /// sample's output (F, Lo) while it is still in cache (evaluation-mode
-    /// BatchNorm + activation). The result then no longer supports `backward`
-    /// of the layers the epilogue stands for.
+    /// inp (B, C, L) -> out (B, F, Lo), with the BatchNorm that follows fused
+    /// into each sample's pass while its output (F, Lo) is still in cache:
+    /// in evaluation the BN (and its activation) is applied in place — the
+    /// result then stands for the BN's output and has no backward; in training
+    /// the BN's per-sample statistics are collected for its forward.
     @discardableResult
-    public func forward(_ x: Tensor, epilogue: BatchNorm1d?) -> Tensor {
+    public func forward(_ x: Tensor, batchNorm: BatchNorm1d?, training: Bool) -> Tensor {
+        guard let bn = batchNorm else { return forward(x, epilogue: nil) }
+        if training {
+            bn.prepareSampleStatistics(batch: x.shape[0], length: outputLength(x.shape[2]))
+            return forward(x, epilogue: { y, b in bn.collectSampleStatistics(y, sample: b) })
+        }
+        return forward(x, epilogue: { y, _ in bn.applyEvaluation(y, length: self.outputLength(x.shape[2])) })
+    }
+
+    /// inp (B, C, L) -> out (B, F, Lo), then `epilogue(out_b, b)` on each sample's output.
+    private func forward(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
@@ -127,7 +138,7 @@ public final class Conv1d {
                     for t in 0..<Lo { row[t] += v }
                 }
             }
-            epilogue?.applyEvaluation(yb, length: Lo)
+            epilogue?(yb, b)
         }
         return output
     }

@@ -39,16 +39,17 @@ final class ConvBranch {
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         if !training {
             // Evaluation: each BN + GELU runs in place right after its convolution, per sample.
-            var h = conv0.forward(x, epilogue: bn1)
+            var h = conv0.forward(x, batchNorm: bn1, training: false)
             h = pool3.forward(h)
-            h = conv5.forward(h, epilogue: bn6)
-            h = conv8.forward(h, epilogue: bn9)
+            h = conv5.forward(h, batchNorm: bn6, training: false)
+            h = conv8.forward(h, batchNorm: bn9, training: false)
             return pool11.forward(h)
         }
-        var h = bn1.forward(conv0.forward(x), training: true)
+        // Training: each convolution also collects its BN's per-sample statistics.
+        var h = bn1.forward(conv0.forward(x, batchNorm: bn1, training: true), training: true)
         h = pool3.forward(h, training: true, key: rng.next())
-        h = bn6.forward(conv5.forward(h), training: true)
-        h = bn9.forward(conv8.forward(h), training: true)
+        h = bn6.forward(conv5.forward(h, batchNorm: bn6, training: true), training: true)
+        h = bn9.forward(conv8.forward(h, batchNorm: bn9, training: true), training: true)
         return pool11.forward(h, training: true)
     }
 
