@@ -31,6 +31,11 @@ public final class BatchNorm1d {
     /// gradient it was given and returns that tensor (saves a buffer; only for
     /// an owner that reads the output gradient nowhere else).
     public var backwardInPlace = false
+    /// When true, `backward` leaves dy·act'(z) in the returned tensor and the
+    /// convolution before it finishes each sample's input gradient in its own
+    /// pass (`finishInputGradient`), while the sample is in cache.
+    var deferInputGradient = false
+    private var passTwo: [Float] = []   // per channel: γ·istd, mean(dz), mean(dz·x̂)
     private var input: Tensor?
     /// GELU'(z) saved by a training forward, so backward need not recompute erf and exp.
     private let activationDerivative = Tensor()
@@ -181,7 +186,10 @@ public final class BatchNorm1d {
         // With backwardInPlace dxp == dyp: each element is read before it is written.
         let xp = x.data, yp = output.data, dyp = dy.data, dxp = result.data, derp = activationDerivative.data
         let n = Float(B * L)
-        let training = trained, act = activation
+        let training = trained, act = activation, deferred = deferInputGradient
+        if passTwo.count < 3 * C { passTwo = Array(repeating: 0, count: 3 * C) }
+        passTwo.withUnsafeMutableBufferPointer { p2 in
+        let p2 = p2.baseAddress!
         mean.withUnsafeBufferPointer { meanP in
             invStd.withUnsafeBufferPointer { istdP in
                 let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
@@ -212,6 +220,8 @@ public final class BatchNorm1d {
                     // Pass 2: dx = γ·istd·(dz − mean(dz) − x̂·mean(dz·x̂)) in training, γ·istd·dz in evaluation.
                     let k = g * istd
                     let a = training ? Float(sdz) / n : 0, bc = training ? Float(sdzx) / n : 0
+                    p2[3 * c] = k; p2[3 * c + 1] = a; p2[3 * c + 2] = bc
+                    if deferred { return }
                     for b in 0..<B {
                         let off = (b * C + c) * L
                         let row = xp + off, dz = dxp + off
@@ -220,7 +230,28 @@ public final class BatchNorm1d {
                 }
             }
         }
+        }
         return result
+    }
+
+    /// Second pass of a deferred backward on one sample (C, L) of the tensor
+    /// `backward` returned: dx = γ·istd·(dz − mean(dz) − x̂·mean(dz·x̂)).
+    @inline(__always)
+    func finishInputGradient(_ dz: UnsafeMutablePointer<Float>, sample b: Int) {
+        guard let x = input else { return }
+        let C = channels, L = x.count / (x.shape[0] * C)
+        let xb = x.data + b * C * L
+        passTwo.withUnsafeBufferPointer { p2 in
+            mean.withUnsafeBufferPointer { meanP in
+                invStd.withUnsafeBufferPointer { istdP in
+                    for c in 0..<C {
+                        let k = p2[3 * c], a = p2[3 * c + 1], bc = p2[3 * c + 2], mu = meanP[c], istd = istdP[c]
+                        let row = xb + c * L, d = dz + c * L
+                        for t in 0..<L { d[t] = k * (d[t] - a - (row[t] - mu) * istd * bc) }
+                    }
+                }
+            }
+        }
     }
 }
 

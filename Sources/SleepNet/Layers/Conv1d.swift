@@ -146,6 +146,13 @@ public final class Conv1d {
     /// dout (B, F, Lo) -> dinp (B, C, L); accumulates dW (F, C/g, K) and db (F).
     @discardableResult
     public func backward(_ dy: Tensor) -> Tensor {
+        backward(dy, finishing: nil)
+    }
+
+    /// `backward` whose output gradient is first finished, sample by sample in
+    /// place, by the deferred BatchNorm that followed this convolution.
+    @discardableResult
+    func backward(_ dy: Tensor, finishing batchNorm: BatchNorm1d?) -> Tensor {
         guard let x = input else { preconditionFailure("Conv1d.backward before forward") }
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
@@ -169,6 +176,7 @@ public final class Conv1d {
             for b in (c * chunk)..<min(B, (c + 1) * chunk) {
                 let xb = xp + b * C * L
                 let dyb = dyp + b * F * Lo
+                batchNorm?.finishInputGradient(dyb, sample: b)
                 if inputGrad && !pointwise { (dxp + b * C * L).update(repeating: 0, count: C * L) }
                 for g in 0..<groups {
                     let xg = xb + g * Cg * L

@@ -32,8 +32,12 @@ final class ConvBranch {
         bn9 = BatchNorm1d(store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit,
                           activation: .gelu)
         pool11 = MaxPool1d(kernel: b.lastPool.kernel, stride: b.lastPool.stride, padding: b.lastPool.padding)
-        // Each BN's output gradient comes from a pool or conv buffer read nowhere else.
-        for bn in [bn1, bn6, bn9] { bn.backwardInPlace = true }
+        // Each BN's output gradient comes from a pool or conv buffer read nowhere
+        // else, and the conv before it finishes the BN's input gradient per sample.
+        for bn in [bn1, bn6, bn9] {
+            bn.backwardInPlace = true
+            bn.deferInputGradient = true
+        }
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
@@ -55,10 +59,9 @@ final class ConvBranch {
 
     /// dout (B, cnnChannels, Lb) -> nothing (the input is data).
     func backward(_ dy: Tensor) {
-        var g = bn9.backward(pool11.backward(dy))
-        g = bn6.backward(conv8.backward(g))
-        g = pool3.backward(conv5.backward(g))
-        conv0.backward(bn1.backward(g))
+        var g = conv8.backward(bn9.backward(pool11.backward(dy)), finishing: bn9)
+        g = conv5.backward(bn6.backward(g), finishing: bn6)
+        conv0.backward(bn1.backward(pool3.backward(g)), finishing: bn1)
     }
 }
 
