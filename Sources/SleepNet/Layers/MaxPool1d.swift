@@ -42,6 +42,38 @@ public final class MaxPool1d {
         let K = kernel, s = stride, p = padding
         let xp = x.data, yp = output.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
+        if !training {
+            // Evaluation (no indices): sliding-window maxima by doubling over
+            // a −∞-padded copy of each row, contiguous SIMD passes, then each
+            // output is the max of two overlapping power-of-two windows.
+            // (NaN inputs are not guaranteed to propagate here.)
+            let Lp = L + 2 * p
+            var w = 1
+            while 2 * w <= K { w *= 2 }
+            let window = w
+            parallelChunks(B * C, chunk: 16) { rows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Lp + 8) { scratch in
+                    let buf = scratch.baseAddress!
+                    for bc in rows {
+                        let row = xp + bc * L, out = yp + bc * Lo
+                        buf.update(repeating: -.infinity, count: p)
+                        (buf + p).update(from: row, count: L)
+                        (buf + p + L).update(repeating: -.infinity, count: p + 8)
+                        var span = 1
+                        while span < window {
+                            slidingMax(buf, count: Lp - span, shift: span)
+                            span *= 2
+                        }
+                        let second = K - window
+                        for t in 0..<Lo {
+                            let a = buf[t * s], b = buf[t * s + second]
+                            out[t] = a > b ? a : b
+                        }
+                    }
+                }
+            }
+            return output
+        }
         // Maxima: full windows are reduced one kernel offset at a time across
         // all outputs (no chain from one element to the next), the partial
         // windows at the edges one by one. A NaN wins, as in PyTorch.
@@ -129,6 +161,25 @@ public final class MaxPool1d {
             }
         }
         return inputGradient
+    }
+}
+
+/// buf[i] = max(buf[i], buf[i + shift]) for i in 0..<count, ascending, in place
+/// (each 8-wide block loads before it stores, so it reads old values only).
+@inline(__always)
+func slidingMax(_ buf: UnsafeMutablePointer<Float>, count: Int, shift: Int) {
+    let raw = UnsafeMutableRawPointer(buf)
+    var i = 0
+    while i + 8 <= count {
+        let a = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let b = raw.loadUnaligned(fromByteOffset: 4 * (i + shift), as: SIMD8<Float>.self)
+        raw.storeBytes(of: a.replacing(with: b, where: b .> a), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        let a = buf[i], b = buf[i + shift]
+        buf[i] = b > a ? b : a
+        i += 1
     }
 }
 
