@@ -45,12 +45,18 @@ func parallelFor(_ n: Int, _ body: (Int) -> Void) {
     }
 }
 
-/// Runs `body(lane, item)` for every item in 0..<n, item i on lane i mod L
-/// where L = min(threads, n): `lane` indexes per-thread scratch buffers (it
-/// must not influence results).
+/// Number of lanes `parallelLanes` uses for `n` items now: read it once and
+/// pass it on, so scratch sized for it matches even if the count changes.
 @inline(__always)
-func parallelLanes(_ n: Int, _ body: (_ lane: Int, _ item: Int) -> Void) {
-    let lanes = max(1, min(ComputeThreads.count, n))
+func laneCount(_ n: Int) -> Int { max(1, min(ComputeThreads.count, n)) }
+
+/// Runs `body(lane, item)` for every item in 0..<n, item i on lane i mod
+/// `lanes`: `lane` indexes per-thread scratch buffers (it must not influence results).
+@inline(__always)
+func parallelLanes(_ n: Int, lanes: Int, _ body: (_ lane: Int, _ item: Int) -> Void) {
+    let lanes = max(1, lanes)
+    // Exactly `lanes` iterations, run serially or concurrently: scratch sized
+    // for `lanes` always fits.
     parallelFor(lanes) { lane in
         var i = lane
         while i < n {

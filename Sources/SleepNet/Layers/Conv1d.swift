@@ -105,14 +105,14 @@ public final class Conv1d {
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
         input = x
         output.resize(Shape(B, F, Lo))
-        let lanes = max(1, min(ComputeThreads.count, B))
+        let lanes = laneCount(B)
         let pointwise = isPointwise
         if !pointwise { col.resize(Shape(lanes, CgK, Lo)) }
         let w = store.value(weight)
         let bvals = bias.map { store.value($0) }
         let xp = x.data, yp = output.data, colBase = col.data
         // Samples are independent: each is computed the same way on any lane.
-        parallelLanes(B) { lane, b in
+        parallelLanes(B, lanes: lanes) { lane, b in
             let xb = xp + b * C * L
             let yb = yp + b * F * Lo
             let colLane = colBase + lane * CgK * Lo
@@ -159,7 +159,7 @@ public final class Conv1d {
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
         let weightCount = F * CgK
         let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
-        let lanes = max(1, min(ComputeThreads.count, chunks))
+        let lanes = laneCount(chunks)
         let pointwise = isPointwise, inputGrad = needsInputGradient
         let w = store.value(weight)
         if inputGrad { inputGradient.resize(Shape(B, C, L)) }
@@ -170,7 +170,7 @@ public final class Conv1d {
         partialWeightGradient.resize(Shape(chunks, weightCount))
         let xp = x.data, dyp = dy.data, dxp = inputGradient.data
         let colBase = col.data, dcolBase = colGrad.data, partial = partialWeightGradient.data
-        parallelLanes(chunks) { lane, c in
+        parallelLanes(chunks, lanes: lanes) { lane, c in
             let dw = partial + c * weightCount
             let colLane = colBase + lane * CgK * Lo, dcolLane = dcolBase + lane * CgK * Lo
             for b in (c * chunk)..<min(B, (c + 1) * chunk) {

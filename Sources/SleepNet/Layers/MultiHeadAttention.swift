@@ -51,7 +51,7 @@ public final class MultiHeadAttention {
         context.resize(Shape(B, T, D))
         let scale = 1 / Float(dk).squareRoot()
         let qp = q.data, kp = k.data, pp = probs.data
-        parallelLanes(B) { _, b in
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 // scores (T, T) = q_h (T, dk) · k_hᵀ (dk, T) / √dk
                 sgemm(transA: false, transB: true, m: T, n: T, k: dk,
@@ -64,7 +64,7 @@ public final class MultiHeadAttention {
         let p = dropout.forward(probs, training: training, key: key)
         usedProbs = p
         let pd = p.data, vp = v.data, cp = context.data
-        parallelLanes(B) { _, b in
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 // ctx_h (T, dk) = p (T, T) · v_h (T, dk)
                 sgemm(transA: false, transB: false, m: T, n: dk, k: T,
@@ -86,7 +86,7 @@ public final class MultiHeadAttention {
         dProbs.resize(Shape(B, H, T, T))
         dValue.resize(Shape(B, T, D))
         let dcp = dctx.data, vp = v.data, dpp0 = dProbs.data, pd = p.data, dvp = dValue.data
-        parallelLanes(B) { _, b in
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 let off = b * T * D + h * dk, poff = (b * H + h) * T * T
                 // dp (T, T) = dctx_h (T, dk) · v_hᵀ (dk, T)
@@ -116,7 +116,7 @@ public final class MultiHeadAttention {
         queryGradient.resize(Shape(B, T, D))
         dKey.resize(Shape(B, T, D))
         let kp = k.data, qp = q.data, dqp = queryGradient.data, dkp = dKey.data
-        parallelLanes(B) { _, b in
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 let off = b * T * D + h * dk, poff = (b * H + h) * T * T
                 // dq_h (T, dk) = ds (T, T) · k_h (T, dk)
