@@ -1,5 +1,6 @@
 import COpenBLAS
 import Dispatch
+import Synchronization
 
 /// How many threads the model core uses.
 ///
@@ -11,8 +12,8 @@ import Dispatch
 /// summed per fixed chunk of samples, then chunk by chunk), so results are
 /// bit-identical whatever the thread count.
 public enum ComputeThreads {
-    // Set by the worker at start-up; read in every layer.
-    nonisolated(unsafe) private static var current = 1
+    // Set by the worker at start-up; read in every layer (possibly from other threads).
+    private static let current = Atomic<Int>(1)
 
     /// Makes OpenBLAS single-threaded before its first GEMM (it would otherwise
     /// start a thread per core, and it must not be entered from two threads
@@ -20,12 +21,12 @@ public enum ComputeThreads {
     static let configured: Void = openblas_set_num_threads(1)
 
     /// The thread count in use (1 until `set` is called).
-    public static var count: Int { current }
+    public static var count: Int { current.load(ordering: .relaxed) }
 
     /// Uses `n` threads (at least 1). Call between steps, not during one.
     public static func set(_ n: Int) {
         _ = configured
-        current = max(1, n)
+        current.store(max(1, n), ordering: .relaxed)
     }
 }
 
