@@ -42,15 +42,17 @@ public final class MaxPool1d {
         let K = kernel, s = stride, p = padding
         let xp = x.data, yp = output.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
-        if !training {
-            // Evaluation (no indices): sliding-window maxima by doubling over
-            // a −∞-padded copy of each row, contiguous SIMD passes, then each
-            // output is the max of two overlapping power-of-two windows.
-            // (NaN inputs are not guaranteed to propagate here.)
-            let Lp = L + 2 * p
-            var w = 1
-            while 2 * w <= K { w *= 2 }
-            let window = w
+        // Sliding-window maxima by doubling over a −∞-padded copy of each row
+        // (contiguous SIMD passes); each output is the max of two overlapping
+        // power-of-two windows. Training then finds each window's first winner
+        // among its real elements (padding never wins). NaN inputs are not
+        // guaranteed to propagate.
+        let Lp = L + 2 * p
+        var w = 1
+        while 2 * w <= K { w *= 2 }
+        let window = w
+        argmax.withUnsafeMutableBufferPointer { am in
+            let am = am.baseAddress!
             parallelChunks(B * C, chunk: 16) { rows in
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Lp + 8) { scratch in
                     let buf = scratch.baseAddress!
@@ -69,66 +71,20 @@ public final class MaxPool1d {
                             let a = buf[t * s], b = buf[t * s + second]
                             out[t] = a > b ? a : b
                         }
-                    }
-                }
-            }
-            return output
-        }
-        // Maxima: full windows are reduced one kernel offset at a time across
-        // all outputs (no chain from one element to the next), the partial
-        // windows at the edges one by one. A NaN wins, as in PyTorch.
-        let tFirst = (p + s - 1) / s
-        let tEnd = max(tFirst, min(Lo, L - K + p >= 0 ? (L - K + p) / s + 1 : 0))
-        argmax.withUnsafeMutableBufferPointer { am in
-            let am = am.baseAddress!
-            parallelChunks(B * C, chunk: 16) { rows in
-                for bc in rows {
-                    let row = xp + bc * L, out = yp + bc * Lo
-                    for t in 0..<Lo where t < tFirst || t >= tEnd {
-                        let start = t * s - p
-                        let lo = max(start, 0), hi = min(start + K, L)
-                        var best = row[lo]
-                        for j in (lo + 1)..<max(lo + 1, hi) {
-                            let v = row[j]
-                            best = (v > best || v != v) ? v : best
-                        }
-                        out[t] = best
-                    }
-                    let base = row - p
-                    if tEnd > tFirst {
-                        for t in tFirst..<tEnd { out[t] = base[t * s] }
-                        for k in 1..<K {
-                            let shifted = base + k
-                            for t in tFirst..<tEnd {
-                                let v = shifted[t * s], b = out[t]
-                                out[t] = (v > b || v != v) ? v : b
+                        guard training else { continue }
+                        let idx = am + bc * Lo
+                        for t in 0..<Lo {
+                            let start = t * s - p
+                            let lo = max(start, 0), best = out[t]
+                            var winner = lo, j = min(start + K, L) - 1
+                            while j >= lo {
+                                winner = row[j] == best ? j : winner
+                                j -= 1
                             }
+                            idx[t] = UInt8(truncatingIfNeeded: winner - start)
                         }
+                        if mask.active { mask.apply(row: bc, out, Lo) }
                     }
-                    guard training else { continue }
-                    // Winners for backward: the first offset holding the maximum
-                    // (offsets scanned last to first, so the first match is kept).
-                    let idx = am + bc * Lo
-                    for t in 0..<Lo where t < tFirst || t >= tEnd {
-                        let start = t * s - p
-                        var w = max(start, 0) - start
-                        for j in Swift.stride(from: min(start + K, L) - 1, through: max(start, 0), by: -1) {
-                            let v = row[j], b = out[t]
-                            w = (v == b || (v != v && b != b)) ? j - start : w
-                        }
-                        idx[t] = UInt8(truncatingIfNeeded: w)
-                    }
-                    if tEnd > tFirst {
-                        for t in tFirst..<tEnd { idx[t] = UInt8(truncatingIfNeeded: K - 1) }
-                        for k in Swift.stride(from: K - 1, through: 0, by: -1) {
-                            let shifted = base + k, kk = UInt8(truncatingIfNeeded: k)
-                            for t in tFirst..<tEnd {
-                                let v = shifted[t * s], b = out[t]
-                                idx[t] = (v == b || (v != v && b != b)) ? kk : idx[t]
-                            }
-                        }
-                    }
-                    if mask.active { mask.apply(row: bc, out, Lo) }
                 }
             }
         }
