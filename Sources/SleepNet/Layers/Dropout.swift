@@ -50,15 +50,23 @@ public final class Dropout {
         parallelChunks(count, chunk: Self.streamChunk) { r in
             var z = key ^ (UInt64(r.lowerBound / Self.streamChunk) &* 0xD1B5_4A32_D192_ED03)
             var i = r.lowerBound
-            while i < r.upperBound {
+            // Four elements per 64-bit hash, 16 bits each.
+            while i + 4 <= r.upperBound {
                 z &+= 0x9E37_79B9_7F4A_7C15
                 let h = mix64(z)
-                let m = min(4, r.upperBound - i)
-                for k in 0..<m {
+                out[i] = UInt32(truncatingIfNeeded: h) & 0xFFFF < threshold ? 0 : inp[i] * scale
+                out[i + 1] = UInt32(truncatingIfNeeded: h >> 16) & 0xFFFF < threshold ? 0 : inp[i + 1] * scale
+                out[i + 2] = UInt32(truncatingIfNeeded: h >> 32) & 0xFFFF < threshold ? 0 : inp[i + 2] * scale
+                out[i + 3] = UInt32(truncatingIfNeeded: h >> 48) < threshold ? 0 : inp[i + 3] * scale
+                i += 4
+            }
+            if i < r.upperBound {
+                z &+= 0x9E37_79B9_7F4A_7C15
+                let h = mix64(z)
+                for k in 0..<(r.upperBound - i) {
                     let bits = UInt32(truncatingIfNeeded: h >> (16 * UInt64(k))) & 0xFFFF
                     out[i + k] = bits < threshold ? 0 : inp[i + k] * scale
                 }
-                i += 4
             }
         }
     }
