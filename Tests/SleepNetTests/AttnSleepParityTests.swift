@@ -122,7 +122,7 @@ import Testing
         #expect(lossErr <= lossTol, "loss.train: \(loss), max error \(lossErr) > tolerance \(lossTol)")
 
         model.zeroGradients()
-        model.backward(ce.logitsGradient)
+        try model.backward(ce.logitsGradient)
         let gradErr = try Self.expectParameters(model, f, prefix: "grad.", gradients: true, abs: 1e-5, rel: 2e-3)
 
         var statErr: Float = 0
@@ -184,7 +184,7 @@ import Testing
                 try ce.forward(logits: logits, labels: $0, classWeights: f.classWeights)
             }
             model.zeroGradients()
-            model.backward(ce.logitsGradient)
+            try model.backward(ce.logitsGradient)
             adam.step()
             var worst: Float = 0
             let prefix = "step\(step)."

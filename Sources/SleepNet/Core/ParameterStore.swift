@@ -108,9 +108,9 @@ public final class ParameterStore {
         return counterNames.count - 1
     }
 
-    /// Creates the blocks: gradients zero, buffers at their initial values,
+    /// Creates the blocks once all layers are registered: gradients zero, buffers at their initial values,
     /// parameters initialised from `seed`.
-    func allocate(seed: UInt64) {
+    public func allocate(seed: UInt64) {
         precondition(!allocated)
         allocated = true
         values.deallocate(); gradients.deallocate(); bufferValues.deallocate()

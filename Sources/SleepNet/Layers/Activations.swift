@@ -35,17 +35,11 @@ public final class GELU {
 
 /// ½x(1 + erf(x/√2)).
 @inline(__always)
-func gelu(_ x: Float) -> Float {
-    0.5 * x * (1 + erf(x * 0.70710678118654752))
-}
+func gelu(_ x: Float) -> Float { geluValue(x) }
 
 /// Φ(x) + x·φ(x).
 @inline(__always)
-func geluDerivative(_ x: Float) -> Float {
-    let cdf = 0.5 * (1 + erf(x * 0.70710678118654752))
-    let pdf = exp(-0.5 * x * x) * 0.39894228040143268
-    return cdf + x * pdf
-}
+func geluDerivative(_ x: Float) -> Float { geluAndDerivative(x).derivative }
 
 /// ReLU: y = max(x, 0); the gradient passes where y > 0 (PyTorch's rule at 0).
 ///
@@ -60,7 +54,7 @@ public final class ReLU {
     public func forward(_ x: Tensor) -> Tensor {
         output.resize(x.shape)
         let xp = x.data, yp = output.data
-        for i in 0..<x.count { yp[i] = max(xp[i], 0) }
+        parallelChunks(x.count, chunk: 16384) { r in for i in r { yp[i] = max(xp[i], 0) } }
         return output
     }
 
@@ -68,7 +62,7 @@ public final class ReLU {
     public func backward(_ dy: Tensor) -> Tensor {
         inputGradient.resize(output.shape)
         let yp = output.data, gp = dy.data, dxp = inputGradient.data
-        for i in 0..<output.count { dxp[i] = yp[i] > 0 ? gp[i] : 0 }
+        parallelChunks(output.count, chunk: 16384) { r in for i in r { dxp[i] = yp[i] > 0 ? gp[i] : 0 } }
         return inputGradient
     }
 }

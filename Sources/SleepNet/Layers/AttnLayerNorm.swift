@@ -17,7 +17,7 @@ public final class AttnLayerNorm {
     private var rowStd: [Float] = []
 
     /// Registers `name.a_2` (ones) and `name.b_2` (zeros).
-    init(store: ParameterStore, name: String, features: Int, eps: Float = 1e-6, receivesGradient: Bool = true) {
+    public init(store: ParameterStore, name: String, features: Int, eps: Float = 1e-6, receivesGradient: Bool = true) {
         self.store = store
         self.features = features
         self.eps = eps

@@ -23,14 +23,15 @@ public final class Conv1d {
     /// Input gradient of the last backward, (B, C, L).
     public let inputGradient = Tensor()
     private var input: Tensor?
-    private let col = Tensor()      // (C/groups · K, Lo) per sample
-    private let colGrad = Tensor()  // same
+    private let col = Tensor()      // (lanes, C/groups · K, Lo): im2col scratch per thread
+    private let colGrad = Tensor()  // same, for the column gradient
+    private let partialWeightGradient = Tensor()  // (chunks, F · C/groups · K)
 
     /// Registers `name.weight` (and `name.bias`) in `store`.
     ///
     /// `initWeight` defaults to PyTorch's kaiming-uniform(a=√5), i.e.
     /// uniform(±1/√fan_in); the bias is uniform(±1/√fan_in).
-    init(
+    public init(
         store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: Int,
         stride: Int = 1, padding: Int = 0, dilation: Int = 1, groups: Int = 1, bias: Bool = true,
         causal: Bool = false, weightInit: Initializer? = nil, receivesGradient: Bool = true
@@ -71,29 +72,58 @@ public final class Conv1d {
     /// True when the input itself is the im2col matrix (kernel 1, stride 1, no padding).
     private var isPointwise: Bool { kernel == 1 && stride == 1 && padLeft == 0 && padRight == 0 }
 
+    /// Samples whose weight gradients are summed together before the chunk
+    /// sums are added up in order: fixed, so sums do not depend on threads.
+    static let gradientChunk = 8
+
     /// inp (B, C, L) -> out (B, F, Lo)
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {
+        forward(x, epilogue: nil)
+    }
+
+    /// inp (B, C, L) -> out (B, F, Lo), with the BatchNorm that follows fused
+    /// into each sample's pass while its output (F, Lo) is still in cache:
+    /// in evaluation the BN (and its activation) is applied in place — the
+    /// result then stands for the BN's output and has no backward; in training
+    /// the BN's per-sample statistics are collected for its forward.
+    @discardableResult
+    public func forward(_ x: Tensor, batchNorm: BatchNorm1d?, training: Bool) -> Tensor {
+        guard let bn = batchNorm else { return forward(x, epilogue: nil) }
+        if training {
+            bn.prepareSampleStatistics(batch: x.shape[0], length: outputLength(x.shape[2]))
+            return forward(x, epilogue: { y, b in bn.collectSampleStatistics(y, sample: b) })
+        }
+        return forward(x, epilogue: { y, _ in bn.applyEvaluation(y, length: self.outputLength(x.shape[2])) })
+    }
+
+    /// inp (B, C, L) -> out (B, F, Lo), then `epilogue(out_b, b)` on each sample's output.
+    private func forward(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
         input = x
         output.resize(Shape(B, F, Lo))
-        if !isPointwise { col.resize(Shape(CgK, Lo)) }
+        let lanes = laneCount(B)
+        let pointwise = isPointwise
+        if !pointwise { col.resize(Shape(lanes, CgK, Lo)) }
         let w = store.value(weight)
         let bvals = bias.map { store.value($0) }
-        for b in 0..<B {
-            let xb = x.data + b * C * L
-            let yb = output.data + b * F * Lo
+        let xp = x.data, yp = output.data, colBase = col.data
+        // Samples are independent: each is computed the same way on any lane.
+        parallelLanes(B, lanes: lanes) { lane, b in
+            let xb = xp + b * C * L
+            let yb = yp + b * F * Lo
+            let colLane = colBase + lane * CgK * Lo
             for g in 0..<groups {
                 let xg = xb + g * Cg * L
                 let colPtr: UnsafePointer<Float>
-                if isPointwise {
+                if pointwise {
                     colPtr = UnsafePointer(xg)
                 } else {
-                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: col.data)
-                    colPtr = UnsafePointer(col.data)
+                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
+                    colPtr = UnsafePointer(colLane)
                 }
                 // y_g (Fg, Lo) = W_g (Fg, CgK) · col (CgK, Lo)
                 sgemm(transA: false, transB: false, m: Fg, n: Lo, k: CgK,
@@ -108,6 +138,7 @@ public final class Conv1d {
                     for t in 0..<Lo { row[t] += v }
                 }
             }
+            epilogue?(yb, b)
         }
         return output
     }
@@ -115,60 +146,86 @@ public final class Conv1d {
     /// dout (B, F, Lo) -> dinp (B, C, L); accumulates dW (F, C/g, K) and db (F).
     @discardableResult
     public func backward(_ dy: Tensor) -> Tensor {
+        backward(dy, finishing: nil)
+    }
+
+    /// `backward` whose output gradient is first finished, sample by sample in
+    /// place, by the deferred BatchNorm that followed this convolution.
+    @discardableResult
+    func backward(_ dy: Tensor, finishing batchNorm: BatchNorm1d?) -> Tensor {
         guard let x = input else { preconditionFailure("Conv1d.backward before forward") }
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
+        let weightCount = F * CgK
+        let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
+        let lanes = laneCount(chunks)
+        let pointwise = isPointwise, inputGrad = needsInputGradient
         let w = store.value(weight)
-        let dw = store.gradient(weight)
-        if needsInputGradient {
-            inputGradient.resize(Shape(B, C, L))
-            if !isPointwise { inputGradient.zero() }
-            colGrad.resize(Shape(CgK, Lo))
+        if inputGrad { inputGradient.resize(Shape(B, C, L)) }
+        if !pointwise {
+            col.resize(Shape(lanes, CgK, Lo))
+            colGrad.resize(Shape(lanes, CgK, Lo))
         }
-        if !isPointwise { col.resize(Shape(CgK, Lo)) }
-        for b in 0..<B {
-            let xb = x.data + b * C * L
-            let dyb = dy.data + b * F * Lo
-            for g in 0..<groups {
-                let xg = xb + g * Cg * L
-                let dyg = dyb + g * Fg * Lo
-                let colPtr: UnsafePointer<Float>
-                if isPointwise {
-                    colPtr = UnsafePointer(xg)
-                } else {
-                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: col.data)
-                    colPtr = UnsafePointer(col.data)
+        partialWeightGradient.resize(Shape(chunks, weightCount))
+        let xp = x.data, dyp = dy.data, dxp = inputGradient.data
+        let colBase = col.data, dcolBase = colGrad.data, partial = partialWeightGradient.data
+        parallelLanes(chunks, lanes: lanes) { lane, c in
+            let dw = partial + c * weightCount
+            let colLane = colBase + lane * CgK * Lo, dcolLane = dcolBase + lane * CgK * Lo
+            for b in (c * chunk)..<min(B, (c + 1) * chunk) {
+                let xb = xp + b * C * L
+                let dyb = dyp + b * F * Lo
+                batchNorm?.finishInputGradient(dyb, sample: b)
+                if inputGrad && !pointwise { (dxp + b * C * L).update(repeating: 0, count: C * L) }
+                for g in 0..<groups {
+                    let xg = xb + g * Cg * L
+                    let dyg = dyb + g * Fg * Lo
+                    let colPtr: UnsafePointer<Float>
+                    if pointwise {
+                        colPtr = UnsafePointer(xg)
+                    } else {
+                        im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
+                        colPtr = UnsafePointer(colLane)
+                    }
+                    // dW_g (Fg, CgK) (+)= dy_g (Fg, Lo) · colᵀ (Lo, CgK), summed over the chunk's samples in order
+                    sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
+                          alpha: 1, a: dyg, lda: Lo,
+                          b: colPtr, ldb: Lo,
+                          beta: b == c * chunk ? 0 : 1, c: dw + g * Fg * CgK, ldc: CgK)
+                    guard inputGrad else { continue }
+                    let dxg = dxp + b * C * L + g * Cg * L
+                    if pointwise {
+                        // dx_g (Cg, L) = W_gᵀ (Cg, Fg) · dy_g (Fg, L)
+                        sgemm(transA: true, transB: false, m: Cg, n: Lo, k: Fg,
+                              alpha: 1, a: w + g * Fg * CgK, lda: CgK,
+                              b: dyg, ldb: Lo,
+                              beta: 0, c: dxg, ldc: L)
+                    } else {
+                        // dcol (CgK, Lo) = W_gᵀ (CgK, Fg) · dy_g (Fg, Lo)
+                        sgemm(transA: true, transB: false, m: CgK, n: Lo, k: Fg,
+                              alpha: 1, a: w + g * Fg * CgK, lda: CgK,
+                              b: dyg, ldb: Lo,
+                              beta: 0, c: dcolLane, ldc: Lo)
+                        col2im(dcolLane, channels: Cg, length: L, outLength: Lo, into: dxg)
+                    }
                 }
-                // dW_g (Fg, CgK) += dy_g (Fg, Lo) · colᵀ (Lo, CgK)
-                sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
-                      alpha: 1, a: dyg, lda: Lo,
-                      b: colPtr, ldb: Lo,
-                      beta: 1, c: dw + g * Fg * CgK, ldc: CgK)
-                guard needsInputGradient else { continue }
-                let dxg = inputGradient.data + b * C * L + g * Cg * L
-                if isPointwise {
-                    // dx_g (Cg, L) = W_gᵀ (Cg, Fg) · dy_g (Fg, L)
-                    sgemm(transA: true, transB: false, m: Cg, n: Lo, k: Fg,
-                          alpha: 1, a: w + g * Fg * CgK, lda: CgK,
-                          b: dyg, ldb: Lo,
-                          beta: 0, c: dxg, ldc: L)
-                } else {
-                    // dcol (CgK, Lo) = W_gᵀ (CgK, Fg) · dy_g (Fg, Lo)
-                    sgemm(transA: true, transB: false, m: CgK, n: Lo, k: Fg,
-                          alpha: 1, a: w + g * Fg * CgK, lda: CgK,
-                          b: dyg, ldb: Lo,
-                          beta: 0, c: colGrad.data, ldc: Lo)
-                    col2im(colGrad.data, channels: Cg, length: L, outLength: Lo, into: dxg)
-                }
+            }
+        }
+        // dW += Σ over chunks, in chunk order.
+        let dw = store.gradient(weight)
+        parallelChunks(weightCount, chunk: 4096) { range in
+            for c in 0..<chunks {
+                let src = partial + c * weightCount
+                for i in range { dw[i] += src[i] }
             }
         }
         if let bias {
             let db = store.gradient(bias)
-            for f in 0..<F {
+            parallelFor(F) { f in
                 var s: Float = 0
                 for b in 0..<B {
-                    let row = dy.data + (b * F + f) * Lo
+                    let row = dyp + (b * F + f) * Lo
                     for t in 0..<Lo { s += row[t] }
                 }
                 db[f] += s

@@ -1,5 +1,5 @@
 /// Inverted dropout with a counter-based mask: element i of a pass is dropped
-/// when hash(key, i) falls below p, kept and scaled by 1/(1−p) otherwise.
+/// when its 16 random bits fall below p·2¹⁶, kept and scaled by 1/(1−p) otherwise.
 ///
 /// The key is drawn from the network's SeededGenerator once per training
 /// pass, so masks are reproducible from the seed, cost no memory (backward
@@ -38,24 +38,45 @@ public final class Dropout {
         return inputGradient
     }
 
-    /// out[i] = mask(i) · inp[i] / (1 − p).
+    /// Elements per mask stream: fixed, so masks do not depend on the thread count.
+    static let streamChunk = 4096
+
+    /// out[i] = mask(i) · inp[i] / (1 − p); mask bits come 16 at a time from a
+    /// SplitMix64 stream per chunk of `streamChunk` elements.
     private func apply(_ inp: UnsafePointer<Float>, _ out: UnsafeMutablePointer<Float>, count: Int) {
-        let threshold = UInt32(min(Double(probability) * 4_294_967_296.0, 4_294_967_295.0))
+        let threshold = UInt32(min(Double(probability) * 65536, 65535))
         let scale = 1 / (1 - probability)
         let key = self.key
-        parallelChunks(count, chunk: 16384) { r in
-            for i in r {
-                out[i] = dropoutBits(key, i) < threshold ? 0 : inp[i] * scale
+        parallelChunks(count, chunk: Self.streamChunk) { r in
+            var z = key ^ (UInt64(r.lowerBound / Self.streamChunk) &* 0xD1B5_4A32_D192_ED03)
+            var i = r.lowerBound
+            // Four elements per 64-bit hash, 16 bits each.
+            while i + 4 <= r.upperBound {
+                z &+= 0x9E37_79B9_7F4A_7C15
+                let h = mix64(z)
+                out[i] = UInt32(truncatingIfNeeded: h) & 0xFFFF < threshold ? 0 : inp[i] * scale
+                out[i + 1] = UInt32(truncatingIfNeeded: h >> 16) & 0xFFFF < threshold ? 0 : inp[i + 1] * scale
+                out[i + 2] = UInt32(truncatingIfNeeded: h >> 32) & 0xFFFF < threshold ? 0 : inp[i + 2] * scale
+                out[i + 3] = UInt32(truncatingIfNeeded: h >> 48) < threshold ? 0 : inp[i + 3] * scale
+                i += 4
+            }
+            if i < r.upperBound {
+                z &+= 0x9E37_79B9_7F4A_7C15
+                let h = mix64(z)
+                for k in 0..<(r.upperBound - i) {
+                    let bits = UInt32(truncatingIfNeeded: h >> (16 * UInt64(k))) & 0xFFFF
+                    out[i + k] = bits < threshold ? 0 : inp[i + k] * scale
+                }
             }
         }
     }
 }
 
-/// 32 random bits for element `i` of the pass keyed `key` (SplitMix64 finaliser).
+/// SplitMix64 finaliser.
 @inline(__always)
-func dropoutBits(_ key: UInt64, _ i: Int) -> UInt32 {
-    var z = key &+ UInt64(i) &* 0x9E37_79B9_7F4A_7C15
+func mix64(_ x: UInt64) -> UInt64 {
+    var z = x
     z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
     z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return UInt32(truncatingIfNeeded: (z ^ (z >> 31)) >> 32)
+    return z ^ (z >> 31)
 }

@@ -15,9 +15,12 @@ public final class ConcatTime {
         la = a.shape[2]; lb = b.shape[2]
         let L = la + lb
         output.resize(Shape(B, C, L))
-        for bc in 0..<(B * C) {
-            (output.data + bc * L).update(from: a.data + bc * la, count: la)
-            (output.data + bc * L + la).update(from: b.data + bc * lb, count: lb)
+        let op = output.data, ap = a.data, bp = b.data, la = self.la, lb = self.lb
+        parallelChunks(B * C, chunk: 256) { r in
+            for bc in r {
+                (op + bc * L).update(from: ap + bc * la, count: la)
+                (op + bc * L + la).update(from: bp + bc * lb, count: lb)
+            }
         }
         return output
     }
@@ -27,9 +30,12 @@ public final class ConcatTime {
         let B = dy.shape[0], C = dy.shape[1], L = la + lb
         firstGradient.resize(Shape(B, C, la))
         secondGradient.resize(Shape(B, C, lb))
-        for bc in 0..<(B * C) {
-            (firstGradient.data + bc * la).update(from: dy.data + bc * L, count: la)
-            (secondGradient.data + bc * lb).update(from: dy.data + bc * L + la, count: lb)
+        let fp = firstGradient.data, sp = secondGradient.data, gp = dy.data, la = self.la, lb = self.lb
+        parallelChunks(B * C, chunk: 256) { r in
+            for bc in r {
+                (fp + bc * la).update(from: gp + bc * L, count: la)
+                (sp + bc * lb).update(from: gp + bc * L + la, count: lb)
+            }
         }
         return (firstGradient, secondGradient)
     }
@@ -39,5 +45,5 @@ public final class ConcatTime {
 func addTensors(_ a: Tensor, _ b: Tensor, into out: Tensor) {
     out.resize(a.shape)
     let ap = a.data, bp = b.data, op = out.data
-    for i in 0..<a.count { op[i] = ap[i] + bp[i] }
+    parallelChunks(a.count, chunk: 16384) { r in for i in r { op[i] = ap[i] + bp[i] } }
 }

@@ -13,9 +13,10 @@ public final class Linear {
     public let output = Tensor()
     public let inputGradient = Tensor()
     private var input: Tensor?
+    private let partialWeightGradient = Tensor()  // (chunks, out · in)
 
     /// Registers `name.weight` (kaiming-uniform(a=√5) = uniform(±1/√in)) and `name.bias`.
-    init(store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
+    public init(store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
          receivesGradient: Bool = true) {
         self.store = store
         self.inFeatures = inFeatures
@@ -42,20 +43,26 @@ public final class Linear {
         }
     }
 
+    /// Rows per GEMM call and per weight-gradient partial sum: fixed, so
+    /// results do not depend on the thread count.
+    static let rowChunk = 256
+
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {
-        let rows = x.count / inFeatures
+        let rows = x.count / inFeatures, I = inFeatures, O = outFeatures
         input = x
         output.resize(outputShape(x.shape))
-        let w = store.value(weight)
-        // y (rows, out) = x (rows, in) · Wᵀ (in, out)
-        sgemm(transA: false, transB: true, m: rows, n: outFeatures, k: inFeatures,
-              alpha: 1, a: x.data, lda: inFeatures,
-              b: w, ldb: inFeatures,
-              beta: 0, c: output.data, ldc: outFeatures)
-        if let bias {
-            let bv = store.value(bias), y = output.data, O = outFeatures
-            for r in 0..<rows { for o in 0..<O { y[r * O + o] += bv[o] } }
+        let w = store.value(weight), xp = x.data, yp = output.data
+        let bv = bias.map { store.value($0) }
+        parallelChunks(rows, chunk: Self.rowChunk) { r in
+            // y (rows, out) = x (rows, in) · Wᵀ (in, out)
+            sgemm(transA: false, transB: true, m: r.count, n: O, k: I,
+                  alpha: 1, a: xp + r.lowerBound * I, lda: I,
+                  b: w, ldb: I,
+                  beta: 0, c: yp + r.lowerBound * O, ldc: O)
+            if let bv {
+                for row in r { for o in 0..<O { yp[row * O + o] += bv[o] } }
+            }
         }
         return output
     }
@@ -64,20 +71,35 @@ public final class Linear {
     public func backward(_ dy: Tensor) -> Tensor {
         guard let x = input else { preconditionFailure("Linear.backward before forward") }
         let rows = x.count / inFeatures, I = inFeatures, O = outFeatures
+        let chunk = Self.rowChunk, chunks = (rows + chunk - 1) / chunk
         inputGradient.resize(x.shape)
-        // dx (rows, in) = dy (rows, out) · W (out, in)
-        sgemm(transA: false, transB: false, m: rows, n: I, k: O,
-              alpha: 1, a: dy.data, lda: O,
-              b: store.value(weight), ldb: I,
-              beta: 0, c: inputGradient.data, ldc: I)
-        // dW (out, in) += dyᵀ (out, rows) · x (rows, in)
-        sgemm(transA: true, transB: false, m: O, n: I, k: rows,
-              alpha: 1, a: dy.data, lda: O,
-              b: x.data, ldb: I,
-              beta: 1, c: store.gradient(weight), ldc: I)
+        partialWeightGradient.resize(Shape(chunks, O * I))
+        let w = store.value(weight), xp = x.data, g = dy.data, dxp = inputGradient.data
+        let partial = partialWeightGradient.data
+        parallelFor(chunks) { c in
+            let r0 = c * chunk, n = min(rows, r0 + chunk) - r0
+            // dx (rows, in) = dy (rows, out) · W (out, in)
+            sgemm(transA: false, transB: false, m: n, n: I, k: O,
+                  alpha: 1, a: g + r0 * O, lda: O,
+                  b: w, ldb: I,
+                  beta: 0, c: dxp + r0 * I, ldc: I)
+            // dW_c (out, in) = dyᵀ (out, rows_c) · x (rows_c, in)
+            sgemm(transA: true, transB: false, m: O, n: I, k: n,
+                  alpha: 1, a: g + r0 * O, lda: O,
+                  b: xp + r0 * I, ldb: I,
+                  beta: 0, c: partial + c * O * I, ldc: I)
+        }
+        // dW += Σ chunks in order.
+        let dw = store.gradient(weight)
+        parallelChunks(O * I, chunk: 4096) { r in
+            for c in 0..<chunks {
+                let src = partial + c * O * I
+                for i in r { dw[i] += src[i] }
+            }
+        }
         if let bias {
-            let db = store.gradient(bias), g = dy.data
-            for o in 0..<O {
+            let db = store.gradient(bias)
+            parallelFor(O) { o in
                 var s: Float = 0
                 for r in 0..<rows { s += g[r * O + o] }
                 db[o] += s

@@ -1,44 +1,90 @@
 /// Max pooling over time, PyTorch's `nn.MaxPool1d` (padding counts as −∞; the
-/// first maximum of a window wins ties and takes the gradient).
+/// first maximum of a window wins ties and takes the gradient), optionally
+/// followed by dropout in the same pass (the CNN's pool → dropout).
 ///
 ///     // inp (B, C, L) -> out (B, C, Lo),  Lo = (L + 2·pad − K) / stride + 1
 public final class MaxPool1d {
     public let kernel, stride, padding: Int
+    /// Dropout probability applied to the pooled values in training (0: none).
+    public let dropout: Float
 
     public let output = Tensor()
     public let inputGradient = Tensor()
     private var inputShape = Shape(0)
-    private var argmax: [Int32] = []
+    private var argmax: [UInt8] = []   // winner's offset in its window (kernel ≤ 256)
+    private var key: UInt64 = 0
+    private var dropping = false
 
-    public init(kernel: Int, stride: Int, padding: Int) {
+    /// Largest kernel (the winner's offset is stored in a byte).
+    public static let maxKernel = 256
+
+    public init(kernel: Int, stride: Int, padding: Int, dropout: Float = 0) {
+        precondition(kernel > 0 && kernel <= Self.maxKernel && stride > 0 && 2 * padding <= kernel,
+                     "MaxPool1d: kernel 1…256, stride > 0, padding ≤ kernel/2")
         self.kernel = kernel
         self.stride = stride
         self.padding = padding
+        self.dropout = dropout
     }
 
     public func outputLength(_ length: Int) -> Int { (length + 2 * padding - kernel) / stride + 1 }
 
+    /// inp (B, C, L) -> out (B, C, Lo); dropout with mask key `key` when training.
+    /// Only a training forward keeps the winners for `backward`.
     @discardableResult
-    public func forward(_ x: Tensor) -> Tensor {
+    public func forward(_ x: Tensor, training: Bool = false, key: UInt64 = 0) -> Tensor {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2], Lo = outputLength(L)
         inputShape = x.shape
+        dropping = training && dropout > 0
+        self.key = key
         output.resize(Shape(B, C, Lo))
         if argmax.count < B * C * Lo { argmax = Array(repeating: 0, count: B * C * Lo) }
         let K = kernel, s = stride, p = padding
         let xp = x.data, yp = output.data
+        let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
+        // Sliding-window maxima by doubling over a −∞-padded copy of each row
+        // (contiguous SIMD passes); each output is the max of two overlapping
+        // power-of-two windows. Training then finds each window's first winner
+        // among its real elements (padding never wins). NaN inputs are not
+        // guaranteed to propagate.
+        let Lp = L + 2 * p
+        var w = 1
+        while 2 * w <= K { w *= 2 }
+        let window = w
         argmax.withUnsafeMutableBufferPointer { am in
             let am = am.baseAddress!
-            parallelFor(B * C) { bc in
-                let row = xp + bc * L, out = yp + bc * Lo, idx = am + bc * Lo
-                for t in 0..<Lo {
-                    let start = t * s - p
-                    var best = -Float.infinity, bi = max(start, 0)
-                    for j in max(start, 0)..<min(start + K, L) where row[j] > best || row[j].isNaN {
-                        best = row[j]; bi = j
-                        if best.isNaN { break }
+            parallelChunks(B * C, chunk: 16) { rows in
+                withUnsafeTemporaryAllocation(of: Float.self, capacity: Lp + 8) { scratch in
+                    let buf = scratch.baseAddress!
+                    for bc in rows {
+                        let row = xp + bc * L, out = yp + bc * Lo
+                        buf.update(repeating: -.infinity, count: p)
+                        (buf + p).update(from: row, count: L)
+                        (buf + p + L).update(repeating: -.infinity, count: p + 8)
+                        var span = 1
+                        while span < window {
+                            slidingMax(buf, count: Lp - span, shift: span)
+                            span *= 2
+                        }
+                        let second = K - window
+                        for t in 0..<Lo {
+                            let a = buf[t * s], b = buf[t * s + second]
+                            out[t] = a > b ? a : b
+                        }
+                        guard training else { continue }
+                        let idx = am + bc * Lo
+                        for t in 0..<Lo {
+                            let start = t * s - p
+                            let lo = max(start, 0), best = out[t]
+                            var winner = lo, j = min(start + K, L) - 1
+                            while j >= lo {
+                                winner = row[j] == best ? j : winner
+                                j -= 1
+                            }
+                            idx[t] = UInt8(truncatingIfNeeded: winner - start)
+                        }
+                        if mask.active { mask.apply(row: bc, out, Lo) }
                     }
-                    out[t] = best
-                    idx[t] = Int32(bi)
                 }
             }
         }
@@ -49,15 +95,80 @@ public final class MaxPool1d {
     public func backward(_ dy: Tensor) -> Tensor {
         let B = inputShape[0], C = inputShape[1], L = inputShape[2], Lo = outputLength(L)
         inputGradient.resize(inputShape)
-        inputGradient.zero()
-        let gp = dy.data, dxp = inputGradient.data
+        let gp = dy.data, dxp = inputGradient.data, s = stride, p = padding
+        let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
         argmax.withUnsafeBufferPointer { am in
             let am = am.baseAddress!
-            parallelFor(B * C) { bc in
-                let g = gp + bc * Lo, dx = dxp + bc * L, idx = am + bc * Lo
-                for t in 0..<Lo { dx[Int(idx[t])] += g[t] }
+            parallelChunks(B * C, chunk: 16) { rows in
+                for bc in rows {
+                    let g = gp + bc * Lo, dx = dxp + bc * L, idx = am + bc * Lo
+                    dx.update(repeating: 0, count: L)
+                    if mask.active {
+                        withUnsafeTemporaryAllocation(of: Float.self, capacity: Lo) { tmp in
+                            let gm = tmp.baseAddress!
+                            gm.update(from: g, count: Lo)
+                            mask.apply(row: bc, gm, Lo)
+                            for t in 0..<Lo { dx[t * s - p + Int(idx[t])] += gm[t] }
+                        }
+                    } else {
+                        for t in 0..<Lo { dx[t * s - p + Int(idx[t])] += g[t] }
+                    }
+                }
             }
         }
         return inputGradient
+    }
+}
+
+/// buf[i] = max(buf[i], buf[i + shift]) for i in 0..<count, ascending, in place
+/// (each 8-wide block loads before it stores, so it reads old values only).
+@inline(__always)
+func slidingMax(_ buf: UnsafeMutablePointer<Float>, count: Int, shift: Int) {
+    let raw = UnsafeMutableRawPointer(buf)
+    var i = 0
+    while i + 8 <= count {
+        let a = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD8<Float>.self)
+        let b = raw.loadUnaligned(fromByteOffset: 4 * (i + shift), as: SIMD8<Float>.self)
+        raw.storeBytes(of: a.replacing(with: b, where: b .> a), toByteOffset: 4 * i, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while i < count {
+        let a = buf[i], b = buf[i + shift]
+        buf[i] = b > a ? b : a
+        i += 1
+    }
+}
+
+/// Dropout factors (0 or 1/(1−p)) for the rows of a fused layer: one
+/// SplitMix64 stream per row, 16 bits per element, so masks depend only on
+/// the key and the row, not on threads.
+struct DropoutMask {
+    let active: Bool
+    let threshold: UInt32
+    let scale: Float
+    let key: UInt64
+
+    init(probability p: Float, key: UInt64) {
+        active = p > 0
+        threshold = UInt32(min(Double(p) * 65536, 65535))
+        scale = 1 / (1 - p)
+        self.key = key
+    }
+
+    /// v[t] ·= factor(row, t) for t in 0..<n: four factors per hash of the row's stream.
+    @inline(__always)
+    func apply(row: Int, _ v: UnsafeMutablePointer<Float>, _ n: Int) {
+        var z = key ^ (UInt64(row) &* 0xD1B5_4A32_D192_ED03)
+        var t = 0
+        while t < n {
+            z &+= 0x9E37_79B9_7F4A_7C15
+            let h = mix64(z)
+            let m = min(4, n - t)
+            for k in 0..<m {
+                let r = UInt32(truncatingIfNeeded: h >> (16 * UInt64(k))) & 0xFFFF
+                v[t + k] = r < threshold ? 0 : v[t + k] * scale
+            }
+            t += 4
+        }
     }
 }

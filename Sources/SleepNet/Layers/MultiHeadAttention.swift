@@ -25,7 +25,7 @@ public final class MultiHeadAttention {
     private var query: Tensor?
     private var usedProbs: Tensor?  // the weights after dropout (probs itself when inactive)
 
-    init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int, kernel: Int, dropout p: Float) {
+    public init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int, kernel: Int, dropout p: Float) {
         precondition(dModel % heads == 0, "d_model must be a multiple of heads")
         self.tokens = tokens
         self.dModel = dModel
@@ -50,25 +50,27 @@ public final class MultiHeadAttention {
         probs.resize(Shape(B, H, T, T))
         context.resize(Shape(B, T, D))
         let scale = 1 / Float(dk).squareRoot()
-        for b in 0..<B {
+        let qp = q.data, kp = k.data, pp = probs.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 // scores (T, T) = q_h (T, dk) · k_hᵀ (dk, T) / √dk
                 sgemm(transA: false, transB: true, m: T, n: T, k: dk,
-                      alpha: scale, a: q.data + b * T * D + h * dk, lda: D,
-                      b: k.data + b * T * D + h * dk, ldb: D,
-                      beta: 0, c: probs.data + (b * H + h) * T * T, ldc: T)
+                      alpha: scale, a: qp + b * T * D + h * dk, lda: D,
+                      b: kp + b * T * D + h * dk, ldb: D,
+                      beta: 0, c: pp + (b * H + h) * T * T, ldc: T)
             }
         }
         softmaxRows(probs.data, rows: B * H * T, width: T)
         let p = dropout.forward(probs, training: training, key: key)
         usedProbs = p
-        for b in 0..<B {
+        let pd = p.data, vp = v.data, cp = context.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 // ctx_h (T, dk) = p (T, T) · v_h (T, dk)
                 sgemm(transA: false, transB: false, m: T, n: dk, k: T,
-                      alpha: 1, a: p.data + (b * H + h) * T * T, lda: T,
-                      b: v.data + b * T * D + h * dk, ldb: D,
-                      beta: 0, c: context.data + b * T * D + h * dk, ldc: D)
+                      alpha: 1, a: pd + (b * H + h) * T * T, lda: T,
+                      b: vp + b * T * D + h * dk, ldb: D,
+                      beta: 0, c: cp + b * T * D + h * dk, ldc: D)
             }
         }
         return linear.forward(context)
@@ -83,19 +85,20 @@ public final class MultiHeadAttention {
         guard let p = usedProbs else { preconditionFailure("MultiHeadAttention.backward before forward") }
         dProbs.resize(Shape(B, H, T, T))
         dValue.resize(Shape(B, T, D))
-        for b in 0..<B {
+        let dcp = dctx.data, vp = v.data, dpp0 = dProbs.data, pd = p.data, dvp = dValue.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 let off = b * T * D + h * dk, poff = (b * H + h) * T * T
                 // dp (T, T) = dctx_h (T, dk) · v_hᵀ (dk, T)
                 sgemm(transA: false, transB: true, m: T, n: T, k: dk,
-                      alpha: 1, a: dctx.data + off, lda: D,
-                      b: v.data + off, ldb: D,
-                      beta: 0, c: dProbs.data + poff, ldc: T)
+                      alpha: 1, a: dcp + off, lda: D,
+                      b: vp + off, ldb: D,
+                      beta: 0, c: dpp0 + poff, ldc: T)
                 // dv_h (T, dk) = pᵀ (T, T) · dctx_h (T, dk)
                 sgemm(transA: true, transB: false, m: T, n: dk, k: T,
-                      alpha: 1, a: p.data + poff, lda: T,
-                      b: dctx.data + off, ldb: D,
-                      beta: 0, c: dValue.data + off, ldc: D)
+                      alpha: 1, a: pd + poff, lda: T,
+                      b: dcp + off, ldb: D,
+                      beta: 0, c: dvp + off, ldc: D)
             }
         }
         let dp = dropout.backward(dProbs)
@@ -112,26 +115,27 @@ public final class MultiHeadAttention {
         }
         queryGradient.resize(Shape(B, T, D))
         dKey.resize(Shape(B, T, D))
-        for b in 0..<B {
+        let kp = k.data, qp = q.data, dqp = queryGradient.data, dkp = dKey.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
             for h in 0..<H {
                 let off = b * T * D + h * dk, poff = (b * H + h) * T * T
                 // dq_h (T, dk) = ds (T, T) · k_h (T, dk)
                 sgemm(transA: false, transB: false, m: T, n: dk, k: T,
-                      alpha: 1, a: dProbs.data + poff, lda: T,
-                      b: k.data + off, ldb: D,
-                      beta: 0, c: queryGradient.data + off, ldc: D)
+                      alpha: 1, a: dsp + poff, lda: T,
+                      b: kp + off, ldb: D,
+                      beta: 0, c: dqp + off, ldc: D)
                 // dk_h (T, dk) = dsᵀ (T, T) · q_h (T, dk)
                 sgemm(transA: true, transB: false, m: T, n: dk, k: T,
-                      alpha: 1, a: dProbs.data + poff, lda: T,
-                      b: q.data + off, ldb: D,
-                      beta: 0, c: dKey.data + off, ldc: D)
+                      alpha: 1, a: dsp + poff, lda: T,
+                      b: qp + off, ldb: D,
+                      beta: 0, c: dkp + off, ldc: D)
             }
         }
         let dxK = keyConv.backward(dKey)
         let dxV = valueConv.backward(dValue)
         inputGradient.resize(dxK.shape)
         let a = dxK.data, c = dxV.data, o = inputGradient.data
-        for i in 0..<inputGradient.count { o[i] = a[i] + c[i] }
+        parallelChunks(inputGradient.count, chunk: 16384) { r in for i in r { o[i] = a[i] + c[i] } }
         return (queryGradient, inputGradient)
     }
 }
@@ -144,7 +148,7 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
             var m = -Float.infinity
             for j in 0..<width { m = max(m, row[j]) }
             var s: Float = 0
-            for j in 0..<width { let e = exp(row[j] - m); row[j] = e; s += e }
+            for j in 0..<width { let e = fastExp(row[j] - m); row[j] = e; s += e }
             let inv = 1 / s
             for j in 0..<width { row[j] *= inv }
         }

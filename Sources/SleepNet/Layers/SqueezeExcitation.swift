@@ -16,7 +16,7 @@ public final class SqueezeExcitation {
     private let dGatePre = Tensor()   // (B, C)
     private var input: Tensor?
 
-    init(store: ParameterStore, name: String, channels: Int, reduction: Int) {
+    public init(store: ParameterStore, name: String, channels: Int, reduction: Int) {
         self.channels = channels
         reduced = max(1, channels / reduction)
         fc1 = Linear(store: store, name: name + ".fc.0", inFeatures: channels, outFeatures: reduced, bias: false)

@@ -138,6 +138,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             where p.padding < 0 || 2 * p.padding > p.kernel {
                 throw fail("\(name).\(pname).padding", p.padding, "between 0 and half the pool kernel (\(p.kernel / 2))")
             }
+            for (pname, p) in [("firstPool", b.firstPool), ("lastPool", b.lastPool)] where p.kernel > MaxPool1d.maxKernel {
+                throw fail("\(name).\(pname).kernel", p.kernel, "at most \(MaxPool1d.maxKernel)")
+            }
             if b.outputLength(samples: inputSamples) <= 0 {
                 throw fail("inputSamples", inputSamples, "long enough for \(name)")
             }

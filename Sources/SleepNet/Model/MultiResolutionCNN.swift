@@ -9,43 +9,59 @@ let attnSleepBatchNormInit = Initializer.normal(mean: 1, std: 0.02)
 ///
 ///     // inp (B, 1, S) -> out (B, cnnChannels, Lb)
 ///     // 0 conv · 1 BN · 2 GELU · 3 pool · 4 dropout · 5 conv · 6 BN · 7 GELU · 8 conv · 9 BN · 10 GELU · 11 pool
+/// (each BN and the GELU after it run as one fused layer, so do the pool and dropout 3–4).
 final class ConvBranch {
-    let conv0: Conv1d, bn1: BatchNorm1d, gelu2 = GELU(), pool3: MaxPool1d, drop4: Dropout
-    let conv5: Conv1d, bn6: BatchNorm1d, gelu7 = GELU()
-    let conv8: Conv1d, bn9: BatchNorm1d, gelu10 = GELU(), pool11: MaxPool1d
+    let conv0: Conv1d, bn1: BatchNorm1d, pool3: MaxPool1d
+    let conv5: Conv1d, bn6: BatchNorm1d
+    let conv8: Conv1d, bn9: BatchNorm1d, pool11: MaxPool1d
 
     init(store: ParameterStore, name: String, config b: ConvBranchConfig, first: Int, channels: Int, dropout: Float) {
         conv0 = Conv1d(store: store, name: name + ".0", inChannels: 1, outChannels: first, kernel: b.kernel,
                        stride: b.stride, padding: b.padding, bias: false, weightInit: attnSleepConvInit)
         conv0.needsInputGradient = false
-        bn1 = BatchNorm1d(store: store, name: name + ".1", channels: first, weightInit: attnSleepBatchNormInit)
-        pool3 = MaxPool1d(kernel: b.firstPool.kernel, stride: b.firstPool.stride, padding: b.firstPool.padding)
-        drop4 = Dropout(probability: dropout)
+        bn1 = BatchNorm1d(store: store, name: name + ".1", channels: first, weightInit: attnSleepBatchNormInit,
+                          activation: .gelu)
+        pool3 = MaxPool1d(kernel: b.firstPool.kernel, stride: b.firstPool.stride, padding: b.firstPool.padding,
+                          dropout: dropout)
         conv5 = Conv1d(store: store, name: name + ".5", inChannels: first, outChannels: channels, kernel: b.convKernel,
                        padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
-        bn6 = BatchNorm1d(store: store, name: name + ".6", channels: channels, weightInit: attnSleepBatchNormInit)
+        bn6 = BatchNorm1d(store: store, name: name + ".6", channels: channels, weightInit: attnSleepBatchNormInit,
+                          activation: .gelu)
         conv8 = Conv1d(store: store, name: name + ".8", inChannels: channels, outChannels: channels,
                        kernel: b.convKernel, padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
-        bn9 = BatchNorm1d(store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit)
+        bn9 = BatchNorm1d(store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit,
+                          activation: .gelu)
         pool11 = MaxPool1d(kernel: b.lastPool.kernel, stride: b.lastPool.stride, padding: b.lastPool.padding)
+        // Each BN's output gradient comes from a pool or conv buffer read nowhere
+        // else, and the conv before it finishes the BN's input gradient per sample.
+        for bn in [bn1, bn6, bn9] {
+            bn.backwardInPlace = true
+            bn.deferInputGradient = true
+        }
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        var h = gelu2.forward(bn1.forward(conv0.forward(x), training: training))
-        h = drop4.forward(pool3.forward(h), training: training, key: training ? rng.next() : 0)
-        h = gelu7.forward(bn6.forward(conv5.forward(h), training: training))
-        h = gelu10.forward(bn9.forward(conv8.forward(h), training: training))
-        return pool11.forward(h)
+        if !training {
+            // Evaluation: each BN + GELU runs in place right after its convolution, per sample.
+            var h = conv0.forward(x, batchNorm: bn1, training: false)
+            h = pool3.forward(h)
+            h = conv5.forward(h, batchNorm: bn6, training: false)
+            h = conv8.forward(h, batchNorm: bn9, training: false)
+            return pool11.forward(h)
+        }
+        // Training: each convolution also collects its BN's per-sample statistics.
+        var h = bn1.forward(conv0.forward(x, batchNorm: bn1, training: true), training: true)
+        h = pool3.forward(h, training: true, key: rng.next())
+        h = bn6.forward(conv5.forward(h, batchNorm: bn6, training: true), training: true)
+        h = bn9.forward(conv8.forward(h, batchNorm: bn9, training: true), training: true)
+        return pool11.forward(h, training: true)
     }
 
     /// dout (B, cnnChannels, Lb) -> nothing (the input is data).
     func backward(_ dy: Tensor) {
-        var g = bn9.backward(gelu10.backward(pool11.backward(dy)))
-        g = conv8.backward(g)
-        g = bn6.backward(gelu7.backward(g))
-        g = conv5.backward(g)
-        g = bn1.backward(gelu2.backward(pool3.backward(drop4.backward(g))))
-        conv0.backward(g)
+        var g = conv8.backward(bn9.backward(pool11.backward(dy)), finishing: bn9)
+        g = conv5.backward(bn6.backward(g), finishing: bn6)
+        conv0.backward(bn1.backward(pool3.backward(g)), finishing: bn1)
     }
 }
 
@@ -54,7 +70,7 @@ final class ConvBranch {
 ///     // inp (B, Cin, L) -> out (B, Cout, L)
 ///     // relu( se(bn2(conv2(relu(bn1(conv1(x)))))) + bn(downsample(x)) )
 final class SEBasicBlock {
-    let conv1: Conv1d, bn1: BatchNorm1d, relu1 = ReLU()
+    let conv1: Conv1d, bn1: BatchNorm1d  // bn1 runs with its ReLU fused
     let conv2: Conv1d, bn2: BatchNorm1d
     let se: SqueezeExcitation
     let down0: Conv1d, down1: BatchNorm1d
@@ -66,7 +82,8 @@ final class SEBasicBlock {
         // The reference passes stride (1) where the kernel size goes: kernel 1.
         conv1 = Conv1d(store: store, name: name + ".conv1", inChannels: inChannels, outChannels: outChannels,
                        kernel: 1, weightInit: attnSleepConvInit)
-        bn1 = BatchNorm1d(store: store, name: name + ".bn1", channels: outChannels, weightInit: attnSleepBatchNormInit)
+        bn1 = BatchNorm1d(store: store, name: name + ".bn1", channels: outChannels, weightInit: attnSleepBatchNormInit,
+                          activation: .relu)
         conv2 = Conv1d(store: store, name: name + ".conv2", inChannels: outChannels, outChannels: outChannels,
                        kernel: 1, weightInit: attnSleepConvInit)
         bn2 = BatchNorm1d(store: store, name: name + ".bn2", channels: outChannels, weightInit: attnSleepBatchNormInit)
@@ -78,7 +95,7 @@ final class SEBasicBlock {
     }
 
     func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = relu1.forward(bn1.forward(conv1.forward(x), training: training))
+        var h = bn1.forward(conv1.forward(x), training: training)
         h = se.forward(bn2.forward(conv2.forward(h), training: training))
         let r = down1.forward(down0.forward(x), training: training)
         output.resize(h.shape)
@@ -91,7 +108,7 @@ final class SEBasicBlock {
         sumGradient.resize(output.shape)
         let y = output.data, g = dy.data, d = sumGradient.data
         for i in 0..<output.count { d[i] = y[i] > 0 ? g[i] : 0 }
-        let dxMain = conv1.backward(bn1.backward(relu1.backward(conv2.backward(bn2.backward(se.backward(sumGradient))))))
+        let dxMain = conv1.backward(bn1.backward(conv2.backward(bn2.backward(se.backward(sumGradient)))))
         let dxSkip = down0.backward(down1.backward(sumGradient))
         inputGradient.resize(dxMain.shape)
         let a = dxMain.data, b = dxSkip.data, o = inputGradient.data

@@ -19,6 +19,7 @@ public final class SleepModel {
     let fc: Linear
     private let input = Tensor()
     private var dropoutGenerator: SeededGenerator
+    private var lastForwardTrained = false
 
     /// Builds the network and initialises it as the reference does, from `seed`
     /// (plain conv weights N(0, 0.02), BatchNorm weights N(1, 0.02) and biases 0,
@@ -52,6 +53,7 @@ public final class SleepModel {
             throw SleepNetError(.shapeMismatch,
                                 "forward: input has \(x.count) values, expected batch (\(batch)) × \(S) samples")
         }
+        lastForwardTrained = training
         input.resize(Shape(batch, 1, S))
         input.data.update(from: base, count: batch * S)
         let features = mrcnn.forward(input, training: training, rng: &dropoutGenerator)
@@ -64,10 +66,19 @@ public final class SleepModel {
         try x.withUnsafeBufferPointer { try forward($0, batch: batch, training: training) }
     }
 
-    /// Back-propagates the logits gradient (B, classes) of the last forward and
-    /// ACCUMULATES the parameter gradients into `store.gradients` (call
-    /// `zeroGradients()` first for a fresh step).
-    public func backward(_ logitsGradient: Tensor) {
+    /// Back-propagates the logits gradient (B, classes) of the last forward,
+    /// which must have been a training forward, and ACCUMULATES the parameter
+    /// gradients into `store.gradients` (call `zeroGradients()` first for a
+    /// fresh step).
+    public func backward(_ logitsGradient: Tensor) throws {
+        guard lastForwardTrained else {
+            throw SleepNetError(.invalidConfig, "backward: the last forward ran in evaluation mode, "
+                                + "expected a training forward (evaluation keeps nothing for backward)")
+        }
+        guard logitsGradient.count == input.shape[0] * config.classes else {
+            throw SleepNetError(.shapeMismatch, "backward: logits gradient has shape \(logitsGradient.shape), "
+                                + "expected (\(input.shape[0]), \(config.classes))")
+        }
         let dEncoded = fc.backward(logitsGradient)
         let dFeatures = tce.backward(dEncoded)
         mrcnn.backward(dFeatures)

@@ -1,0 +1,84 @@
+import SleepNet
+import Testing
+
+/// One convolution configuration for the gradient sweep.
+struct ConvCase: Sendable, CustomStringConvertible {
+    var inChannels, outChannels, kernel: Int
+    var stride = 1, padding = 0, dilation = 1, groups = 1
+    var bias = false, causal = false
+    var length = 11
+
+    var description: String {
+        "C\(inChannels)→F\(outChannels) K\(kernel) s\(stride) p\(padding) d\(dilation) g\(groups)"
+            + (bias ? " bias" : "") + (causal ? " causal" : "") + " L\(length)"
+    }
+}
+
+@Suite struct Conv1dTests {
+    static let cases: [ConvCase] = [
+        ConvCase(inChannels: 1, outChannels: 4, kernel: 5, stride: 2, padding: 2, length: 17),
+        ConvCase(inChannels: 3, outChannels: 4, kernel: 3, padding: 1, bias: true),
+        ConvCase(inChannels: 4, outChannels: 6, kernel: 3, padding: 2, dilation: 2),
+        ConvCase(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, groups: 4, bias: true),
+        ConvCase(inChannels: 6, outChannels: 4, kernel: 2, stride: 2, groups: 2),
+        ConvCase(inChannels: 3, outChannels: 3, kernel: 4, bias: true, causal: true),
+        ConvCase(inChannels: 2, outChannels: 3, kernel: 3, dilation: 2, bias: true, causal: true),
+        ConvCase(inChannels: 5, outChannels: 3, kernel: 1, bias: true),
+        ConvCase(inChannels: 2, outChannels: 3, kernel: 6, stride: 3, padding: 3, length: 20),
+    ]
+
+    @Test(arguments: cases)
+    func backwardMatchesFiniteDifferences(_ c: ConvCase) throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "conv", inChannels: c.inChannels, outChannels: c.outChannels,
+                          kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                          groups: c.groups, bias: c.bias, causal: c.causal)
+        store.allocate(seed: 1)
+        let x = randomTensor(Shape(2, c.inChannels, c.length), seed: 2)
+        let checker = GradientChecker(seed: 3) { conv.forward(x) }
+        let expectedLength = c.causal
+            ? c.length
+            : (c.length + 2 * c.padding - c.dilation * (c.kernel - 1) - 1) / c.stride + 1
+        #expect(conv.output.shape == Shape(2, c.outChannels, expectedLength))
+        store.zeroGradients()
+        conv.forward(x)
+        let dx = conv.backward(checker.upstream).array
+        checker.check("dx", values: x.buffer, analytic: dx)
+        checker.check("dweight", values: store.value("conv.weight")!, analytic: Array(store.gradient("conv.weight")!))
+        if c.bias {
+            checker.check("dbias", values: store.value("conv.bias")!, analytic: Array(store.gradient("conv.bias")!))
+        }
+    }
+
+    /// Against a direct sum over the kernel (PyTorch's definition), with causal padding.
+    @Test func causalForwardMatchesDirectSum() throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: 2, outChannels: 3, kernel: 3, dilation: 2, causal: true)
+        store.allocate(seed: 4)
+        let x = randomTensor(Shape(2, 2, 9), seed: 5)
+        let y = conv.forward(x)
+        let w = store.value("c.weight")!, b = store.value("c.bias")!
+        for n in 0..<2 { for f in 0..<3 { for t in 0..<9 {
+            var s = Double(b[f])
+            for c in 0..<2 { for k in 0..<3 {
+                let i = t + 2 * k - 4
+                if i >= 0 { s += Double(w[(f * 2 + c) * 3 + k]) * Double(x.data[(n * 2 + c) * 9 + i]) }
+            } }
+            #expect(abs(Float(s) - y.data[(n * 3 + f) * 9 + t]) < 1e-5)
+        } } }
+    }
+
+    /// Backward accumulates (+=) into parameter gradients.
+    @Test func backwardAccumulatesParameterGradients() throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: 2, outChannels: 2, kernel: 3, padding: 1)
+        store.allocate(seed: 6)
+        let x = randomTensor(Shape(1, 2, 5), seed: 7), dy = randomTensor(Shape(1, 2, 5), seed: 8)
+        conv.forward(x)
+        conv.backward(dy)
+        let once = Array(store.gradient("c.weight")!)
+        conv.backward(dy)
+        let twice = Array(store.gradient("c.weight")!)
+        for i in 0..<once.count { #expect(abs(twice[i] - 2 * once[i]) <= 1e-6 * max(1, abs(once[i]))) }
+    }
+}

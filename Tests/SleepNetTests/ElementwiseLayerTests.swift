@@ -1,0 +1,127 @@
+import SleepNet
+import Testing
+
+/// One max-pool configuration.
+struct PoolCase: Sendable, CustomStringConvertible {
+    var kernel, stride, padding, length: Int
+    var dropout: Float = 0
+    var description: String { "K\(kernel) s\(stride) p\(padding) L\(length) dropout \(dropout)" }
+}
+
+@Suite struct ElementwiseLayerTests {
+    @Test func geluBackwardMatchesFiniteDifferences() {
+        let gelu = GELU()
+        let x = randomTensor(Shape(2, 3, 7), seed: 1, scale: 3)
+        let checker = GradientChecker(seed: 2) { gelu.forward(x) }
+        gelu.forward(x)
+        checker.check("dx", values: x.buffer, analytic: gelu.backward(checker.upstream).array)
+    }
+
+    /// Exact (erf) GELU, not the tanh approximation: Φ(1) = 0.841344746.
+    @Test func geluIsTheErfForm() {
+        let y = GELU().forward(Tensor(shape: Shape(3), values: [1, -2, 0.5]))
+        #expect(abs(y.data[0] - 0.841344746) < 1e-6)
+        #expect(abs(y.data[1] - (-2 * 0.022750132)) < 1e-6)
+        #expect(abs(y.data[2] - 0.5 * 0.691462461) < 1e-6)
+    }
+
+    @Test func reluBackwardMatchesFiniteDifferences() {
+        let relu = ReLU()
+        // Values kept away from the kink at 0 so central differences are valid.
+        let x = randomTensor(Shape(2, 3, 5), seed: 1)
+        for i in 0..<x.count where abs(x.data[i]) < 0.05 { x.data[i] = 0.3 }
+        let checker = GradientChecker(seed: 2) { relu.forward(x) }
+        relu.forward(x)
+        checker.check("dx", values: x.buffer, analytic: relu.backward(checker.upstream).array)
+    }
+
+    @Test(arguments: [
+        PoolCase(kernel: 8, stride: 2, padding: 4, length: 21),
+        PoolCase(kernel: 4, stride: 4, padding: 2, length: 19),
+        PoolCase(kernel: 2, stride: 2, padding: 1, length: 9),
+        PoolCase(kernel: 3, stride: 1, padding: 0, length: 8),
+        PoolCase(kernel: 8, stride: 2, padding: 4, length: 21, dropout: 0.5),
+        PoolCase(kernel: 4, stride: 3, padding: 1, length: 5),
+        PoolCase(kernel: 1, stride: 1, padding: 0, length: 6),
+    ])
+    func maxPoolBackwardMatchesFiniteDifferences(_ c: PoolCase) {
+        let pool = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding, dropout: c.dropout)
+        let x = randomTensor(Shape(2, 3, c.length), seed: 1)
+        // Evaluation (no indices kept, separate code path) gives the plain maxima.
+        let evaluation = MaxPool1d(kernel: c.kernel, stride: c.stride, padding: c.padding, dropout: c.dropout)
+        let e = evaluation.forward(x).array
+        let y = pool.forward(x, training: true, key: 42)
+        #expect(y.shape == Shape(2, 3, (c.length + 2 * c.padding - c.kernel) / c.stride + 1))
+        // Padding is −∞: every output is the max of the real values in its window.
+        for bc in 0..<6 {
+            for t in 0..<y.shape[2] {
+                let lo = max(0, t * c.stride - c.padding), hi = min(c.length, t * c.stride - c.padding + c.kernel)
+                let m = (lo..<hi).map { x.data[bc * c.length + $0] }.max()!
+                let v = y.data[bc * y.shape[2] + t]
+                #expect(v == m || (c.dropout > 0 && (v == 0 || v == m / (1 - c.dropout))))
+                #expect(e[bc * y.shape[2] + t] == m)
+            }
+        }
+        // A small step cannot change which element wins (random values, no ties).
+        if c.dropout > 0 {
+            let dropped = y.array.filter { $0 == 0 }.count
+            #expect(dropped > 0 && dropped < y.count)
+        }
+        let checker = GradientChecker(seed: 2) { pool.forward(x, training: true, key: 42) }
+        pool.forward(x, training: true, key: 42)
+        checker.check("dx", values: x.buffer, analytic: pool.backward(checker.upstream).array, h: 1e-4,
+                      samples: 200)
+    }
+
+    /// Ties: the first maximum of a window takes the gradient, as in PyTorch;
+    /// padding never wins.
+    @Test func maxPoolTiesGoToTheFirstMaximum() {
+        let pool = MaxPool1d(kernel: 4, stride: 2, padding: 2)
+        let x = Tensor(shape: Shape(1, 1, 6), values: [-5, 3, 3, 1, 3, -1])
+        let y = pool.forward(x, training: true)
+        #expect(y.array == [3, 3, 3, 3])   // windows {-5,3} {-5,3,3,1} {3,1,3,-1} {3,-1}
+        let dx = pool.backward(Tensor(shape: Shape(1, 1, 4), values: [1, 10, 100, 1000])).array
+        #expect(dx == [0, 11, 100, 0, 1000, 0])
+    }
+
+    @Test func dropoutBackwardMatchesFiniteDifferences() {
+        let drop = Dropout(probability: 0.3)
+        let x = randomTensor(Shape(2, 4, 6), seed: 1)
+        let checker = GradientChecker(seed: 2) { drop.forward(x, training: true, key: 77) }
+        drop.forward(x, training: true, key: 77)
+        checker.check("dx", values: x.buffer, analytic: drop.backward(checker.upstream).array)
+    }
+
+    @Test func dropoutDropsAboutPAndScalesTheRest() {
+        let drop = Dropout(probability: 0.5)
+        let x = Tensor(shape: Shape(100_000), values: Array(repeating: 1, count: 100_000))
+        let y = drop.forward(x, training: true, key: 12345)
+        let zeros = y.array.filter { $0 == 0 }.count
+        #expect(abs(Double(zeros) / 100_000 - 0.5) < 0.01)
+        #expect(y.array.allSatisfy { $0 == 0 || $0 == 2 })
+        // Same key, same mask; another key, another mask.
+        let again = Dropout(probability: 0.5).forward(x, training: true, key: 12345).array
+        #expect(again == y.array)
+        let other = Dropout(probability: 0.5).forward(x, training: true, key: 54321).array
+        #expect(other != y.array)
+    }
+
+    @Test func dropoutIsIdentityAtZeroOrInEvaluation() {
+        let x = randomTensor(Shape(3, 4), seed: 1)
+        #expect(Dropout(probability: 0).forward(x, training: true, key: 1) === x)
+        #expect(Dropout(probability: 0.5).forward(x, training: false, key: 1) === x)
+    }
+
+    @Test func concatAlongTimeSplitsItsGradient() {
+        let cat = ConcatTime()
+        let a = randomTensor(Shape(2, 3, 4), seed: 1), b = randomTensor(Shape(2, 3, 2), seed: 2)
+        let y = cat.forward(a, b)
+        #expect(y.shape == Shape(2, 3, 6))
+        #expect(y.data[6] == a.data[4] && y.data[10] == b.data[2])
+        let checker = GradientChecker(seed: 3) { cat.forward(a, b) }
+        cat.forward(a, b)
+        let (da, db) = cat.backward(checker.upstream)
+        checker.check("da", values: a.buffer, analytic: da.array)
+        checker.check("db", values: b.buffer, analytic: db.array)
+    }
+}

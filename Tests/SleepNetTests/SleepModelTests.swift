@@ -1,0 +1,129 @@
+import Foundation
+import Shared
+import SleepNet
+import Testing
+
+@Suite struct SleepModelTests {
+    static func batch(_ b: Int, samples: Int = 3000, seed: UInt64) -> [Float] {
+        var rng = SeededGenerator(seed: seed)
+        return (0..<(b * samples)).map { _ in Float(rng.nextGaussian()) * 20 }
+    }
+
+    /// AttnSleep has 522,805 parameters under PyTorch's names.
+    @Test func attnSleepHasTheReferenceParameters() throws {
+        let model = try SleepModel(config: ModelConfig(), seed: 0)
+        #expect(model.parameterCount == 522_805)
+        #expect(model.store.parameter(named: "mrcnn.features1.0.weight")?.shape == [64, 1, 50])
+        #expect(model.store.parameter(named: "tce.layers.1.self_attn.convs.1.weight")?.shape == [30, 30, 7])
+        #expect(model.store.parameter(named: "fc.weight")?.shape == [5, 2400])
+        #expect(model.store.buffer(named: "mrcnn.AFR.0.bn1.running_var")?.shape == [30])
+        #expect(model.store.counterIndex(named: "mrcnn.features2.9.num_batches_tracked") != nil)
+        let frozen = model.store.parameters.filter { !$0.receivesGradient }.map(\.name).sorted()
+        #expect(frozen == (0..<2).flatMap { i in
+            ["tce.layers.\(i).self_attn.convs.0.bias", "tce.layers.\(i).self_attn.convs.0.weight",
+             "tce.layers.\(i).sublayer_output.0.norm.a_2", "tce.layers.\(i).sublayer_output.0.norm.b_2"]
+        }.sorted())
+    }
+
+    /// The reference initialisation: plain convs N(0, 0.02), BN weight N(1, 0.02), bias 0,
+    /// PyTorch's uniform(±1/√fan_in) for causal convs and linear layers; same seed, same weights.
+    @Test func initialisationFollowsTheReferenceAndTheSeed() throws {
+        let a = try SleepModel(seed: 7), b = try SleepModel(seed: 7), c = try SleepModel(seed: 8)
+        let w = Array(a.store.value("mrcnn.features1.8.weight")!)
+        let mean = w.reduce(0, +) / Float(w.count)
+        let std = (w.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(w.count)).squareRoot()
+        #expect(abs(mean) < 0.001 && abs(std - 0.02) < 0.001)
+        let bn = Array(a.store.value("mrcnn.features1.9.weight")!)
+        #expect(abs(bn.reduce(0, +) / Float(bn.count) - 1) < 0.01)
+        #expect(a.store.value("mrcnn.features1.9.bias")!.allSatisfy { $0 == 0 })
+        let bound = 1 / Float(30 * 7).squareRoot()
+        let causal = Array(a.store.value("tce.layers.0.conv.weight")!)
+        #expect(causal.allSatisfy { abs($0) <= bound } && causal.map { abs($0) }.max()! > 0.9 * bound)
+        #expect(a.store.value("fc.weight")!.allSatisfy { abs($0) <= 1 / Float(2400).squareRoot() })
+        #expect(Array(a.store.value("fc.weight")!) == Array(b.store.value("fc.weight")!))
+        #expect(Array(a.store.value("fc.weight")!) != Array(c.store.value("fc.weight")!))
+    }
+
+    @Test func shhsVariantBuildsAndRuns() throws {
+        let config = ModelConfig.attnSleepSHHS
+        #expect(config.featureLength == 100)
+        let model = try SleepModel(config: config, seed: 0)
+        let logits = try model.forward(Self.batch(2, samples: 3750, seed: 1), batch: 2, training: false)
+        #expect(logits.shape == Shape(2, 5))
+    }
+
+    @Test func badConfigAndInputAreReportedNotCrashed() throws {
+        var config = ModelConfig()
+        config.dModel = 81
+        #expect(throws: SleepNetError.self) { try SleepModel(config: config) }
+        do { _ = try SleepModel(config: config) } catch let e as SleepNetError {
+            #expect(e.description.contains("dModel") && e.description.contains("80"))
+        }
+        let model = try SleepModel()
+        #expect(throws: SleepNetError.self) { try model.forward([Float](repeating: 0, count: 2999), batch: 1, training: false) }
+        // Evaluation keeps nothing for backward: asking for it is an error, not garbage.
+        _ = try model.forward(Self.batch(1, seed: 2), batch: 1, training: false)
+        #expect(throws: SleepNetError.self) { try model.backward(Tensor(shape: Shape(1, 5))) }
+    }
+
+    /// Same seed and data give bit-identical logits (training and evaluation),
+    /// gradients and updates with 1 or 2 threads.
+    @Test func trainingStepIsBitIdenticalAcrossThreadCounts() throws {
+        let x = Self.batch(4, seed: 3)
+        let labels: [Int32] = [0, 2, 4, 1]
+        func step(threads: Int) throws -> ([Float], [Float], [Float], [Float]) {
+            ComputeThreads.set(threads)
+            defer { ComputeThreads.set(1) }
+            let model = try SleepModel(seed: 5)
+            let adam = Adam(store: model.store, learningRate: 1e-3, weightDecay: 1e-3, amsgrad: true)
+            let ce = WeightedCrossEntropy()
+            let logits = try model.forward(x, batch: 4, training: true)
+            _ = try labels.withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 2, 1, 1, 1]) }
+            model.zeroGradients()
+            try model.backward(ce.logitsGradient)
+            let grads = Array(UnsafeBufferPointer(start: model.store.gradients, count: model.parameterCount))
+            adam.step()
+            let values = Array(UnsafeBufferPointer(start: model.store.values, count: model.parameterCount))
+            let trainLogits = logits.array
+            let evalLogits = try model.forward(x, batch: 4, training: false).array
+            return (trainLogits, grads, values, evalLogits)
+        }
+        let one = try step(threads: 1), two = try step(threads: 2)
+        #expect(one.0 == two.0)
+        #expect(one.1 == two.1)
+        #expect(one.2 == two.2)
+        #expect(one.3 == two.3)
+    }
+
+    /// A few steps on one small batch lower its loss (the pieces train together).
+    @Test func trainingLowersTheLossOnABatch() throws {
+        var config = ModelConfig()
+        config.cnnDropout = 0
+        config.encoderDropout = 0
+        let model = try SleepModel(config: config, seed: 2)
+        let adam = Adam(store: model.store, learningRate: 1e-3, weightDecay: 1e-3, amsgrad: true)
+        let x = Self.batch(4, seed: 9), labels: [Int32] = [0, 1, 2, 3]
+        let ce = WeightedCrossEntropy()
+        var losses: [Float] = []
+        for _ in 0..<5 {
+            losses.append(try model.trainStep(x, labels: labels, classWeights: [1, 1, 1, 1, 1], loss: ce, optimizer: adam))
+        }
+        #expect(losses.last! < losses.first!)
+        #expect(adam.stepCount == 5)
+    }
+
+    /// Probabilities are the softmax of the evaluation logits; labels their argmax.
+    @Test func predictGivesProbabilitiesAndLabels() throws {
+        let model = try SleepModel(seed: 4)
+        let x = Self.batch(3, seed: 6)
+        let logits = try model.forward(x, batch: 3, training: false).array
+        let (labels, p) = try model.predict(x, batch: 3)
+        for i in 0..<3 {
+            let row = Array(p[(i * 5)..<(i * 5 + 5)])
+            #expect(abs(row.reduce(0, +) - 1) < 1e-5)
+            let z = Array(logits[(i * 5)..<(i * 5 + 5)])
+            #expect(Int(labels[i]) == z.firstIndex(of: z.max()!)!)
+            #expect(abs(log(row[0] / row[1]) - (z[0] - z[1])) < 1e-4)
+        }
+    }
+}
