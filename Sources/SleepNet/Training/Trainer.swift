@@ -99,10 +99,11 @@ public final class Trainer {
             for b in 0..<batches.count {
                 if isCancelled() { throw Cancelled() }
                 let (x, labels, n) = batches.batch(b)
+                // model.trainStep, keeping the logits for the running accuracy.
                 let logits = try model.forward(x, batch: n, training: true)
                 let value = try loss.forward(logits: logits, labels: labels, classWeights: weights)
                 model.zeroGradients()
-                model.backward(loss.logitsGradient)
+                try model.backward(loss.logitsGradient)
                 optimizer.step()
                 lossSum += Double(value) * Double(n)
                 seen += n

@@ -82,13 +82,12 @@ struct BenchCommand: ParsableCommand {
         let weights = [Float](repeating: 1, count: experiment.model.classes)
 
         let stepSeconds = try Self.median(repeats: repeats) {
-            let logits = try x.withUnsafeBufferPointer {
-                try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(batch * S)]), batch: batch, training: true)
+            _ = try x.withUnsafeBufferPointer { xs in
+                try labels.withUnsafeBufferPointer { ls in
+                    try model.trainStep(UnsafeBufferPointer(rebasing: xs[0..<(batch * S)]), labels: ls,
+                                        classWeights: weights, loss: loss, optimizer: optimizer)
+                }
             }
-            _ = try labels.withUnsafeBufferPointer { try loss.forward(logits: logits, labels: $0, classWeights: weights) }
-            model.zeroGradients()
-            model.backward(loss.logitsGradient)
-            optimizer.step()
         }
         func inferenceSeconds(_ b: Int) throws -> Double {
             try Self.median(repeats: repeats) {
