@@ -4,7 +4,8 @@ import Shared
 /// A sleep-staging network built from a `ModelConfig` (AttnSleep by default):
 /// feature extractor, temporal context encoder, linear head.
 ///
-/// One forward/backward pair at a time: `forward` keeps what `backward` needs
+/// Not thread-safe: one forward/backward pair at a time (the model spreads its
+/// own work over `ComputeThreads`). `forward` keeps what `backward` needs
 /// in the layers' own buffers, sized on first use and reused on every later
 /// call with the same or a smaller batch.
 ///
@@ -41,7 +42,8 @@ public final class SleepModel {
         dropoutGenerator = SeededGenerator(seed: seed, stream: 0xD20F)
     }
 
-    /// Number of trainable parameter elements.
+    /// Number of parameter elements, as PyTorch counts them (the unused
+    /// `convs.0` and `sublayer_output.0.norm` included): 522,805 for AttnSleep.
     public var parameterCount: Int { store.parameterCount }
 
     /// Runs the network on `batch` epochs laid out (B, inputSamples).
