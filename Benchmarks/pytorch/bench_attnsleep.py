@@ -4,7 +4,8 @@ Training: one step = train-mode forward (dropout as the reference), weighted
 cross-entropy, backward, Adam(amsgrad=True, weight_decay=1e-3) step, at --batch.
 Inference: eval mode under no_grad at batch 128 and 512. Each measurement is run
 --warmup times, then --repeats times; the median wall time counts. Peak RSS is the
-process's ru_maxrss.
+process's ru_maxrss at the end (after inference at batch 512, as sleepfold measures it);
+peak_rss_bytes_after_train is the same before inference started.
 
 With one --threads value the measurement runs in this process; with several
 (default 1 and 2) each runs in a fresh child process, so every peak RSS is its own.
@@ -65,6 +66,8 @@ def measure(threads, batch, repeats, warmup):
 
     model.train()
     step_seconds = median_seconds(train_step, warmup, repeats)
+    # Linux reports ru_maxrss in KiB.
+    train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
     def inference_seconds(b):
         xb = x[:b].contiguous()
@@ -92,8 +95,8 @@ def measure(threads, batch, repeats, warmup):
         "train_step_seconds": step_seconds,
         "infer_samples_per_s": 128 / infer128,
         "infer_samples_per_s_batch512": 512 / infer512,
-        # Linux reports ru_maxrss in KiB.
         "peak_rss_bytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
+        "peak_rss_bytes_after_train": train_rss,
         "loadavg_after": list(os.getloadavg()),
         "OPENBLAS_CORETYPE": os.environ.get("OPENBLAS_CORETYPE"),
         "OPENBLAS_L2_SIZE": os.environ.get("OPENBLAS_L2_SIZE"),

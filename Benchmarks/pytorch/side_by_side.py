@@ -37,19 +37,32 @@ def run_json(command, env=None):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sleepfold", action="append", required=True, metavar="LABEL=PATH",
+    parser.add_argument("--sleepfold", action="append", default=[], metavar="LABEL=PATH",
                         help="a sleepfold binary to measure, with a label for the table")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="side_by_side.jsonl")
+    parser.add_argument("--summarize", nargs="+", metavar="JSONL",
+                        help="only print the table from earlier --out files (rounds pooled)")
+    parser.add_argument("--min-cpu-share", type=float, default=0.0, metavar="F",
+                        help="with --summarize: keep only runs whose CPU time / wall time >= F * threads "
+                             "(drops runs that did not get their cores)")
     args = parser.parse_args()
+    if args.summarize:
+        rows = [json.loads(line) for path in args.summarize for line in open(path) if line.strip()]
+        rows = [r for r in rows if r["cpu_seconds"] / r["wall_seconds"] >= args.min_cpu_share * r["threads"]]
+        summarize(rows, sorted({r["threads"] for r in rows}),
+                  sorted({r["implementation"] for r in rows if r["implementation"] != "pytorch"}) + ["pytorch"])
+        return
     binaries = []
     for item in args.sleepfold:
         label, sep, path = item.partition("=")
         if not sep or not os.access(path, os.X_OK):
             parser.error(f"--sleepfold {item}: expected LABEL=PATH to an executable")
         binaries.append((label, path))
+    if not binaries:
+        parser.error("give at least one --sleepfold LABEL=PATH")
 
     rows = []
     with open(args.out, "a") as out:
@@ -77,24 +90,31 @@ def main():
                           f"  rss {row['peak_rss_bytes'] / 2**20:7.1f} MiB  load {load_before:.2f}"
                           f"  cpu/wall {cpu / wall:.2f}", flush=True)
 
-    print("\nmedians over rounds (samples/s; peak RSS MiB) and ratio to PyTorch")
-    names = [f"sleepfold-{label}" for label, _ in binaries] + ["pytorch"]
-    for threads in args.threads:
-        medians = {}
-        for name in names:
-            mine = [r for r in rows if r["implementation"] == name and r["threads"] == threads]
-            medians[name] = {k: statistics.median(r[k] for r in mine) for k in KEYS}
-            medians[name]["load"] = statistics.median(r["load1_before"] for r in mine)
-        torch_m = medians["pytorch"]
-        for name in names:
-            m = medians[name]
-            ratio = "" if name == "pytorch" else (
-                f"   x{m['train_samples_per_s'] / torch_m['train_samples_per_s']:.2f} train"
-                f"  x{m['infer_samples_per_s'] / torch_m['infer_samples_per_s']:.2f} infer128"
-                f"  x{m['infer_samples_per_s_batch512'] / torch_m['infer_samples_per_s_batch512']:.2f} infer512")
-            print(f"T={threads} {name:>16}: train {m['train_samples_per_s']:7.1f}  infer128 {m['infer_samples_per_s']:7.1f}"
-                  f"  infer512 {m['infer_samples_per_s_batch512']:7.1f}  rss {m['peak_rss_bytes'] / 2**20:7.1f}"
-                  f"  load {m['load']:.2f}{ratio}")
+    summarize(rows, args.threads, [f"sleepfold-{label}" for label, _ in binaries] + ["pytorch"])
+
+def summarize(rows, thread_counts, names):
+    """Prints, per thread count, the median and the best over rounds of each implementation and the ratios to PyTorch."""
+    for how, pick in (("median", statistics.median), ("best", max)):
+        print(f"\n{how} over rounds (samples/s; peak RSS MiB: median) and ratio to PyTorch")
+        for threads in thread_counts:
+            values = {}
+            for name in names:
+                mine = [r for r in rows if r["implementation"] == name and r["threads"] == threads]
+                if not mine:
+                    continue
+                values[name] = {k: pick(r[k] for r in mine) for k in KEYS[:3]}
+                values[name]["peak_rss_bytes"] = statistics.median(r["peak_rss_bytes"] for r in mine)
+                values[name]["load"] = statistics.median(r["load1_before"] for r in mine)
+                values[name]["n"] = len(mine)
+            torch_v = values.get("pytorch")
+            for name, m in values.items():
+                ratio = "" if name == "pytorch" or torch_v is None else (
+                    f"   x{m['train_samples_per_s'] / torch_v['train_samples_per_s']:.2f} train"
+                    f"  x{m['infer_samples_per_s'] / torch_v['infer_samples_per_s']:.2f} infer128"
+                    f"  x{m['infer_samples_per_s_batch512'] / torch_v['infer_samples_per_s_batch512']:.2f} infer512")
+                print(f"T={threads} {name:>16}: train {m['train_samples_per_s']:7.1f}  infer128 {m['infer_samples_per_s']:7.1f}"
+                      f"  infer512 {m['infer_samples_per_s_batch512']:7.1f}  rss {m['peak_rss_bytes'] / 2**20:7.1f}"
+                      f"  load {m['load']:.2f}  n={m['n']}{ratio}")
 
 
 if __name__ == "__main__":
