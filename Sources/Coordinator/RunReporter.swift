@@ -2,7 +2,7 @@ import Foundation
 import Shared
 
 /// Turns fold results into the run directory's report files: predictions.csv,
-/// report.json and report.md (SPEC §6).
+/// report.json, report.md and report.html (SPEC §6).
 public enum RunReporter {
     /// The files of a run directory.
     public struct Layout {
@@ -13,6 +13,7 @@ public enum RunReporter {
         public var logs: URL { directory.appendingPathComponent("logs") }
         public var reportJSON: URL { directory.appendingPathComponent("report.json") }
         public var reportMarkdown: URL { directory.appendingPathComponent("report.md") }
+        public var reportHTML: URL { directory.appendingPathComponent("report.html") }
         public var predictionsCSV: URL { directory.appendingPathComponent("predictions.csv") }
         public var runJSON: URL { directory.appendingPathComponent("run.json") }
     }
@@ -35,7 +36,7 @@ public enum RunReporter {
         return rows
     }
 
-    /// Writes predictions.csv, report.json and report.md; returns the report.
+    /// Writes predictions.csv, report.json, report.md and report.html; returns the report.
     @discardableResult
     public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], to layout: Layout) throws -> Report {
         let rows = try predictions(results)
@@ -54,6 +55,25 @@ public enum RunReporter {
         try PredictionsCSV.write(rows, to: layout.predictionsCSV)
         try report.write(to: layout.reportJSON)
         try report.writeMarkdown(to: layout.reportMarkdown)
+        try report.writeHTML(to: layout.reportHTML, predictions: rows, histories: histories(results))
         return report
+    }
+
+    /// The training histories of fold results, in fold order: report.html's curves.
+    public static func histories(_ results: [Int: Sleepfold_FoldResult]) -> [FoldHistory] {
+        results.sorted { $0.key < $1.key }.map { FoldHistory($0.value) }
+    }
+
+    /// The fold results a run's journal holds (first result of each fold), read
+    /// without opening it for appending; unreadable lines (a torn write) are
+    /// skipped. Empty when there is no journal.
+    public static func journalResults(_ url: URL) -> [Int: Sleepfold_FoldResult] {
+        guard let data = FileManager.default.contents(atPath: url.path) else { return [:] }
+        var results: [Int: Sleepfold_FoldResult] = [:]
+        for line in data.split(separator: UInt8(ascii: "\n")) {
+            guard let result = try? Sleepfold_FoldResult(jsonUTF8Bytes: line) else { continue }
+            if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
+        }
+        return results
     }
 }

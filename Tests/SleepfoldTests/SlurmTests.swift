@@ -1,0 +1,152 @@
+import Foundation
+import Shared
+import Testing
+
+/// Runs the repository's scripts (cluster launchers, Slurm tools) as real processes.
+///
+/// Not with Foundation's `Process`: its `waitUntilExit` waits for a descriptor the
+/// child inherits, which daemons started by the script (munged, slurmctld, slurmd)
+/// keep open, so it would wait until they stop. Here the child gets stdin from
+/// /dev/null, stdout and stderr in files, no other descriptor, and is waited for by pid.
+enum Script {
+    /// The package's root directory (this file is Tests/SleepfoldTests/SlurmTests.swift).
+    static let packageRoot = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+    struct Failure: Error, CustomStringConvertible {
+        let description: String
+    }
+
+    /// Runs `executable` with `arguments`, this process's environment plus
+    /// `environment`, in `directory`; kills it after `timeout` seconds (and throws).
+    static func run(_ executable: String, _ arguments: [String], environment: [String: String] = [:],
+                    directory: URL? = nil, timeout: Double) throws -> CommandRunner.Output {
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("sleepfold-script-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: scratch) }
+        let outPath = scratch.appendingPathComponent("stdout").path, errPath = scratch.appendingPathComponent("stderr").path
+
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errPath, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+
+        // bash closes every inherited descriptor above 2 and changes directory, then
+        // becomes the command (posix_spawn's closefrom/chdir actions are not visible to Swift).
+        let wrapper = #"for fd in /proc/$$/fd/*; do n=${fd##*/}; [ "$n" -gt 2 ] && eval "exec $n>&-"; done; cd "$0" && exec "$@""#
+        let argv = (["/bin/bash", "-c", wrapper, directory?.path ?? FileManager.default.currentDirectoryPath, executable]
+                    + arguments).map { strdup($0) } + [nil]
+        let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw Failure(description: "\(executable): cannot start (\(String(cString: strerror(spawned))))")
+        }
+
+        var status: Int32 = 0
+        let deadline = Date().addingTimeInterval(timeout)
+        while waitpid(pid, &status, WNOHANG) == 0 {
+            if Date() > deadline {
+                kill(pid, SIGKILL)
+                _ = waitpid(pid, &status, 0)
+                throw CommandRunner.TimedOut(arguments: [executable] + arguments)
+            }
+            usleep(50_000)
+        }
+        // Exit code, or 128 + signal as shells report it.
+        let exited = status & 0x7f == 0
+        return CommandRunner.Output(status: exited ? (status >> 8) & 0xff : 128 + (status & 0x7f),
+                                    stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
+                                    stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "")
+    }
+}
+
+/// cluster/slurm/sleepfold.sbatch on a real (one-machine, two-node) Slurm cluster.
+@Suite(.serialized) struct SlurmTests {
+    static let testing = Script.packageRoot.appendingPathComponent("cluster/slurm/testing")
+    static let batchScript = Script.packageRoot.appendingPathComponent("cluster/slurm/sleepfold.sbatch")
+
+    /// Whether a throw-away Slurm cluster can be started here: start-slurm.sh must
+    /// run as root (it starts munged, slurmctld and slurmd, and edits /etc/hosts),
+    /// needs Slurm installed or apt-get to install it, and must not replace a
+    /// real Slurm configuration of this machine.
+    static let canStartSlurm: Bool = {
+        let files = FileManager.default
+        guard getuid() == 0 else { return false }
+        guard files.isExecutableFile(atPath: "/usr/sbin/slurmctld") || files.isExecutableFile(atPath: "/usr/bin/apt-get") else { return false }
+        if let conf = try? String(contentsOfFile: "/etc/slurm/slurm.conf", encoding: .utf8), !conf.hasPrefix("# slurm-ci") {
+            return false
+        }
+        return true
+    }()
+
+    @Test(.enabled(if: SlurmTests.canStartSlurm,
+                   "needs root, Slurm or apt-get to install it, and no real /etc/slurm/slurm.conf"),
+          .timeLimit(.minutes(5)))
+    func oneJobRunsTheCoordinatorAndAWorkerOnEachNode() throws {
+        let f = try ClusterFixture(name: "slurm", epochs: 2)
+        defer { f.remove() }
+        let slurm = ["SLURM_NODES": "2", "SLURM_BASE": f.root.appendingPathComponent("slurm").path]
+        // Stop Slurm whatever happens (declared before the start can fail; runs before f.remove()).
+        defer {
+            _ = try? Script.run("/bin/bash", [Self.testing.appendingPathComponent("stop-slurm.sh").path],
+                                environment: slurm, timeout: 90)
+        }
+        let start = try Script.run("/bin/bash", [Self.testing.appendingPathComponent("start-slurm.sh").path],
+                                   environment: slurm, timeout: 240)
+        try #require(start.status == 0, "start-slurm.sh failed:\n\(start.stderr)")
+
+        let run = f.root.appendingPathComponent("run")
+        let jobOutput = f.root.appendingPathComponent("job.out")
+        let submit = try Script.run("/usr/bin/timeout", [
+            "150", "sbatch", "--wait", "--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1", "--time=5",
+            "--output=\(jobOutput.path)", Self.batchScript.path,
+        ], environment: [
+            "SLEEPFOLD_BIN": CommandRunner.executable.path, "SLEEPFOLD_DATA": f.data.path, "SLEEPFOLD_FOLDS": "4",
+            "SLEEPFOLD_CONFIG": f.config.path, "SLEEPFOLD_SEED": "9", "SLEEPFOLD_OUT": run.path,
+            "SLEEPFOLD_PORT": String(try freePort()),
+        ], directory: f.root, timeout: 170)
+        let job = (try? String(contentsOf: jobOutput, encoding: .utf8)) ?? "(no job output)"
+        #expect(submit.status == 0, "sbatch: \(submit.stdout)\(submit.stderr)\njob output:\n\(job)")
+
+        // The report of all 4 folds (4 subjects of 48 epochs), its path printed at the end.
+        let report = try Report.read(from: run.appendingPathComponent("report.json"))
+        #expect(report.pooled.epochs == 4 * 48)
+        #expect(report.folds.allSatisfy { $0.run.worker != nil })
+        #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.html").path))
+        #expect(job.contains("report: \(run.path)/report.html"), "\(job)")
+
+        // The coordinator on node1; a worker on each node, and both ran folds.
+        #expect(job.contains("coordinator on node1"), "\(job)")
+        let log = try String(contentsOf: run.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
+        for worker in ["node1-0", "node2-1"] {
+            #expect(log.contains("worker \(worker) joined"), "\(log)")
+            #expect(log.contains("→ \(worker)"), "\(log)")
+            let workerLog = try String(contentsOf: run.appendingPathComponent("logs/worker-\(worker).log"), encoding: .utf8)
+            #expect(workerLog.contains("coordinator says stop"), "\(workerLog)")
+        }
+        #expect(Set(report.folds.compactMap(\.run.worker)) == ["node1-0", "node2-1"])
+    }
+
+    @Test func theBatchScriptRefusesToRunOutsideAJobOrWithoutData() throws {
+        let outside = try Script.run("/bin/bash", [Self.batchScript.path], environment: ["SLURM_JOB_ID": ""], timeout: 30)
+        #expect(outside.status != 0)
+        #expect(outside.stderr.contains("not inside a Slurm job"), "\(outside.stderr)")
+
+        let noData = try Script.run("/bin/bash", [Self.batchScript.path], environment: [
+            "SLURM_JOB_ID": "7", "SLEEPFOLD_BIN": CommandRunner.executable.path, "SLEEPFOLD_DATA": "",
+        ], timeout: 30)
+        #expect(noData.status != 0)
+        #expect(noData.stderr.contains("SLEEPFOLD_DATA is not set"), "\(noData.stderr)")
+
+        let noBinary = try Script.run("/bin/bash", [Self.batchScript.path], environment: [
+            "SLURM_JOB_ID": "7", "SLEEPFOLD_BIN": "/nonexistent/sleepfold",
+        ], timeout: 30)
+        #expect(noBinary.status != 0)
+        #expect(noBinary.stderr.contains("SLEEPFOLD_BIN: '/nonexistent/sleepfold' not found"), "\(noBinary.stderr)")
+    }
+}
