@@ -157,3 +157,28 @@ import Testing
         }
     }
 }
+
+/// One block against an independent NumPy implementation of its definition
+/// (scripts/make-conformer-fixture.py): same parameters and input, same output.
+@Suite struct ConformerReferenceTests {
+    @Test func conformerBlockMatchesTheNumPyReference() throws {
+        let url = try #require(Bundle.module.url(forResource: "conformer-block-reference", withExtension: "safetensors",
+                                                 subdirectory: "Fixtures"))
+        let file = try SafeTensorsFile(contentsOf: url)
+        let store = ParameterStore()
+        let block = ConformerBlock(store: store, name: "blk", dModel: 8, heads: 2, kernel: 3, expansion: 2, dropout: 0)
+        store.allocate(seed: 1)
+        for p in store.parameters {
+            let t = try file.tensor(p.name, source: url.path)
+            #expect(t.shape == p.shape, "\(p.name)")
+            let v = store.value(p.name)!
+            for (i, f) in t.floats.enumerated() { v[i] = f }
+        }
+        let input = try file.tensor("input", source: url.path), expected = try file.tensor("output", source: url.path)
+        var rng = SeededGenerator(seed: 1)
+        let y = block.forward(Tensor(shape: Shape(3, 5, 8), values: input.floats), training: true, rng: &rng)
+        #expect(y.shape == Shape(3, 5, 8))
+        let worst = zip(y.array, expected.floats).map { abs($0 - $1) }.max() ?? .infinity
+        #expect(worst < 1e-5, "largest difference from the reference: \(worst)")
+    }
+}
