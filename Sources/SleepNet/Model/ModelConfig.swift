@@ -156,7 +156,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             throw fail("dModel", dModel, "\(featureLength), the CNN's output length for \(inputSamples) samples")
         }
         if dModel % heads != 0 { throw fail("heads", heads, "a divisor of dModel (\(dModel))") }
-        if conformerKernel % 2 == 0 { throw fail("conformerKernel", conformerKernel, "an odd kernel (same padding)") }
+        if encoder == .conformer && conformerKernel % 2 == 0 {
+            throw fail("conformerKernel", conformerKernel, "an odd kernel (same padding keeps the token count)")
+        }
         for (field, p) in [("cnnDropout", cnnDropout), ("encoderDropout", encoderDropout)] where !(p >= 0 && p < 1) {
             throw fail(field, p, "a probability in [0, 1)")
         }
