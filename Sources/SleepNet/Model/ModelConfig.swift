@@ -10,6 +10,8 @@ public enum FeatureExtractorKind: String, Codable, Sendable, CaseIterable {
 public enum EncoderKind: String, Codable, Sendable, CaseIterable {
     /// AttnSleep's transformer encoder with causal-convolution attention.
     case transformer
+    /// Conformer blocks (half-step FFN, self-attention, convolution module, half-step FFN, LayerNorm).
+    case conformer
 }
 
 /// A max-pooling step: kernel, stride, padding (in samples).
@@ -90,6 +92,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var encoderLayers = 2
     /// Kernel of the causal convolutions in the encoder.
     public var causalKernel = 7
+    /// Kernel of the Conformer's depthwise convolution along the tokens (odd: same padding).
+    public var conformerKernel = 31
+    /// Width factor of the Conformer's feed-forward modules (hidden = conformerExpansion · dModel).
+    public var conformerExpansion = 4
     /// Dropout in the CNN (after the first pool of each branch and after concatenation).
     public var cnnDropout: Float = 0.5
     /// Dropout in the encoder (attention weights, sublayer outputs, feed-forward).
@@ -121,7 +127,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             ("inputSamples", inputSamples), ("classes", classes), ("cnnFirstChannels", cnnFirstChannels),
             ("cnnChannels", cnnChannels), ("afrChannels", afrChannels), ("seReduction", seReduction),
             ("dModel", dModel), ("heads", heads), ("dFF", dFF), ("encoderLayers", encoderLayers),
-            ("causalKernel", causalKernel),
+            ("causalKernel", causalKernel), ("conformerKernel", conformerKernel),
+            ("conformerExpansion", conformerExpansion),
             ("branch1.kernel", branch1.kernel), ("branch1.stride", branch1.stride),
             ("branch1.convKernel", branch1.convKernel), ("branch1.firstPool.kernel", branch1.firstPool.kernel),
             ("branch1.firstPool.stride", branch1.firstPool.stride), ("branch1.lastPool.kernel", branch1.lastPool.kernel),
@@ -149,6 +156,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             throw fail("dModel", dModel, "\(featureLength), the CNN's output length for \(inputSamples) samples")
         }
         if dModel % heads != 0 { throw fail("heads", heads, "a divisor of dModel (\(dModel))") }
+        if encoder == .conformer && conformerKernel % 2 == 0 {
+            throw fail("conformerKernel", conformerKernel, "an odd kernel (same padding keeps the token count)")
+        }
         for (field, p) in [("cnnDropout", cnnDropout), ("encoderDropout", encoderDropout)] where !(p >= 0 && p < 1) {
             throw fail(field, p, "a probability in [0, 1)")
         }
@@ -157,6 +167,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case featureExtractor, encoder, inputSamples, classes, branch1, branch2, cnnFirstChannels, cnnChannels
         case afrChannels, seReduction, dModel, heads, dFF, encoderLayers, causalKernel, cnnDropout, encoderDropout
+        case conformerKernel, conformerExpansion
     }
 
     public init(from decoder: Decoder) throws {
@@ -177,6 +188,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         dFF = try c.decodeIfPresent(Int.self, forKey: .dFF) ?? d.dFF
         encoderLayers = try c.decodeIfPresent(Int.self, forKey: .encoderLayers) ?? d.encoderLayers
         causalKernel = try c.decodeIfPresent(Int.self, forKey: .causalKernel) ?? d.causalKernel
+        conformerKernel = try c.decodeIfPresent(Int.self, forKey: .conformerKernel) ?? d.conformerKernel
+        conformerExpansion = try c.decodeIfPresent(Int.self, forKey: .conformerExpansion) ?? d.conformerExpansion
         cnnDropout = try c.decodeIfPresent(Float.self, forKey: .cnnDropout) ?? d.cnnDropout
         encoderDropout = try c.decodeIfPresent(Float.self, forKey: .encoderDropout) ?? d.encoderDropout
     }

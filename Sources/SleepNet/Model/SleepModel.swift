@@ -1,6 +1,17 @@
 import Foundation
 import Shared
 
+/// The temporal context encoder (`tce`) a config selects.
+///
+///     // inp (B, T, D) -> out (B, T, D)
+protocol TemporalEncoder: AnyObject {
+    func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor
+    func backward(_ dy: Tensor) -> Tensor
+}
+
+extension TransformerEncoder: TemporalEncoder {}
+extension ConformerEncoder: TemporalEncoder {}
+
 /// A sleep-staging network built from a `ModelConfig` (AttnSleep by default):
 /// feature extractor, temporal context encoder, linear head.
 ///
@@ -16,7 +27,7 @@ public final class SleepModel {
     public let store: ParameterStore
 
     let mrcnn: MultiResolutionCNN
-    let tce: TransformerEncoder
+    let tce: any TemporalEncoder
     let fc: Linear
     private let input = Tensor()
     private var dropoutGenerator: SeededGenerator
@@ -30,7 +41,10 @@ public final class SleepModel {
         self.config = config
         store = ParameterStore()
         mrcnn = MultiResolutionCNN(store: store, config: config)
-        tce = TransformerEncoder(store: store, config: config)
+        switch config.encoder {
+        case .transformer: tce = TransformerEncoder(store: store, config: config)
+        case .conformer: tce = ConformerEncoder(store: store, config: config)
+        }
         let flat = config.afrChannels * config.dModel
         fc = Linear(store: store, name: "fc", inFeatures: flat, outFeatures: config.classes)
         store.allocate(seed: seed)
