@@ -7,7 +7,8 @@ import Testing
 /// Not with Foundation's `Process`: its `waitUntilExit` waits for a descriptor the
 /// child inherits, which daemons started by the script (munged, slurmctld, slurmd)
 /// keep open, so it would wait until they stop. Here the child gets stdin from
-/// /dev/null, stdout and stderr in files, no other descriptor, and is waited for by pid.
+/// /dev/null, stdout and stderr in files, no other descriptor, default signal
+/// handling, and is waited for by pid.
 enum Script {
     /// The package's root directory (this file is Tests/SleepfoldTests/SlurmTests.swift).
     static let packageRoot = URL(fileURLWithPath: #filePath)
@@ -41,8 +42,20 @@ enum Script {
         let env = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         let envp = env.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
+        // Test threads block signals, and a child inherits the mask: unblock all and
+        // restore default actions, or the daemons it starts would ignore SIGTERM.
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t(), all = sigset_t()
+        sigemptyset(&none)
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+
         var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, "/bin/bash", &actions, nil, argv, envp)
+        let spawned = posix_spawn(&pid, "/bin/bash", &actions, &attributes, argv, envp)
         guard spawned == 0 else {
             throw Failure(description: "\(executable): cannot start (\(String(cString: strerror(spawned))))")
         }
