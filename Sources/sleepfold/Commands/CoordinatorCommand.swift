@@ -41,7 +41,7 @@ struct CoordinatorCommand: ParsableCommand {
             log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
         }
         print(summaryLine(report))
-        print("report: \(layout.reportJSON.path)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
     }
 
     func curveOptions() throws -> (keys: CurveKeyPair, allowedWorkers: [String])? {

@@ -76,7 +76,7 @@ struct RunCommand: ParsableCommand {
         }
         Self.wait(children, seconds: 10)
         print(summaryLine(report))
-        print("report: \(layout.reportJSON.path) (also report.md, predictions.csv)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
     }
 
     static func defaultRunDirectory() -> String {

@@ -65,7 +65,7 @@ struct TrainCommand: ParsableCommand {
         if journal.results.count > 1 {
             print("\(journal.results.count) of \(plan.folds.count) folds done: " + summaryLine(report))
         }
-        print("report: \(layout.reportJSON.path) (also report.md, predictions.csv)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
     }
 
     /// One line per trained epoch.
