@@ -1,0 +1,113 @@
+/// The attention core that AttnSleep's attention and the Conformer's MHSA share:
+/// heads are slices of the features, scaled dot products, softmax, dropout on
+/// the weights, weighted sum of the values.
+///
+///     // q, k, v (B, T, D) -> ctx (B, T, D);  D = heads · dk
+///     // per head h: p_h = softmax(q_h k_hᵀ / √dk) (T, T);  ctx_h = dropout(p_h) v_h
+///
+/// Work is split over samples, so results do not depend on the thread count.
+final class ScaledDotProductAttention {
+    let heads, dk: Int
+    let dropout: Dropout
+
+    let context = Tensor()            // (B, T, D)
+    let dQuery = Tensor()             // (B, T, D)
+    let dKey = Tensor()
+    let dValue = Tensor()
+    private let probs = Tensor()      // softmax before dropout (B, h, T, T)
+    private let dProbs = Tensor()     // (B, h, T, T), then the score gradient in place
+    private var saved: (q: Tensor, k: Tensor, v: Tensor, p: Tensor)?  // p: weights after dropout
+
+    init(heads: Int, dk: Int, dropout p: Float) {
+        self.heads = heads
+        self.dk = dk
+        dropout = Dropout(probability: p)
+    }
+
+    /// q, k, v (B, T, D) -> ctx (B, T, D); keeps q, k, v and the weights for `backward`.
+    func forward(q: Tensor, k: Tensor, v: Tensor, training: Bool, key: UInt64) -> Tensor {
+        let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
+        probs.resize(Shape(B, H, T, T))
+        context.resize(Shape(B, T, D))
+        let scale = 1 / Float(dk).squareRoot()
+        let qp = q.data, kp = k.data, pp = probs.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
+            for h in 0..<H {
+                // scores (T, T) = q_h (T, dk) · k_hᵀ (dk, T) / √dk
+                sgemm(transA: false, transB: true, m: T, n: T, k: dk,
+                      alpha: scale, a: qp + b * T * D + h * dk, lda: D,
+                      b: kp + b * T * D + h * dk, ldb: D,
+                      beta: 0, c: pp + (b * H + h) * T * T, ldc: T)
+            }
+        }
+        softmaxRows(probs.data, rows: B * H * T, width: T)
+        let p = dropout.forward(probs, training: training, key: key)
+        saved = (q, k, v, p)
+        let pd = p.data, vp = v.data, cp = context.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
+            for h in 0..<H {
+                // ctx_h (T, dk) = p (T, T) · v_h (T, dk)
+                sgemm(transA: false, transB: false, m: T, n: dk, k: T,
+                      alpha: 1, a: pd + (b * H + h) * T * T, lda: T,
+                      b: vp + b * T * D + h * dk, ldb: D,
+                      beta: 0, c: cp + b * T * D + h * dk, ldc: D)
+            }
+        }
+        return context
+    }
+
+    /// dctx (B, T, D) -> (dq, dk, dv), each (B, T, D), valid until the next call.
+    func backward(_ dctx: Tensor) -> (query: Tensor, key: Tensor, value: Tensor) {
+        guard let (q, k, v, p) = saved else { preconditionFailure("attention backward before forward") }
+        let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
+        dProbs.resize(Shape(B, H, T, T))
+        dValue.resize(Shape(B, T, D))
+        let dcp = dctx.data, vp = v.data, dpp0 = dProbs.data, pd = p.data, dvp = dValue.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
+            for h in 0..<H {
+                let off = b * T * D + h * dk, poff = (b * H + h) * T * T
+                // dp (T, T) = dctx_h (T, dk) · v_hᵀ (dk, T)
+                sgemm(transA: false, transB: true, m: T, n: T, k: dk,
+                      alpha: 1, a: dcp + off, lda: D,
+                      b: vp + off, ldb: D,
+                      beta: 0, c: dpp0 + poff, ldc: T)
+                // dv_h (T, dk) = pᵀ (T, T) · dctx_h (T, dk)
+                sgemm(transA: true, transB: false, m: T, n: dk, k: T,
+                      alpha: 1, a: pd + poff, lda: T,
+                      b: dcp + off, ldb: D,
+                      beta: 0, c: dvp + off, ldc: D)
+            }
+        }
+        let dp = dropout.backward(dProbs)
+        // Softmax backward into dProbs: ds = p ⊙ (dp − Σ p·dp), times the score scale.
+        let scale = 1 / Float(dk).squareRoot()
+        let pp = probs.data, dpp = dp.data, dsp = dProbs.data
+        parallelChunks(B * H * T, chunk: 64) { range in
+            for r in range {
+                let pr = pp + r * T, gr = dpp + r * T, out = dsp + r * T
+                var dot: Float = 0
+                for j in 0..<T { dot += pr[j] * gr[j] }
+                for j in 0..<T { out[j] = pr[j] * (gr[j] - dot) * scale }
+            }
+        }
+        dQuery.resize(Shape(B, T, D))
+        dKey.resize(Shape(B, T, D))
+        let kp = k.data, qp = q.data, dqp = dQuery.data, dkp = dKey.data
+        parallelLanes(B, lanes: laneCount(B)) { _, b in
+            for h in 0..<H {
+                let off = b * T * D + h * dk, poff = (b * H + h) * T * T
+                // dq_h (T, dk) = ds (T, T) · k_h (T, dk)
+                sgemm(transA: false, transB: false, m: T, n: dk, k: T,
+                      alpha: 1, a: dsp + poff, lda: T,
+                      b: kp + off, ldb: D,
+                      beta: 0, c: dqp + off, ldc: D)
+                // dk_h (T, dk) = dsᵀ (T, T) · q_h (T, dk)
+                sgemm(transA: true, transB: false, m: T, n: dk, k: T,
+                      alpha: 1, a: dsp + poff, lda: T,
+                      b: qp + off, ldb: D,
+                      beta: 0, c: dkp + off, ldc: D)
+            }
+        }
+        return (dQuery, dKey, dValue)
+    }
+}
