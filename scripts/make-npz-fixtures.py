@@ -52,6 +52,8 @@ def values_json(array):
     flat = np.ascontiguousarray(array).reshape(-1)
     if flat.dtype == np.bool_:
         return [int(v) for v in flat]
+    if flat.dtype.kind == "U":
+        return [str(v) for v in flat]
     if flat.dtype.kind == "f":
         return [exact(v) for v in flat]
     return [int(v) for v in flat]
@@ -75,7 +77,8 @@ def write_npz_fixtures():
         "cube": np.arange(24, dtype=np.int32).reshape(2, 3, 4),
         "empty": np.zeros((0, 3), dtype=np.float32),
     }
-    scalars = {"scalar_i8": 100, "scalar_f8": 100.0, "scalar_f4": np.float32(62.5)}
+    members["labels_u"] = np.array(["W", "N1", "REM sleep", "Schlafstadium \u00e9 \U0001F634"])
+    scalars = {"scalar_i8": 100, "scalar_f8": 100.0, "scalar_f4": np.float32(62.5), "ch_label": "EEG Fpz-Cz"}
     np.savez(os.path.join(NPZ_DIR, "dtypes_stored.npz"), **members, **scalars)
     np.savez_compressed(os.path.join(NPZ_DIR, "dtypes_compressed.npz"), **members, **scalars)
 

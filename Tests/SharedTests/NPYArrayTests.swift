@@ -65,6 +65,23 @@ struct NPYArrayTests {
         expectDataError(.sizeMismatch) { _ = try NPYArray(dtype: .uint8, shape: [-1], bytes: []) }
     }
 
+    @Test func stringArraysAreUCS4AsNumpyWritesThem() throws {
+        let label = NPYArray(scalar: "EEG Fpz-Cz")
+        #expect(label.dtype == .unicode(length: 10) && label.shape == [])
+        #expect(try label.stringScalar() == "EEG Fpz-Cz")
+        // Shorter strings are NUL-padded to the widest; NULs do not come back.
+        let mixed = NPYArray(strings: ["W", "N1", "\u{e9}t\u{e9}"])
+        #expect(mixed.dtype.rawValue == "<U3")
+        #expect(Array(mixed.bytes.prefix(12)) == [0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
+        #expect(try mixed.strings() == ["W", "N1", "\u{e9}t\u{e9}"])
+        expectDataError(.conversion) { _ = try mixed.doubles() }
+        expectDataError(.conversion) { _ = try mixed.int32s() }
+        expectDataError(.conversion) { _ = try NPYArray([1, 2] as [Int32]).strings() }
+        // A code point that is no Unicode scalar (a lone surrogate) is an error, not a crash.
+        let bad = try NPYArray(dtype: .unicode(length: 1), shape: [1], bytes: [0x00, 0xD8, 0, 0])
+        expectDataError(.conversion) { _ = try bad.strings() }
+    }
+
     @Test func dtypeDescriptorsFollowNumpy() throws {
         #expect(NPYDType.allCases.map(\.rawValue) == ["<f4", "<f8", "|i1", "|u1", "|b1", "<i4", "<i8"])
         #expect(try NPYDType(descr: "<u1") == .uint8)
@@ -73,7 +90,12 @@ struct NPYArrayTests {
         expectDataError(.bigEndian) { _ = try NPYDType(descr: ">f4") }
         expectDataError(.bigEndian) { _ = try NPYDType(descr: ">i8") }
         expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<c8") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<U10") }
+        #expect(try NPYDType(descr: "<U10") == .unicode(length: 10))
+        #expect(NPYDType.unicode(length: 10).itemSize == 40)
+        expectDataError(.bigEndian) { _ = try NPYDType(descr: ">U10") }
+        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<U0") }
+        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<Ux") }
+        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "|S10") }
         expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "|O") }
         expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "=f4") }
         expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "") }
@@ -110,6 +132,8 @@ struct NPYArrayTests {
             NPYArray(scalar: 100.0),
             NPYArray([] as [Float], shape: [0, 3000]),
             NPYArray([true, false, true]),
+            NPYArray(scalar: "EEG Fpz-Cz"),
+            NPYArray(strings: ["W", "Stage 4 sleep|4", "\u{1F634}"], shape: [3, 1]),
         ]
         for array in arrays {
             let bytes = array.npyBytes(version: version)

@@ -22,6 +22,8 @@ struct NPZTests {
             switch array.dtype {
             case .float32, .float64:
                 #expect(try array.doubles() == jsonDoubles(entry["values"]), "\(name)")
+            case .unicode:
+                #expect(try array.strings() == entry["values"] as? [String], "\(name)")
             default:
                 #expect(try array.int64s() == jsonIntegers(entry["values"]), "\(name)")
             }
@@ -33,6 +35,8 @@ struct NPZTests {
         #expect(try archive.array("scalar_i8").intScalar() == 100)
         #expect(try archive.array("scalar_f8").intScalar() == 100)
         #expect(try archive.array("scalar_f4").doubleScalar() == 62.5)
+        #expect(try archive.array("ch_label").stringScalar() == "EEG Fpz-Cz")
+        #expect(try archive.array("labels_u").strings().last == "Schlafstadium \u{e9} \u{1F634}")
         #expect(try archive.array("scalar_i8").shape == [])
         #expect(try archive.array("i8small").int32s() == [0, 4, 2])
         expectDataError(.conversion) { _ = try archive.array("i8").int32s() }

@@ -43,8 +43,9 @@ private func edfDirectory(_ name: String, extra: [String: URL] = [:]) throws -> 
         let physical = try psg.physicalSamples(signal: channel, as: Float.self)
         #expect(recording.x == physical)
 
-        // Provenance members: the PSG's rate, its start time and each epoch's onset.
+        // Provenance members: the channel, the PSG's rate, its start time and each epoch's onset.
         let archive = try NPZArchive(url: file)
+        #expect(try archive.array("ch_label").stringScalar() == "EEG Fpz-Cz")
         #expect(try archive.array("source_fs").doubleScalar() == 100)
         #expect(try archive.array("start_time").doubleScalar() == Double(psg.header.startTime.secondsSinceEpoch))
         #expect(try archive.array("epoch_onsets").doubles() == (0..<10).map { Double($0) * 30 })

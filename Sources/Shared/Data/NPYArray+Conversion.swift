@@ -42,6 +42,34 @@ extension NPYArray {
                       fromFloat: { $0 == 0 ? false : $0 == 1 ? true : nil })
     }
 
+    /// The values of a `<U` array as strings (trailing NULs removed, as numpy does).
+    /// Code points that are not Unicode scalars are an error.
+    public func strings() throws -> [String] {
+        guard case .unicode(let length) = dtype else {
+            throw DataError(.conversion, "array is \(dtype.rawValue) of shape \(describe(shape: shape)), expected strings ('<U')")
+        }
+        return try bytes.withUnsafeBytes { raw in
+            try (0..<count).map { i in
+                var scalars = String.UnicodeScalarView()
+                for j in 0..<length {
+                    let code = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * (i * length + j), as: UInt32.self))
+                    if code == 0 { break }
+                    guard let scalar = Unicode.Scalar(code) else {
+                        throw DataError(.conversion, "string \(i) holds code point \(code), which is not a Unicode scalar")
+                    }
+                    scalars.append(scalar)
+                }
+                return String(scalars)
+            }
+        }
+    }
+
+    /// The single string of a scalar (or any one-element) `<U` array.
+    public func stringScalar() throws -> String {
+        try requireSingleValue()
+        return try strings()[0]
+    }
+
     /// The single value of a scalar (or any one-element array) as `Double`.
     public func doubleScalar() throws -> Double {
         try requireSingleValue()
@@ -70,6 +98,10 @@ extension NPYArray {
         func failure(_ index: Int, _ value: String) -> DataError {
             DataError(.conversion, "value \(value) at index \(index) cannot be represented as \(target) "
                       + "(array is \(dtype.rawValue) of shape \(describe(shape: shape)))")
+        }
+        guard !dtype.isString else {
+            throw DataError(.conversion, "array is \(dtype.rawValue) (strings) of shape \(describe(shape: shape)), "
+                            + "expected numbers to convert to \(target)")
         }
         var result: [T] = []
         result.reserveCapacity(count)
@@ -113,8 +145,8 @@ extension NPYArray {
                 return (0..<count).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
             case .int64:
                 return (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
-            case .float32, .float64:
-                return []  // callers route floating-point dtypes elsewhere
+            case .float32, .float64, .unicode:
+                return []  // callers route floating-point and string dtypes elsewhere
             }
         }
     }

@@ -99,6 +99,19 @@ extension NPYArray {
         self.init(encoding: values, dtype: .bool, shape: shape) { out, i, v in out[i] = v ? 1 : 0 }
     }
 
+    /// A `<U` array of `values`, as wide as the longest (at least 1), as numpy's `np.array(values)`.
+    public init(strings values: [String], shape: [Int]? = nil) {
+        let length = max(1, values.map(\.unicodeScalars.count).max() ?? 1)
+        self.init(encoding: values, dtype: .unicode(length: length), shape: shape) { out, i, v in
+            for (j, scalar) in v.unicodeScalars.enumerated() {
+                out.storeBytes(of: scalar.value.littleEndian, toByteOffset: 4 * (i * length + j), as: UInt32.self)
+            }
+        }
+    }
+
+    /// A 0-d `<U` array (numpy's scalar for a Python str, as `np.savez(ch_label="EEG Fpz-Cz")` stores it).
+    public init(scalar value: String) { self.init(strings: [value], shape: []) }
+
     /// A 0-d `<i8` array (numpy's scalar for a Python int, as `np.savez(fs=100)` stores it).
     public init(scalar value: Int64) { self.init([value], shape: []) }
 

@@ -83,9 +83,11 @@ struct PrepareCommand: ParsableCommand {
               (report.unpaired.isEmpty ? "" : "; \(report.unpaired.count) unpaired file\(report.unpaired.count == 1 ? "" : "s")"))
     }
 
-    /// Where a night's samples came from, as numeric NPZ members.
+    /// Where a night's samples came from: the channel (a `<U` string, as DeepSleepNet's
+    /// `ch_label`), the source rate, the start time and each epoch's onset.
     static func provenance(of night: PreparedNight) -> [(name: String, array: NPYArray)] {
-        [("source_fs", NPYArray(scalar: night.sourceSampleRate)),
+        [("ch_label", NPYArray(scalar: night.channel)),
+         ("source_fs", NPYArray(scalar: night.sourceSampleRate)),
          ("start_time", NPYArray(scalar: Double(night.startTime.secondsSinceEpoch))),
          ("epoch_onsets", NPYArray(night.epochOnsets))]
     }
