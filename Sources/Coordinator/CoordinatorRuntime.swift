@@ -12,6 +12,7 @@ public final class CoordinatorRuntime {
     public static let liveness = 3              // silent intervals before a worker is dead
     public static let maxAttempts = 3           // tries of one fold before the run gives it up
     static let maxChunk: UInt64 = 4 << 20       // bytes, largest data chunk served
+    static let maxMessagesPerTurn = 256         // messages handled between two heartbeat/dispatch turns
 
     public struct Options: Sendable {
         public var bind: String
@@ -37,10 +38,27 @@ public final class CoordinatorRuntime {
     }
 
     /// What the run ended with: every fold's result (from this run or the
-    /// journal), and the folds given up after `maxAttempts` failures.
+    /// journal), the folds given up after `maxAttempts` failures, and the
+    /// coordinator's own work.
     public struct Outcome {
         public let results: [Int: Sleepfold_FoldResult]
         public let failedFolds: [Int: String]
+        public let busy: Busy
+    }
+
+    /// Wall time (s) the coordinator's loop spent on its own work, by kind:
+    /// what a big cohort could slow down (waiting for messages is not counted).
+    public struct Busy: Sendable {
+        /// Building and sending fold tasks (every task lists the fold's recordings).
+        public var tasks = 0.0
+        /// Checking, checkpointing and journalling fold results.
+        public var results = 0.0
+        /// Serving recording chunks to workers without the data.
+        public var data = 0.0
+        /// Everything else: hellos, heartbeats, progress, the live view.
+        public var other = 0.0
+        /// Results accepted in this run (journalled folds from an earlier run excluded).
+        public var foldsAccepted = 0
     }
 
     public let plan: RunPlan
@@ -56,6 +74,7 @@ public final class CoordinatorRuntime {
     private var givenUp: [Int: String] = [:]
     private var nextHeartbeat = 0.0
     private let view: ProgressView
+    private var busy = Busy()
 
     /// The endpoint actually bound (with the real port when binding port `*`).
     public let endpoint: String
@@ -93,14 +112,27 @@ public final class CoordinatorRuntime {
             let ready = try poller.poll(timeout: Self.heartbeatInterval / 4)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             if ready[0] {
-                while let frames = try router.receive(wait: false) { try handle(frames) }
+                // At most `maxMessagesPerTurn` before heartbeats and dispatch get their turn:
+                // a worker flooding the socket must not starve the others.
+                var handled = 0
+                while handled < Self.maxMessagesPerTurn, let frames = try router.receive(wait: false) {
+                    handled += 1
+                    let started = now()
+                    let kind = try handle(frames)
+                    busy[keyPath: kind] += now() - started
+                }
             }
+            let started = now()
             for dead in registry.purgeExpired(now: now()) {
                 let folds = queue.requeue(worker: dead.address)
                 log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
                     (folds.isEmpty ? "" : "; fold \(folds.map(String.init).joined(separator: ", ")) queued again"))
             }
+            busy.other += now() - started
+            let dispatchStarted = now()
             try dispatch()
+            busy.tasks += now() - dispatchStarted
+            let othersStarted = now()
             if now() >= nextHeartbeat {
                 nextHeartbeat = now() + Self.heartbeatInterval
                 var env = Sleepfold_Envelope()
@@ -108,6 +140,7 @@ public final class CoordinatorRuntime {
                 for w in registry.workers.values { try? router.send(env, to: w.routingID) }
             }
             view.update(snapshot())
+            busy.other += now() - othersStarted
         }
         var env = Sleepfold_Envelope()
         var stop = Sleepfold_Shutdown()
@@ -115,19 +148,20 @@ public final class CoordinatorRuntime {
         env.shutdown = stop
         for w in registry.workers.values { try? router.send(env, to: w.routingID) }
         view.finish(snapshot())
-        return Outcome(results: journal.results, failedFolds: givenUp)
+        return Outcome(results: journal.results, failedFolds: givenUp, busy: busy)
     }
 
     // MARK: - Messages
 
-    private func handle(_ frames: [[UInt8]]) throws {
-        guard frames.count >= 2 else { return }
+    /// Handles one message; returns the kind of work it was, for `Busy`.
+    private func handle(_ frames: [[UInt8]]) throws -> WritableKeyPath<Busy, Double> {
+        guard frames.count >= 2 else { return \.other }
         let routingID = frames[0]
         let address = WorkerRegistry.address(of: routingID)
         let size = frames.reduce(0) { $0 + $1.count }
         guard size <= options.maxMessageBytes else {
             log("dropped an oversized message from \(address): \(size) bytes, limit \(options.maxMessageBytes)")
-            return
+            return \.other
         }
         let envelope: Sleepfold_Envelope
         do {
@@ -144,7 +178,7 @@ public final class CoordinatorRuntime {
                 try? router.send(env, to: routingID)
                 registry.remove(address)
             }
-            return
+            return \.other
         }
         if case .hello(let hello) = envelope.body {
             _ = registry.register(routingID: routingID, hello: hello, now: now())
@@ -156,7 +190,7 @@ public final class CoordinatorRuntime {
             var env = Sleepfold_Envelope()
             env.welcome = welcome
             try router.send(env, to: routingID)
-            return
+            return \.other
         }
         guard registry.touch(address, now: now()) else {
             // E.g. a worker's old connection after a coordinator restart: ask it to say hello.
@@ -168,7 +202,7 @@ public final class CoordinatorRuntime {
             var env = Sleepfold_Envelope()
             env.error = report
             try? router.send(env, to: routingID)
-            return
+            return \.other
         }
         switch envelope.body {
         case .heartbeat(let hb):
@@ -184,8 +218,10 @@ public final class CoordinatorRuntime {
             }
         case .foldResult(let result):
             try accept(result, from: address, routingID: routingID)
+            return \.results
         case .dataRequest(let request):
             try serve(request, to: routingID)
+            return \.data
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, queue.fold(of: address) == Int(report.fold) {
@@ -197,6 +233,7 @@ public final class CoordinatorRuntime {
         default:
             log("dropped an unexpected message from worker \(address)")
         }
+        return \.other
     }
 
     private func accept(_ result: Sleepfold_FoldResult, from address: String, routingID: [UInt8]) throws {
@@ -221,6 +258,7 @@ public final class CoordinatorRuntime {
         // Checkpoint and journal line first, then the acknowledgement:
         // whatever was acknowledged is on disk.
         try journal.record(result, checkpointDirectory: options.checkpointDirectory)
+        busy.foldsAccepted += 1
         _ = queue.complete(fold: fold, attempt: Int(result.attempt))
         registry.setProgress(address, nil)
         try router.send(ackEnv, to: routingID)

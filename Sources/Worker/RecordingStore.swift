@@ -1,18 +1,30 @@
 import Foundation
 import Shared
 
-/// Finds the recordings a fold needs on this machine: in a shared data
-/// directory (`--data`), or in the worker's cache, where recordings fetched
-/// from the coordinator are kept under their content hash.
+/// Finds the recordings a fold needs on this machine: in shared data (`--data`:
+/// a directory, or a cohort manifest naming each file), or in the worker's cache,
+/// where recordings fetched from the coordinator are kept under their content hash.
 ///
 /// Every file is checked against the task's SHA-256 before training uses it;
-/// a hash is computed once per (path, size, modification time).
+/// a hash is computed once per (path, size, modification time). Several workers
+/// may share one cache: each receives into a file of its own and renames it into
+/// place, which is atomic.
 final class RecordingStore {
     let dataDirectory: URL?
     let cacheDirectory: URL
+    /// Recording id → file, when `--data` is a manifest.
+    private let manifestFiles: [String: URL]?
     private var verified: [String: String] = [:]   // "path|size|mtime" → sha256
 
     init(dataDirectory: URL?, cacheDirectory: URL) throws {
+        var isDirectory: ObjCBool = false
+        if let data = dataDirectory, FileManager.default.fileExists(atPath: data.path, isDirectory: &isDirectory),
+           !isDirectory.boolValue {
+            let entries = try Cohort.entries(data)
+            manifestFiles = Dictionary(entries.map { ($0.id, $0.url) }, uniquingKeysWith: { first, _ in first })
+        } else {
+            manifestFiles = nil
+        }
         self.dataDirectory = dataDirectory
         self.cacheDirectory = cacheDirectory
         try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
@@ -26,8 +38,8 @@ final class RecordingStore {
     /// Throws if the shared directory has the file but with other content.
     func localFile(for ref: Sleepfold_RecordingRef) throws -> URL? {
         if let dataDirectory {
-            let url = dataDirectory.appendingPathComponent(ref.fileName)
-            if FileManager.default.fileExists(atPath: url.path) {
+            let url = manifestFiles.map { $0[ref.id] } ?? dataDirectory.appendingPathComponent(ref.fileName)
+            if let url, FileManager.default.fileExists(atPath: url.path) {
                 let digest = try sha256(url)
                 guard digest == ref.sha256 else {
                     throw Missing(description: "\(url.path): SHA-256 \(digest.prefix(12))…, but the coordinator's copy of \(ref.id) has \(ref.sha256.prefix(12))…; is --data the same directory as the coordinator's?")
@@ -47,8 +59,9 @@ final class RecordingStore {
         cacheDirectory.appendingPathComponent("\(ref.sha256).npz")
     }
 
+    /// Where this process receives `ref`: its own file, so workers sharing the cache never write into one.
     func partialURL(for ref: Sleepfold_RecordingRef) -> URL {
-        cacheDirectory.appendingPathComponent("\(ref.sha256).npz.part")
+        cacheDirectory.appendingPathComponent("\(ref.sha256).npz.part-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
     /// Moves a completely received file into the cache after checking its hash.
@@ -59,8 +72,12 @@ final class RecordingStore {
             throw Missing(description: "recording \(ref.id) received from the coordinator has SHA-256 \(digest.prefix(12))…, expected \(ref.sha256.prefix(12))…")
         }
         let final = cacheURL(for: ref)
-        try? FileManager.default.removeItem(at: final)
-        try FileManager.default.moveItem(at: partial, to: final)
+        // rename(2) replaces atomically: another worker reading `final` sees the old or the new (equal) file.
+        guard rename(partial.path, final.path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            try? FileManager.default.removeItem(at: partial)
+            throw Missing(description: "cannot move \(partial.path) to \(final.path): \(reason)")
+        }
         return final
     }
 

@@ -149,8 +149,7 @@ public final class WorkerRuntime {
         liveness = Self.liveness
         lastHeard = now()
         // Downloads in flight are restarted after a reconnect.
-        for fetch in fetches.values { try? fetch.handle.close() }
-        fetches.removeAll()
+        cancelFetches()
 
         try announce()
     }
@@ -306,7 +305,7 @@ public final class WorkerRuntime {
             do {
                 localFiles[fetch.ref.id] = try store.commit(partial: store.partialURL(for: fetch.ref), for: fetch.ref)
             } catch {
-                try reportFailure(fold: pendingTask?.fold ?? 0, code: .dataUnavailable, "\(error)")
+                if let task = pendingTask { try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)") }
                 return
             }
             try startTrainingIfReady()
@@ -362,8 +361,20 @@ public final class WorkerRuntime {
         }
     }
 
+    /// Stops every transfer in flight and removes its partial file.
+    private func cancelFetches() {
+        for fetch in fetches.values {
+            try? fetch.handle.close()
+            try? FileManager.default.removeItem(at: store.partialURL(for: fetch.ref))
+        }
+        fetches.removeAll()
+    }
+
+    /// Gives up the pending fold: its other transfers stop (their chunks are then
+    /// dropped), so one bad fold is reported once.
     private func reportFailure(fold: UInt32, code: Sleepfold_ErrorReport.Code, _ message: String) throws {
         pendingTask = nil
+        cancelFetches()
         var report = Sleepfold_ErrorReport()
         report.code = code
         report.message = message

@@ -77,6 +77,42 @@ import Shared
         #expect(worker.waitForExit(timeout: 15) == 0)
     }
 
+    @Test func aManifestCohortRunsWithSharedDataAndWithWorkersSharingOneCache() throws {
+        let f = try ClusterFixture(name: "manifest-cache")
+        defer { f.remove() }
+        // The same nights, listed by a manifest with the subjects their names give.
+        let files = try FileManager.default.contentsOfDirectory(atPath: f.data.path).filter { $0.hasSuffix(".npz") }.sorted()
+        let entries = files.map { "{\"path\": \"\($0)\", \"subject\": \"\($0.dropFirst(3).prefix(2))\"}" }
+        let manifest = f.data.appendingPathComponent("manifest.json")
+        try Data("{\"recordings\": [\(entries.joined(separator: ", "))]}".utf8).write(to: manifest)
+        let arguments = ["--data", manifest.path, "--folds", "4", "--config", f.config.path, "--seed", "9"]
+
+        // `run`: local workers read the files the manifest names.
+        let direct = f.root.appendingPathComponent("direct")
+        let run = try CommandRunner.run(["run", "--workers", "2"] + arguments + ["--out", direct.path])
+        #expect(run.status == 0, "\(run.stderr)")
+        let workerLog = try String(contentsOf: direct.appendingPathComponent("logs/worker-1.log"), encoding: .utf8)
+        #expect(!workerLog.contains("failed") && !workerLog.contains("SHA-256"), "\(workerLog)")
+
+        // Two workers without the data, receiving into one cache directory at the same time.
+        let port = try freePort()
+        let fetched = f.root.appendingPathComponent("fetched")
+        let cache = f.root.appendingPathComponent("shared-cache")
+        let coordinator = try BackgroundProcess(["coordinator"] + arguments + ["--bind", "tcp://127.0.0.1:\(port)", "--out", fetched.path],
+                                                log: f.root.appendingPathComponent("coordinator.out"))
+        let workers = try (1...2).map { i in
+            try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "w\(i)", "--threads", "1",
+                                   "--cache", cache.path], log: f.root.appendingPathComponent("w\(i).out"))
+        }
+        #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
+        #expect(!coordinator.output.contains("failed on"), "\(coordinator.output)")
+        for w in workers { #expect(w.waitForExit(timeout: 15) == 0) }
+        #expect(try f.predictions(fetched) == f.predictions(direct))
+        // Only whole, hash-named files are left in the cache.
+        let cached = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        #expect(cached.count == files.count && cached.allSatisfy { $0.hasSuffix(".npz") }, "\(cached)")
+    }
+
     @Test func garbageForeignVersionsAndOversizedMessagesAreDroppedAndTheRunGoesOn() throws {
         let f = try ClusterFixture(name: "garbage", epochs: 1)
         defer { f.remove() }

@@ -218,6 +218,9 @@ extension Report {
         return html + "</div>\n</section>\n"
     }
 
+    /// Most hypnograms drawn in one report.html (about 3 KB each).
+    public static let maxHypnograms = 200
+
     private func htmlHypnograms(_ predictions: [Prediction]) -> String {
         var html = "<section id=\"hypnograms\">\n<h2>Hypnograms of the test nights</h2>\n"
         html += "<p class=\"note\">For each test night: the expert's stages (top) and the stages the fold's model predicted "
@@ -230,8 +233,25 @@ extension Report {
             return html + "<p class=\"note\">No predictions yet.</p>\n</section>\n"
         }
         let subjectOf = recordingSubjects
-        let nights = byRecording.map { (recording: $0.key, predictions: $0.value) }
+        let all = byRecording.map { (recording: $0.key, predictions: $0.value) }
             .sorted { ($0.predictions[0].fold, $0.recording) < ($1.predictions[0].fold, $1.recording) }
+        // Thousands of nights (SHHS) would make a page of tens of MB: keep at most
+        // `maxHypnograms`, taking each fold's nights in turn so every fold shows.
+        var nights = all
+        if all.count > Self.maxHypnograms {
+            var perFold: [Int: [Int]] = [:]
+            for (i, night) in all.enumerated() { perFold[night.predictions[0].fold, default: []].append(i) }
+            var chosen: [Int] = [], round = 0
+            while chosen.count < Self.maxHypnograms {
+                for fold in perFold.keys.sorted() where round < perFold[fold]!.count && chosen.count < Self.maxHypnograms {
+                    chosen.append(perFold[fold]![round])
+                }
+                round += 1
+            }
+            nights = chosen.sorted().map { all[$0] }
+            html += "<p class=\"note\">Showing \(T.count(nights.count)) of \(T.count(all.count)) test nights: the first "
+            html += "nights of each fold in turn. predictions.csv holds every night.</p>\n"
+        }
         for night in nights {
             // Index the night by epoch; a missing epoch leaves a gap, a duplicate keeps the first.
             let length = (night.predictions.map(\.epoch).max() ?? -1) + 1

@@ -71,10 +71,24 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
         view: view, log: { log($0) })
     try started(runtime.endpoint)
     let outcome = try runtime.run()
+    let reportStarted = DispatchTime.now().uptimeNanoseconds
     let report = try RunReporter.write(setup: setup, results: outcome.results, to: layout)
+    let reportSeconds = Double(DispatchTime.now().uptimeNanoseconds - reportStarted) / 1e9
+    log(coordinatorWorkLine(outcome.busy, setup: setup, reportSeconds: reportSeconds))
     if !outcome.failedFolds.isEmpty {
         let folds = outcome.failedFolds.keys.sorted().map(String.init).joined(separator: ", ")
         throw CommandFailure("fold \(folds) failed \(CoordinatorRuntime.maxAttempts) times (see \(layout.logs.path)); the report covers the other folds")
     }
     return report
+}
+
+/// What the coordinator itself spent, for a cohort of this size: per accepted fold
+/// (its task and its result), data served, and writing the reports.
+func coordinatorWorkLine(_ busy: CoordinatorRuntime.Busy, setup: RunSetup, reportSeconds: Double) -> String {
+    func ms(_ seconds: Double) -> String { String(format: "%.1f ms", 1000 * seconds) }
+    let folds = max(1, busy.foldsAccepted)
+    return "coordinator work for \(setup.cohort.recordings.count) recordings: " +
+        "\(ms((busy.tasks + busy.results) / Double(folds))) per fold over \(busy.foldsAccepted) folds " +
+        "(task \(ms(busy.tasks / Double(folds))), result \(ms(busy.results / Double(folds)))), " +
+        "data served \(ms(busy.data)), messages and view \(ms(busy.other)), reports \(ms(reportSeconds))"
 }

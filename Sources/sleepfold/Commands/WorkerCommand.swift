@@ -14,7 +14,7 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
     var threads: Int?
 
-    @Option(help: "Shared data directory holding the cohort's files (else they are fetched from the coordinator).")
+    @Option(help: "Shared data: the cohort's directory or manifest, as the coordinator has it (else files are fetched from the coordinator).")
     var data: String?
 
     @Option(help: "Where fetched recordings are cached.")
