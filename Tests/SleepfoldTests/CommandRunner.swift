@@ -37,7 +37,8 @@ struct CommandRunner {
         group.enter()
         DispatchQueue.global().async { errData = err.fileHandleForReading.readDataToEndOfFile(); group.leave() }
         if group.wait(timeout: .now() + timeout) == .timedOut {
-            process.terminate()
+            // SIGKILL: a child spawned from a test thread may inherit a mask that blocks SIGTERM.
+            kill(process.processIdentifier, SIGKILL)
             throw TimedOut(arguments: arguments)
         }
         process.waitUntilExit()

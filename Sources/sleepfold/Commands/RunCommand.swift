@@ -91,6 +91,7 @@ struct RunCommand: ParsableCommand {
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["worker", "--connect", endpoint, "--threads", String(threads), "--data", data,
                              "--worker-id", "local-\(index + 1)", "--give-up-after", "60",
+                             "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
                              "--cache", layout.directory.appendingPathComponent("cache").path]
         let logURL = layout.logs.appendingPathComponent("worker-\(index + 1).log")
         FileManager.default.createFile(atPath: logURL.path, contents: nil)

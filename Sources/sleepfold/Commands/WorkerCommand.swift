@@ -32,7 +32,11 @@ struct WorkerCommand: ParsableCommand {
     @Option(help: "Exit if no coordinator answers within this many seconds (default: keep trying).")
     var giveUpAfter: Double?
 
+    @Option(help: .hidden)
+    var parentPid: Int32?
+
     func run() throws {
+        if let parentPid { exitWithParent(parentPid) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let id = workerID ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         var curve: (keys: CurveKeyPair, serverKey: String)?
@@ -51,5 +55,16 @@ struct WorkerCommand: ParsableCommand {
             FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) [\(id)] \(line)\n".utf8))
         }
         try runtime.run()
+    }
+}
+
+/// Local workers of `sleepfold run` end with it, even when it is killed
+/// (a worker that once joined otherwise waits for its coordinator forever).
+/// An orphan is re-parented, so a changed parent pid means the parent is gone.
+private func exitWithParent(_ parent: Int32) {
+    Thread.detachNewThread {
+        while getppid() == parent { sleep(1) }
+        FileHandle.standardError.write(Data("parent process \(parent) is gone: worker exits\n".utf8))
+        exit(1)
     }
 }
