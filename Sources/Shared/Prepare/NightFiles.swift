@@ -75,4 +75,39 @@ public struct NightFiles: Sendable, Equatable {
         }
         return (pairs, unpaired)
     }
+
+    /// NSRR pairs: each `<id>.edf` of `edfDirectory` with `<id>-nsrr.xml` of
+    /// `annotationDirectory` (the two may be one directory), sorted by id, and the EDF
+    /// files without annotations. Ids like `shhs1-200001` (cohort, visit, participant)
+    /// give subject "200001" and night 1, so a participant's visits share a fold.
+    public static func nsrrPairs(edfDirectory: URL, annotationDirectory: URL) throws -> (pairs: [NightFiles], unpaired: [String]) {
+        func list(_ directory: URL, _ what: String) throws -> [String] {
+            do {
+                return try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            } catch {
+                throw PrepareError(file: directory.path, field: what, found: "an unreadable directory (\(error.localizedDescription))",
+                                   expected: "a directory")
+            }
+        }
+        let edfs = try list(edfDirectory, "EDF directory").filter { $0.lowercased().hasSuffix(".edf") }.sorted()
+        let xmls = Set(try list(annotationDirectory, "annotation directory").filter { $0.hasSuffix("-nsrr.xml") })
+        var pairs: [NightFiles] = [], unpaired: [String] = []
+        for name in edfs {
+            let id = String(name.dropLast(4))
+            guard xmls.contains(id + "-nsrr.xml") else {
+                unpaired.append("\(name): no \(id)-nsrr.xml in \(annotationDirectory.path)")
+                continue
+            }
+            let (subject, night) = nsrrSubjectAndVisit(of: id)
+            pairs.append(NightFiles(id: id, subject: subject, night: night, psg: edfDirectory.appendingPathComponent(name),
+                                    hypnogram: annotationDirectory.appendingPathComponent(id + "-nsrr.xml")))
+        }
+        return (pairs, unpaired)
+    }
+
+    /// "shhs1-200001" → ("200001", 1); other ids are their own subject.
+    public static func nsrrSubjectAndVisit(of id: String) -> (subject: String, night: Int?) {
+        guard let match = id.wholeMatch(of: /[A-Za-z]+([0-9]+)-([0-9]+)/) else { return (id, nil) }
+        return (String(match.output.2), Int(match.output.1))
+    }
 }

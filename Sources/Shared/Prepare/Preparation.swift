@@ -9,11 +9,12 @@ public struct PrepareOptions: Sendable, Equatable {
     public var trimWakeMinutes: Int?
     /// Sample rate of the output in Hz; other rates are resampled (`PolyphaseResampler`).
     public var sampleRate: Double
-    /// Annotation texts → stages / dropped.
-    public var stageMapping: StageMapping
+    /// Annotation texts → stages / dropped; nil: by hypnogram format (`.sleepEDF` for EDF+
+    /// hypnograms, `.nsrr` for NSRR XML).
+    public var stageMapping: StageMapping?
 
     public init(channel: String = "EEG Fpz-Cz", trimWakeMinutes: Int? = 30, sampleRate: Double = 100,
-                stageMapping: StageMapping = .sleepEDF) {
+                stageMapping: StageMapping? = nil) {
         self.channel = channel
         self.trimWakeMinutes = trimWakeMinutes
         self.sampleRate = sampleRate
@@ -105,6 +106,22 @@ public enum Preparation {
         return report
     }
 
+    /// Prepares every NSRR pair (`<id>.edf` in `edfDirectory` with `<id>-nsrr.xml` in
+    /// `annotationDirectory`, e.g. SHHS's `shhs1-200001.edf` + `shhs1-200001-nsrr.xml`), as
+    /// `prepareDirectory` does for Sleep-EDF.
+    public static func prepareNSRR(edfDirectory: URL, annotationDirectory: URL, options: PrepareOptions = PrepareOptions(),
+                                   each: (NightOutcome) throws -> Void) throws -> PreparationReport {
+        let (pairs, unpaired) = try NightFiles.nsrrPairs(edfDirectory: edfDirectory, annotationDirectory: annotationDirectory)
+        guard !pairs.isEmpty else {
+            throw PrepareError(file: edfDirectory.path, field: "EDF directory",
+                               found: unpaired.isEmpty ? "no *.edf file" : "no complete pair (\(unpaired.prefix(5).joined(separator: "; ")))",
+                               expected: "<id>.edf with <id>-nsrr.xml in \(annotationDirectory.path)")
+        }
+        var report = try prepare(pairs, options: options, each: each)
+        report.unpaired = unpaired
+        return report
+    }
+
     /// Prepares the given nights in order (e.g. from a `PrepareManifest`), handing each
     /// outcome to `each` as soon as it is made, so only one night is in memory at a time.
     public static func prepare(_ nights: [NightFiles], options: PrepareOptions = PrepareOptions(),
@@ -122,7 +139,6 @@ public enum Preparation {
     public static func prepareNight(_ files: NightFiles, options: PrepareOptions = PrepareOptions()) throws -> NightOutcome {
         try check(options)
         let psg = try EDFReader(url: files.psg)
-        let hypnogram = try EDFReader(url: files.hypnogram)
         let index = try channelIndex(options.channel, in: psg)
         guard let sourceRate = psg.header.sampleRate(ofSignal: index) else {
             throw PrepareError(file: psg.name, field: "duration of a data record", found: "0",
@@ -140,10 +156,22 @@ public enum Preparation {
             }
             psgStartOffset = onsets.first ?? 0
         }
-        let shift = Double(hypnogram.header.startTime.secondsSinceEpoch - psg.header.startTime.secondsSinceEpoch)
-            - psgStartOffset
-        let annotations = try hypnogram.annotations().annotations.map {
-            EDFAnnotation(onset: $0.onset + shift, duration: $0.duration, text: $0.text)
+        let annotations: [EDFAnnotation]
+        let defaultMapping: StageMapping
+        if files.hypnogram.pathExtension.lowercased() == "xml" {
+            // NSRR: Start is seconds from the recording's start.
+            annotations = try NSRRAnnotations(contentsOf: files.hypnogram).events.map {
+                EDFAnnotation(onset: $0.onset - psgStartOffset, duration: $0.duration, text: $0.text)
+            }
+            defaultMapping = .nsrr
+        } else {
+            let hypnogram = try EDFReader(url: files.hypnogram)
+            let shift = Double(hypnogram.header.startTime.secondsSinceEpoch - psg.header.startTime.secondsSinceEpoch)
+                - psgStartOffset
+            annotations = try hypnogram.annotations().annotations.map {
+                EDFAnnotation(onset: $0.onset + shift, duration: $0.duration, text: $0.text)
+            }
+            defaultMapping = .sleepEDF
         }
 
         let raw: [Double] = try psg.physicalSamples(signal: index)
@@ -151,7 +179,7 @@ public enum Preparation {
             ? raw : try PolyphaseResampler(from: sourceRate, to: options.sampleRate).resample(raw)
         let samplesPerEpoch = Int((epochSeconds * options.sampleRate).rounded())
         let plan = epochPlan(annotations: annotations, signalCount: signal.count, sampleRate: options.sampleRate,
-                             mapping: options.stageMapping, trimWakeMinutes: options.trimWakeMinutes)
+                             mapping: options.stageMapping ?? defaultMapping, trimWakeMinutes: options.trimWakeMinutes)
 
         var summary = NightSummary(
             id: files.id, channel: options.channel,

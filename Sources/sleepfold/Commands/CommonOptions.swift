@@ -22,9 +22,9 @@ struct CohortOptions: ParsableArguments {
     @Option(help: "Model selection: validation (held-out subjects), last, or test-oracle (the paper's; leaks test data).")
     var selection: SelectionMode = .validation
 
-    /// Reads the cohort (checking every file) and plans its folds.
-    func load(computeHashes: Bool = false) throws -> (Cohort, FoldPlan) {
-        let cohort = try Cohort.scan(URL(fileURLWithPath: data), computeHashes: computeHashes)
+    /// Reads the cohort (checking every file, and that each has `sampleRate`) and plans its folds.
+    func load(computeHashes: Bool = false, sampleRate: Double? = Recording.standardSampleRate) throws -> (Cohort, FoldPlan) {
+        let cohort = try Cohort.scan(URL(fileURLWithPath: data), expectedSampleRate: sampleRate, computeHashes: computeHashes)
         let plan = try FoldPlan(subjects: cohort.subjects, folds: folds, kind: foldPlan, seed: seed, selection: selection)
         return (cohort, plan)
     }

@@ -13,7 +13,7 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     func run() throws {
-        let (data, plan) = try cohort.load()
+        let (data, plan) = try cohort.load(sampleRate: nil)  // any rate: planning needs subjects only
         if json {
             FileHandle.standardOutput.write(plan.jsonData())
             print()

@@ -10,15 +10,21 @@ struct PrepareCommand: ParsableCommand {
         Pairs SC4ssNE0-PSG.edf with SC4ssNE?-Hypnogram.edf, takes one channel in physical units, \
         cuts 30-s epochs aligned to the stage annotations, drops ?/movement epochs and keeps \
         --trim-wake minutes of wake around the sleep period, as the reference preparation does. \
+        With --annotations DIR, pairs NSRR files instead (SHHS: shhs1-200001.edf with \
+        shhs1-200001-nsrr.xml; channel "EEG" = C4-A1 at 125 Hz by default; stages Wake|0 … \
+        REM sleep|5, 3 and 4 → N3, Unscored/Movement dropped). \
         Each night becomes OUT/<id>.npz with x (n, 30·rate) float32, y (n,) int32 and fs, plus \
-        source_fs (the channel's rate in the PSG), start_time (the PSG header's start, seconds \
-        since 1970 reading the header clock as UTC) and epoch_onsets (seconds from the PSG's \
-        first sample), all float64. The channel name is not stored: the NPZ writer has no \
-        string dtype. A night without a sleep epoch is skipped (kept with --trim-wake none).
+        ch_label (the channel, a string), source_fs (the channel's rate in the PSG), start_time \
+        (the PSG header's start, seconds since 1970 reading the header clock as UTC) and \
+        epoch_onsets (seconds from the PSG's first sample), float64. A night without a sleep \
+        epoch is skipped (kept with --trim-wake none).
         """)
 
-    @Option(help: "Directory of *-PSG.edf and *-Hypnogram.edf files.")
+    @Option(help: "Directory of *-PSG.edf and *-Hypnogram.edf files (or of NSRR *.edf files with --annotations).")
     var edfDir: String?
+
+    @Option(help: "Directory of NSRR annotation files (<id>-nsrr.xml) for the EDF files of --edf-dir (SHHS, MESA, …).")
+    var annotations: String?
 
     @Option(help: "Prepare manifest (JSON: {\"nights\": [{\"psg\", \"hypnogram\", \"subject\", \"night\", \"id\"}]}) for files not named like Sleep-EDF; also writes OUT/manifest.json for --data.")
     var manifest: String?
@@ -26,8 +32,8 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Directory to write the recordings to (created if missing).")
     var out: String
 
-    @Option(help: "Label of the EEG channel to use.")
-    var channel: String = "EEG Fpz-Cz"
+    @Option(help: "Label of the EEG channel to use (default: \"EEG Fpz-Cz\"; \"EEG\" with --annotations).")
+    var channel: String?
 
     @Option(help: "Minutes of wake kept before the first and after the last sleep epoch, or none to keep every epoch.")
     var trimWake: TrimWake = .minutes(30)
@@ -35,16 +41,19 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Output sample rate in Hz (other rates are resampled).")
     var rate: Double = 100
 
-    @Option(help: "Stage map JSON ({\"stages\": {text: stage}, \"drop\": [text]}) for hypnograms that do not use Sleep-EDF's texts.")
+    @Option(help: "Stage map JSON ({\"stages\": {text: stage}, \"drop\": [text]}) for hypnograms that use neither Sleep-EDF's nor NSRR's texts.")
     var stageMap: String?
 
     @Flag(help: "Deflate the NPZ members (as np.savez_compressed).")
     var compressed = false
 
     func run() throws {
-        let mapping = try stageMap.map { try StageMapping(contentsOf: URL(fileURLWithPath: $0)) } ?? .sleepEDF
-        let options = PrepareOptions(channel: channel, trimWakeMinutes: trimWake.minutes, sampleRate: rate,
-                                     stageMapping: mapping)
+        if annotations != nil && edfDir == nil {
+            throw ValidationError("--annotations pairs the EDF files of --edf-dir; give --edf-dir too")
+        }
+        let mapping = try stageMap.map { try StageMapping(contentsOf: URL(fileURLWithPath: $0)) }
+        let options = PrepareOptions(channel: channel ?? (annotations == nil ? "EEG Fpz-Cz" : "EEG"),
+                                     trimWakeMinutes: trimWake.minutes, sampleRate: rate, stageMapping: mapping)
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         var written = 0, epochs = 0
@@ -62,6 +71,12 @@ struct PrepareCommand: ParsableCommand {
         }
         let report: PreparationReport
         switch (edfDir, manifest) {
+        case (let dir?, nil) where annotations != nil:
+            report = try Preparation.prepareNSRR(edfDirectory: URL(fileURLWithPath: dir),
+                                                 annotationDirectory: URL(fileURLWithPath: annotations!), options: options, each: write)
+            // Subjects come from the NSRR ids (shhs1-200001 → 200001), not Sleep-EDF names: keep them.
+            let json = try JSONSerialization.data(withJSONObject: ["recordings": cohortEntries], options: [.prettyPrinted, .sortedKeys])
+            try json.write(to: directory.appendingPathComponent("manifest.json"), options: .atomic)
         case (let dir?, nil):
             report = try Preparation.prepareDirectory(URL(fileURLWithPath: dir), options: options, each: write)
         case (nil, let file?):
@@ -70,7 +85,7 @@ struct PrepareCommand: ParsableCommand {
             let json = try JSONSerialization.data(withJSONObject: ["recordings": cohortEntries], options: [.prettyPrinted, .sortedKeys])
             try json.write(to: directory.appendingPathComponent("manifest.json"), options: .atomic)
         default:
-            throw ValidationError("give exactly one of --edf-dir and --manifest")
+            throw ValidationError("give exactly one of --edf-dir and --manifest (--annotations goes with --edf-dir)")
         }
         print(report.table())
         guard written > 0 else {

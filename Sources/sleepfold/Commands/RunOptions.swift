@@ -28,8 +28,10 @@ struct TrainingOptions: ParsableArguments {
 /// Builds the run (cohort with hashes, plan, config) the coordinator, `run` and `train` share.
 func makeRunSetup(_ cohortOptions: CohortOptions, _ training: TrainingOptions,
                   default fallback: ExperimentConfig = ExperimentConfig(name: "ex1-attnsleep")) throws -> (RunSetup, ExperimentConfig) {
-    let (cohort, plan) = try cohortOptions.load(computeHashes: true)
     let (experiment, json) = try training.load(default: fallback)
+    // The model's input fixes the rate: 3000 samples per 30-s epoch = 100 Hz, 3750 = 125 Hz (SHHS).
+    let (cohort, plan) = try cohortOptions.load(computeHashes: true,
+                                                sampleRate: Double(experiment.model.inputSamples) / Preparation.epochSeconds)
     let setup = try RunSetup(cohort: cohort, foldPlan: plan, foldPlanKind: cohortOptions.foldPlan, configJSON: json,
                              seed: cohortOptions.seed, selection: cohortOptions.selection, epochs: experiment.training.epochs)
     return (setup, experiment)

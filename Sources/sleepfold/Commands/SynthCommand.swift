@@ -28,11 +28,23 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Directory to write the recordings to (created if missing).")
     var out: String
 
+    @Option(help: "npz: AttnSleep NPZ files (SC4ssNE0.npz); nsrr: SHHS-style EDF + NSRR XML pairs (shhsV-2000ss.edf, …-nsrr.xml) for `prepare --annotations`.")
+    var format: SynthFormat = .npz
+
+    @Option(help: "EEG sample rate of --format nsrr files in Hz (SHHS: 125).")
+    var rate: Double = 125
+
     func run() throws {
         let options = SynthOptions(subjects: subjects, nights: nights, hours: hours, seed: seed)
         try options.validate()
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if format == .nsrr {
+            guard rate > 0 && rate <= 1000 else { throw ValidationError("--rate must be in (0, 1000] Hz, got \(rate)") }
+            let nights = try Self.writeNSRR(options, rate: rate, to: directory)
+            print("wrote \(nights) SHHS-style nights (EDF at \(formatHz(rate)) Hz + NSRR XML) of \(subjects) subjects to \(directory.path)")
+            return
+        }
         try Self.write(options, to: directory)
         let cohort = try Cohort.scan(directory, checkSignal: false)
         var counts = [Int](repeating: 0, count: Stage.count)
@@ -40,6 +52,23 @@ struct SynthCommand: ParsableCommand {
         let total = max(1, counts.reduce(0, +))
         let shares = Stage.allCases.map { "\($0.name) \(String(format: "%.1f", 100 * Double(counts[Int($0.rawValue)]) / Double(total)))%" }
         print("wrote \(subjects * nights) recordings of \(subjects) subjects (\(total) epochs: \(shares.joined(separator: ", "))) to \(directory.path)")
+    }
+
+    /// SHHS-style pairs, in parallel; visit = night.
+    static func writeNSRR(_ options: SynthOptions, rate: Double, to directory: URL) throws -> Int {
+        let jobs = (0..<options.subjects).flatMap { s in (1...options.nights).map { (s, $0) } }
+        let failures = FailureBox()
+        DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
+            let (subject, night) = jobs[i]
+            do {
+                let recording = try SynthCohort.night(subject: subject, night: night, options: options)
+                _ = try SynthNSRR.write(recording, subject: subject, visit: night, rate: rate, to: directory)
+            } catch {
+                failures.add("\(error)")
+            }
+        }
+        if let first = failures.first { throw CommandFailure(first) }
+        return jobs.count
     }
 
     /// Generates and writes the nights in parallel, one night in memory per core.
@@ -65,4 +94,13 @@ final class FailureBox: @unchecked Sendable {
     private var messages: [String] = []
     func add(_ message: String) { lock.lock(); messages.append(message); lock.unlock() }
     var first: String? { lock.lock(); defer { lock.unlock() }; return messages.first }
+}
+
+/// `synth --format`.
+enum SynthFormat: String, ExpressibleByArgument, CaseIterable {
+    case npz, nsrr
+}
+
+private func formatHz(_ rate: Double) -> String {
+    rate == rate.rounded() ? String(Int(rate)) : String(rate)
 }
