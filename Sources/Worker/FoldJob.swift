@@ -9,12 +9,17 @@ public struct FoldJob: Sendable {
     /// BLAS / compute threads to use.
     public let threads: Int
     public let workerID: String
+    /// Where the training nights' epoch files (`EpochFile`) are kept, by content hash,
+    /// for this and later folds (default: a sleepfold-epochs folder in the temporary directory).
+    public let epochDirectory: URL
 
-    public init(task: Sleepfold_FoldTask, files: [String: URL], threads: Int, workerID: String) {
+    public init(task: Sleepfold_FoldTask, files: [String: URL], threads: Int, workerID: String, epochDirectory: URL? = nil) {
         self.task = task
         self.files = files
         self.threads = threads
         self.workerID = workerID
+        self.epochDirectory = epochDirectory
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("sleepfold-epochs")
     }
 }
 

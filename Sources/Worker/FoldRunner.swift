@@ -32,15 +32,29 @@ public enum FoldRunner {
         }
         ComputeThreads.set(job.threads)
 
-        func load(_ refs: [Sleepfold_RecordingRef]) throws -> [Recording] {
+        func file(_ ref: Sleepfold_RecordingRef) throws -> URL {
+            guard let url = job.files[ref.id] else { throw Failure(description: "no local file for recording \(ref.id)") }
+            return url
+        }
+        // Training nights are read batch by batch from epoch files, evaluation nights one
+        // at a time: the worker's memory does not grow with the fold (docs/training-data.md).
+        try FileManager.default.createDirectory(at: job.epochDirectory, withIntermediateDirectories: true)
+        let train = try EpochFileSource(try task.train.map { ref in
+            let url = job.epochDirectory.appendingPathComponent("\(ref.sha256.isEmpty ? ref.id : ref.sha256).epochs")
+            if let existing = try? EpochFile(url: url) { return existing }
+            return try EpochFile.convert(npz: try file(ref), to: url)
+        })
+        func lazy(_ refs: [Sleepfold_RecordingRef]) throws -> [LazyRecording] {
             try refs.map { ref in
-                guard let url = job.files[ref.id] else { throw Failure(description: "no local file for recording \(ref.id)") }
-                var recording = try Recording(contentsOf: url, subject: ref.subject, expectedSampleRate: nil)
-                recording.id = ref.id
-                return recording
+                let url = try file(ref)
+                return LazyRecording(id: ref.id) {
+                    var recording = try Recording(contentsOf: url, subject: ref.subject, expectedSampleRate: nil)
+                    recording.id = ref.id
+                    return recording
+                }
             }
         }
-        let train = try load(task.train), validation = try load(task.validation), test = try load(task.test)
+        let validation = try lazy(task.validation), test = try lazy(task.test)
 
         let trainer = Trainer(config: config, selection: selection, seed: task.seed)
         let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in

@@ -323,7 +323,8 @@ public final class WorkerRuntime {
         pendingTask = nil
         var files: [String: URL] = [:]
         for ref in refs { files[ref.id] = localFiles[ref.id] }
-        let job = FoldJob(task: task, files: files, threads: options.threads, workerID: options.workerID)
+        let job = FoldJob(task: task, files: files, threads: options.threads, workerID: options.workerID,
+                          epochDirectory: options.cacheDirectory.appendingPathComponent("epochs"))
         let events = WorkerEvents()
         training = (task, events)
         let trainer = self.trainer
@@ -348,7 +349,7 @@ public final class WorkerRuntime {
                 env.progress = p
                 try send(env)
             case .finished(let result):
-                log("fold \(result.fold) done in \(Int(result.trainSeconds)) s")
+                log("fold \(result.fold) done in \(Int(result.trainSeconds)) s (peak RSS \(peakResidentBytes() >> 20) MiB)")
                 unacknowledged = result
                 self.training = nil
                 env.foldResult = result

@@ -110,7 +110,7 @@ public final class NPZArchive {
     /// members can be checked without holding them in memory. Verifies the CRC-32.
     ///
     /// - Returns: the member's header.
-    func stream(_ name: String, _ body: @escaping (NPYHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NPYHeader {
+    public func stream(_ name: String, _ body: @escaping (NPYHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NPYHeader {
         let entry = try self.entry(name)
         var decoder = NPYStreamDecoder(onElements: body)
         let checksum: CRC32

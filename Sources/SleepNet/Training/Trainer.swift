@@ -66,12 +66,27 @@ public final class Trainer {
     public func run(train: [Recording], validation: [Recording], test: [Recording],
                     progress: (EpochRecord) -> Void = { _ in },
                     isCancelled: () -> Bool = { false }) throws -> Outcome {
-        let training = config.training
         let S = config.model.inputSamples
         for r in train + validation + test where r.samplesPerEpoch != S {
             throw SleepNetError(.shapeMismatch, "recording \(r.id): \(r.samplesPerEpoch) samples per epoch, but the model takes \(S)")
         }
-        guard train.contains(where: { $0.epochCount > 0 }) else {
+        return try run(train: InMemoryEpochs(train), validation: validation.map { LazyRecording($0) },
+                       test: test.map { LazyRecording($0) }, progress: progress, isCancelled: isCancelled)
+    }
+
+    /// `run` with training epochs from any source (e.g. files, read batch by batch)
+    /// and evaluation nights loaded one at a time: memory stays that of one batch and
+    /// one night, whatever the size of the fold. Same seed and data, same results as
+    /// the in-memory `run`, bit for bit.
+    public func run(train: any EpochSource, validation: [LazyRecording], test: [LazyRecording],
+                    progress: (EpochRecord) -> Void = { _ in },
+                    isCancelled: () -> Bool = { false }) throws -> Outcome {
+        let training = config.training
+        let S = config.model.inputSamples
+        if !train.labels.isEmpty && train.samplesPerEpoch != S {
+            throw SleepNetError(.shapeMismatch, "training epochs have \(train.samplesPerEpoch) samples, but the model takes \(S)")
+        }
+        guard train.labels.contains(where: { !$0.isEmpty }) else {
             throw SleepNetError(.invalidConfig, "no training epochs in this fold")
         }
         if selection == .validation && validation.isEmpty {
@@ -81,9 +96,9 @@ public final class Trainer {
         let model = try SleepModel(config: config.model, seed: seed)
         let optimizer = Adam(store: model.store, config: training)
         let loss = WeightedCrossEntropy()
-        let weights = ClassWeights.reference(counts: ClassWeights.counts(train.flatMap(\.labels)))
+        let weights = ClassWeights.reference(counts: ClassWeights.counts(train.labels.flatMap { $0 }))
 
-        let batches = EpochBatches(recordings: train, batchSize: training.batchSize)
+        let batches = EpochBatches(source: train, batchSize: training.batchSize)
         var history: [EpochRecord] = []
         var best: (score: Double, epoch: Int, snapshot: ModelSnapshot?, predictions: [RecordingPrediction]?)?
 
@@ -98,7 +113,7 @@ public final class Trainer {
             var lossSum = 0.0, seen = 0, correct = 0
             for b in 0..<batches.count {
                 if isCancelled() { throw Cancelled() }
-                let (x, labels, n) = batches.batch(b)
+                let (x, labels, n) = try batches.batch(b)
                 // model.trainStep, keeping the logits for the running accuracy.
                 let logits = try model.forward(x, batch: n, training: true)
                 let value = try loss.forward(logits: logits, labels: labels, classWeights: weights)
@@ -158,12 +173,22 @@ public final class Trainer {
     /// Eval-mode predictions for each recording, and the weighted loss over all of them.
     public func predict(_ recordings: [Recording], model: SleepModel,
                         lossWeights: [Float]? = nil) throws -> ([RecordingPrediction], Double) {
+        try predict(recordings.map { LazyRecording($0) }, model: model, lossWeights: lossWeights)
+    }
+
+    /// `predict` loading one night at a time.
+    public func predict(_ recordings: [LazyRecording], model: SleepModel,
+                        lossWeights: [Float]? = nil) throws -> ([RecordingPrediction], Double) {
         let K = config.model.classes
         let S = config.model.inputSamples
         let loss = WeightedCrossEntropy()
         var lossSum = 0.0, lossCount = 0
         var out: [RecordingPrediction] = []
-        for r in recordings {
+        for lazy in recordings {
+            let r = try lazy.load()
+            guard r.samplesPerEpoch == S else {
+                throw SleepNetError(.shapeMismatch, "recording \(r.id): \(r.samplesPerEpoch) samples per epoch, but the model takes \(S)")
+            }
             var probabilities = [Float](repeating: 0, count: r.epochCount * K)
             var predicted = [Int32](repeating: 0, count: r.epochCount)
             var start = 0

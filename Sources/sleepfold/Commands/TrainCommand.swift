@@ -49,7 +49,8 @@ struct TrainCommand: ParsableCommand {
         } else {
             let job = FoldJob(task: plan.task(fold: fold, attempt: 1), files: plan.files,
                               threads: max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount),
-                              workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)")
+                              workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
+                              epochDirectory: layout.directory.appendingPathComponent("cache/epochs"))
             let result = try FoldRunner.train(job, progress: { p in
                 print(Self.progressLine(p))
                 fflush(nil)  // show each epoch as it ends, also when stdout is a pipe
@@ -57,6 +58,7 @@ struct TrainCommand: ParsableCommand {
             let checkpoint = try journal.record(result, checkpointDirectory: layout.checkpoints)
             print(String(format: "fold %d trained in %.1f s, chosen epoch %d", fold, result.trainSeconds, result.chosenEpoch) +
                   (checkpoint.map { "; checkpoint \($0.path)" } ?? ""))
+            print("peak RSS: \(peakResidentBytes() >> 20) MiB")
         }
 
         let report = try RunReporter.write(setup: setup, results: journal.results, to: layout)
