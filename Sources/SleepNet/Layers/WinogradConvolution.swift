@@ -17,8 +17,17 @@ final class WinogradConvolution {
     let m, r, alpha: Int
     /// Aᵀ (m, α), G (α, r), Bᵀ (α, α), row-major.
     let at: [Float], g: [Float], bt: [Float]
-    /// Per row a of Bᵀ, its non-zero entries (column i, value).
-    let btNonzero: [[(Int, Float)]]
+    /// Rows of Bᵀ in pairs: for points ±p the two rows are E ± O with E even
+    /// and O odd in the column index, so both cost the terms of one row:
+    /// V_first = E·d + O·d, V_second = E·d − O·d. Rows without a partner
+    /// (0, ∞) have O empty and no second row.
+    struct RowPair {
+        let first: Int
+        let second: Int?
+        let even: [(Int, Float)]
+        let odd: [(Int, Float)]
+    }
+    let inputRows: [RowPair]
 
     private let transformedWeight = Tensor()   // U (α, F, C)
     private let transformedInput = Tensor()    // V (lanes, α, C, N + 16)
@@ -63,9 +72,24 @@ final class WinogradConvolution {
         self.at = at.map { Float($0) }
         self.g = gm.map { Float($0) }
         self.bt = btm.map { Float($0) }
-        btNonzero = (0..<alpha).map { a in
-            (0..<alpha).compactMap { i in btm[a * alpha + i] == 0 ? nil : (i, Float(btm[a * alpha + i])) }
+        func terms(_ row: [Double]) -> [(Int, Float)] {
+            row.enumerated().compactMap { $0.element == 0 ? nil : ($0.offset, Float($0.element)) }
         }
+        var rows: [RowPair] = []
+        var paired = Set<Int>()
+        for a in 0..<alpha where !paired.contains(a) {
+            let rowA = Array(btm[(a * alpha)..<((a + 1) * alpha)])
+            // The partner of p > 0 is −p (the last row, ∞, has none).
+            if a < alpha - 1, points[a] > 0, let b = points.firstIndex(of: -points[a]) {
+                let rowB = Array(btm[(b * alpha)..<((b + 1) * alpha)])
+                let even = zip(rowA, rowB).map { ($0 + $1) / 2 }, odd = zip(rowA, rowB).map { ($0 - $1) / 2 }
+                rows.append(RowPair(first: a, second: b, even: terms(even), odd: terms(odd)))
+                paired.insert(b)
+            } else {
+                rows.append(RowPair(first: a, second: nil, even: terms(rowA), odd: []))
+            }
+        }
+        inputRows = rows
     }
 
     /// The first `n` finite points: 0, 1, −1, 2, −2, ½, −½, 3/2, −3/2, 3, −3, ⅓, −⅓, …
@@ -128,21 +152,28 @@ final class WinogradConvolution {
         let xp = x.data, yp = y.data
         let vBase = transformedInput.data, mBase = products.data
         let phBase = phases.data, toBase = tileOutput.data
-        // Bᵀ's non-zero terms, row by row: (offset of x[j·m + i] in the phase rows, coefficient).
-        var offsets: [Int] = [], coefficients: [Float] = [], starts = [0]
-        for a in 0..<alpha {
-            for (i, ci) in btNonzero[a] {
+        // Bᵀ's non-zero terms, pair by pair, even then odd terms: (offset of
+        // x[j·m + i] in the phase rows, coefficient); per pair its rows and where its terms start.
+        var offsets: [Int] = [], coefficients: [Float] = [], starts = [0], targets: [Int] = []
+        for pair in inputRows {
+            for (i, ci) in pair.even + pair.odd {
                 offsets.append((i % m) * rowLength + i / m)
                 coefficients.append(ci)
             }
+            starts.append(offsets.count - pair.odd.count)   // odd terms start here
             starts.append(offsets.count)
+            targets.append(pair.first)
+            targets.append(pair.second ?? -1)
         }
+        let pairCount = inputRows.count
         at.withUnsafeBufferPointer { atp in
         offsets.withUnsafeBufferPointer { termOffset in
         coefficients.withUnsafeBufferPointer { termCoefficient in
         starts.withUnsafeBufferPointer { termStart in
+        targets.withUnsafeBufferPointer { target in
             let atp = atp.baseAddress!, termOffset = termOffset.baseAddress!
             let termCoefficient = termCoefficient.baseAddress!, termStart = termStart.baseAddress!
+            let target = target.baseAddress!
             parallelLanes(groups, lanes: lanes) { lane, gi in
                 let v = vBase + lane * alpha * C * ldn, mm = mBase + lane * alpha * F * ldn
                 let ph = phBase + lane * m * rowLength, to = toBase + lane * m * tileStride
@@ -164,17 +195,24 @@ final class WinogradConvolution {
                             for k in lo..<hi { dst[k] = row[t]; t += m }
                             for k in hi..<rowLength { dst[k] = 0 }
                         }
-                        for a in 0..<alpha {
+                        for r in 0..<pairCount {
+                            let e0 = termStart[2 * r], o0 = termStart[2 * r + 1], o1 = termStart[2 * r + 2]
+                            let a = target[2 * r], b = target[2 * r + 1]
                             let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
-                            let first = termStart[a], last = termStart[a + 1]
+                            let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
                             var j = 0
                             while j < T {
-                                var acc = SIMD16<Float>()
-                                for e in first..<last {
+                                var even = SIMD16<Float>(), odd = SIMD16<Float>()
+                                for e in e0..<o0 {
                                     let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    acc += termCoefficient[e] * src.loadUnaligned(as: SIMD16<Float>.self)
+                                    even += termCoefficient[e] * src.loadUnaligned(as: SIMD16<Float>.self)
                                 }
-                                out.storeBytes(of: acc, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                for e in o0..<o1 {
+                                    let src = UnsafeRawPointer(ph + termOffset[e] + j)
+                                    odd += termCoefficient[e] * src.loadUnaligned(as: SIMD16<Float>.self)
+                                }
+                                out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
                                 j += 16
                             }
                         }
@@ -222,6 +260,7 @@ final class WinogradConvolution {
                     epilogue?(yb, s0 + q)
                 }
             }
+        }
         }
         }
         }
