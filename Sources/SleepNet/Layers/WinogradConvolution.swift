@@ -267,11 +267,11 @@ final class WinogradConvolution {
         }
     }
 
-    /// Samples per group: enough tiles for an efficient GEMM (about 1024
+    /// Samples per group: enough tiles for an efficient GEMM (up to 512
     /// columns), a power of two, and at least 8 groups for a batch of 64 or more.
     static func groupSize(batch B: Int, tiles T: Int) -> Int {
         var g = 1
-        while 2 * g * T <= 1024 { g *= 2 }
+        while 2 * g * T <= 512 { g *= 2 }
         var cap = 1
         while 2 * cap <= max(1, B / 8) { cap *= 2 }
         return max(1, min(g, cap))
