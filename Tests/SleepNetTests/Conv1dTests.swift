@@ -81,4 +81,41 @@ struct ConvCase: Sendable, CustomStringConvertible {
         let twice = Array(store.gradient("c.weight")!)
         for i in 0..<once.count { #expect(abs(twice[i] - 2 * once[i]) <= 1e-6 * max(1, abs(once[i]))) }
     }
+
+    /// A batch of 32 short outputs runs several samples per GEMM; each sample
+    /// must come out as when it is convolved alone (batch 1: one GEMM), and the
+    /// BatchNorm epilogue must give what the BatchNorm gives on its own.
+    @Test(arguments: [false, true])
+    func groupedSamplesMatchOneByOne(training: Bool) throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: 3, outChannels: 5, kernel: 7, bias: true, causal: true)
+        let bn = BatchNorm1d(store: store, name: "bn", channels: 5, activation: .gelu)
+        store.allocate(seed: 9)
+        randomizeParameters(store, seed: 10)
+        let B = 32, C = 3, F = 5, L = 40
+        let x = randomTensor(Shape(B, C, L), seed: 11)
+        let grouped = conv.forward(x).array
+        // Groups are cut from the batch alone: 2 threads give the same bits.
+        ComputeThreads.set(2)
+        let groupedTwoThreads = conv.forward(x).array
+        ComputeThreads.set(1)
+        #expect(groupedTwoThreads == grouped)
+        let one = Tensor(shape: Shape(1, C, L))
+        var worst: Float = 0
+        for b in 0..<B {
+            one.data.update(from: x.data + b * C * L, count: C * L)
+            let y = conv.forward(one).array
+            for i in 0..<(F * L) { worst = max(worst, abs(grouped[b * F * L + i] - y[i])) }
+        }
+        #expect(worst <= 1e-6, "grouped against one by one: max difference \(worst)")
+
+        let separate = bn.forward(Tensor(shape: Shape(B, F, L), values: grouped), training: training).array
+        // Evaluation applies BN + GELU in place (the result is the BN's output);
+        // training only collects the statistics for the BN's own forward.
+        let convolved = conv.forward(x, batchNorm: bn, training: training)
+        let fused = training ? bn.forward(convolved, training: true).array : convolved.array
+        var worstBN: Float = 0
+        for i in 0..<separate.count { worstBN = max(worstBN, abs(fused[i] - separate[i])) }
+        #expect(worstBN <= 1e-6, "BatchNorm epilogue: max difference \(worstBN)")
+    }
 }

@@ -64,6 +64,17 @@ public final class Conv1d {
             : nil
     }
 
+    /// Output tile m of the Winograd F(m, kernel) path that an evaluation
+    /// `forward(_:batchNorm:training: false)` takes; 0 (default): im2col + GEMM.
+    /// Used only for stride 1, dilation 1, one group. It rounds differently (a
+    /// few 1e-6 of the output scale): harmless for inference, but in training
+    /// max-pool near-ties and Adam amplify it past the PyTorch parity tolerance
+    /// (two steps: 4e-4 against 1e-4), so training stays on im2col + GEMM.
+    public var winogradTile = 0 {
+        didSet { if winogradTile != winograd?.m { winograd = nil } }
+    }
+    private var winograd: WinogradConvolution?
+
     /// Output length for an input of length `length`.
     public func outputLength(_ length: Int) -> Int {
         (length + padLeft + padRight - dilation * (kernel - 1) - 1) / stride + 1
@@ -89,6 +100,17 @@ public final class Conv1d {
     /// the BN's per-sample statistics are collected for its forward.
     @discardableResult
     public func forward(_ x: Tensor, batchNorm: BatchNorm1d?, training: Bool) -> Tensor {
+        if !training && winogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1 {
+            let plan = winograd ?? WinogradConvolution(outputTile: winogradTile, kernel: kernel)
+            winograd = plan
+            precondition(x.shape[1] == inChannels, "Conv1d: input has \(x.shape[1]) channels, expected \(inChannels)")
+            input = x
+            let Lo = outputLength(x.shape[2])
+            plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
+                         outChannels: outChannels, padLeft: padLeft, outLength: Lo, into: output,
+                         epilogue: batchNorm.map { bn in { y, _ in bn.applyEvaluation(y, length: Lo) } })
+            return output
+        }
         guard let bn = batchNorm else { return forward(x, epilogue: nil) }
         if training {
             bn.prepareSampleStatistics(batch: x.shape[0], length: outputLength(x.shape[2]))
@@ -105,8 +127,10 @@ public final class Conv1d {
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
         input = x
         output.resize(Shape(B, F, Lo))
-        let lanes = laneCount(B)
         let pointwise = isPointwise
+        let group = groups == 1 && !pointwise ? Self.sampleGroup(batch: B, outLength: Lo) : 1
+        if group > 1 { return forwardGrouped(x, group: group, epilogue: epilogue) }
+        let lanes = laneCount(B)
         if !pointwise { col.resize(Shape(lanes, CgK, Lo)) }
         let w = store.value(weight)
         let bvals = bias.map { store.value($0) }
@@ -139,6 +163,56 @@ public final class Conv1d {
                 }
             }
             epilogue?(yb, b)
+        }
+        return output
+    }
+
+    /// Samples per GEMM for short outputs: a power of two with at most 512
+    /// columns in all, and at least 8 groups for a batch of 64 or more; 1
+    /// (one GEMM per sample) when Lo > 256. From the shapes only, never the threads.
+    static func sampleGroup(batch B: Int, outLength Lo: Int) -> Int {
+        var g = 1
+        while 2 * g * Lo <= 512 { g *= 2 }
+        var cap = 1
+        while 2 * cap <= max(1, B / 8) { cap *= 2 }
+        return max(1, min(g, cap))
+    }
+
+    /// `forward` for one group, several samples per GEMM (tiny per-sample
+    /// GEMMs waste most of their time outside the kernel):
+    ///
+    ///     // col (C·K, G·Lo): sample q's im2col in columns q·Lo ..< (q+1)·Lo
+    ///     // Y (F, G·Lo) = W (F, C·K) · col, then y_b = Y[:, q·Lo ..< (q+1)·Lo] + bias, epilogue
+    private func forwardGrouped(_ x: Tensor, group: Int,
+                                epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        let B = x.shape[0], C = inChannels, L = x.shape[2]
+        let F = outChannels, CK = C * kernel, Lo = outputLength(L)
+        let N = group * Lo, chunks = (B + group - 1) / group
+        let lanes = laneCount(chunks)
+        col.resize(Shape(lanes, CK + F, N))    // im2col, then the GEMM's output
+        let w = store.value(weight)
+        let bvals = bias.map { store.value($0) }
+        let xp = x.data, yp = output.data, colBase = col.data
+        parallelLanes(chunks, lanes: lanes) { lane, chunk in
+            let colLane = colBase + lane * (CK + F) * N, yLane = colLane + CK * N
+            let s0 = chunk * group, n = min(B, s0 + group) - s0
+            for q in 0..<n {
+                im2col(xp + (s0 + q) * C * L, channels: C, length: L, outLength: Lo,
+                       into: colLane + q * Lo, rowStride: N)
+            }
+            sgemm(transA: false, transB: false, m: F, n: n * Lo, k: CK,
+                  alpha: 1, a: w, lda: CK,
+                  b: colLane, ldb: N,
+                  beta: 0, c: yLane, ldc: N)
+            for q in 0..<n {
+                let yb = yp + (s0 + q) * F * Lo
+                for f in 0..<F {
+                    let src = yLane + f * N + q * Lo, dst = yb + f * Lo
+                    let v = bvals?[f] ?? 0
+                    for t in 0..<Lo { dst[t] = src[t] + v }
+                }
+                epilogue?(yb, s0 + q)
+            }
         }
         return output
     }
@@ -246,13 +320,14 @@ public final class Conv1d {
     }
 
     /// col[(c·K + k), t] = x[c, t·stride + k·dilation − padLeft] (0 outside).
+    /// Rows are `rowStride` apart (default Lo).
     private func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
-                        into col: UnsafeMutablePointer<Float>) {
-        let K = kernel, s = stride
+                        into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
+        let K = kernel, s = stride, ld = rowStride ?? Lo
         for c in 0..<channels {
             let xc = x + c * L
             for k in 0..<K {
-                let row = col + (c * K + k) * Lo
+                let row = col + (c * K + k) * ld
                 let off = k * dilation - padLeft
                 let (lo, hi) = validRange(offset: off, length: L, outLength: Lo)
                 if lo > 0 { row.update(repeating: 0, count: lo) }

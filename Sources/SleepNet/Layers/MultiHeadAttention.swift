@@ -61,8 +61,10 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
             let row = x + r * width
             var m = -Float.infinity
             for j in 0..<width { m = max(m, row[j]) }
+            // Exponentials in their own loop (it vectorises), then the sum in order.
+            for j in 0..<width { row[j] = fastExp(row[j] - m) }
             var s: Float = 0
-            for j in 0..<width { let e = fastExp(row[j] - m); row[j] = e; s += e }
+            for j in 0..<width { s += row[j] }
             let inv = 1 / s
             for j in 0..<width { row[j] *= inv }
         }

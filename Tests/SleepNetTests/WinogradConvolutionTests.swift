@@ -1,0 +1,65 @@
+import SleepNet
+import Testing
+
+/// The Winograd evaluation path of Conv1d against its im2col + GEMM path.
+@Suite struct WinogradConvolutionTests {
+    struct Case: Sendable, CustomStringConvertible {
+        var inChannels, outChannels, kernel, padding, tile, batch, length: Int
+        var bias = false, causal = false
+        var description: String {
+            "C\(inChannels)→F\(outChannels) K\(kernel) p\(padding) F(\(tile),\(kernel)) B\(batch) L\(length)"
+                + (bias ? " bias" : "") + (causal ? " causal" : "")
+        }
+    }
+
+    static let cases: [Case] = [
+        Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 3, batch: 5, length: 61),   // AttnSleep conv5/conv8
+        Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+        Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
+        Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2),       // fewer outputs than a tile
+        Case(inChannels: 7, outChannels: 9, kernel: 8, padding: 0, tile: 1, batch: 70, length: 40, bias: true),
+    ]
+
+    @Test(arguments: cases)
+    func matchesIm2colPath(_ c: Case) throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: c.inChannels, outChannels: c.outChannels,
+                          kernel: c.kernel, padding: c.padding, bias: c.bias, causal: c.causal)
+        store.allocate(seed: 11)
+        let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 12)
+        let direct = conv.forward(x, batchNorm: nil, training: false).array
+        conv.winogradTile = c.tile
+        let fast = conv.forward(x, batchNorm: nil, training: false)
+        #expect(fast.shape == Shape(c.batch, c.outChannels, direct.count / (c.batch * c.outChannels)))
+        let scale = direct.map(abs).max() ?? 1
+        var worst: Float = 0
+        for (a, b) in zip(fast.array, direct) { worst = max(worst, abs(a - b)) }
+        #expect(worst <= 1e-5 * scale, "max error \(worst) against output scale \(scale)")
+        // The plain forward (and so the gradient checks) stays im2col + GEMM.
+        #expect(conv.forward(x).array == direct)
+    }
+
+    /// With a BatchNorm epilogue (eval: affine + GELU), one and two threads give identical results.
+    @Test func batchNormEpilogueAndThreadCountIndependence() throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: 8, outChannels: 16, kernel: 8, padding: 4, bias: false)
+        let bn = BatchNorm1d(store: store, name: "bn", channels: 16, activation: .gelu)
+        store.allocate(seed: 13)
+        randomizeParameters(store, seed: 14)
+        for i in 0..<16 { store.bufferValue("bn.running_var")![i] = 0.5 + Float(i) / 16 }
+        let x = randomTensor(Shape(33, 8, 50), seed: 15)
+        let direct = bn.forward(conv.forward(x, batchNorm: nil, training: false), training: false).array
+        conv.winogradTile = 3
+        let saved = ComputeThreads.count
+        defer { ComputeThreads.set(saved) }
+        ComputeThreads.set(1)
+        let one = conv.forward(x, batchNorm: bn, training: false).array
+        ComputeThreads.set(2)
+        let two = conv.forward(x, batchNorm: bn, training: false).array
+        #expect(one == two)
+        let scale = direct.map(abs).max() ?? 1
+        var worst: Float = 0
+        for (a, b) in zip(one, direct) { worst = max(worst, abs(a - b)) }
+        #expect(worst <= 1e-5 * scale, "max error \(worst) against output scale \(scale)")
+    }
+}
