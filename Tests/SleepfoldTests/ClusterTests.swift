@@ -108,9 +108,11 @@ import Shared
         #expect(!coordinator.output.contains("failed on"), "\(coordinator.output)")
         for w in workers { #expect(w.waitForExit(timeout: 15) == 0) }
         #expect(try f.predictions(fetched) == f.predictions(direct))
-        // Only whole, hash-named files are left in the cache.
-        let cached = try FileManager.default.contentsOfDirectory(atPath: cache.path)
+        // Only whole, hash-named files are left in the cache (and the training nights' epoch files).
+        let cached = try FileManager.default.contentsOfDirectory(atPath: cache.path).filter { $0 != "epochs" }
         #expect(cached.count == files.count && cached.allSatisfy { $0.hasSuffix(".npz") }, "\(cached)")
+        let epochFiles = try FileManager.default.contentsOfDirectory(atPath: cache.appendingPathComponent("epochs").path)
+        #expect(!epochFiles.isEmpty && epochFiles.allSatisfy { $0.hasSuffix(".epochs") }, "\(epochFiles)")
     }
 
     @Test func garbageForeignVersionsAndOversizedMessagesAreDroppedAndTheRunGoesOn() throws {
