@@ -4,6 +4,9 @@ import Foundation
 public enum FeatureExtractorKind: String, Codable, Sendable, CaseIterable {
     /// AttnSleep's multi-resolution CNN with adaptive feature recalibration.
     case mrcnn
+    /// Multi-scale multi-period CNN: a third, middle-resolution branch (`branch3`), and
+    /// a multi-period block (FFT periods, 2-D inception convolutions) after recalibration.
+    case msmp
 }
 
 /// Which encoder models the temporal context of the feature sequence.
@@ -77,6 +80,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var branch2 = ConvBranchConfig(
         kernel: 400, stride: 50, padding: 200, firstPool: PoolConfig(kernel: 4, stride: 2, padding: 2),
         convKernel: 7, convPadding: 3, lastPool: PoolConfig(kernel: 2, stride: 2, padding: 1))
+    /// Middle-resolution branch of the multi-scale CNN (`mrcnn.features3`, `msmp` only):
+    /// 3000 samples → 20, so the three branches give 80 + 20 = 100 features.
+    public var branch3 = ConvBranchConfig(
+        kernel: 200, stride: 25, padding: 100, firstPool: PoolConfig(kernel: 4, stride: 2, padding: 2),
+        convKernel: 7, convPadding: 3, lastPool: PoolConfig(kernel: 4, stride: 3, padding: 0))
+    /// Frequencies (periods) the multi-period block folds by (`msmp` only).
+    public var periods = 2
+    /// Kernel sizes of the multi-period block's 2-D inception convolutions (odd; `msmp` only).
+    public var inceptionKernels = [1, 3, 5]
     /// Channels after the first convolution of each branch.
     public var cnnFirstChannels = 64
     /// Channels of the branch outputs.
@@ -113,9 +125,15 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// The feature sequence length the CNN produces (branch 1 + branch 2).
+    /// The feature sequence length the CNN produces (branch 1 + branch 2, + branch 3 for `msmp`).
     public var featureLength: Int {
         branch1.outputLength(samples: inputSamples) + branch2.outputLength(samples: inputSamples)
+            + (featureExtractor == .msmp ? branch3.outputLength(samples: inputSamples) : 0)
+    }
+
+    /// The branches the feature extractor has.
+    var branches: [(name: String, config: ConvBranchConfig)] {
+        [("branch1", branch1), ("branch2", branch2)] + (featureExtractor == .msmp ? [("branch3", branch3)] : [])
     }
 
     /// Checks that the sizes fit together; the error names the field.
@@ -139,7 +157,19 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             ("branch2.lastPool.stride", branch2.lastPool.stride),
         ]
         for (field, value) in positives where value <= 0 { throw fail(field, value, "a positive integer") }
-        for (name, b) in [("branch1", branch1), ("branch2", branch2)] {
+        if featureExtractor == .msmp {
+            if periods < 1 { throw fail("periods", periods, "a positive integer") }
+            if inceptionKernels.isEmpty || inceptionKernels.contains(where: { $0 < 1 || $0 % 2 == 0 }) {
+                throw fail("inceptionKernels", inceptionKernels, "odd positive kernel sizes (same padding), e.g. [1, 3, 5]")
+            }
+            let b = branch3
+            let positives3: [(String, Int)] = [("branch3.kernel", b.kernel), ("branch3.stride", b.stride),
+                                                ("branch3.convKernel", b.convKernel), ("branch3.firstPool.kernel", b.firstPool.kernel),
+                                                ("branch3.firstPool.stride", b.firstPool.stride),
+                                                ("branch3.lastPool.kernel", b.lastPool.kernel), ("branch3.lastPool.stride", b.lastPool.stride)]
+            for (field, value) in positives3 where value <= 0 { throw fail(field, value, "a positive integer") }
+        }
+        for (name, b) in branches {
             if b.padding < 0 || b.convPadding < 0 { throw fail(name + ".padding", b.padding, "≥ 0") }
             for (pname, p) in [("firstPool", b.firstPool), ("lastPool", b.lastPool)]
             where p.padding < 0 || 2 * p.padding > p.kernel {
@@ -167,7 +197,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case featureExtractor, encoder, inputSamples, classes, branch1, branch2, cnnFirstChannels, cnnChannels
         case afrChannels, seReduction, dModel, heads, dFF, encoderLayers, causalKernel, cnnDropout, encoderDropout
-        case conformerKernel, conformerExpansion
+        case conformerKernel, conformerExpansion, branch3, periods, inceptionKernels
     }
 
     public init(from decoder: Decoder) throws {
@@ -190,6 +220,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         causalKernel = try c.decodeIfPresent(Int.self, forKey: .causalKernel) ?? d.causalKernel
         conformerKernel = try c.decodeIfPresent(Int.self, forKey: .conformerKernel) ?? d.conformerKernel
         conformerExpansion = try c.decodeIfPresent(Int.self, forKey: .conformerExpansion) ?? d.conformerExpansion
+        branch3 = try c.decodeIfPresent(ConvBranchConfig.self, forKey: .branch3) ?? d.branch3
+        periods = try c.decodeIfPresent(Int.self, forKey: .periods) ?? d.periods
+        inceptionKernels = try c.decodeIfPresent([Int].self, forKey: .inceptionKernels) ?? d.inceptionKernels
         cnnDropout = try c.decodeIfPresent(Float.self, forKey: .cnnDropout) ?? d.cnnDropout
         encoderDropout = try c.decodeIfPresent(Float.self, forKey: .encoderDropout) ?? d.encoderDropout
     }

@@ -122,35 +122,58 @@ final class SEBasicBlock {
 }
 
 /// AttnSleep's multi-resolution CNN (`mrcnn`): two branches, concatenated in
-/// time, dropout, adaptive feature recalibration.
+/// time, dropout, adaptive feature recalibration. The multi-scale multi-period
+/// variant (`msmp`) adds a middle-resolution branch (`features3`, concatenated
+/// last) and a multi-period block over the recalibrated sequence (`periods`).
 ///
 ///     // inp (B, 1, S) -> out (B, afrChannels, dModel)
 final class MultiResolutionCNN {
     let features1: ConvBranch
     let features2: ConvBranch
+    let features3: ConvBranch?
     let concat = ConcatTime()
+    let concat3 = ConcatTime()
     let dropout: Dropout
     let afr: SEBasicBlock
+    let periods: MultiPeriodBlock?
 
     init(store: ParameterStore, config c: ModelConfig) {
         features1 = ConvBranch(store: store, name: "mrcnn.features1", config: c.branch1, first: c.cnnFirstChannels,
                                channels: c.cnnChannels, dropout: c.cnnDropout)
         features2 = ConvBranch(store: store, name: "mrcnn.features2", config: c.branch2, first: c.cnnFirstChannels,
                                channels: c.cnnChannels, dropout: c.cnnDropout)
+        features3 = c.featureExtractor == .msmp
+            ? ConvBranch(store: store, name: "mrcnn.features3", config: c.branch3, first: c.cnnFirstChannels,
+                         channels: c.cnnChannels, dropout: c.cnnDropout)
+            : nil
         dropout = Dropout(probability: c.cnnDropout)
         afr = SEBasicBlock(store: store, name: "mrcnn.AFR.0", inChannels: c.cnnChannels, outChannels: c.afrChannels,
                            reduction: c.seReduction)
+        periods = c.featureExtractor == .msmp
+            ? MultiPeriodBlock(store: store, name: "mrcnn.periods", channels: c.afrChannels, periods: c.periods,
+                               kernels: c.inceptionKernels)
+            : nil
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         let a = features1.forward(x, training: training, rng: &rng)
         let b = features2.forward(x, training: training, rng: &rng)
-        let h = dropout.forward(concat.forward(a, b), training: training, key: training ? rng.next() : 0)
-        return afr.forward(h, training: training)
+        var joined = concat.forward(a, b)
+        if let features3 { joined = concat3.forward(joined, features3.forward(x, training: training, rng: &rng)) }
+        let h = dropout.forward(joined, training: training, key: training ? rng.next() : 0)
+        let recalibrated = afr.forward(h, training: training)
+        return periods?.forward(recalibrated) ?? recalibrated
     }
 
     func backward(_ dy: Tensor) {
-        let (da, db) = concat.backward(dropout.backward(afr.backward(dy)))
+        var g = afr.backward(periods?.backward(dy) ?? dy)
+        g = dropout.backward(g)
+        if let features3 {
+            let (dab, dc) = concat3.backward(g)
+            features3.backward(dc)
+            g = dab
+        }
+        let (da, db) = concat.backward(g)
         features1.backward(da)
         features2.backward(db)
     }
