@@ -1,4 +1,15 @@
 import COpenBLAS
+import Synchronization
+
+/// Floating-point operations issued through `sgemm` (2·m·n·k per call), for the
+/// benchmark's FLOPs per sample: the matrix work as executed (convolutions as GEMM or
+/// Winograd, linear layers, attention); elementwise passes are not counted.
+public enum GEMMCounter {
+    static let count = Atomic<Int>(0)
+    /// FLOPs since the last `reset()`.
+    public static var flops: Int { count.load(ordering: .relaxed) }
+    public static func reset() { count.store(0, ordering: .relaxed) }
+}
 
 /// Row-major `C = alpha * op(A) * op(B) + beta * C` through OpenBLAS (single-threaded:
 /// callers parallelise over samples or fixed chunks, see `ComputeThreads`).
@@ -19,6 +30,7 @@ func sgemm(
         return
     }
     _ = ComputeThreads.configured
+    GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
     cblas_sgemm(
         CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))

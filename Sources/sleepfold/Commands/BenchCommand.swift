@@ -18,7 +18,7 @@ struct BenchCommand: ParsableCommand {
         Training is one step (forward, weighted cross-entropy, backward, Adam) at --batch; \
         inference is an eval-mode forward at batch 128 and at batch 512. \
         Each is run once to warm up (buffers are sized on first use), then --repeats times; \
-        the median counts. Peak RSS is the process's maximum resident set size (getrusage).
+        the median counts. Peak RSS is the process's maximum resident set size (VmHWM). FLOPs per sample are the matrix work (every GEMM call, 2·m·n·k) of one more training step and one eval forward, divided by the batch.
         """)
 
     @Option(help: "Experiment config whose model to measure (default: full-size AttnSleep).")
@@ -49,12 +49,16 @@ struct BenchCommand: ParsableCommand {
         var inferSamplesPerSecond: Double
         var inferSamplesPerSecondBatch512: Double
         var peakRSSBytes: Int
+        /// GEMM FLOPs of one training step (forward + backward) and of one eval forward, per sample.
+        var trainFLOPsPerSample: Double
+        var inferFLOPsPerSample: Double
 
         enum CodingKeys: String, CodingKey {
             case config, model, parameters, threads, batch, repeats
             case trainSamplesPerSecond = "train_samples_per_s", trainStepSeconds = "train_step_seconds"
             case inferSamplesPerSecond = "infer_samples_per_s", inferSamplesPerSecondBatch512 = "infer_samples_per_s_batch512"
             case peakRSSBytes = "peak_rss_bytes"
+            case trainFLOPsPerSample = "train_flops_per_sample", inferFLOPsPerSample = "infer_flops_per_sample"
         }
     }
 
@@ -98,13 +102,26 @@ struct BenchCommand: ParsableCommand {
         }
         let infer128 = try inferenceSeconds(128), infer512 = try inferenceSeconds(512)
 
+        // Matrix work per sample, counted at the GEMM calls of one more step and forward.
+        GEMMCounter.reset()
+        _ = try x.withUnsafeBufferPointer { xs in
+            try labels.withUnsafeBufferPointer { ls in
+                try model.trainStep(UnsafeBufferPointer(rebasing: xs[0..<(batch * S)]), labels: ls,
+                                    classWeights: weights, loss: loss, optimizer: optimizer)
+            }
+        }
+        let trainFLOPs = Double(GEMMCounter.flops) / Double(batch)
+        GEMMCounter.reset()
+        _ = try x.withUnsafeBufferPointer { try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(128 * S)]), batch: 128, training: false) }
+        let inferFLOPs = Double(GEMMCounter.flops) / 128
+
         let result = Result(
             config: experiment.name,
             model: "\(experiment.model.featureExtractor.rawValue) + \(experiment.model.encoder.rawValue)",
             parameters: model.parameterCount, threads: ComputeThreads.count, batch: batch, repeats: repeats,
             trainSamplesPerSecond: Double(batch) / stepSeconds, trainStepSeconds: stepSeconds,
             inferSamplesPerSecond: 128 / infer128, inferSamplesPerSecondBatch512: 512 / infer512,
-            peakRSSBytes: Self.peakRSSBytes())
+            peakRSSBytes: peakResidentBytes(), trainFLOPsPerSample: trainFLOPs, inferFLOPsPerSample: inferFLOPs)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -114,6 +131,8 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "train (batch %d): %9.1f samples/s (%.3f s per step)", batch, result.trainSamplesPerSecond, stepSeconds))
             print(String(format: "infer (batch 128): %9.1f samples/s", result.inferSamplesPerSecond))
             print(String(format: "infer (batch 512): %9.1f samples/s", result.inferSamplesPerSecondBatch512))
+            print(String(format: "GEMM work: %.0f MFLOP per training sample, %.0f MFLOP per inferred sample",
+                         trainFLOPs / 1e6, inferFLOPs / 1e6))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
         }
     }
@@ -130,17 +149,5 @@ struct BenchCommand: ParsableCommand {
         times.sort()
         let mid = times.count / 2
         return times.count % 2 == 1 ? times[mid] : (times[mid - 1] + times[mid]) / 2
-    }
-
-    /// Peak resident set size of this process in bytes (Linux reports ru_maxrss in KiB, macOS in bytes).
-    static func peakRSSBytes() -> Int {
-        var usage = rusage()
-        #if os(Linux)
-        guard getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &usage) == 0 else { return 0 }
-        return Int(usage.ru_maxrss) * 1024
-        #else
-        guard getrusage(RUSAGE_SELF, &usage) == 0 else { return 0 }
-        return Int(usage.ru_maxrss)
-        #endif
     }
 }
