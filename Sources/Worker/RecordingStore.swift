@@ -59,9 +59,10 @@ final class RecordingStore {
         cacheDirectory.appendingPathComponent("\(ref.sha256).npz")
     }
 
-    /// Where this process receives `ref`: its own file, so workers sharing the cache never write into one.
+    /// Where this process receives `ref`: its own file (by process and recording id), so neither
+    /// workers sharing the cache nor two recordings with equal content write into one.
     func partialURL(for ref: Sleepfold_RecordingRef) -> URL {
-        cacheDirectory.appendingPathComponent("\(ref.sha256).npz.part-\(ProcessInfo.processInfo.processIdentifier)")
+        cacheDirectory.appendingPathComponent("\(ref.sha256).\(ref.id).npz.part-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
     /// Moves a completely received file into the cache after checking its hash.
