@@ -25,7 +25,8 @@ let package = Package(
             .product(name: "ZIPFoundation", package: "ZIPFoundation"),
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .target(name: "SleepNet", dependencies: ["COpenBLAS", "Shared"]),
+        .target(name: "SgemmAVX512"),
+        .target(name: "SleepNet", dependencies: ["COpenBLAS", "SgemmAVX512", "Shared"]),
         .target(name: "Worker", dependencies: ["Shared", "SleepNet"]),
         .target(name: "Coordinator", dependencies: ["Shared"]),
 
@@ -37,6 +38,7 @@ let package = Package(
 
         // Tests: one target per module, plus end-to-end tests of the command.
         .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "SleepNet"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
@@ -50,4 +52,18 @@ let package = Package(
 // run on unsafe buffer pointers over shapes checked once at layer construction.
 for target in package.targets where target.name == "SleepNet" {
     target.swiftSettings = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+}
+
+// SgemmAVX512 is compiled for AVX-512 (and nothing else is): SleepNet calls it only
+// after checking the CPU (GEMMBackend). On other hosts it builds as plain SIMD code
+// and is never called.
+for target in package.targets where target.name == "SgemmAVX512" {
+    #if arch(x86_64)
+    target.swiftSettings = [
+        .unsafeFlags(["-target-cpu", "skylake-avx512"]),
+        .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+    ]
+    #else
+    target.swiftSettings = [.unsafeFlags(["-Ounchecked"], .when(configuration: .release))]
+    #endif
 }

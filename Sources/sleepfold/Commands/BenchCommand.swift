@@ -18,13 +18,15 @@ struct BenchCommand: ParsableCommand {
         Training is one step (forward, weighted cross-entropy, backward, Adam) at --batch; \
         inference is an eval-mode forward at batch 128 and at batch 512. \
         Each is run once to warm up (buffers are sized on first use), then --repeats times; \
-        the median counts. Peak RSS is the process's maximum resident set size (VmHWM). FLOPs per sample are the matrix work (every GEMM call, 2·m·n·k) of one more training step and one eval forward, divided by the batch.
+        the median counts. Peak RSS is the process's maximum resident set size (VmHWM). FLOPs per sample are the matrix work (every GEMM call, 2·m·n·k) of one more training step and one eval forward, divided by the batch. \
+        The matrix multiplies run on sleepfold's AVX-512 sgemm where the CPU has AVX-512, else on OpenBLAS; \
+        SLEEPFOLD_GEMM=openblas (or avx512) chooses, and the output names the one used.
         """)
 
     @Option(help: "Experiment config whose model to measure (default: full-size AttnSleep).")
     var config: String?
 
-    @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
+    @Option(help: "Compute threads (matrix multiplies and elementwise); default: all cores.")
     var threads: Int?
 
     @Option(help: "Training batch size.")
@@ -42,6 +44,7 @@ struct BenchCommand: ParsableCommand {
         var model: String
         var parameters: Int
         var threads: Int
+        var gemm: String
         var batch: Int
         var repeats: Int
         var trainSamplesPerSecond: Double
@@ -54,7 +57,7 @@ struct BenchCommand: ParsableCommand {
         var inferFLOPsPerSample: Double
 
         enum CodingKeys: String, CodingKey {
-            case config, model, parameters, threads, batch, repeats
+            case config, model, parameters, threads, gemm, batch, repeats
             case trainSamplesPerSecond = "train_samples_per_s", trainStepSeconds = "train_step_seconds"
             case inferSamplesPerSecond = "infer_samples_per_s", inferSamplesPerSecondBatch512 = "infer_samples_per_s_batch512"
             case peakRSSBytes = "peak_rss_bytes"
@@ -118,7 +121,7 @@ struct BenchCommand: ParsableCommand {
         let result = Result(
             config: experiment.name,
             model: "\(experiment.model.featureExtractor.rawValue) + \(experiment.model.encoder.rawValue)",
-            parameters: model.parameterCount, threads: ComputeThreads.count, batch: batch, repeats: repeats,
+            parameters: model.parameterCount, threads: ComputeThreads.count, gemm: GEMMBackend.current.rawValue, batch: batch, repeats: repeats,
             trainSamplesPerSecond: Double(batch) / stepSeconds, trainStepSeconds: stepSeconds,
             inferSamplesPerSecond: 128 / infer128, inferSamplesPerSecondBatch512: 512 / infer512,
             peakRSSBytes: peakResidentBytes(), trainFLOPsPerSample: trainFLOPs, inferFLOPsPerSample: inferFLOPs)
@@ -127,7 +130,7 @@ struct BenchCommand: ParsableCommand {
             encoder.outputFormatting = [.sortedKeys]
             FileHandle.standardOutput.write(try encoder.encode(result) + Data("\n".utf8))
         } else {
-            print("\(result.config) (\(result.model)): \(result.parameters) parameters, \(result.threads) threads, median of \(repeats) after a warm-up")
+            print("\(result.config) (\(result.model)): \(result.parameters) parameters, \(result.threads) threads, \(result.gemm) sgemm, median of \(repeats) after a warm-up")
             print(String(format: "train (batch %d): %9.1f samples/s (%.3f s per step)", batch, result.trainSamplesPerSecond, stepSeconds))
             print(String(format: "infer (batch 128): %9.1f samples/s", result.inferSamplesPerSecond))
             print(String(format: "infer (batch 512): %9.1f samples/s", result.inferSamplesPerSecondBatch512))
