@@ -1,5 +1,5 @@
 import SgemmAVX512
-import SleepNet
+import Shared
 import Testing
 
 /// The AVX-512 sgemm against a float64 reference, over shapes that hit every

@@ -1,6 +1,7 @@
 import COpenBLAS
 import Foundation
 import SgemmAVX512
+import Shared
 import Synchronization
 
 /// Floating-point operations issued through `sgemm` (2·m·n·k per call), for the

@@ -72,6 +72,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     func run() throws {
+        try CPUFeatures.current.requireModelCore()
         let experiment = try config.map { try ExperimentConfig.load(from: URL(fileURLWithPath: $0)) }
             ?? ExperimentConfig(name: "ex1-attnsleep")
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount

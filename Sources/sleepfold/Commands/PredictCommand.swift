@@ -29,6 +29,7 @@ struct PredictCommand: ParsableCommand {
     var threads: Int?
 
     func run() throws {
+        try CPUFeatures.current.requireModelCore()
         ComputeThreads.set(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount))
         let model = try SleepModel.loadCheckpoint(from: URL(fileURLWithPath: checkpoint))
         let night = try Self.loadNight(URL(fileURLWithPath: data), model: model.config)

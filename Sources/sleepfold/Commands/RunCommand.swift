@@ -38,6 +38,7 @@ struct RunCommand: ParsableCommand {
     var out: String?
 
     func run() throws {
+        try CPUFeatures.current.requireModelCore()
         guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
         let directory = URL(fileURLWithPath: out ?? Self.defaultRunDirectory())
         let layout = RunReporter.Layout(directory)

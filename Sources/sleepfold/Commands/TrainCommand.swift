@@ -30,6 +30,7 @@ struct TrainCommand: ParsableCommand {
     var out: String
 
     func run() throws {
+        try CPUFeatures.current.requireModelCore()
         let (setup, experiment) = try makeRunSetup(cohort, training)
         let plan = setup.plan
         guard plan.folds.indices.contains(fold) else {

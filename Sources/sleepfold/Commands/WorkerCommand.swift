@@ -36,6 +36,7 @@ struct WorkerCommand: ParsableCommand {
     var parentPid: Int32?
 
     func run() throws {
+        try CPUFeatures.current.requireModelCore()
         if let parentPid { exitWithParent(parentPid) }
         let cores = ProcessInfo.processInfo.activeProcessorCount
         let id = workerID ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"

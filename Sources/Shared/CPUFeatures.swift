@@ -2,6 +2,9 @@ import Foundation
 
 /// What the CPU can run, read once from /proc/cpuinfo (Linux lists a feature
 /// there only when the kernel also saves its registers, so a listed AVX-512 is usable).
+///
+/// Lives in Shared, which is compiled for baseline x86-64, so the check can run
+/// before any code built for more (SleepNet: x86-64-v3; SgemmAVX512: AVX-512).
 public struct CPUFeatures: Sendable {
     /// Lower-case flag names of the first processor entry.
     public let flags: Set<String>
@@ -16,6 +19,27 @@ public struct CPUFeatures: Sendable {
         #else
         return false
         #endif
+    }
+
+    /// What SleepNet is compiled for on x86-64 (x86-64-v3: AVX2, FMA, BMI1/2, F16C,
+    /// LZCNT, MOVBE): the flags of those that this CPU lacks (empty elsewhere).
+    public var missingForModelCore: [String] {
+        #if arch(x86_64)
+        return ["avx", "avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe", "popcnt"].filter { !flags.contains($0) }
+        #else
+        return []
+        #endif
+    }
+
+    /// Throws, naming the missing instructions, when this CPU cannot run the model core.
+    public func requireModelCore() throws {
+        let missing = missingForModelCore
+        guard missing.isEmpty else {
+            throw CPUFeaturesError(message: """
+                this CPU lacks \(missing.joined(separator: ", ")) (from /proc/cpuinfo), which the model core is \
+                built for (x86-64-v3: Haswell, Zen 1 or newer); train and run workers on such a machine
+                """)
+        }
     }
 
     public init(flags: Set<String>) { self.flags = flags }
@@ -35,4 +59,10 @@ public struct CPUFeatures: Sendable {
     /// This machine's features (none if /proc/cpuinfo cannot be read).
     public static let current = CPUFeatures(
         cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
+}
+
+/// A CPU that cannot run the model core.
+public struct CPUFeaturesError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
 }
