@@ -13,7 +13,9 @@ import Testing
     }
 
     static let cases: [Case] = [
-        Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 3, batch: 5, length: 61),   // AttnSleep conv5/conv8
+        Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 3, batch: 5, length: 61),
+        Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),  // AttnSleep conv5/conv8
+        Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 3, batch: 9, length: 252),
         Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
         Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
         Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2),       // fewer outputs than a tile
