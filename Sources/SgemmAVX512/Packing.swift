@@ -53,10 +53,37 @@ func packPanelsB(
     while j < nc {
         let cols = min(nr, nc - j)
         if transposed {
-            // op(B)[p, j] = b[j * ldb + p]: read each column of op(B) along p.
+            // op(B)[p, j] = b[j * ldb + p]: 16 values along p per column at a
+            // time, so the writes of one block stay within 16 rows of the panel.
+            var p = 0
+            while p + 8 <= kc {
+                var c = 0
+                while c + 8 <= cols {
+                    let r = UnsafeRawPointer(b + (j0 + j + c) * ldb + p0 + p)
+                    let v0 = r.loadUnaligned(as: SIMD8<Float>.self)
+                    let v1 = (r + 4 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v2 = (r + 8 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v3 = (r + 12 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v4 = (r + 16 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v5 = (r + 20 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v6 = (r + 24 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let v7 = (r + 28 * ldb).loadUnaligned(as: SIMD8<Float>.self)
+                    let out = UnsafeMutableRawPointer(panel + p * nr + c)
+                    for i in 0..<8 {
+                        let t = SIMD8<Float>(v0[i], v1[i], v2[i], v3[i], v4[i], v5[i], v6[i], v7[i])
+                        (out + 4 * i * nr).storeBytes(of: t, as: SIMD8<Float>.self)
+                    }
+                    c += 8
+                }
+                for c in c..<cols {
+                    let src = b + (j0 + j + c) * ldb + p0 + p
+                    for i in 0..<8 { panel[(p + i) * nr + c] = src[i] }
+                }
+                p += 8
+            }
             for c in 0..<cols {
                 let src = b + (j0 + j + c) * ldb + p0
-                for p in 0..<kc { panel[p * nr + c] = src[p] }
+                for q in p..<kc { panel[q * nr + c] = src[q] }
             }
             if cols < nr {
                 for p in 0..<kc { for c in cols..<nr { panel[p * nr + c] = 0 } }
