@@ -198,11 +198,11 @@ final class WinogradConvolution {
                                 var even = SIMD16<Float>(), odd = SIMD16<Float>()
                                 for e in e0..<o0 {
                                     let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    even += termCoefficient[e] * src.loadUnaligned(as: SIMD16<Float>.self)
+                                    even.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
                                 }
                                 for e in o0..<o1 {
                                     let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    odd += termCoefficient[e] * src.loadUnaligned(as: SIMD16<Float>.self)
+                                    odd.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
                                 }
                                 out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
                                 if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
@@ -232,7 +232,7 @@ final class WinogradConvolution {
                                     let ca = atp[p * alpha + a]
                                     if ca == 0 { continue }
                                     let src = UnsafeRawPointer(mm + (a * F + f) * ldn + col + j)
-                                    acc += ca * src.loadUnaligned(as: SIMD16<Float>.self)
+                                    acc.addProduct(SIMD16(repeating: ca), src.loadUnaligned(as: SIMD16<Float>.self))
                                 }
                                 dst.storeBytes(of: acc, toByteOffset: 4 * j, as: SIMD16<Float>.self)
                                 j += 16
@@ -272,12 +272,18 @@ final class WinogradConvolution {
             let p0 = ph, p1 = ph + rowLength, p2 = ph + 2 * rowLength
             for k in kLo..<kHi { p0[k] = src[3 * k]; p1[k] = src[3 * k + 1]; p2[k] = src[3 * k + 2] }
         }
+        // The rest (all of it for other m): the borders, with zeros outside x.
+        let (skipLo, skipHi) = fast ? (kLo, kHi) : (rowLength, rowLength)
         for p in 0..<m {
             let dst = ph + p * rowLength
-            for k in 0..<rowLength where !(fast && k >= kLo && k < kHi) {
-                let t = k * m + p - padLeft
-                dst[k] = t >= 0 && t < L ? x[t] : 0
+            @inline(__always) func fill(_ ks: Range<Int>) {
+                for k in ks {
+                    let t = k * m + p - padLeft
+                    dst[k] = t >= 0 && t < L ? x[t] : 0
+                }
             }
+            fill(0..<skipLo)
+            fill(skipHi..<rowLength)
         }
     }
 
