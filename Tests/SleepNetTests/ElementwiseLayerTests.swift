@@ -106,6 +106,49 @@ struct PoolCase: Sendable, CustomStringConvertible {
         #expect(other != y.array)
     }
 
+    /// The mask as documented, element by element: SplitMix64 stream per chunk of
+    /// 4096 elements (key ^ chunk · 0xD1B54A32D192ED03), four 16-bit draws per hash.
+    static func referenceDropout(_ x: [Float], p: Float, key: UInt64, streamStart: (Int) -> (UInt64, Int)) -> [Float] {
+        let threshold = UInt32(min(Double(p) * 65536, 65535)), scale = 1 / (1 - p)
+        return x.indices.map { i in
+            let (stream, offset) = streamStart(i)
+            var z = stream
+            z &+= UInt64(offset / 4 + 1) &* 0x9E37_79B9_7F4A_7C15
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            z ^= z >> 31
+            let bits = UInt32(truncatingIfNeeded: z >> (16 * UInt64(offset % 4))) & 0xFFFF
+            return bits < threshold ? 0 : x[i] * scale
+        }
+    }
+
+    @Test func dropoutMaskFollowsItsStreamExactly() {
+        // Lengths around the 16-wide, 4-wide and chunk boundaries.
+        for n in [3, 16, 37, 4096 + 29] {
+            let values = randomTensor(Shape(n), seed: UInt64(n)).array
+            let x = Tensor(shape: Shape(n), values: values)
+            let key: UInt64 = 0xABCD_1234
+            let got = Dropout(probability: 0.5).forward(x, training: true, key: key).array
+            let expected = Self.referenceDropout(values, p: 0.5, key: key) { i in
+                (key ^ (UInt64(i / 4096) &* 0xD1B5_4A32_D192_ED03), i % 4096)
+            }
+            #expect(got.map(\.bitPattern) == expected.map(\.bitPattern), "n = \(n)")
+        }
+    }
+
+    @Test func poolDropoutMaskFollowsItsStreamExactly() {
+        // Pool 1 (identity) then dropout: each (sample, channel) row has its own stream.
+        let (B, C, L) = (2, 3, 37)
+        let values = randomTensor(Shape(B, C, L), seed: 5).array
+        let x = Tensor(shape: Shape(B, C, L), values: values)
+        let key: UInt64 = 99
+        let got = MaxPool1d(kernel: 1, stride: 1, padding: 0, dropout: 0.25).forward(x, training: true, key: key).array
+        let expected = Self.referenceDropout(values, p: 0.25, key: key) { i in
+            (key ^ (UInt64(i / L) &* 0xD1B5_4A32_D192_ED03), i % L)
+        }
+        #expect(got.map(\.bitPattern) == expected.map(\.bitPattern))
+    }
+
     @Test func dropoutIsIdentityAtZeroOrInEvaluation() {
         let x = randomTensor(Shape(3, 4), seed: 1)
         #expect(Dropout(probability: 0).forward(x, training: true, key: 1) === x)

@@ -160,6 +160,10 @@ struct DropoutMask {
     func apply(row: Int, _ v: UnsafeMutablePointer<Float>, _ n: Int) {
         var z = key ^ (UInt64(row) &* 0xD1B5_4A32_D192_ED03)
         var t = 0
+        while t + 16 <= n {
+            dropout16(&z, threshold: threshold, scale: scale, v + t, v + t)
+            t += 16
+        }
         while t < n {
             z &+= 0x9E37_79B9_7F4A_7C15
             let h = mix64(z)
