@@ -265,7 +265,22 @@ final class WinogradConvolution {
         let fast = m == 3 || m == 4
         if m == 4 {
             let p0 = ph, p1 = ph + rowLength, p2 = ph + 2 * rowLength, p3 = ph + 3 * rowLength
-            for k in kLo..<kHi {
+            var k = kLo
+            // Eight k at a time: 32 inputs deinterleaved into four rows of 8.
+            while k + 8 <= kHi {
+                let r = UnsafeRawPointer(src + 4 * k)
+                let a = r.loadUnaligned(as: SIMD16<Float>.self), b = (r + 64).loadUnaligned(as: SIMD16<Float>.self)
+                UnsafeMutableRawPointer(p0 + k).storeBytes(
+                    of: SIMD8(a[0], a[4], a[8], a[12], b[0], b[4], b[8], b[12]), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(p1 + k).storeBytes(
+                    of: SIMD8(a[1], a[5], a[9], a[13], b[1], b[5], b[9], b[13]), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(p2 + k).storeBytes(
+                    of: SIMD8(a[2], a[6], a[10], a[14], b[2], b[6], b[10], b[14]), as: SIMD8<Float>.self)
+                UnsafeMutableRawPointer(p3 + k).storeBytes(
+                    of: SIMD8(a[3], a[7], a[11], a[15], b[3], b[7], b[11], b[15]), as: SIMD8<Float>.self)
+                k += 8
+            }
+            for k in k..<kHi {
                 p0[k] = src[4 * k]; p1[k] = src[4 * k + 1]; p2[k] = src[4 * k + 2]; p3[k] = src[4 * k + 3]
             }
         } else if m == 3 {
@@ -297,7 +312,21 @@ final class WinogradConvolution {
         var done = 0
         if m == 4 {
             let t0 = tile, t1 = tile + tileStride, t2 = tile + 2 * tileStride, t3 = tile + 3 * tileStride
-            for j in 0..<whole {
+            var j = 0
+            // Eight j at a time: four rows of 8 interleaved into 32 outputs.
+            while j + 8 <= whole {
+                let a = UnsafeRawPointer(t0 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
+                let b = UnsafeRawPointer(t1 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
+                let c = UnsafeRawPointer(t2 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
+                let d = UnsafeRawPointer(t3 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
+                let out = UnsafeMutableRawPointer(y + 4 * j)
+                out.storeBytes(of: SIMD8(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1]), as: SIMD8<Float>.self)
+                (out + 32).storeBytes(of: SIMD8(a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3]), as: SIMD8<Float>.self)
+                (out + 64).storeBytes(of: SIMD8(a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5]), as: SIMD8<Float>.self)
+                (out + 96).storeBytes(of: SIMD8(a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7]), as: SIMD8<Float>.self)
+                j += 8
+            }
+            for j in j..<whole {
                 y[4 * j] = t0[j] + bias; y[4 * j + 1] = t1[j] + bias
                 y[4 * j + 2] = t2[j] + bias; y[4 * j + 3] = t3[j] + bias
             }
