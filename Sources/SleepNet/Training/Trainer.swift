@@ -50,10 +50,10 @@ public final class Trainer {
     public let config: ExperimentConfig
     public let selection: SelectionMode
     public let seed: UInt64
-    /// Batch size used for evaluation passes (no gradients kept). The training
-    /// batch (128): eval buffers then stay the size of the training ones, so a
-    /// training process peaks at ~0.5 GiB (256: 0.62 GiB). Batch 128 infers 0–13 %
-    /// slower per sample than 512 (`sleepfold bench`), on a few percent of an epoch.
+    /// Batch size used for evaluation passes (no gradients kept). 128, the default
+    /// training batch: eval buffers then stay the size of the training ones, so a
+    /// full-size training process peaks at ~0.5 GiB (256: 0.62 GiB). Batch 128 infers
+    /// 0–13 % slower per sample than 512 (`sleepfold bench`), on a few % of an epoch.
     public var evaluationBatch = 128
 
     public init(config: ExperimentConfig, selection: SelectionMode, seed: UInt64) {
