@@ -1,13 +1,15 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// sleepfold runs on Linux (tested on Debian 12, x86-64 with AVX2 and FMA; other
+// CPUs build the model core as plain Swift). SwiftPM's `platforms:` only names
+// Apple systems, which sleepfold does not support (it reads /proc, and its
+// system libraries come from apt), so none is declared.
 let package = Package(
     name: "sleepfold",
-    platforms: [.macOS(.v13)],
     products: [
         .executable(name: "sleepfold", targets: ["sleepfold"]),
         .library(name: "SleepNet", targets: ["SleepNet"]),
-        .library(name: "Shared", targets: ["Shared"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", exact: "1.8.2"),
@@ -19,31 +21,65 @@ let package = Package(
         .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
-        // Core.
+        // Data: what a recording is, how it is stored, where it comes from.
+        // Small general pieces (stages, seeded randomness, errors, atomic files, CPU checks, FFT).
+        .target(name: "Basics"),
+        // One night in memory (signal + stages), its content hash, the epoch-file format.
+        .target(name: "Recordings", dependencies: ["Basics"]),
+        // Nights on disk as NPZ files, NPY/NPZ codecs, cohorts (directories and manifests).
+        .target(name: "Cohorts", dependencies: [
+            "Basics", "Recordings", .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        ]),
+        // EDF / EDF+ / BDF reader and writer, EDF+ annotations.
+        .target(name: "EDF", dependencies: ["Basics"]),
+        // `prepare`: PSG + hypnogram EDF (or NSRR XML) to NPZ nights.
+        .target(name: "Preparation", dependencies: ["Basics", "Recordings", "Cohorts", "EDF"]),
+        // `synth`: synthetic cohorts (NPZ, or EDF + NSRR XML).
+        .target(name: "Synthesis", dependencies: ["Basics", "Recordings", "Cohorts", "EDF", "Preparation"]),
+
+        // Evaluation: folds, predictions, metrics, statistics; then reports.
+        .target(name: "Evaluation", dependencies: ["Basics"]),
+        .target(name: "Reports", dependencies: ["Basics", "Recordings", "Evaluation"]),
+
+        // Model core (no network, no archives).
+        .target(name: "SgemmAVX512"),
+        .target(name: "SleepNet", dependencies: ["COpenBLAS", "SgemmAVX512", "Basics", "Recordings", "Evaluation"]),
+
+        // Cluster: the wire protocol and ZeroMQ messaging both sides share; then each side.
         .target(name: "Shared", dependencies: [
-            "CZeroMQ",
-            .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+            "CZeroMQ", "Basics",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
-        .target(name: "SgemmAVX512"),
-        .target(name: "SleepNet", dependencies: ["COpenBLAS", "SgemmAVX512", "Shared"]),
-        .target(name: "Worker", dependencies: ["Shared", "SleepNet"]),
-        .target(name: "Coordinator", dependencies: ["Shared"]),
+        .target(name: "Worker", dependencies: ["Shared", "SleepNet", "Basics", "Recordings", "Cohorts", "Evaluation"]),
+        .target(name: "Coordinator", dependencies: ["Shared", "Basics", "Recordings", "Cohorts", "Evaluation", "Reports"]),
 
         // Tools.
         .executableTarget(name: "sleepfold", dependencies: [
-            "Shared", "SleepNet", "Worker", "Coordinator",
+            "Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation", "Reports",
+            "SleepNet", "Shared", "Worker", "Coordinator",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
         // Tests: one target per module, plus end-to-end tests of the command.
-        .testTarget(name: "SharedTests", dependencies: ["Shared"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Shared"]),
-        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Shared"], resources: [.copy("Fixtures")]),
-        .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared"]),
+        // TestSupport finds Tests/Fixtures (shared by the data, EDF and evaluation tests).
+        .target(name: "TestSupport", dependencies: ["Recordings", "EDF"], path: "Tests/TestSupport"),
+        .testTarget(name: "BasicsTests", dependencies: ["Basics"]),
+        .testTarget(name: "RecordingsTests", dependencies: ["Recordings", "Basics", "TestSupport"]),
+        .testTarget(name: "CohortsTests", dependencies: ["Cohorts", "Recordings", "Basics", "TestSupport"]),
+        .testTarget(name: "EDFTests", dependencies: ["EDF", "Basics", "TestSupport"]),
+        .testTarget(name: "PreparationTests", dependencies: ["Preparation", "Synthesis", "EDF", "Cohorts", "Recordings", "Basics", "TestSupport"]),
+        .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Preparation", "EDF", "Cohorts", "Recordings", "Basics", "TestSupport"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
+        .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Basics"]),
+        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
+        .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),
+        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics"]),
         // End to end: the real `sleepfold` executable in real processes.
-        .testTarget(name: "SleepfoldTests", dependencies: ["sleepfold", "Shared"]),
+        .testTarget(name: "SleepfoldTests", dependencies: [
+            "sleepfold", "Shared", "Basics", "Recordings", "Cohorts", "EDF", "Synthesis", "Evaluation", "Reports", "TestSupport",
+        ]),
     ]
 )
 

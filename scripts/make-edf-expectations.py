@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Copy the EDF test files into the test fixtures and write what reference readers see in them.
 
-Writes, under Tests/SharedTests/Fixtures/edf/:
+Writes, under Tests/Fixtures/edf/:
   samples/*.edf|bdf, sleep-edf/*.edf   copies of the shared test files (test_generator.edf,
                                        2.7 MB, is cut to its first 60 one-second records,
                                        with the header's record count rewritten to 60)
@@ -27,7 +27,7 @@ import scipy
 import scipy.signal
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "Tests", "SharedTests", "Fixtures", "edf")
+OUT = os.path.join(ROOT, "Tests", "Fixtures", "edf")
 EDGE = 20  # samples compared at each end of a signal
 
 

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Write Tests/SharedTests/Fixtures/metrics/cases.json: (true, predicted) stage
+"""Write Tests/Fixtures/metrics/cases.json: (true, predicted) stage
 label cases with scikit-learn's scores, which MetricsTests compares sleepfold's
 Metrics and FoldStatistics against (to 1e-12).
 
@@ -142,7 +142,7 @@ def main():
         "fold_cases": fold_cases,
     }
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    path = os.path.join(root, "Tests", "SharedTests", "Fixtures", "metrics", "cases.json")
+    path = os.path.join(root, "Tests", "Fixtures", "metrics", "cases.json")
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, "w") as f:
         json.dump(out, f, separators=(",", ":"))

@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""Write the NPY/NPZ and cohort test fixtures of Tests/SharedTests with numpy itself.
+"""Write the NPY/NPZ and cohort test fixtures of Tests/Fixtures with numpy itself.
 
 Usage:
   python3 scripts/make-npz-fixtures.py            # (re)write the fixtures
   python3 scripts/make-npz-fixtures.py --verify DIR
       check that the files sleepfold's tests exported to DIR load in numpy with the
       expected dtypes, shapes and values (run the Swift tests with
-      SLEEPFOLD_EXPORT_NPZ=DIR first; see Tests/SharedTests/NPZTests.swift).
+      SLEEPFOLD_EXPORT_NPZ=DIR first; see Tests/CohortsTests/NPZTests.swift).
 
 Every file is tiny (1-3 epochs) so the fixtures stay well under 1 MiB. Signal
 values are multiples of 1/4 within +-50 (exact in float32, and their sums exact in
@@ -24,7 +24,7 @@ import zipfile
 
 import numpy as np
 
-ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "SharedTests", "Fixtures")
+ROOT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "Tests", "Fixtures")
 NPZ_DIR = os.path.join(ROOT, "npz")
 COHORT_DIR = os.path.join(ROOT, "cohort")
 

@@ -1,4 +1,4 @@
-"""Writes Tests/SharedTests/Fixtures/metrics/wilcoxon.json: paired samples and
+"""Writes Tests/Fixtures/metrics/wilcoxon.json: paired samples and
 scipy.stats.wilcoxon's two-sided statistic and p-value (zero_method='wilcox'),
 exact for small tie-free samples, normal approximation otherwise."""
 import json, pathlib
@@ -20,6 +20,6 @@ x = np.array([0.80, 0.81, 0.82, 0.79, 0.80, 0.83, 0.78, 0.80, 0.85, 0.81])
 y = np.array([0.79, 0.80, 0.82, 0.78, 0.79, 0.81, 0.79, 0.78, 0.83, 0.80])
 add(x, y, "approx")
 x = rng.normal(0.7, 0.1, 60); add(x, x + rng.normal(0.02, 0.05, 60), "approx")
-out = pathlib.Path(__file__).resolve().parent.parent / "Tests/SharedTests/Fixtures/metrics/wilcoxon.json"
+out = pathlib.Path(__file__).resolve().parent.parent / "Tests/Fixtures/metrics/wilcoxon.json"
 out.write_text(json.dumps({"scipy": stats.__name__ and __import__("scipy").__version__, "cases": cases}, indent=1))
 print("wrote", out, len(cases), "cases")

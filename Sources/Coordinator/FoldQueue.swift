@@ -1,3 +1,8 @@
+import Basics
+import Cohorts
+import Evaluation
+import Reports
+import Shared
 /// Which folds are queued, running or done, and who runs what.
 ///
 /// Longest folds go first (by the work they take, e.g. training epochs), so the

@@ -1,6 +1,11 @@
 import Foundation
-import Shared
 import SwiftProtobuf
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import Reports
+import Shared
 
 /// The run's append-only record of finished folds: `journal.jsonl` in the run
 /// directory, one fold result per line (protobuf JSON of `Sleepfold_FoldResult`).

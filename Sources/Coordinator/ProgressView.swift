@@ -1,4 +1,9 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import Reports
 import Shared
 
 /// The coordinator's live view: folds done / running / queued, each worker's

@@ -1,4 +1,8 @@
 import Foundation
+import Basics
+import Cohorts
+import Evaluation
+import Reports
 import Shared
 
 /// Everything the coordinator hands out: the folds with their recordings,

@@ -1,4 +1,9 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import Reports
 import Shared
 
 /// Turns fold results into the run directory's report files: predictions.csv,

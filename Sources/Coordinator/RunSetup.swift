@@ -1,4 +1,9 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import Reports
 import Shared
 
 /// A run fully described: cohort, fold plan, config, seed and selection, and

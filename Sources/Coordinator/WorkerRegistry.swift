@@ -1,3 +1,4 @@
+import Reports
 import Shared
 
 /// The workers the coordinator knows, and when each was last heard from.

@@ -1,4 +1,6 @@
 import Foundation
+import Evaluation
+import SleepNet
 import Shared
 
 /// A fold ready to train: the task and the local files of its recordings.

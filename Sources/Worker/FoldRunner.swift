@@ -1,6 +1,9 @@
 import Foundation
-import Shared
 import SleepNet
+import Recordings
+import Cohorts
+import Evaluation
+import Shared
 
 /// Trains one fold with the SleepNet trainer: the worker's `FoldTrainer`.
 ///

@@ -1,4 +1,9 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import SleepNet
 import Shared
 
 /// Finds the recordings a fold needs on this machine: in shared data (`--data`:

@@ -1,4 +1,8 @@
 import Foundation
+import Basics
+import Recordings
+import Evaluation
+import SleepNet
 import Shared
 
 /// Messages the training thread hands to the worker's network loop, which is

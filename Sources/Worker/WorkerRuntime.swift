@@ -1,4 +1,9 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import SleepNet
 import Shared
 
 /// The worker process: connects to the coordinator, says hello, trains the

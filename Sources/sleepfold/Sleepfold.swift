@@ -1,4 +1,10 @@
 import ArgumentParser
+import Recordings
+import Cohorts
+import Evaluation
+import Reports
+import SleepNet
+import Shared
 
 @main
 struct Sleepfold: ParsableCommand {

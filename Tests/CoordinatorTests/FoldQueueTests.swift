@@ -1,5 +1,8 @@
 import Testing
 import Coordinator
+import Recordings
+import Evaluation
+import Shared
 
 @Suite struct FoldQueueTests {
     @Test func longestFoldsGoFirstAndTiesByIndex() {

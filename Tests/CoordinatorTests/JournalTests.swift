@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 import Coordinator
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
 import Shared
 
 @Suite struct JournalTests {

@@ -1,5 +1,8 @@
 import Testing
 import Coordinator
+import Recordings
+import Cohorts
+import Evaluation
 import Shared
 
 @Suite struct ProgressViewTests {

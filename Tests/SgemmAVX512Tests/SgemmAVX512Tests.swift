@@ -1,6 +1,6 @@
 import SgemmAVX512
-import Shared
 import Testing
+import Basics
 
 /// The AVX-512 sgemm against a float64 reference, over shapes that hit every
 /// edge of its blocking (partial micro-tiles, K/M/N beyond one block), all four

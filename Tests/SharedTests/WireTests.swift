@@ -1,4 +1,5 @@
 import Testing
+import Basics
 import Shared
 
 @Suite struct WireTests {

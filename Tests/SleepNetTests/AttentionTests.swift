@@ -1,5 +1,7 @@
 import SleepNet
 import Testing
+import Basics
+import Recordings
 
 @Suite struct AttentionTests {
     @Test(arguments: [Float(0), 0.3])

@@ -1,7 +1,9 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// The whole AttnSleep network against a state dump of the reference PyTorch
 /// implementation (see Fixtures/ and shared/fixtures/attnsleep-parity/README.md):

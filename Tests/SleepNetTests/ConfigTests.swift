@@ -1,6 +1,8 @@
 import Foundation
 import SleepNet
 import Testing
+import Recordings
+import Evaluation
 
 @Suite struct ConfigTests {
     /// configs/ex1-attnsleep.json is AttnSleep with the reference schedule.

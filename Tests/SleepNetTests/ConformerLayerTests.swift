@@ -1,6 +1,9 @@
 import Foundation
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// The layers the Conformer block adds: Swish, GLU, LayerNorm, Transpose, SelfAttention.
 @Suite struct ConformerLayerTests {

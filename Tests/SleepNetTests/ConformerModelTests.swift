@@ -1,7 +1,8 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
 
 /// The Conformer block and AttnSleep with the Conformer encoder (Ex2).
 @Suite struct ConformerModelTests {

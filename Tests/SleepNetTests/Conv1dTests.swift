@@ -1,5 +1,8 @@
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// One convolution configuration for the gradient sweep.
 struct ConvCase: Sendable, CustomStringConvertible {

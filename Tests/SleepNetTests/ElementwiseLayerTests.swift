@@ -1,5 +1,8 @@
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// One max-pool configuration.
 struct PoolCase: Sendable, CustomStringConvertible {

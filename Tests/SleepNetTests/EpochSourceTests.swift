@@ -1,7 +1,10 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
 
 /// Training from epoch files (read batch by batch) against training from memory.
 @Suite struct EpochSourceTests {

@@ -1,6 +1,7 @@
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Evaluation
 
 struct GEMMBackendTests {
     static let avx512Flags = "fpu sse2 avx avx2 fma bmi1 bmi2 f16c abm movbe popcnt avx512f avx512dq avx512cd avx512bw avx512vl"

@@ -1,6 +1,6 @@
-import Shared
 import SleepNet
 import Testing
+import Basics
 
 /// A tensor of uniform values in [−scale, scale) drawn from `seed`.
 func randomTensor(_ shape: Shape, seed: UInt64, scale: Float = 1) -> Tensor {

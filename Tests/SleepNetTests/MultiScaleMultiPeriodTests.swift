@@ -1,7 +1,9 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// Conv2d, the multi-period block and the multi-scale multi-period (msmp) feature extractor.
 @Suite struct MultiScaleMultiPeriodTests {

@@ -1,5 +1,8 @@
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 @Suite struct NormalizationTests {
     @Test(arguments: [true, false])

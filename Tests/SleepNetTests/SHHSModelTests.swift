@@ -1,7 +1,9 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 /// AttnSleep's SHHS variant: 3750-sample epochs (125 Hz), kernel 6 in the coarse
 /// branch, d_model 100 (the reference's SHHS model).

@@ -1,6 +1,9 @@
 import Foundation
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 @Suite struct SafeTensorsTests {
     static func tempURL(_ name: String) -> URL {

@@ -1,7 +1,9 @@
 import Foundation
-import Shared
 import SleepNet
 import Testing
+import Basics
+import Recordings
+import Evaluation
 
 @Suite struct SleepModelTests {
     static func batch(_ b: Int, samples: Int = 3000, seed: UInt64) -> [Float] {

@@ -1,7 +1,10 @@
 import Foundation
 import Testing
-import Shared
+import Synthesis
 import SleepNet
+import Basics
+import Recordings
+import Evaluation
 
 /// A narrow AttnSleep (small CNN and encoder) so that training tests take seconds.
 func smallExperiment(epochs: Int, batch: Int = 32) -> ExperimentConfig {

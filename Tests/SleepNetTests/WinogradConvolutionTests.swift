@@ -1,5 +1,7 @@
 import SleepNet
 import Testing
+import Basics
+import Recordings
 
 /// The Winograd evaluation path of Conv1d against its im2col + GEMM path.
 @Suite struct WinogradConvolutionTests {

@@ -1,6 +1,14 @@
 import Foundation
 import SleepNet
 import Testing
+import Basics
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 @Suite struct BenchCommandTests {
     @Test func jsonHasPositiveThroughputsForATinyModel() throws {

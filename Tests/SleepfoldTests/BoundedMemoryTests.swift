@@ -1,6 +1,14 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// A worker's memory does not grow with its training data: `sleepfold train` on a
 /// cohort four times larger has the same peak RSS, below the size of the data.

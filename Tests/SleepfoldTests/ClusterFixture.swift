@@ -1,5 +1,13 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
 import Shared
+import TestSupport
 
 /// A tiny cohort and config for end-to-end cluster tests, plus helpers to start,
 /// watch and kill real `sleepfold` processes.

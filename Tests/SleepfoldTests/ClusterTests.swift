@@ -1,6 +1,14 @@
 import Foundation
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
 import Shared
+import TestSupport
 
 /// End-to-end tests of the cluster: real coordinator and worker processes over
 /// real sockets, on a tiny synthetic cohort (issue: the cluster's "done means").

@@ -1,4 +1,11 @@
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Reports
+import TestSupport
 
 /// Runs the built `sleepfold` executable as a real process, as users and the
 /// cluster scripts do.

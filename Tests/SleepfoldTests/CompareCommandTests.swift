@@ -1,5 +1,13 @@
 import Foundation
 import Testing
+import Basics
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 @Suite struct CompareCommandTests {
     @Test func twoRunsOnTheSameFoldsGetPairedTestsAndBootstrapIntervals() throws {

@@ -1,6 +1,14 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// cluster/hosts/sleepfold-hosts.sh, with `SSH` set to a stand-in that runs each
 /// host's command on this machine (no sshd needed), so the script's own commands —

@@ -1,6 +1,14 @@
 import Foundation
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
 import Shared
+import TestSupport
 
 /// SHHS-sized cohorts: thousands of recordings go through plan, run and report
 /// (tiny recordings and a tiny model, so the coordinator's share is what grows).

@@ -1,4 +1,10 @@
 import Foundation
+import Basics
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
 
 /// Test hosts on one machine: network namespaces, each joined to host 0 by a
 /// veth pair, each with its own address (10.231.<k>.0/24 per link),

@@ -1,6 +1,14 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 @Suite struct PredictCommandTests {
     /// A trained fold 0, and the id of one of its test recordings.

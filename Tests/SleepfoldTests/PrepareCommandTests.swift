@@ -1,10 +1,17 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
-/// The first 300 s of PhysioNet's SC4001E0 and its hypnogram (Tests/SharedTests/Fixtures/edf).
-private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../SharedTests/Fixtures/edf/sleep-edf").standardizedFileURL
+/// The first 300 s of PhysioNet's SC4001E0 and its hypnogram (Tests/Fixtures/edf).
+private let fixtures = TestFixtures.root.appendingPathComponent("edf/sleep-edf")
 private let psgFixture = fixtures.appendingPathComponent("SC4001E0-PSG-first300s.edf")
 private let hypnogramFixture = fixtures.appendingPathComponent("SC4001EC-Hypnogram.edf")
 

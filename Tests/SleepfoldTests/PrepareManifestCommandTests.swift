@@ -1,9 +1,16 @@
 import Foundation
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// The Sleep-EDF fixture pair under names that do not follow the SC4 pattern.
-private let fixtures = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../SharedTests/Fixtures/edf/sleep-edf").standardizedFileURL
+private let fixtures = TestFixtures.root.appendingPathComponent("edf/sleep-edf")
 
 @Suite struct PrepareManifestCommandTests {
     @Test func aManifestNamesSubjectsAndTheOutputCohortKeepsThem() throws {

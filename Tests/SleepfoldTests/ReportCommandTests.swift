@@ -1,6 +1,12 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Cohorts
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 @Suite struct ReportCommandTests {
     /// Sets every number inside `value` to zero (metrics, counts, confusion matrices).

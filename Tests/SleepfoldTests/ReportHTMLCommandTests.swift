@@ -1,5 +1,13 @@
 import Foundation
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// report.html from the commands: written with every fold, and re-rendered by
 /// `sleepfold report` from the run directory alone.

@@ -1,6 +1,14 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// SHHS end to end: a synthetic SHHS-style cohort (EDF + NSRR XML) is prepared at
 /// 125 Hz and cross-validated through the cluster with the SHHS config.

@@ -1,6 +1,13 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// Runs the repository's scripts (cluster launchers, Slurm tools) as real processes.
 ///

@@ -1,5 +1,12 @@
 import Foundation
 import Testing
+import Basics
+import Cohorts
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 @Suite struct SynthAndPlanCommandTests {
     @Test func attnsleepPlanOfASyntheticTwentySubjectCohortIsThePapers() throws {

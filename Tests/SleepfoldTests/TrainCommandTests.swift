@@ -1,6 +1,14 @@
 import Foundation
-import Shared
 import Testing
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import Shared
+import TestSupport
 
 /// A tiny cross-validation set-up for command tests: a synthetic cohort of three
 /// one-night subjects (0.3 h each), a narrow AttnSleep trained for two epochs, and

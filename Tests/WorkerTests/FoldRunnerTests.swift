@@ -1,8 +1,13 @@
 import Foundation
 import Testing
-import Shared
 import SleepNet
+import Synthesis
 import Worker
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import Shared
 
 /// A fold task over recordings written to a temporary directory, with a tiny model.
 struct TinyFold {

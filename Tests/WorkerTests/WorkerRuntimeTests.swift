@@ -1,7 +1,12 @@
 import Foundation
 import Testing
-import Shared
 import Worker
+import Basics
+import Recordings
+import Cohorts
+import Evaluation
+import SleepNet
+import Shared
 
 /// The worker's side of the protocol, against a scripted coordinator socket.
 @Suite struct WorkerRuntimeTests {

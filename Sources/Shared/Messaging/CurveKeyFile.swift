@@ -1,4 +1,5 @@
 import Foundation
+import Basics
 
 /// Key files of `sleepfold keygen`: `NAME.key` holds the public key and may be
 /// copied anywhere; `NAME.key_secret` holds both keys and stays private

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Basics
 
 /// A CurveZMQ key pair in Z85 text (40 characters each), as `zmq_curve_keypair` makes.
 public struct CurveKeyPair: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import CZeroMQ
+import Basics
 
 /// Admits CURVE clients by public key (ZeroMQ's ZAP protocol, RFC 27).
 ///

@@ -28,3 +28,4 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Basics

@@ -1,4 +1,5 @@
 import CZeroMQ
+import Basics
 
 /// Waits on several sockets at once (`zmq_poll`), as the Guide's brokers do.
 public struct ZMQPoller {

@@ -1,5 +1,6 @@
 import CZeroMQ
 import Foundation
+import Basics
 
 /// A ZeroMQ socket: multipart send and receive, options, bind and connect.
 ///

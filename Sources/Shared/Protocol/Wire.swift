@@ -1,5 +1,6 @@
 import Foundation
 import SwiftProtobuf
+import Basics
 
 /// Framing of sleepfold messages on a ZeroMQ socket: a protocol-version frame,
 /// then one serialized `Sleepfold_Envelope` (see protocols/sleepfold.proto).

@@ -1,4 +1,7 @@
 import Foundation
+import Basics
+import Recordings
+import Evaluation
 
 /// Checkpoint format written in every sleepfold checkpoint's `__metadata__`.
 public enum CheckpointFormat {

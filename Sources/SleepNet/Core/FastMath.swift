@@ -1,3 +1,5 @@
+import Recordings
+import Evaluation
 /// Branch-free float32 exp and erf for the elementwise hot loops (the compiler
 /// can vectorise them, unlike calls into libm).
 

@@ -1,8 +1,10 @@
 import COpenBLAS
 import Foundation
 import SgemmAVX512
-import Shared
 import Synchronization
+import Basics
+import Recordings
+import Evaluation
 
 /// Floating-point operations issued through `sgemm` (2·m·n·k per call), for the
 /// benchmark's FLOPs per sample: the matrix work as executed (convolutions as GEMM or

@@ -1,6 +1,8 @@
 import COpenBLAS
 import Dispatch
 import Synchronization
+import Basics
+import Evaluation
 
 /// How many threads the model core uses.
 ///

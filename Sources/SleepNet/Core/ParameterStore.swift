@@ -1,4 +1,6 @@
-import Shared
+import Basics
+import Recordings
+import Evaluation
 
 /// Where a parameter or buffer lives inside its store's block.
 public struct TensorView: Sendable, Equatable {

@@ -1,3 +1,4 @@
+import Basics
 /// The shape of a tensor: up to four dimensions, batch first, stored inline so
 /// that setting a shape in the step loop never allocates.
 public struct Shape: Equatable, Sendable, CustomStringConvertible {

@@ -1,3 +1,6 @@
+import Basics
+import Recordings
+import Evaluation
 /// An error a user of the model core sees: a bad config, checkpoint or tensor
 /// file. The message names the file, the field, what was found and what was
 /// expected.

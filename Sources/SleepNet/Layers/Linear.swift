@@ -1,3 +1,6 @@
+import Basics
+import Recordings
+import Evaluation
 /// Fully connected layer over the last dimension, PyTorch's `nn.Linear`.
 ///
 ///     // inp (N, …, in) -> out (N, …, out),  y = x Wᵀ + b;  weight (out, in), bias (out)

@@ -1,4 +1,5 @@
-import Shared
+import Basics
+import Recordings
 
 /// The Conformer's feed-forward module (used as a half step, ½·FFN):
 /// LayerNorm → Linear d→e·d → Swish → dropout → Linear e·d→d → dropout.

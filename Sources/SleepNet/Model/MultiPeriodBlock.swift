@@ -1,5 +1,7 @@
 import Foundation
-import Shared
+import Basics
+import Recordings
+import Evaluation
 
 /// The multi-period block (after TimesNet's TimesBlock), over a feature sequence:
 /// for each sample, the `periods` strongest frequencies of its amplitude spectrum

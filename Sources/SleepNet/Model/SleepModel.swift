@@ -1,5 +1,7 @@
 import Foundation
-import Shared
+import Basics
+import Recordings
+import Evaluation
 
 /// The temporal context encoder (`tce`) a config selects.
 ///

@@ -1,4 +1,5 @@
-import Shared
+import Basics
+import Recordings
 
 /// One AttnSleep encoder layer (`tce.layers.i`).
 ///

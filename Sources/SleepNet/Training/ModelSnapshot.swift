@@ -1,3 +1,5 @@
+import Basics
+import Recordings
 /// A copy of a model's parameters, buffers and counters: the best epoch's
 /// weights, kept while training goes on.
 struct ModelSnapshot {

@@ -1,5 +1,7 @@
 import Foundation
-import Shared
+import Basics
+import Recordings
+import Evaluation
 
 /// Trains a model on one fold's training recordings and predicts its test
 /// recordings, with the model selection of SPEC §3:

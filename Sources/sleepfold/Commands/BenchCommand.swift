@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Shared
 import SleepNet
 
 #if canImport(Glibc)
@@ -9,6 +8,15 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import Shared
 
 struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,5 +1,13 @@
 import ArgumentParser
 import Foundation
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
 import Shared
 
 extension FoldPlanKind: ExpressibleByArgument {}

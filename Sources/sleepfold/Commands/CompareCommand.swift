@@ -1,5 +1,12 @@
 import ArgumentParser
 import Foundation
+import Basics
+import Cohorts
+import EDF
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
 import Shared
 
 struct CompareCommand: ParsableCommand {

@@ -1,5 +1,11 @@
 import ArgumentParser
 import Foundation
+import Basics
+import Cohorts
+import EDF
+import Synthesis
+import Reports
+import SleepNet
 import Shared
 
 struct KeygenCommand: ParsableCommand {

@@ -1,7 +1,15 @@
 import ArgumentParser
 import Foundation
-import Shared
 import SleepNet
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import Shared
 
 struct PredictCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

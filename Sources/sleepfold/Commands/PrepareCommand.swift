@@ -1,5 +1,14 @@
 import ArgumentParser
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
 import Shared
 
 struct PrepareCommand: ParsableCommand {

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Coordinator
 import Foundation
+import Basics
+import Cohorts
+import Evaluation
+import Reports
+import SleepNet
 import Shared
 
 struct ReportCommand: ParsableCommand {

@@ -1,8 +1,16 @@
 import ArgumentParser
 import Coordinator
 import Foundation
-import Shared
 import SleepNet
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import Shared
 
 struct RunCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -1,6 +1,15 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
 import Shared
 
 struct SynthCommand: ParsableCommand {

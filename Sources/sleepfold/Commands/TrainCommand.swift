@@ -1,8 +1,17 @@
 import ArgumentParser
 import Coordinator
 import Foundation
-import Shared
 import Worker
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
+import Shared
 
 struct TrainCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

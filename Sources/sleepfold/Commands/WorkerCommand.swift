@@ -1,7 +1,16 @@
 import ArgumentParser
 import Foundation
-import Shared
 import Worker
+import Basics
+import Recordings
+import Cohorts
+import EDF
+import Preparation
+import Synthesis
+import Evaluation
+import Reports
+import SleepNet
+import Shared
 
 struct WorkerCommand: ParsableCommand {
     static let configuration = CommandConfiguration(

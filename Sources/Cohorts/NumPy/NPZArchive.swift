@@ -1,0 +1,153 @@
+import Foundation
+import ZIPFoundation
+import Basics
+import Recordings
+
+/// A `.npz` archive opened for reading: a ZIP file of `.npy` members, as written by
+/// `np.savez` (stored) or `np.savez_compressed` (deflated).
+///
+/// Members are named as `np.load` names them: the entry path without its `.npy`
+/// suffix (`x.npy` → "x"). Members are decoded only when asked for, so unknown
+/// members (even pickled objects) cost nothing. Every error names the archive's
+/// path and the member.
+public final class NPZArchive {
+    /// Path of the archive, for messages.
+    public let path: String
+    private let archive: Archive
+    /// ZIP entries by member name, in archive order.
+    private let entries: [(name: String, entry: Entry)]
+
+    /// Opens the archive at `url`.
+    ///
+    /// - Throws: `DataError` (`.fileNotFound`, `.notAnArchive`) when the file is missing
+    ///   or not a readable ZIP file (e.g. truncated).
+    public init(url: URL) throws {
+        path = url.path
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw DataError(.fileNotFound, file: path, "file not found")
+        }
+        do {
+            archive = try Archive(url: url, accessMode: .read)
+        } catch {
+            throw DataError(.notAnArchive, file: path,
+                            "not a readable .npz (ZIP) archive: the file is damaged, truncated or of another format (\(error))")
+        }
+        entries = Self.memberEntries(of: archive)
+    }
+
+    /// Opens an archive held in memory; `name` stands for its path in messages.
+    public init(data: Data, name: String) throws {
+        path = name
+        do {
+            archive = try Archive(data: data, accessMode: .read)
+        } catch {
+            throw DataError(.notAnArchive, file: path,
+                            "not a readable .npz (ZIP) archive: the data is damaged, truncated or of another format (\(error))")
+        }
+        entries = Self.memberEntries(of: archive)
+    }
+
+    private static func memberEntries(of archive: Archive) -> [(name: String, entry: Entry)] {
+        archive.filter { $0.type == .file }.map { entry in
+            let path = entry.path
+            return (path.hasSuffix(".npy") ? String(path.dropLast(4)) : path, entry)
+        }
+    }
+
+    /// Member names in archive order (without `.npy`).
+    public var memberNames: [String] { entries.map(\.name) }
+
+    /// Whether the archive has a member called `name`.
+    public func contains(_ name: String) -> Bool { entries.contains { $0.name == name } }
+
+    /// The header of member `name`, reading only the start of the member.
+    ///
+    /// Also checks the member's recorded size against the header, so a truncated
+    /// or oversized member is caught without reading its data.
+    public func header(of name: String) throws -> NPYHeader {
+        let entry = try self.entry(name)
+        var decoder = NPYStreamDecoder { _, _ in }
+        do {
+            _ = try archive.extract(entry, skipCRC32: true) { chunk in
+                try chunk.withUnsafeBytes { try decoder.consume($0) }
+                if decoder.header != nil { throw StopReading() }
+            }
+        } catch is StopReading {
+            // The header is complete; the rest of the member is not needed.
+        } catch let error as DataError {
+            throw error.located(file: path, member: name)
+        } catch {
+            throw readFailure(name, error)
+        }
+        let header = try locating(file: path, member: name) { () throws -> NPYHeader in
+            guard let header = decoder.header else { return try decoder.finish() }
+            return header
+        }
+        let declared = header.dataOffset + header.byteCount
+        let stored = entry.uncompressedSize
+        if stored < UInt64(declared) {
+            throw DataError(.truncated, file: path, member: name,
+                            "data is truncated: shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) "
+                            + "needs \(header.byteCount) bytes, found \(Int(stored) - header.dataOffset)")
+        }
+        if stored > UInt64(declared) {
+            throw DataError(.sizeMismatch, file: path, member: name,
+                            "data is longer than the header declares: shape \(describe(shape: header.shape)) of "
+                            + "\(header.dtype.rawValue) needs \(header.byteCount) bytes, found \(stored - UInt64(header.dataOffset))")
+        }
+        return header
+    }
+
+    /// Decodes member `name` completely.
+    public func array(_ name: String) throws -> NPYArray {
+        var collected: [UInt8] = []
+        let header = try stream(name) { header, elements in
+            if collected.isEmpty { collected.reserveCapacity(header.byteCount) }
+            collected.append(contentsOf: elements)
+        }
+        return NPYArray(unchecked: header.dtype, shape: header.shape, bytes: collected)
+    }
+
+    /// Streams member `name` through `body` in runs of whole elements, so large
+    /// members can be checked without holding them in memory. Verifies the CRC-32.
+    ///
+    /// - Returns: the member's header.
+    public func stream(_ name: String, _ body: @escaping (NPYHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NPYHeader {
+        let entry = try self.entry(name)
+        var decoder = NPYStreamDecoder(onElements: body)
+        let checksum: CRC32
+        do {
+            checksum = try archive.extract(entry) { chunk in
+                try chunk.withUnsafeBytes { try decoder.consume($0) }
+            }
+        } catch let error as DataError {
+            throw error.located(file: path, member: name)
+        } catch {
+            throw readFailure(name, error)
+        }
+        guard checksum == entry.checksum else {
+            throw DataError(.checksumMismatch, file: path, member: name,
+                            "CRC-32 of the member is \(hex(checksum)), the archive records \(hex(entry.checksum)): the file is damaged")
+        }
+        return try locating(file: path, member: name) { try decoder.finish() }
+    }
+
+    private func entry(_ name: String) throws -> Entry {
+        guard let entry = entries.first(where: { $0.name == name })?.entry else {
+            let present = memberNames.map { "'\($0)'" }.joined(separator: ", ")
+            throw DataError(.missingMember, file: path, member: name,
+                            "no such member (the archive holds \(present.isEmpty ? "no members" : present))")
+        }
+        return entry
+    }
+
+    private func readFailure(_ name: String, _ error: Error) -> DataError {
+        DataError(.notAnArchive, file: path, member: name,
+                  "cannot read the member: the archive is damaged or truncated (\(error))")
+    }
+
+    private func hex(_ value: CRC32) -> String { "0x" + String(value, radix: 16) }
+
+    /// Thrown from an extract consumer to stop reading early.
+    private struct StopReading: Error {}
+}

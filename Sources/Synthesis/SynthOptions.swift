@@ -1,0 +1,66 @@
+import Cohorts
+import EDF
+import Preparation
+/// What `sleepfold synth` generates: how many subjects, nights per subject,
+/// hours per night, and the seed every value is drawn from.
+public struct SynthOptions: Sendable, Equatable {
+    /// Number of subjects, 1 … `maxSubjects`.
+    public var subjects: Int
+    /// Nights per subject, 1 or 2 (Sleep-EDF-20 has two for most subjects).
+    public var nights: Int
+    /// Length of each night in hours, wake margins included (`hoursRange`).
+    public var hours: Double
+    /// Run seed; the same seed gives bit-identical recordings.
+    public var seed: UInt64
+
+    /// The largest cohort `validate()` accepts.
+    public static let maxSubjects = 9_999
+    /// Accepted night lengths in hours: at least 12 epochs (6 min), at most a day.
+    public static let hoursRange: ClosedRange<Double> = 0.1...24
+
+    public init(subjects: Int, nights: Int = 2, hours: Double = 8, seed: UInt64 = 0) {
+        self.subjects = subjects
+        self.nights = nights
+        self.hours = hours
+        self.seed = seed
+    }
+
+    /// Epochs of 30 s in one night: `hours` · 120, rounded.
+    public var epochsPerNight: Int {
+        guard hours.isFinite, hours > 0, hours <= Self.hoursRange.upperBound else { return 0 }
+        return Int((hours * 120).rounded())
+    }
+
+    /// Throws a `SynthError` naming the first option out of range.
+    public func validate() throws {
+        guard (1...Self.maxSubjects).contains(subjects) else {
+            throw SynthError(option: "--subjects", found: String(subjects), expected: "an integer in 1...\(Self.maxSubjects)")
+        }
+        guard nights == 1 || nights == 2 else {
+            throw SynthError(option: "--nights", found: String(nights), expected: "1 or 2")
+        }
+        guard hours.isFinite, Self.hoursRange.contains(hours) else {
+            throw SynthError(option: "--hours", found: String(hours),
+                             expected: "a number of hours in \(Self.hoursRange.lowerBound)...\(Self.hoursRange.upperBound)")
+        }
+    }
+}
+
+/// An option of the synthetic cohort out of range: names the option, the value
+/// found and what is accepted.
+public struct SynthError: Error, CustomStringConvertible, Equatable {
+    /// The command-line option, e.g. "--nights".
+    public var option: String
+    /// The value given.
+    public var found: String
+    /// What the option accepts.
+    public var expected: String
+
+    public init(option: String, found: String, expected: String) {
+        self.option = option
+        self.found = found
+        self.expected = expected
+    }
+
+    public var description: String { "synth: \(option) is \(found), expected \(expected)" }
+}

@@ -1,0 +1,33 @@
+import Testing
+import Basics
+
+struct CPUFeaturesTests {
+    static let zen4 = "fpu sse2 avx avx2 fma bmi1 bmi2 f16c abm movbe popcnt avx512f avx512dq avx512cd avx512bw avx512vl"
+
+    @Test func flagsLineOfCpuinfoIsRead() {
+        let cpu = CPUFeatures(cpuinfo: "processor\t: 0\nvendor_id\t: AuthenticAMD\nflags\t\t: \(Self.zen4)\nbugs\t\t: none\n")
+        #expect(cpu.flags.contains("avx512bw"))
+        #expect(cpu.hasAVX512)
+        // One missing AVX-512 subset is enough to refuse it.
+        #expect(!CPUFeatures(flags: cpu.flags.subtracting(["avx512vl"])).hasAVX512)
+        #expect(CPUFeatures(cpuinfo: "").flags.isEmpty)
+        #expect(CPUFeatures(cpuinfo: "no flags here").flags.isEmpty)
+    }
+
+    @Test func modelCoreRequirementNamesWhatIsMissing() throws {
+        let zen4 = CPUFeatures(flags: Set(Self.zen4.split(separator: " ").map(String.init)))
+        try zen4.requireModelCore()
+        #if arch(x86_64)
+        let sandyBridge = CPUFeatures(flags: ["fpu", "sse2", "avx", "popcnt"])
+        #expect(sandyBridge.missingForModelCore == ["avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe"])
+        #expect(throws: CPUFeaturesError.self) { try sandyBridge.requireModelCore() }
+        do {
+            try sandyBridge.requireModelCore()
+        } catch {
+            #expect("\(error)".contains("lacks avx2, fma"))
+        }
+        #endif
+        // The machine running the tests runs the model core.
+        try CPUFeatures.current.requireModelCore()
+    }
+}
