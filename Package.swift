@@ -51,7 +51,10 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),
         ]),
         .target(name: "Worker", dependencies: ["Shared", "SleepNet", "Basics", "Recordings", "Cohorts", "Evaluation"]),
-        .target(name: "Coordinator", dependencies: ["Shared", "Basics", "Recordings", "Cohorts", "Evaluation", "Reports"]),
+        .target(name: "Coordinator", dependencies: [
+            "Shared", "Basics", "Recordings", "Cohorts", "Evaluation", "Reports",
+            .product(name: "SwiftProtobuf", package: "swift-protobuf"),  // the journal is protobuf JSON
+        ]),
 
         // Tools.
         .executableTarget(name: "sleepfold", dependencies: [

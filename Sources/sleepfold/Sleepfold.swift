@@ -1,4 +1,5 @@
 import ArgumentParser
+import Basics
 import Recordings
 import Cohorts
 import Evaluation
@@ -11,7 +12,7 @@ struct Sleepfold: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sleepfold",
         abstract: "Subject-wise cross-validation of sleep-stage classifiers, across many machines.",
-        version: "0.1.0",
+        version: sleepfoldVersion,
         subcommands: [SynthCommand.self, PrepareCommand.self, PlanCommand.self, TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, RunCommand.self, ReportCommand.self, PredictCommand.self, BenchCommand.self, CompareCommand.self, KeygenCommand.self]
     )
 }
