@@ -18,7 +18,9 @@ let package = Package(
     ],
     targets: [
         // C libraries: a module map and a shim header each, nothing else.
-        .systemLibrary(name: "CZeroMQ", pkgConfig: "libzmq", providers: [.apt(["libzmq3-dev"])]),
+        // libzmq (apt: libzmq3-dev) installs zmq.h in /usr/include; its pkg-config file adds
+        // Kerberos and PGM include flags that SwiftPM refuses with a warning, and needs none of.
+        .systemLibrary(name: "CZeroMQ"),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
 
         // Data: what a recording is, how it is stored, where it comes from.
