@@ -1,9 +1,17 @@
 import Foundation
+import Basics
 import SleepNet
 import Recordings
 import Cohorts
 import Evaluation
 import Shared
+
+extension SleepfoldError.Code {
+    /// A fold task names a config or selection the worker cannot train with.
+    public static let invalidFoldTask = Self("invalidFoldTask")
+    /// A recording of the task has no local file.
+    public static let recordingNotLocal = Self("recordingNotLocal")
+}
 
 /// Trains one fold with the SleepNet trainer: the worker's `FoldTrainer`.
 ///
@@ -12,10 +20,8 @@ import Shared
 /// predictions, the per-epoch history and the chosen checkpoint into a
 /// `FoldResult`.
 public enum FoldRunner {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
+    /// - Throws: `SleepfoldError`: `.invalidFoldTask` naming the task's field
+    ///   (config_json, selection), `.recordingNotLocal`; and whatever training throws.
     public static func train(_ job: FoldJob,
                              progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
                              isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
@@ -25,18 +31,23 @@ public enum FoldRunner {
         do {
             config = try JSONDecoder().decode(ExperimentConfig.self, from: Data(task.configJson.utf8))
         } catch {
-            throw Failure(description: "fold \(task.fold): the task's config_json is not an experiment config: \(error)")
+            throw SleepfoldError(.invalidFoldTask, file: "fold \(task.fold) task", field: "config_json",
+                                 "expected the JSON of an experiment config (model and training): \(error)")
         }
         if task.epochs > 0 { config.training.epochs = Int(task.epochs) }
         try config.model.validate(source: "fold \(task.fold) config (model)")
         try config.training.validate(source: "fold \(task.fold) config (training)")
         guard let selection = SelectionMode(rawValue: task.selection) else {
-            throw Failure(description: "fold \(task.fold): selection \"\(task.selection)\", expected validation, last or test-oracle")
+            throw SleepfoldError(.invalidFoldTask, file: "fold \(task.fold) task", field: "selection",
+                                 found: "\"\(task.selection)\"", expected: SelectionMode.allCases.map(\.rawValue).joined(separator: ", "))
         }
         ComputeThreads.set(job.threads)
 
         func file(_ ref: Sleepfold_RecordingRef) throws -> URL {
-            guard let url = job.files[ref.id] else { throw Failure(description: "no local file for recording \(ref.id)") }
+            guard let url = job.files[ref.id] else {
+                throw SleepfoldError(.recordingNotLocal, file: "fold \(task.fold) task", field: "recording \(ref.id)",
+                                     found: "no local file", expected: "a file for every recording of the task")
+            }
             return url
         }
         // Training nights are read batch by batch from epoch files, evaluation nights one

@@ -6,6 +6,13 @@ import Evaluation
 import SleepNet
 import Shared
 
+extension SleepfoldError.Code {
+    /// No coordinator answered within the worker's `giveUpAfter`.
+    public static let coordinatorUnreachable = Self("coordinatorUnreachable")
+    /// The coordinator speaks another protocol version and refused this worker.
+    public static let incompatibleCoordinator = Self("incompatibleCoordinator")
+}
+
 /// The worker process: connects to the coordinator, says hello, trains the
 /// folds it is given on a background thread, streams progress, sends results,
 /// and keeps heartbeats going both ways (the ZeroMQ Guide's Paranoid Pirate).
@@ -43,10 +50,6 @@ public final class WorkerRuntime {
             self.curve = curve
             self.giveUpAfter = giveUpAfter
         }
-    }
-
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
     }
 
     private let options: Options
@@ -90,6 +93,8 @@ public final class WorkerRuntime {
 
     /// Runs until the coordinator says shut down (returns) or, with
     /// `giveUpAfter`, no coordinator answered in time (throws).
+    /// - Throws: `SleepfoldError`: `.coordinatorUnreachable`, or `.incompatibleCoordinator`
+    ///   when the coordinator speaks another protocol version; `ZMQError` from the socket.
     public func run() throws {
         startedAt = now()
         try connect()
@@ -120,7 +125,9 @@ public final class WorkerRuntime {
             liveness -= 1
             if liveness <= 0 {
                 if let limit = options.giveUpAfter, !everWelcomed, now() - startedAt > limit {
-                    throw Failure(description: "no coordinator answered at \(options.endpoint) within \(Int(limit)) s")
+                    throw SleepfoldError(.coordinatorUnreachable, field: "--give-up-after",
+                                         "no coordinator answered at \(options.endpoint) within \(Int(limit)) s; " +
+                                         "expected a welcome (is the coordinator running there, and does it admit this worker's key?)")
                 }
                 log("coordinator silent for \(Self.liveness) heartbeats; reconnecting in \(backoff) s")
                 Thread.sleep(forTimeInterval: backoff)
@@ -253,7 +260,10 @@ public final class WorkerRuntime {
                 return false
             }
             log("coordinator reports: \(error.message)")
-            if error.code == .versionMismatch { throw Failure(description: error.message) }
+            if error.code == .versionMismatch {
+                throw SleepfoldError(.incompatibleCoordinator, field: "protocol version",
+                                     "the coordinator at \(options.endpoint) refused this worker: \(error.message)")
+            }
         default:
             log("dropped an unexpected message from the coordinator")
         }
@@ -273,9 +283,14 @@ public final class WorkerRuntime {
                 try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
                 return
             }
-            let partial = store.partialURL(for: ref)
-            FileManager.default.createFile(atPath: partial.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: partial)
+            let handle: FileHandle
+            do {
+                handle = try store.createPartial(for: ref)
+            } catch {
+                log("cannot fetch recording \(ref.id) for fold \(task.fold): \(error)")
+                try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
+                return
+            }
             fetches[ref.id] = Fetch(ref: ref, handle: handle, requested: 0, received: 0)
             for _ in 0..<Self.chunksInFlight { try requestNextChunk(ref.id) }
         }
