@@ -71,45 +71,47 @@ public enum FoldRunner {
         let validation = try lazy(task.validation), test = try lazy(task.test)
 
         let trainer = Trainer(config: config, selection: selection, seed: task.seed)
+        let epochs = config.training.epochs
         let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in
-            var p = Sleepfold_Progress()
-            p.fold = task.fold
-            p.attempt = task.attempt
-            p.epoch = UInt32(record.epoch)
-            p.epochs = UInt32(config.training.epochs)
-            p.trainLoss = record.trainLoss
-            p.trainAccuracy = record.trainAccuracy
-            p.validationLoss = record.selectionLoss ?? .nan
-            p.validationAccuracy = record.selectionAccuracy ?? .nan
-            p.validationMacroF1 = record.selectionMacroF1 ?? .nan
-            p.epochSeconds = record.seconds
-            progress(p)
+            progress(.with { p in
+                p.fold = task.fold
+                p.attempt = task.attempt
+                p.epoch = UInt32(record.epoch)
+                p.epochs = UInt32(epochs)
+                p.trainLoss = record.trainLoss
+                p.trainAccuracy = record.trainAccuracy
+                p.validationLoss = record.selectionLoss ?? .nan
+                p.validationAccuracy = record.selectionAccuracy ?? .nan
+                p.validationMacroF1 = record.selectionMacroF1 ?? .nan
+                p.epochSeconds = record.seconds
+            })
         }, isCancelled: isCancelled)
 
-        var result = Sleepfold_FoldResult()
-        result.runID = task.runID
-        result.fold = task.fold
-        result.attempt = task.attempt
-        result.chosenEpoch = UInt32(outcome.chosenEpoch)
-        result.workerID = job.workerID
-        result.predictions = outcome.predictions.map { p in
-            var r = Sleepfold_RecordingPredictions()
-            r.recordingID = p.recordingID
-            r.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
-            r.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
-            r.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
-            return r
-        }
-        result.history = outcome.history.map { h in
-            var e = Sleepfold_EpochRecord()
-            e.epoch = UInt32(h.epoch)
-            e.trainLoss = h.trainLoss
-            e.trainAccuracy = h.trainAccuracy
-            e.validationLoss = h.selectionLoss ?? .nan
-            e.validationAccuracy = h.selectionAccuracy ?? .nan
-            e.validationMacroF1 = h.selectionMacroF1 ?? .nan
-            e.seconds = h.seconds
-            return e
+        var result = Sleepfold_FoldResult.with { r in
+            r.runID = task.runID
+            r.fold = task.fold
+            r.attempt = task.attempt
+            r.chosenEpoch = UInt32(outcome.chosenEpoch)
+            r.workerID = job.workerID
+            r.predictions = outcome.predictions.map { p in
+                .with { rp in
+                    rp.recordingID = p.recordingID
+                    rp.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
+                    rp.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
+                    rp.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
+                }
+            }
+            r.history = outcome.history.map { h in
+                .with { e in
+                    e.epoch = UInt32(h.epoch)
+                    e.trainLoss = h.trainLoss
+                    e.trainAccuracy = h.trainAccuracy
+                    e.validationLoss = h.selectionLoss ?? .nan
+                    e.validationAccuracy = h.selectionAccuracy ?? .nan
+                    e.validationMacroF1 = h.selectionMacroF1 ?? .nan
+                    e.seconds = h.seconds
+                }
+            }
         }
         let checkpoint = FileManager.default.temporaryDirectory
             .appendingPathComponent("sleepfold-fold\(task.fold)-\(UUID().uuidString).safetensors")
