@@ -1,9 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Cohorts
-import Evaluation
-import Reports
 import Shared
 
 /// The coordinator: binds a ROUTER socket, hands folds to workers (longest
@@ -11,13 +7,16 @@ import Shared
 /// journals each result before acknowledging it, serves recordings to workers
 /// without shared storage, and stops the workers when every fold is done.
 ///
-/// Modelled on the ZeroMQ Guide's Paranoid Pirate queue and Majordomo broker.
+/// Modelled on the ZeroMQ Guide's Paranoid Pirate queue and Majordomo broker:
+/// poll, handle each message by its command, send heartbeats when due, purge
+/// expired workers, hand queued folds to idle workers.
 public final class CoordinatorRuntime {
-    public static let heartbeatInterval = 1.0   // s
-    public static let liveness = 3              // silent intervals before a worker is dead
-    public static let maxAttempts = 3           // tries of one fold before the run gives it up
-    static let maxChunk: UInt64 = 4 << 20       // bytes, largest data chunk served
-    static let maxMessagesPerTurn = 256         // messages handled between two heartbeat/dispatch turns
+    public static let heartbeatInterval = 1.0        // s
+    public static let liveness = 3                   // silent intervals before a worker is dead
+    public static let maxAttempts = 3                // failures of one fold before the run gives it up
+    static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
+    static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
+    static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
 
     public struct Options: Sendable {
         public var bind: String
@@ -38,13 +37,9 @@ public final class CoordinatorRuntime {
         }
     }
 
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// What the run ended with: every fold's result (from this run or the
-    /// journal), the folds given up after `maxAttempts` failures, and the
-    /// coordinator's own work.
+    /// journal), the folds given up after `maxAttempts` failures (with the last
+    /// failure's message), and the coordinator's own work.
     public struct Outcome {
         public let results: [Int: Sleepfold_FoldResult]
         public let failedFolds: [Int: String]
@@ -66,6 +61,13 @@ public final class CoordinatorRuntime {
         public var foldsAccepted = 0
     }
 
+    /// A decoded message and the worker (ROUTER routing id) it came from.
+    private struct Message {
+        let routingID: [UInt8]
+        let address: String
+        let envelope: Sleepfold_Envelope
+    }
+
     public let plan: RunPlan
     private let options: Options
     private let log: (String) -> Void
@@ -73,13 +75,12 @@ public final class CoordinatorRuntime {
     private let router: ZMQSocket
     private let zap: ZAPAuthenticator?
     private let journal: Journal
+    private let journalledAtStart: Int
     private var queue: FoldQueue
     private var registry = WorkerRegistry(heartbeatInterval: heartbeatInterval, liveness: liveness)
-    private var failures: [Int: [String]] = [:]
-    private var givenUp: [Int: String] = [:]
     private var nextHeartbeat = 0.0
     private let view: ProgressView
-    private var busy = Busy()
+    private let clock = BusyClock()
 
     /// The endpoint actually bound (with the real port when binding port `*`).
     public let endpoint: String
@@ -101,7 +102,8 @@ public final class CoordinatorRuntime {
         endpoint = try router.lastEndpoint
         journal = try Journal(url: options.journalURL, runID: plan.runID)
         for w in journal.warnings { log(w) }
-        queue = FoldQueue(cost: plan.folds.map(\.cost), done: Set(journal.results.keys))
+        journalledAtStart = journal.results.count
+        queue = FoldQueue(cost: plan.folds.map(\.cost), done: Set(journal.results.keys), maxAttempts: Self.maxAttempts)
         try FileManager.default.createDirectory(at: options.checkpointDirectory, withIntermediateDirectories: true)
         zap?.onDecision = { key, admitted in
             if !admitted { log("refused a worker with public key \(key): not in the admitted keys") }
@@ -113,108 +115,112 @@ public final class CoordinatorRuntime {
         if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(plan.folds.count) folds already done") }
         view.update(snapshot())
         let poller = ZMQPoller(zap.map { [router, $0.socket] } ?? [router])
-        while !(queue.isFinished) {
-            let ready = try poller.poll(timeout: Self.heartbeatInterval / 4)
+        while !queue.isFinished {
+            let ready = try poller.poll(timeout: Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
-            if ready[0] {
-                // At most `maxMessagesPerTurn` before heartbeats and dispatch get their turn:
-                // a worker flooding the socket must not starve the others.
-                var handled = 0
-                while handled < Self.maxMessagesPerTurn, let frames = try router.receive(wait: false) {
-                    handled += 1
-                    let started = now()
-                    let kind = try handle(frames)
-                    busy[keyPath: kind] += now() - started
-                }
-            }
-            let started = now()
-            for dead in registry.purgeExpired(now: now()) {
-                let folds = queue.requeue(worker: dead.address)
-                log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
-                    (folds.isEmpty ? "" : "; fold \(folds.map(String.init).joined(separator: ", ")) queued again"))
-            }
-            busy.other += now() - started
-            let dispatchStarted = now()
-            try dispatch()
-            busy.tasks += now() - dispatchStarted
-            let othersStarted = now()
-            if now() >= nextHeartbeat {
-                nextHeartbeat = now() + Self.heartbeatInterval
-                var env = Sleepfold_Envelope()
-                env.heartbeat = Sleepfold_Heartbeat()
-                for w in registry.workers.values { try? router.send(env, to: w.routingID) }
-            }
-            view.update(snapshot())
-            busy.other += now() - othersStarted
+            if ready[0] { try receiveMessages() }
+            clock.time(.other) { sendHeartbeatsIfDue() }
+            clock.time(.other) { purgeExpiredWorkers() }
+            try clock.time(.tasks) { try dispatchToIdleWorkers() }
+            clock.time(.other) { view.update(snapshot()) }
         }
-        var env = Sleepfold_Envelope()
-        var stop = Sleepfold_Shutdown()
-        stop.reason = "all folds done"
-        env.shutdown = stop
-        for w in registry.workers.values { try? router.send(env, to: w.routingID) }
+        for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
         view.finish(snapshot())
-        return Outcome(results: journal.results, failedFolds: givenUp, busy: busy)
+        var busy = clock.busy
+        busy.foldsAccepted = journal.results.count - journalledAtStart
+        return Outcome(results: journal.results, failedFolds: queue.givenUp, busy: busy)
+    }
+
+    // MARK: - The loop's steps
+
+    /// Handles what has arrived, at most `maxMessagesPerTurn` messages: a worker
+    /// flooding the socket must not starve heartbeats and dispatch.
+    private func receiveMessages() throws {
+        for _ in 0..<Self.maxMessagesPerTurn {
+            guard let frames = try router.receive(wait: false) else { return }
+            try clock.time {
+                guard let message = decode(frames) else { return .other }
+                try handle(message)
+                return BusyClock.Kind(message.envelope.body)
+            }
+        }
+    }
+
+    private func sendHeartbeatsIfDue() {
+        guard now() >= nextHeartbeat else { return }
+        nextHeartbeat = now() + Self.heartbeatInterval
+        for w in registry.workers.values { try? router.send(.heartbeat(), to: w.routingID) }
+    }
+
+    /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
+    private func purgeExpiredWorkers() {
+        for dead in registry.purgeExpired(now: now()) {
+            let folds = queue.requeue(worker: dead.address)
+            log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
+                (folds.isEmpty ? "" : "; fold \(folds.map(String.init).joined(separator: ", ")) queued again"))
+        }
+    }
+
+    /// Hands the longest queued folds to idle workers, in address order.
+    private func dispatchToIdleWorkers() throws {
+        guard queue.queuedCount > 0 else { return }
+        let idle = registry.workers.values
+            .filter { queue.fold(of: $0.address) == nil }
+            .sorted { $0.address < $1.address }
+        for worker in idle {
+            guard let (fold, attempt) = queue.take(for: worker.address) else { return }
+            try router.send(.task(plan.task(fold: fold, attempt: attempt)), to: worker.routingID)
+            log("fold \(fold) (attempt \(attempt)) → \(worker.hello.workerID)")
+        }
     }
 
     // MARK: - Messages
 
-    /// Handles one message; returns the kind of work it was, for `Busy`.
-    private func handle(_ frames: [[UInt8]]) throws -> WritableKeyPath<Busy, Double> {
-        guard frames.count >= 2 else { return \.other }
+    /// Decodes `frames` (routing id, version, envelope); nil when the message is
+    /// dropped: too large, or not of this protocol. A worker speaking another
+    /// version is told so and forgotten.
+    private func decode(_ frames: [[UInt8]]) -> Message? {
+        guard frames.count >= 2 else { return nil }
         let routingID = frames[0]
         let address = WorkerRegistry.address(of: routingID)
         let size = frames.reduce(0) { $0 + $1.count }
         guard size <= options.maxMessageBytes else {
             log("dropped an oversized message from \(address): \(size) bytes, limit \(options.maxMessageBytes)")
-            return \.other
+            return nil
         }
-        let envelope: Sleepfold_Envelope
         do {
-            envelope = try Wire.decode(Array(frames.dropFirst()))
+            return Message(routingID: routingID, address: address, envelope: try Wire.decode(Array(frames.dropFirst())))
         } catch {
             log("dropped a message from \(address): \(error)")
             if case .version = error {
-                var report = Sleepfold_ErrorReport()
-                report.code = .versionMismatch
-                report.message = "coordinator speaks \(String(decoding: Wire.versionFrame, as: UTF8.self)): \(error)"
-                report.fold = -1
-                var env = Sleepfold_Envelope()
-                env.error = report
-                try? router.send(env, to: routingID)
+                let speaks = String(decoding: Wire.versionFrame, as: UTF8.self)
+                try? router.send(.error(.versionMismatch, "coordinator speaks \(speaks): \(error)"), to: routingID)
                 registry.remove(address)
             }
-            return \.other
+            return nil
         }
-        if case .hello(let hello) = envelope.body {
-            _ = registry.register(routingID: routingID, hello: hello, now: now())
+    }
+
+    /// Handles one message by its command. A worker says hello before anything else.
+    private func handle(_ message: Message) throws {
+        let address = message.address
+        if case .hello(let hello) = message.envelope.body {
+            _ = registry.register(routingID: message.routingID, hello: hello, now: now())
             log("worker \(hello.workerID) joined (\(hello.host), \(hello.cores) cores, \(hello.threads) threads, sleepfold \(hello.softwareVersion))")
-            var welcome = Sleepfold_Welcome()
-            welcome.runID = plan.runID
-            welcome.heartbeatIntervalS = Self.heartbeatInterval
-            welcome.liveness = UInt32(Self.liveness)
-            var env = Sleepfold_Envelope()
-            env.welcome = welcome
-            try router.send(env, to: routingID)
-            return \.other
+            try router.send(.welcome(runID: plan.runID, heartbeatInterval: Self.heartbeatInterval, liveness: Self.liveness),
+                            to: message.routingID)
+            return
         }
         guard registry.touch(address, now: now()) else {
             // E.g. a worker's old connection after a coordinator restart: ask it to say hello.
             log("dropped a message from \(address): it has not said hello")
-            var report = Sleepfold_ErrorReport()
-            report.code = .unexpectedMessage
-            report.message = "unknown worker: say hello first"
-            report.fold = -1
-            var env = Sleepfold_Envelope()
-            env.error = report
-            try? router.send(env, to: routingID)
-            return \.other
+            try? router.send(.error(.unexpectedMessage, "unknown worker: say hello first"), to: message.routingID)
+            return
         }
-        switch envelope.body {
+        switch message.envelope.body {
         case .heartbeat(let hb):
             // A worker busy with a fold we don't know it has (we restarted): adopt it.
-            if hb.fold >= 0, queue.fold(of: address) == nil, Int(hb.fold) < plan.folds.count {
-                queue.adopt(fold: Int(hb.fold), attempt: Int(hb.attempt), worker: address)
-            }
+            if hb.fold >= 0 { queue.adopt(fold: Int(hb.fold), attempt: Int(hb.attempt), worker: address) }
         case .progress(let p):
             registry.setProgress(address, p)
             if !view.isInteractive {
@@ -222,134 +228,95 @@ public final class CoordinatorRuntime {
                            p.fold, p.epoch, p.epochs, p.trainLoss, p.validationMacroF1))
             }
         case .foldResult(let result):
-            try accept(result, from: address, routingID: routingID)
-            return \.results
+            try accept(result, from: message)
         case .dataRequest(let request):
-            try serve(request, to: routingID)
-            return \.data
+            try serve(request, to: message.routingID)
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, queue.fold(of: address) == Int(report.fold) {
                 queue.requeue(worker: address)
-                log("fold \(report.fold) queued again: \(registry.workers[address]?.hello.workerID ?? address) is \(report.message)")
+                log("fold \(report.fold) queued again: \(name(of: address)) is \(report.message)")
             }
         case .error(let report):
             workerFailed(address, fold: Int(report.fold), message: report.message)
         default:
             log("dropped an unexpected message from worker \(address)")
         }
-        return \.other
     }
 
-    private func accept(_ result: Sleepfold_FoldResult, from address: String, routingID: [UInt8]) throws {
-        let fold = Int(result.fold)
-        if let problem = validate(result) {
-            log("rejected the result of fold \(result.fold) from \(address): \(problem)")
-            workerFailed(address, fold: fold, message: "invalid result: \(problem)")
+    /// Journals a sound result (checkpoint and journal line first, then the
+    /// acknowledgement: whatever was acknowledged is on disk); a fold already
+    /// journalled is acknowledged again, an unsound result counts as a failure.
+    private func accept(_ result: Sleepfold_FoldResult, from message: Message) throws {
+        let fold = Int(result.fold), address = message.address
+        do {
+            try plan.validate(result)
+        } catch {
+            log("rejected the result of fold \(result.fold) from \(address): \(error)")
+            workerFailed(address, fold: fold, message: "invalid result: \(error)")
             return
         }
-        var ack = Sleepfold_ResultAck()
-        ack.fold = result.fold
-        ack.attempt = result.attempt
-        var ackEnv = Sleepfold_Envelope()
-        ackEnv.resultAck = ack
-
         if journal.results[fold] != nil {
             log("fold \(fold): duplicate result (attempt \(result.attempt)) ignored")
-            try router.send(ackEnv, to: routingID)
-            if queue.fold(of: address) == fold { _ = queue.requeue(worker: address); _ = queue.complete(fold: fold, attempt: Int(result.attempt)) }
+            try router.send(.ack(result), to: message.routingID)
+            if queue.fold(of: address) == fold { _ = queue.complete(fold: fold, attempt: Int(result.attempt)) }
             return
         }
-        // Checkpoint and journal line first, then the acknowledgement:
-        // whatever was acknowledged is on disk.
         try journal.record(result, checkpointDirectory: options.checkpointDirectory)
-        busy.foldsAccepted += 1
         _ = queue.complete(fold: fold, attempt: Int(result.attempt))
         registry.setProgress(address, nil)
-        try router.send(ackEnv, to: routingID)
-        log("fold \(fold) done by \(registry.workers[address]?.hello.workerID ?? address) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
-    }
-
-    /// Why a result cannot be accepted, or nil if it is sound.
-    private func validate(_ result: Sleepfold_FoldResult) -> String? {
-        guard result.runID == plan.runID else { return "run_id \"\(result.runID)\", expected \"\(plan.runID)\"" }
-        guard plan.folds.indices.contains(Int(result.fold)) else { return "no fold \(result.fold) in a \(plan.folds.count)-fold plan" }
-        let expected = Set(plan.folds[Int(result.fold)].test.map(\.id))
-        let got = result.predictions.map(\.recordingID)
-        guard Set(got) == expected, got.count == expected.count else {
-            return "predictions for \(got.sorted()), expected the test recordings \(expected.sorted())"
-        }
-        for p in result.predictions {
-            let n = p.trueLabels.count
-            guard n > 0, p.predictedLabels.count == n, p.probabilities.count == n * 5 * 4 else {
-                return "recording \(p.recordingID): \(n) true labels, \(p.predictedLabels.count) predicted, \(p.probabilities.count) probability bytes (expected \(n), \(n * 20))"
-            }
-            guard p.trueLabels.allSatisfy({ $0 < 5 }), p.predictedLabels.allSatisfy({ $0 < 5 }) else {
-                return "recording \(p.recordingID): a label outside 0...4"
-            }
-        }
-        return nil
+        try router.send(.ack(result), to: message.routingID)
+        log("fold \(fold) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
 
     private func workerFailed(_ address: String, fold: Int, message: String) {
-        guard plan.folds.indices.contains(fold) else {
+        switch queue.fail(fold: fold, worker: address, reason: message) {
+        case .unknownFold:
             log("worker \(address) reports: \(message)")
-            return
-        }
-        if queue.fold(of: address) == fold { queue.requeue(worker: address) }
-        failures[fold, default: []].append(message)
-        log("fold \(fold) failed on \(registry.workers[address]?.hello.workerID ?? address): \(message)")
-        if failures[fold]!.count >= Self.maxAttempts, case .queued = queue.states[fold] {
-            givenUp[fold] = message
-            _ = queue.complete(fold: fold, attempt: 0)
+        case .counted:
+            log("fold \(fold) failed on \(name(of: address)): \(message)")
+        case .givenUp:
+            log("fold \(fold) failed on \(name(of: address)): \(message)")
             log("fold \(fold) given up after \(Self.maxAttempts) failures")
         }
     }
 
     private func serve(_ request: Sleepfold_DataRequest, to routingID: [UInt8]) throws {
-        var env = Sleepfold_Envelope()
-        guard let url = plan.files[request.recordingID], request.length <= Self.maxChunk,
-              let handle = try? FileHandle(forReadingFrom: url) else {
-            var report = Sleepfold_ErrorReport()
-            report.code = .dataUnavailable
-            report.message = "recording \(request.recordingID) is not served by this coordinator (or the chunk is over \(Self.maxChunk) bytes)"
-            report.fold = -1
-            env.error = report
-            try router.send(env, to: routingID)
+        guard let (data, totalSize) = read(request) else {
+            try router.send(.error(.dataUnavailable, "recording \(request.recordingID): no chunk of \(request.length) bytes at offset \(request.offset) here, " +
+                                   "expected a recording of this run, a chunk of at most \(Self.maxChunk) bytes and an offset within the file"),
+                            to: routingID)
             return
         }
-        defer { try? handle.close() }
-        try handle.seek(toOffset: request.offset)
-        let data = try handle.read(upToCount: Int(request.length)) ?? Data()
-        var chunk = Sleepfold_DataChunk()
-        chunk.recordingID = request.recordingID
-        chunk.offset = request.offset
-        chunk.data = data
-        chunk.totalSize = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value ?? 0
-        env.dataChunk = chunk
-        try router.send(env, to: routingID)
+        try router.send(.dataChunk(recordingID: request.recordingID, offset: request.offset, data: data, totalSize: totalSize),
+                        to: routingID)
     }
 
-    // MARK: - Scheduling
-
-    private func dispatch() throws {
-        let idle = registry.workers.values
-            .filter { queue.fold(of: $0.address) == nil }
-            .sorted { $0.address < $1.address }
-        for worker in idle {
-            guard let (fold, attempt) = queue.take(for: worker.address) else { return }
-            var env = Sleepfold_Envelope()
-            env.foldTask = plan.task(fold: fold, attempt: attempt)
-            try router.send(env, to: worker.routingID)
-            log("fold \(fold) (attempt \(attempt)) → \(worker.hello.workerID)")
+    /// The bytes `request` asks for and the file's size; nil unless the recording
+    /// is one of the plan's, the chunk at most `maxChunk` bytes, and the offset within the file.
+    private func read(_ request: Sleepfold_DataRequest) -> (data: Data, totalSize: UInt64)? {
+        guard let url = plan.files[request.recordingID], request.length <= Self.maxChunk,
+              let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value,
+              request.offset <= size,
+              let handle = try? FileHandle(forReadingFrom: url) else { return nil }
+        defer { try? handle.close() }
+        do {
+            try handle.seek(toOffset: request.offset)
+            return (try handle.read(upToCount: Int(request.length)) ?? Data(), size)
+        } catch {
+            return nil
         }
     }
+
+    // MARK: - Helpers
+
+    private func name(of address: String) -> String { registry.workers[address]?.hello.workerID ?? address }
 
     private func snapshot() -> ProgressView.Snapshot {
         ProgressView.Snapshot(
             folds: plan.folds.count,
-            done: queue.doneCount - givenUp.count,
-            failed: givenUp.count,
+            done: queue.doneCount,
+            failed: queue.givenUpCount,
             running: queue.runningCount,
             queued: queue.queuedCount,
             workers: registry.workers.values.sorted { $0.address < $1.address }.map {
@@ -357,5 +324,5 @@ public final class CoordinatorRuntime {
             })
     }
 
-    private func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+    private func now() -> Double { BusyClock.now() }
 }

@@ -1,70 +1,96 @@
-import Basics
-import Cohorts
-import Evaluation
-import Reports
-import Shared
-/// Which folds are queued, running or done, and who runs what.
+/// Which folds are queued, running, done or given up, and who runs what.
 ///
 /// Longest folds go first (by the work they take, e.g. training epochs), so the
 /// run's tail is not one long fold started last. A fold whose worker dies goes
 /// back to the queue with a new attempt number; a result for a fold that is
-/// already done (a slow worker thought dead) is reported as a duplicate.
+/// already done (a slow worker thought dead) is reported as a duplicate. A fold
+/// that failed `maxAttempts` times is given up, with the last failure as its reason.
+///
+/// A worker runs one fold at a time. Counts and the worker → fold map are kept
+/// up to date on every change, so the loop's questions cost nothing per turn.
 public struct FoldQueue: Sendable {
     public enum State: Equatable, Sendable {
         case queued
         case running(worker: String, attempt: Int)
         case done(attempt: Int)
+        /// Failed `maxAttempts` times; `reason` is the last failure's message.
+        case givenUp(reason: String)
     }
 
     /// Work of each fold (any unit; larger runs first).
     public let cost: [Int]
+    /// Failures of one fold after which it is given up.
+    public let maxAttempts: Int
     public private(set) var states: [State]
     /// Attempts handed out so far, per fold.
     public private(set) var attempts: [Int]
+    /// Failures reported so far, per fold.
+    public private(set) var failures: [Int]
 
-    public init(cost: [Int], done: Set<Int> = []) {
+    public private(set) var queuedCount = 0
+    public private(set) var runningCount = 0
+    public private(set) var doneCount = 0
+    public private(set) var givenUpCount = 0
+    /// Worker → the fold it runs.
+    private var runningFold: [String: Int] = [:]
+
+    /// - Parameters:
+    ///   - done: folds already done (e.g. found in the journal).
+    ///   - maxAttempts: failures of one fold after which it is given up.
+    public init(cost: [Int], done: Set<Int> = [], maxAttempts: Int = 3) {
         self.cost = cost
-        self.states = cost.indices.map { done.contains($0) ? .done(attempt: 0) : .queued }
+        self.maxAttempts = maxAttempts
+        self.states = Array(repeating: .queued, count: cost.count)
         self.attempts = Array(repeating: 0, count: cost.count)
+        self.failures = Array(repeating: 0, count: cost.count)
+        queuedCount = cost.count
+        for fold in done where states.indices.contains(fold) { set(fold, .done(attempt: 0)) }
     }
 
-    public var queuedCount: Int { states.filter { $0 == .queued }.count }
-    public var runningCount: Int { states.filter { if case .running = $0 { true } else { false } }.count }
-    public var doneCount: Int { states.filter { if case .done = $0 { true } else { false } }.count }
-    public var isFinished: Bool { doneCount == states.count }
+    /// No fold is queued or running: each is done or given up.
+    public var isFinished: Bool { queuedCount == 0 && runningCount == 0 }
 
-    /// Takes the longest queued fold for `worker`; nil if none is queued.
-    /// Ties go to the lower fold index, so the order is deterministic.
+    /// The given-up folds and why (the last failure's message).
+    public var givenUp: [Int: String] {
+        var folds: [Int: String] = [:]
+        for (fold, state) in states.enumerated() {
+            if case .givenUp(let reason) = state { folds[fold] = reason }
+        }
+        return folds
+    }
+
+    /// The fold `worker` is running, if any.
+    public func fold(of worker: String) -> Int? { runningFold[worker] }
+
+    /// Takes the longest queued fold for `worker`; nil if none is queued or the
+    /// worker already runs one. Ties go to the lower fold index, so the order is deterministic.
     public mutating func take(for worker: String) -> (fold: Int, attempt: Int)? {
+        guard queuedCount > 0, runningFold[worker] == nil else { return nil }
         var best: Int?
         for (i, state) in states.enumerated() where state == .queued {
             if best == nil || cost[i] > cost[best!] { best = i }
         }
         guard let fold = best else { return nil }
         attempts[fold] += 1
-        states[fold] = .running(worker: worker, attempt: attempts[fold])
+        set(fold, .running(worker: worker, attempt: attempts[fold]))
         return (fold, attempts[fold])
     }
 
-    /// Puts every fold running on `worker` back in the queue; returns them.
+    /// Puts the fold running on `worker` back in the queue; returns it (empty if none).
     @discardableResult
     public mutating func requeue(worker: String) -> [Int] {
-        var folds: [Int] = []
-        for (i, state) in states.enumerated() {
-            if case .running(let w, _) = state, w == worker {
-                states[i] = .queued
-                folds.append(i)
-            }
-        }
-        return folds
+        guard let fold = runningFold[worker] else { return [] }
+        set(fold, .queued)
+        return [fold]
     }
 
     /// Records that `worker` is (still) running `fold`, e.g. after a coordinator
-    /// restart, when the worker announces the fold it is busy with.
+    /// restart, when the worker announces the fold it is busy with. Only a queued
+    /// fold is adopted, and only by a worker without one.
     public mutating func adopt(fold: Int, attempt: Int, worker: String) {
-        guard states.indices.contains(fold), states[fold] == .queued else { return }
+        guard states.indices.contains(fold), states[fold] == .queued, runningFold[worker] == nil else { return }
         attempts[fold] = max(attempts[fold], attempt)
-        states[fold] = .running(worker: worker, attempt: attempt)
+        set(fold, .running(worker: worker, attempt: attempt))
     }
 
     public enum Completion: Equatable, Sendable {
@@ -74,16 +100,49 @@ public struct FoldQueue: Sendable {
     }
 
     /// Marks a fold done. Any attempt's result is valid (folds are deterministic),
-    /// but only the first one counts.
+    /// but only the first one counts. A given-up fold whose result still arrives
+    /// (from a worker that was slow, not broken) is done after all.
     public mutating func complete(fold: Int, attempt: Int) -> Completion {
         guard states.indices.contains(fold) else { return .unknownFold }
         if case .done = states[fold] { return .duplicate }
-        states[fold] = .done(attempt: attempt)
+        set(fold, .done(attempt: attempt))
         return .accepted
     }
 
-    /// The fold `worker` is running, if any.
-    public func fold(of worker: String) -> Int? {
-        states.firstIndex { if case .running(let w, _) = $0 { w == worker } else { false } }
+    public enum Failure: Equatable, Sendable {
+        /// Counted; the fold is queued again (if `worker` ran it) or still runs elsewhere.
+        case counted
+        /// This failure was the fold's `maxAttempts`-th while it was queued: given up.
+        case givenUp
+        case unknownFold
+    }
+
+    /// Records that `fold` failed on `worker` because of `reason`. The fold goes
+    /// back to the queue if `worker` was running it; once it has failed
+    /// `maxAttempts` times and is not running elsewhere, it is given up.
+    public mutating func fail(fold: Int, worker: String, reason: String) -> Failure {
+        guard states.indices.contains(fold) else { return .unknownFold }
+        if runningFold[worker] == fold { set(fold, .queued) }
+        failures[fold] += 1
+        guard failures[fold] >= maxAttempts, states[fold] == .queued else { return .counted }
+        set(fold, .givenUp(reason: reason))
+        return .givenUp
+    }
+
+    /// The one place a fold changes state: keeps the counts and the worker map in step.
+    private mutating func set(_ fold: Int, _ new: State) {
+        switch states[fold] {
+        case .queued: queuedCount -= 1
+        case .running(let worker, _): runningCount -= 1; runningFold[worker] = nil
+        case .done: doneCount -= 1
+        case .givenUp: givenUpCount -= 1
+        }
+        states[fold] = new
+        switch new {
+        case .queued: queuedCount += 1
+        case .running(let worker, _): runningCount += 1; runningFold[worker] = fold
+        case .done: doneCount += 1
+        case .givenUp: givenUpCount += 1
+        }
     }
 }

@@ -7,6 +7,11 @@ import Evaluation
 import Reports
 import Shared
 
+extension SleepfoldError.Code {
+    /// The run directory's journal holds results of another run (other data, plan, config or seed).
+    public static let journalOfAnotherRun = Self("journalOfAnotherRun")
+}
+
 /// The run's append-only record of finished folds: `journal.jsonl` in the run
 /// directory, one fold result per line (protobuf JSON of `Sleepfold_FoldResult`).
 ///
@@ -24,31 +29,30 @@ public final class Journal {
     /// Problems met while reading (torn or foreign lines), for the log.
     public private(set) var warnings: [String] = []
 
-    public struct OpenError: Error, CustomStringConvertible {
-        public let description: String
-    }
-
     /// Opens (creating if needed) the journal and reads what it holds.
     /// - Parameter runID: results of another run (another plan or seed) are refused.
+    /// - Throws: `SleepfoldError`: `.journalOfAnotherRun` naming the line, or `.io`
+    ///   (with errno) when the file cannot be opened for appending.
     public init(url: URL, runID: String) throws {
         self.url = url
         if let data = FileManager.default.contents(atPath: url.path) {
             let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             for (index, line) in lines.enumerated() where !line.isEmpty {
-                let where_ = "\(url.path) line \(index + 1)"
                 guard let result = try? Sleepfold_FoldResult(jsonUTF8Bytes: line) else {
-                    warnings.append("\(where_): unreadable entry ignored (torn write?); that fold runs again")
+                    warnings.append("\(url.path) line \(index + 1): unreadable entry ignored (torn write?); that fold runs again")
                     continue
                 }
                 guard result.runID == runID else {
-                    throw OpenError(description: "\(where_): run_id \"\(result.runID)\", but this run is \"\(runID)\" (another plan, data or seed); use a new run directory")
+                    throw SleepfoldError(.journalOfAnotherRun, file: url.path, field: "line \(index + 1): runId",
+                                         found: "\"\(result.runID)\"",
+                                         expected: "this run's \"\(runID)\" (the line is from other data, plan, config or seed); use a new run directory")
                 }
                 if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
             }
         }
         fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else {
-            throw OpenError(description: "\(url.path): cannot open for appending: \(String(cString: strerror(errno)))")
+            throw SleepfoldError.system("open for appending", file: url.path, errno: errno)
         }
     }
 
@@ -65,12 +69,12 @@ public final class Journal {
             let n = line[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
             if n < 0 {
                 if errno == EINTR { continue }
-                throw OpenError(description: "\(url.path): write failed: \(String(cString: strerror(errno)))")
+                throw SleepfoldError.system("write", file: url.path, errno: errno)
             }
             offset += n
         }
         guard fsync(fd) == 0 else {
-            throw OpenError(description: "\(url.path): fsync failed: \(String(cString: strerror(errno)))")
+            throw SleepfoldError.system("fsync", file: url.path, errno: errno)
         }
         if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
     }
@@ -79,14 +83,19 @@ public final class Journal {
     /// `checkpointURL(fold:in:)`, then appends the result without the checkpoint
     /// bytes. Checkpoint first, so every fold the journal lists has its
     /// checkpoint on disk. Returns the checkpoint file, or nil when there was none.
+    /// - Throws: `SleepfoldError` (`.io`) naming the checkpoint or the journal.
     @discardableResult
     public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL) throws -> URL? {
         var entry = result
         var written: URL?
         if !result.checkpoint.isEmpty {
-            try FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
             let url = Self.checkpointURL(fold: Int(result.fold), in: checkpointDirectory)
-            try result.checkpoint.write(to: url, options: .atomic)
+            do {
+                try FileManager.default.createDirectory(at: checkpointDirectory, withIntermediateDirectories: true)
+                try result.checkpoint.write(to: url, options: .atomic)
+            } catch {
+                throw SleepfoldError(.io, file: url.path, "cannot write fold \(result.fold)'s checkpoint: \(error.localizedDescription)")
+            }
             entry.checkpoint = Data()
             written = url
         }

@@ -86,9 +86,10 @@ public final class ProgressView {
         FileHandle.standardError.write(Data(out.utf8))
     }
 
-    func update(_ s: Snapshot) {
+    /// Redraws the view, at most twice a second; `s` is only made when it is drawn.
+    func update(_ s: @autoclosure () -> Snapshot) {
         guard isInteractive, Date().timeIntervalSince(lastDraw) > 0.5 else { return }
-        draw(s)
+        draw(s())
     }
 
     func finish(_ s: Snapshot) {

@@ -1,14 +1,23 @@
 import Foundation
 import Basics
-import Cohorts
 import Evaluation
-import Reports
 import Shared
+
+extension SleepfoldError.Code {
+    /// A run plan breaks one of `RunPlan`'s rules (folds, recordings, epochs, selection, config).
+    public static let invalidRunPlan = Self("invalidRunPlan")
+    /// A fold result does not fit the run plan (run id, fold, test recordings, label counts).
+    public static let invalidFoldResult = Self("invalidFoldResult")
+}
 
 /// Everything the coordinator hands out: the folds with their recordings,
 /// the config and the seeds. Built by the command line from the cohort and
 /// the fold plan; the same data, plan, config and seed give the same `runID`,
 /// which is how a restarted coordinator knows its journal belongs to it.
+///
+/// A plan is checked whole when it is made (`init` throws), so the runtime and
+/// the commands can trust it; results coming back are checked against it
+/// (`validate(_:)`).
 public struct RunPlan: Sendable {
     public struct Fold: Sendable {
         public var train: [Sleepfold_RecordingRef]
@@ -26,17 +35,28 @@ public struct RunPlan: Sendable {
         }
     }
 
-    public var runID: String
-    public var folds: [Fold]
-    public var configJSON: String
-    public var seed: UInt64
-    public var selection: String
-    public var epochs: Int
+    public let runID: String
+    public let folds: [Fold]
+    public let configJSON: String
+    public let seed: UInt64
+    /// A `SelectionMode` raw value: validation, last or test-oracle.
+    public let selection: String
+    public let epochs: Int
     /// Recording id → file the coordinator serves to workers without shared storage.
-    public var files: [String: URL]
+    public let files: [String: URL]
 
+    /// A plan, checked whole.
+    ///
+    /// - Throws: `SleepfoldError` with code `.invalidRunPlan` naming the first problem
+    ///   (every further one in `problems`) when: the run id is empty; there is no fold;
+    ///   `epochs` is below 1; `selection` is not a `SelectionMode`; `configJSON` is not
+    ///   a JSON object; a fold has no training or no test recordings, or no validation
+    ///   recordings while the selection needs them; a fold puts one subject or recording
+    ///   in two of train, validation and test, or leaves out a recording of `files`; a
+    ///   recording has no id, no SHA-256 content hash, no size or no file, or is described
+    ///   differently in two folds; or a recording of `files` is tested in no fold or in more than one.
     public init(runID: String, folds: [Fold], configJSON: String, seed: UInt64,
-                selection: String, epochs: Int, files: [String: URL]) {
+                selection: String, epochs: Int, files: [String: URL]) throws {
         self.runID = runID
         self.folds = folds
         self.configJSON = configJSON
@@ -44,6 +64,11 @@ public struct RunPlan: Sendable {
         self.selection = selection
         self.epochs = epochs
         self.files = files
+        let problems = self.problems()
+        if var first = problems.first {
+            first.problems = Array(problems.dropFirst())
+            throw first
+        }
     }
 
     /// Fold k's seed: derived from the run seed and k only, so a fold gives the
@@ -53,20 +78,153 @@ public struct RunPlan: Sendable {
         return g.next()
     }
 
-    /// The task of fold `fold` (0-based) for its `attempt`-th try (1 for the first).
+    /// The task of fold `fold` (0-based, in `folds.indices`) for its `attempt`-th try (1 for the first).
     public func task(fold: Int, attempt: Int) -> Sleepfold_FoldTask {
-        var t = Sleepfold_FoldTask()
-        t.runID = runID
-        t.fold = UInt32(fold)
-        t.foldCount = UInt32(folds.count)
-        t.attempt = UInt32(attempt)
-        t.train = folds[fold].train
-        t.validation = folds[fold].validation
-        t.test = folds[fold].test
-        t.configJson = configJSON
-        t.seed = seed(ofFold: fold)
-        t.selection = selection
-        t.epochs = UInt32(epochs)
-        return t
+        .with { t in
+            t.runID = runID
+            t.fold = UInt32(fold)
+            t.foldCount = UInt32(folds.count)
+            t.attempt = UInt32(attempt)
+            t.train = folds[fold].train
+            t.validation = folds[fold].validation
+            t.test = folds[fold].test
+            t.configJson = configJSON
+            t.seed = seed(ofFold: fold)
+            t.selection = selection
+            t.epochs = UInt32(epochs)
+        }
+    }
+
+    // MARK: - Checking the plan
+
+    /// Every rule the plan breaks, in a fixed order; empty for a sound plan.
+    private func problems() -> [SleepfoldError] {
+        var problems: [SleepfoldError] = []
+        func problem(_ field: String, in file: String = "run plan", found: String, expected: String) {
+            problems.append(SleepfoldError(.invalidRunPlan, file: file, field: field, found: found, expected: expected))
+        }
+        func check(_ ref: Sleepfold_RecordingRef) {
+            let file = files[ref.id]?.path ?? "recording \(ref.id.isEmpty ? "(no id)" : ref.id)"
+            if ref.id.isEmpty { problem("id", in: file, found: "an empty recording id", expected: "the file name without extension") }
+            if files[ref.id] == nil {
+                problem("files", in: file, found: "no file for recording \(ref.id)", expected: "a file for every recording of the folds")
+            }
+            if !Self.isSHA256(ref.sha256) {
+                problem("sha256", in: file, found: ref.sha256.isEmpty ? "no content hash" : "\"\(ref.sha256)\"",
+                        expected: "the file's SHA-256 as 64 lowercase hex digits (scan the cohort with content hashes)")
+            }
+            if ref.sizeBytes == 0 { problem("sizeBytes", in: file, found: "0", expected: "the file's size in bytes (above 0)") }
+        }
+
+        if runID.isEmpty { problem("runID", found: "an empty run id", expected: "the run's hash of data, plan, config and seed") }
+        if folds.isEmpty { problem("folds", found: "no fold", expected: "at least one fold") }
+        if epochs < 1 {
+            problem("epochs", found: "\(epochs)", expected: "at least 1 training epoch (the config's training.epochs or --epochs)")
+        }
+        let mode = SelectionMode(rawValue: selection)
+        if mode == nil {
+            problem("selection", found: "\"\(selection)\"",
+                    expected: SelectionMode.allCases.map(\.rawValue).joined(separator: ", "))
+        }
+        let config = try? JSONSerialization.jsonObject(with: Data(configJSON.utf8))
+        if !(config is [String: Any]) {
+            problem("configJSON", found: config == nil ? "text that is not JSON" : "JSON that is not an object",
+                    expected: "a JSON object (an experiment config: model and training)")
+        }
+
+        // Each fold: its sets filled, subject-wise disjoint, together every recording;
+        // a recording described alike in every fold.
+        var testedIn: [String: [Int]] = [:]
+        var described: [String: Sleepfold_RecordingRef] = [:]
+        for (k, fold) in folds.enumerated() {
+            let sets = [("train", fold.train), ("validation", fold.validation), ("test", fold.test)]
+            for (name, refs) in sets where refs.isEmpty {
+                if name == "validation" && mode?.needsValidationSubjects != true { continue }
+                problem("folds[\(k)].\(name)", found: "no recording",
+                        expected: name == "validation" ? "at least one with selection \"\(selection)\"" : "at least one")
+            }
+            var roleOfSubject: [String: String] = [:], roleOfRecording: [String: String] = [:]
+            for (name, refs) in sets {
+                for ref in refs {
+                    if let other = roleOfRecording.updateValue(name, forKey: ref.id) {
+                        problem("folds[\(k)]", found: "recording \(ref.id) in \(other) and \(name)",
+                                expected: "each recording in one of train, validation and test")
+                    } else if let other = roleOfSubject[ref.subject], other != name {
+                        problem("folds[\(k)]", found: "subject \(ref.subject) in \(other) and \(name)",
+                                expected: "all of a subject's recordings in one of train, validation and test")
+                    }
+                    roleOfSubject[ref.subject] = roleOfSubject[ref.subject] ?? name
+                    if let first = described[ref.id] {
+                        if first != ref {
+                            problem("folds[\(k)]", found: "recording \(ref.id) described otherwise than in an earlier fold",
+                                    expected: "one subject, hash, size and file name per recording")
+                        }
+                    } else {
+                        described[ref.id] = ref
+                        check(ref)
+                    }
+                }
+            }
+            if roleOfRecording.count != files.count || !roleOfRecording.keys.allSatisfy({ files[$0] != nil }) {
+                problem("folds[\(k)]", found: "\(roleOfRecording.count) recordings in train, validation and test",
+                        expected: "the run's \(files.count) recordings, each in one of them")
+            }
+            for ref in fold.test { testedIn[ref.id, default: []].append(k) }
+        }
+
+        // Folds against recordings: each served recording tested exactly once.
+        for id in files.keys.sorted() {
+            let tested = testedIn[id] ?? []
+            if tested.count != 1 {
+                problem("folds", in: files[id]!.path,
+                        found: tested.isEmpty ? "recording \(id) tested in no fold"
+                                              : "recording \(id) tested in folds \(tested.map(String.init).joined(separator: ", "))",
+                        expected: "each recording tested in exactly one fold")
+            }
+        }
+        return problems
+    }
+
+    private static func isSHA256(_ s: String) -> Bool {
+        s.utf8.count == 64 && s.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) }
+    }
+
+    // MARK: - Checking results
+
+    /// Checks a fold result against the plan: this run's id, a fold of the plan,
+    /// predictions for exactly the fold's test recordings, and for each of them as
+    /// many predicted labels and `Stage.count` float32 probabilities per epoch as true
+    /// labels, every label a `Stage`.
+    ///
+    /// - Throws: `SleepfoldError` with code `.invalidFoldResult`, naming the field.
+    public func validate(_ result: Sleepfold_FoldResult) throws {
+        func invalid(_ field: String, found: String, expected: String) -> SleepfoldError {
+            SleepfoldError(.invalidFoldResult, file: "fold \(result.fold) result", field: field, found: found, expected: expected)
+        }
+        guard result.runID == runID else {
+            throw invalid("run_id", found: "\"\(result.runID)\"", expected: "\"\(runID)\"")
+        }
+        guard folds.indices.contains(Int(result.fold)) else {
+            throw invalid("fold", found: "\(result.fold)", expected: "a fold in 0..<\(folds.count)")
+        }
+        let expected = Set(folds[Int(result.fold)].test.map(\.id))
+        let got = result.predictions.map(\.recordingID)
+        guard Set(got) == expected, got.count == expected.count else {
+            throw invalid("predictions", found: "predictions for \(got.sorted())",
+                          expected: "one for each test recording \(expected.sorted())")
+        }
+        let probabilityBytes = Stage.count * MemoryLayout<Float>.size
+        for p in result.predictions {
+            let n = p.trueLabels.count
+            guard n > 0, p.predictedLabels.count == n, p.probabilities.count == n * probabilityBytes else {
+                throw invalid("predictions[\(p.recordingID)]",
+                              found: "\(n) true labels, \(p.predictedLabels.count) predicted, \(p.probabilities.count) probability bytes",
+                              expected: "n > 0 true labels, n predicted, \(probabilityBytes) × n probability bytes")
+            }
+            guard p.trueLabels.allSatisfy({ $0 < Stage.count }), p.predictedLabels.allSatisfy({ $0 < Stage.count }) else {
+                throw invalid("predictions[\(p.recordingID)]", found: "a label outside 0..<\(Stage.count)",
+                              expected: "stages 0…\(Stage.count - 1) (\(Stage.allCases.map(\.name).joined(separator: ", ")))")
+            }
+        }
     }
 }

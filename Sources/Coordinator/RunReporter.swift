@@ -34,7 +34,7 @@ public enum RunReporter {
                     rows.append(try Prediction(
                         recording: p.recordingID, epoch: e, fold: fold,
                         truth: Stage(rawValue: Int32(truth[e]))!, predicted: Stage(rawValue: Int32(predicted[e]))!,
-                        probabilities: Array(probabilities[(e * 5)..<(e * 5 + 5)])))
+                        probabilities: Array(probabilities[(e * Stage.count)..<((e + 1) * Stage.count)])))
                 }
             }
         }

@@ -19,6 +19,8 @@ public struct RunSetup: Sendable {
     public let plan: RunPlan
 
     /// - Parameter cohort: scanned with content hashes (`computeHashes: true`).
+    /// - Throws: `SleepfoldError` (`.invalidRunPlan`) when the run breaks a rule of
+    ///   `RunPlan`, e.g. a recording without a content hash or a fold without test recordings.
     public init(cohort: Cohort, foldPlan: FoldPlan, foldPlanKind: FoldPlanKind, configJSON: String,
                 seed: UInt64, selection: SelectionMode, epochs: Int) throws {
         self.cohort = cohort
@@ -31,16 +33,15 @@ public struct RunSetup: Sendable {
         var files: [String: URL] = [:]
         var idHasher = SHA256()
         for r in cohort.recordings {
-            guard let hash = r.contentHash else {
-                throw CoordinatorError("recording \(r.id) (\(r.url.path)) has no content hash; scan the cohort with hashes")
+            // A missing hash stays empty here; the plan's check names the file.
+            let hash = r.contentHash ?? ""
+            refs[r.id] = .with { ref in
+                ref.id = r.id
+                ref.subject = r.subject
+                ref.sha256 = hash
+                ref.sizeBytes = (try? FileManager.default.attributesOfItem(atPath: r.url.path)[.size] as? NSNumber)?.uint64Value ?? 0
+                ref.fileName = r.url.lastPathComponent
             }
-            var ref = Sleepfold_RecordingRef()
-            ref.id = r.id
-            ref.subject = r.subject
-            ref.sha256 = hash
-            ref.sizeBytes = (try? FileManager.default.attributesOfItem(atPath: r.url.path)[.size] as? NSNumber)?.uint64Value ?? 0
-            ref.fileName = r.url.lastPathComponent
-            refs[r.id] = ref
             files[r.id] = r.url
             idHasher.update(Array("\(r.id) \(r.subject) \(hash)\n".utf8))
         }
@@ -56,8 +57,8 @@ public struct RunSetup: Sendable {
             let trainEpochs = fold.train.flatMap { cohort.recordings(ofSubject: $0) }.reduce(0) { $0 + $1.epochCount }
             return RunPlan.Fold(train: train, validation: validation, test: test, cost: trainEpochs)
         }
-        plan = RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
-                       selection: selection.rawValue, epochs: epochs, files: files)
+        plan = try RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
+                           selection: selection.rawValue, epochs: epochs, files: files)
     }
 
     public var recordingSubjects: [String: String] {
@@ -70,10 +71,4 @@ public struct RunSetup: Sendable {
         return DataSummary(directory: cohort.source.path, recordings: cohort.recordings.count,
                            subjects: cohort.subjects.count, epochsPerClass: perClass)
     }
-}
-
-/// A coordinator-side error with a message for the user.
-public struct CoordinatorError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,9 +1,17 @@
 import Foundation
+import Basics
 import SleepNet
 import Recordings
 import Cohorts
 import Evaluation
 import Shared
+
+extension SleepfoldError.Code {
+    /// A fold task names a config or selection the worker cannot train with.
+    public static let invalidFoldTask = Self("invalidFoldTask")
+    /// A recording of the task has no local file.
+    public static let recordingNotLocal = Self("recordingNotLocal")
+}
 
 /// Trains one fold with the SleepNet trainer: the worker's `FoldTrainer`.
 ///
@@ -12,10 +20,8 @@ import Shared
 /// predictions, the per-epoch history and the chosen checkpoint into a
 /// `FoldResult`.
 public enum FoldRunner {
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
-    }
-
+    /// - Throws: `SleepfoldError`: `.invalidFoldTask` naming the task's field
+    ///   (config_json, selection), `.recordingNotLocal`; and whatever training throws.
     public static func train(_ job: FoldJob,
                              progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
                              isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
@@ -25,18 +31,23 @@ public enum FoldRunner {
         do {
             config = try JSONDecoder().decode(ExperimentConfig.self, from: Data(task.configJson.utf8))
         } catch {
-            throw Failure(description: "fold \(task.fold): the task's config_json is not an experiment config: \(error)")
+            throw SleepfoldError(.invalidFoldTask, file: "fold \(task.fold) task", field: "config_json",
+                                 "expected the JSON of an experiment config (model and training): \(error)")
         }
         if task.epochs > 0 { config.training.epochs = Int(task.epochs) }
         try config.model.validate(source: "fold \(task.fold) config (model)")
         try config.training.validate(source: "fold \(task.fold) config (training)")
         guard let selection = SelectionMode(rawValue: task.selection) else {
-            throw Failure(description: "fold \(task.fold): selection \"\(task.selection)\", expected validation, last or test-oracle")
+            throw SleepfoldError(.invalidFoldTask, file: "fold \(task.fold) task", field: "selection",
+                                 found: "\"\(task.selection)\"", expected: SelectionMode.allCases.map(\.rawValue).joined(separator: ", "))
         }
         ComputeThreads.set(job.threads)
 
         func file(_ ref: Sleepfold_RecordingRef) throws -> URL {
-            guard let url = job.files[ref.id] else { throw Failure(description: "no local file for recording \(ref.id)") }
+            guard let url = job.files[ref.id] else {
+                throw SleepfoldError(.recordingNotLocal, file: "fold \(task.fold) task", field: "recording \(ref.id)",
+                                     found: "no local file", expected: "a file for every recording of the task")
+            }
             return url
         }
         // Training nights are read batch by batch from epoch files, evaluation nights one
@@ -60,45 +71,47 @@ public enum FoldRunner {
         let validation = try lazy(task.validation), test = try lazy(task.test)
 
         let trainer = Trainer(config: config, selection: selection, seed: task.seed)
+        let epochs = config.training.epochs
         let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in
-            var p = Sleepfold_Progress()
-            p.fold = task.fold
-            p.attempt = task.attempt
-            p.epoch = UInt32(record.epoch)
-            p.epochs = UInt32(config.training.epochs)
-            p.trainLoss = record.trainLoss
-            p.trainAccuracy = record.trainAccuracy
-            p.validationLoss = record.selectionLoss ?? .nan
-            p.validationAccuracy = record.selectionAccuracy ?? .nan
-            p.validationMacroF1 = record.selectionMacroF1 ?? .nan
-            p.epochSeconds = record.seconds
-            progress(p)
+            progress(.with { p in
+                p.fold = task.fold
+                p.attempt = task.attempt
+                p.epoch = UInt32(record.epoch)
+                p.epochs = UInt32(epochs)
+                p.trainLoss = record.trainLoss
+                p.trainAccuracy = record.trainAccuracy
+                p.validationLoss = record.selectionLoss ?? .nan
+                p.validationAccuracy = record.selectionAccuracy ?? .nan
+                p.validationMacroF1 = record.selectionMacroF1 ?? .nan
+                p.epochSeconds = record.seconds
+            })
         }, isCancelled: isCancelled)
 
-        var result = Sleepfold_FoldResult()
-        result.runID = task.runID
-        result.fold = task.fold
-        result.attempt = task.attempt
-        result.chosenEpoch = UInt32(outcome.chosenEpoch)
-        result.workerID = job.workerID
-        result.predictions = outcome.predictions.map { p in
-            var r = Sleepfold_RecordingPredictions()
-            r.recordingID = p.recordingID
-            r.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
-            r.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
-            r.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
-            return r
-        }
-        result.history = outcome.history.map { h in
-            var e = Sleepfold_EpochRecord()
-            e.epoch = UInt32(h.epoch)
-            e.trainLoss = h.trainLoss
-            e.trainAccuracy = h.trainAccuracy
-            e.validationLoss = h.selectionLoss ?? .nan
-            e.validationAccuracy = h.selectionAccuracy ?? .nan
-            e.validationMacroF1 = h.selectionMacroF1 ?? .nan
-            e.seconds = h.seconds
-            return e
+        var result = Sleepfold_FoldResult.with { r in
+            r.runID = task.runID
+            r.fold = task.fold
+            r.attempt = task.attempt
+            r.chosenEpoch = UInt32(outcome.chosenEpoch)
+            r.workerID = job.workerID
+            r.predictions = outcome.predictions.map { p in
+                .with { rp in
+                    rp.recordingID = p.recordingID
+                    rp.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
+                    rp.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
+                    rp.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
+                }
+            }
+            r.history = outcome.history.map { h in
+                .with { e in
+                    e.epoch = UInt32(h.epoch)
+                    e.trainLoss = h.trainLoss
+                    e.trainAccuracy = h.trainAccuracy
+                    e.validationLoss = h.selectionLoss ?? .nan
+                    e.validationAccuracy = h.selectionAccuracy ?? .nan
+                    e.validationMacroF1 = h.selectionMacroF1 ?? .nan
+                    e.seconds = h.seconds
+                }
+            }
         }
         let checkpoint = FileManager.default.temporaryDirectory
             .appendingPathComponent("sleepfold-fold\(task.fold)-\(UUID().uuidString).safetensors")

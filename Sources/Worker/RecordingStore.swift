@@ -6,6 +6,12 @@ import Evaluation
 import SleepNet
 import Shared
 
+extension SleepfoldError.Code {
+    /// A recording's bytes (in the shared data, or as received) do not have the
+    /// SHA-256 the coordinator's task names.
+    public static let recordingHashMismatch = Self("recordingHashMismatch")
+}
+
 /// Finds the recordings a fold needs on this machine: in shared data (`--data`:
 /// a directory, or a cohort manifest naming each file), or in the worker's cache,
 /// where recordings fetched from the coordinator are kept under their content hash.
@@ -35,19 +41,18 @@ final class RecordingStore {
         try FileManager.default.createDirectory(at: cacheDirectory, withIntermediateDirectories: true)
     }
 
-    struct Missing: Error, CustomStringConvertible {
-        let description: String
-    }
-
     /// The local file for `ref` if one with the right content is here, else nil.
-    /// Throws if the shared directory has the file but with other content.
+    /// - Throws: `SleepfoldError` (`.recordingHashMismatch`) if the shared data has the
+    ///   file but with other content.
     func localFile(for ref: Sleepfold_RecordingRef) throws -> URL? {
         if let dataDirectory {
             let url = manifestFiles.map { $0[ref.id] } ?? dataDirectory.appendingPathComponent(ref.fileName)
             if let url, FileManager.default.fileExists(atPath: url.path) {
                 let digest = try sha256(url)
                 guard digest == ref.sha256 else {
-                    throw Missing(description: "\(url.path): SHA-256 \(digest.prefix(12))…, but the coordinator's copy of \(ref.id) has \(ref.sha256.prefix(12))…; is --data the same directory as the coordinator's?")
+                    throw SleepfoldError(.recordingHashMismatch, file: url.path,
+                                         "SHA-256 \(digest.prefix(12))…, expected \(ref.sha256.prefix(12))… as the coordinator's copy of \(ref.id) has; " +
+                                         "is --data the same data as the coordinator's?")
                 }
                 return url
             }
@@ -70,19 +75,37 @@ final class RecordingStore {
         cacheDirectory.appendingPathComponent("\(ref.sha256).\(ref.id).npz.part-\(ProcessInfo.processInfo.processIdentifier)")
     }
 
+    /// Creates (or empties) the file that receives `ref` (`partialURL(for:)`) and opens it for writing.
+    /// - Throws: `SleepfoldError` (`.io`, with errno) when the file cannot be created.
+    func createPartial(for ref: Sleepfold_RecordingRef) throws -> FileHandle {
+        let url = partialURL(for: ref)
+        let fd = open(url.path, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else {
+            let code = errno
+            throw SleepfoldError(.io, file: url.path,
+                                 "cannot create it to receive recording \(ref.id): \(String(cString: strerror(code))) (errno \(code)); " +
+                                 "expected a writable cache directory (--cache)", errno: code)
+        }
+        return FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+    }
+
     /// Moves a completely received file into the cache after checking its hash.
+    /// - Throws: `SleepfoldError`: `.recordingHashMismatch` (the file is removed), or
+    ///   `.io` with errno when it cannot be moved into place.
     func commit(partial: URL, for ref: Sleepfold_RecordingRef) throws -> URL {
         let digest = try sha256(partial)
         guard digest == ref.sha256 else {
             try? FileManager.default.removeItem(at: partial)
-            throw Missing(description: "recording \(ref.id) received from the coordinator has SHA-256 \(digest.prefix(12))…, expected \(ref.sha256.prefix(12))…")
+            throw SleepfoldError(.recordingHashMismatch, file: partial.path,
+                                 "recording \(ref.id) as received from the coordinator has SHA-256 \(digest.prefix(12))…, " +
+                                 "expected \(ref.sha256.prefix(12))…")
         }
         let final = cacheURL(for: ref)
         // rename(2) replaces atomically: another worker reading `final` sees the old or the new (equal) file.
         guard rename(partial.path, final.path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             try? FileManager.default.removeItem(at: partial)
-            throw Missing(description: "cannot move \(partial.path) to \(final.path): \(reason)")
+            throw SleepfoldError.system("rename to \(final.path)", file: partial.path, errno: code)
         }
         return final
     }

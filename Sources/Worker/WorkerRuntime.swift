@@ -6,6 +6,13 @@ import Evaluation
 import SleepNet
 import Shared
 
+extension SleepfoldError.Code {
+    /// No coordinator answered within the worker's `giveUpAfter`.
+    public static let coordinatorUnreachable = Self("coordinatorUnreachable")
+    /// The coordinator speaks another protocol version and refused this worker.
+    public static let incompatibleCoordinator = Self("incompatibleCoordinator")
+}
+
 /// The worker process: connects to the coordinator, says hello, trains the
 /// folds it is given on a background thread, streams progress, sends results,
 /// and keeps heartbeats going both ways (the ZeroMQ Guide's Paranoid Pirate).
@@ -43,10 +50,6 @@ public final class WorkerRuntime {
             self.curve = curve
             self.giveUpAfter = giveUpAfter
         }
-    }
-
-    public struct Failure: Error, CustomStringConvertible {
-        public let description: String
     }
 
     private let options: Options
@@ -90,6 +93,8 @@ public final class WorkerRuntime {
 
     /// Runs until the coordinator says shut down (returns) or, with
     /// `giveUpAfter`, no coordinator answered in time (throws).
+    /// - Throws: `SleepfoldError`: `.coordinatorUnreachable`, or `.incompatibleCoordinator`
+    ///   when the coordinator speaks another protocol version; `ZMQError` from the socket.
     public func run() throws {
         startedAt = now()
         try connect()
@@ -120,7 +125,9 @@ public final class WorkerRuntime {
             liveness -= 1
             if liveness <= 0 {
                 if let limit = options.giveUpAfter, !everWelcomed, now() - startedAt > limit {
-                    throw Failure(description: "no coordinator answered at \(options.endpoint) within \(Int(limit)) s")
+                    throw SleepfoldError(.coordinatorUnreachable, field: "--give-up-after",
+                                         "no coordinator answered at \(options.endpoint) within \(Int(limit)) s; " +
+                                         "expected a welcome (is the coordinator running there, and does it admit this worker's key?)")
                 }
                 log("coordinator silent for \(Self.liveness) heartbeats; reconnecting in \(backoff) s")
                 Thread.sleep(forTimeInterval: backoff)
@@ -129,14 +136,7 @@ public final class WorkerRuntime {
                 return false
             }
         }
-        if now() >= nextHeartbeat {
-            var hb = Sleepfold_Heartbeat()
-            hb.fold = training.map { Int32($0.task.fold) } ?? -1
-            hb.attempt = training?.task.attempt ?? 0
-            var env = Sleepfold_Envelope()
-            env.heartbeat = hb
-            try send(env)
-        }
+        if now() >= nextHeartbeat { try send(.heartbeat(busyWith: training?.task)) }
         return false
     }
 
@@ -162,31 +162,18 @@ public final class WorkerRuntime {
     /// Says hello, then tells the coordinator what it may have missed: the fold
     /// in training and a result not yet acknowledged.
     private func announce() throws {
-        var hello = Sleepfold_Hello()
-        hello.workerID = options.workerID
-        hello.host = ProcessInfo.processInfo.hostName
-        hello.cores = UInt32(ProcessInfo.processInfo.activeProcessorCount)
-        hello.threads = UInt32(options.threads)
-        hello.softwareVersion = sleepfoldVersion
-        hello.hasSharedData_p = options.dataDirectory != nil
-        hello.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
-        var env = Sleepfold_Envelope()
-        env.hello = hello
-        try send(env)
-        if let training {
-            // Tell a (possibly restarted) coordinator which fold we are busy with.
-            var hb = Sleepfold_Heartbeat()
-            hb.fold = Int32(training.task.fold)
-            hb.attempt = training.task.attempt
-            var e = Sleepfold_Envelope()
-            e.heartbeat = hb
-            try send(e)
-        }
-        if let result = unacknowledged {
-            var e = Sleepfold_Envelope()
-            e.foldResult = result
-            try send(e)
-        }
+        try send(.hello(.with {
+            $0.workerID = options.workerID
+            $0.host = ProcessInfo.processInfo.hostName
+            $0.cores = UInt32(ProcessInfo.processInfo.activeProcessorCount)
+            $0.threads = UInt32(options.threads)
+            $0.softwareVersion = sleepfoldVersion
+            $0.hasSharedData_p = options.dataDirectory != nil
+            $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
+        }))
+        // Tell a (possibly restarted) coordinator which fold we are busy with.
+        if let training { try send(.heartbeat(busyWith: training.task)) }
+        if let result = unacknowledged { try send(.result(result)) }
         if let task = pendingTask { try requestMissingData(for: task) }
     }
 
@@ -216,21 +203,13 @@ public final class WorkerRuntime {
         case .foldTask(let task):
             if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
                 // Finished already; the coordinator has not seen the result yet.
-                var e = Sleepfold_Envelope()
-                e.foldResult = result
-                try send(e)
+                try send(.result(result))
                 return false
             }
             guard training == nil, pendingTask == nil else {
                 let busy = training?.task.fold ?? pendingTask!.fold
                 log("refused fold \(task.fold): busy with fold \(busy)")
-                var report = Sleepfold_ErrorReport()
-                report.code = .unexpectedMessage
-                report.message = "busy with fold \(busy)"
-                report.fold = Int32(task.fold)
-                var e = Sleepfold_Envelope()
-                e.error = report
-                try send(e)
+                try send(.error(.unexpectedMessage, fold: Int32(task.fold), "busy with fold \(busy)"))
                 return false
             }
             log("fold \(task.fold) (attempt \(task.attempt)): \(task.train.count) train, \(task.validation.count) validation, \(task.test.count) test recordings")
@@ -253,7 +232,10 @@ public final class WorkerRuntime {
                 return false
             }
             log("coordinator reports: \(error.message)")
-            if error.code == .versionMismatch { throw Failure(description: error.message) }
+            if error.code == .versionMismatch {
+                throw SleepfoldError(.incompatibleCoordinator, field: "protocol version",
+                                     "the coordinator at \(options.endpoint) refused this worker: \(error.message)")
+            }
         default:
             log("dropped an unexpected message from the coordinator")
         }
@@ -273,9 +255,14 @@ public final class WorkerRuntime {
                 try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
                 return
             }
-            let partial = store.partialURL(for: ref)
-            FileManager.default.createFile(atPath: partial.path, contents: nil)
-            let handle = try FileHandle(forWritingTo: partial)
+            let handle: FileHandle
+            do {
+                handle = try store.createPartial(for: ref)
+            } catch {
+                log("cannot fetch recording \(ref.id) for fold \(task.fold): \(error)")
+                try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
+                return
+            }
             fetches[ref.id] = Fetch(ref: ref, handle: handle, requested: 0, received: 0)
             for _ in 0..<Self.chunksInFlight { try requestNextChunk(ref.id) }
         }
@@ -284,16 +271,10 @@ public final class WorkerRuntime {
 
     private func requestNextChunk(_ id: String) throws {
         guard var fetch = fetches[id], fetch.requested < fetch.ref.sizeBytes else { return }
-        var request = Sleepfold_DataRequest()
-        request.recordingID = id
-        request.sha256 = fetch.ref.sha256
-        request.offset = fetch.requested
-        request.length = min(Self.chunkSize, fetch.ref.sizeBytes - fetch.requested)
-        fetch.requested += request.length
+        let offset = fetch.requested, length = min(Self.chunkSize, fetch.ref.sizeBytes - offset)
+        fetch.requested += length
         fetches[id] = fetch
-        var env = Sleepfold_Envelope()
-        env.dataRequest = request
-        try send(env)
+        try send(.dataRequest(fetch.ref, offset: offset, length: length))
     }
 
     private func receive(_ chunk: Sleepfold_DataChunk) throws {
@@ -348,17 +329,14 @@ public final class WorkerRuntime {
     private func forwardTrainingEvents() throws {
         guard let training else { return }
         for event in training.events.drain() {
-            var env = Sleepfold_Envelope()
             switch event {
             case .progress(let p):
-                env.progress = p
-                try send(env)
+                try send(.progress(p))
             case .finished(let result):
                 log("fold \(result.fold) done in \(Int(result.trainSeconds)) s (peak RSS \(peakResidentBytes() >> 20) MiB)")
                 unacknowledged = result
                 self.training = nil
-                env.foldResult = result
-                try send(env)
+                try send(.result(result))
             case .failed(let fold, let message):
                 log("fold \(fold) failed: \(message)")
                 self.training = nil
@@ -381,13 +359,7 @@ public final class WorkerRuntime {
     private func reportFailure(fold: UInt32, code: Sleepfold_ErrorReport.Code, _ message: String) throws {
         pendingTask = nil
         cancelFetches()
-        var report = Sleepfold_ErrorReport()
-        report.code = code
-        report.message = message
-        report.fold = Int32(fold)
-        var env = Sleepfold_Envelope()
-        env.error = report
-        try send(env)
+        try send(.error(code, fold: Int32(fold), message))
     }
 
     private func now() -> Double {

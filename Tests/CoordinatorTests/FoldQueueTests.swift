@@ -1,8 +1,5 @@
 import Testing
 import Coordinator
-import Recordings
-import Evaluation
-import Shared
 
 @Suite struct FoldQueueTests {
     @Test func longestFoldsGoFirstAndTiesByIndex() {
@@ -51,6 +48,85 @@ import Shared
         #expect(q.states[0] == .running(worker: "w", attempt: 3))
         #expect(q.take(for: "x")?.fold == 1)
         q.requeue(worker: "w")
-        #expect(q.take(for: "x")?.attempt == 4)
+        #expect(q.take(for: "y")?.attempt == 4)
+    }
+
+    @Test func aFoldIsGivenUpAfterMaxAttemptsFailuresWithTheLastReason() {
+        var q = FoldQueue(cost: [1, 1], maxAttempts: 3)
+        for attempt in 1...2 {
+            #expect(q.take(for: "w")?.fold == 0)
+            #expect(q.fail(fold: 0, worker: "w", reason: "out of memory \(attempt)") == .counted)
+            #expect(q.states[0] == .queued && q.fold(of: "w") == nil)
+        }
+        #expect(q.take(for: "w")?.attempt == 3)
+        #expect(q.fail(fold: 0, worker: "w", reason: "out of memory 3") == .givenUp)
+        #expect(q.states[0] == .givenUp(reason: "out of memory 3"))
+        #expect(q.givenUp == [0: "out of memory 3"])
+        #expect(q.failures == [3, 0])
+        #expect(q.givenUpCount == 1 && q.doneCount == 0 && q.queuedCount == 1 && q.runningCount == 0)
+        // A given-up fold is never handed out again; the run finishes without it.
+        #expect(q.take(for: "w")?.fold == 1)
+        #expect(q.take(for: "x") == nil)
+        #expect(!q.isFinished)
+        #expect(q.complete(fold: 1, attempt: 1) == .accepted)
+        #expect(q.isFinished)
+    }
+
+    @Test func aFoldRunningElsewhereIsNotGivenUpUntilItIsQueued() {
+        var q = FoldQueue(cost: [1], maxAttempts: 2)
+        _ = q.take(for: "a")
+        // Failures reported by workers that no longer run the fold: counted, the fold keeps running on "a".
+        #expect(q.fail(fold: 0, worker: "b", reason: "stale") == .counted)
+        #expect(q.fail(fold: 0, worker: "c", reason: "stale") == .counted)
+        #expect(q.states[0] == .running(worker: "a", attempt: 1))
+        // Its own worker fails too: now queued with enough failures, so given up.
+        #expect(q.fail(fold: 0, worker: "a", reason: "disk full") == .givenUp)
+        #expect(q.givenUp == [0: "disk full"] && q.isFinished)
+        #expect(q.fail(fold: 7, worker: "a", reason: "?") == .unknownFold)
+    }
+
+    @Test func aLateResultOfAGivenUpFoldMakesItDone() {
+        var q = FoldQueue(cost: [1], maxAttempts: 1)
+        _ = q.take(for: "w")
+        #expect(q.fail(fold: 0, worker: "w", reason: "timeout") == .givenUp)
+        #expect(q.complete(fold: 0, attempt: 1) == .accepted)
+        #expect(q.states[0] == .done(attempt: 1) && q.givenUp.isEmpty && q.givenUpCount == 0 && q.doneCount == 1)
+    }
+
+    @Test func aWorkerRunsOneFoldAtATime() {
+        var q = FoldQueue(cost: [3, 2, 1])
+        #expect(q.take(for: "w")?.fold == 0)
+        #expect(q.take(for: "w") == nil)
+        q.adopt(fold: 1, attempt: 1, worker: "w")
+        #expect(q.states[1] == .queued && q.fold(of: "w") == 0)
+        // Completing a fold frees the worker that ran it, whoever sent the result.
+        #expect(q.complete(fold: 0, attempt: 1) == .accepted)
+        #expect(q.fold(of: "w") == nil && q.runningCount == 0)
+        #expect(q.take(for: "w")?.fold == 1)
+    }
+
+    @Test(arguments: [0, 1, 4, 9])
+    func countsFollowEveryChange(seed: Int) {
+        // A scripted mix of takes, requeues, failures and completions; the kept
+        // counts must always equal the counts of the states.
+        var q = FoldQueue(cost: [5, 4, 3, 2, 1], done: [Set([0]), [], [1, 3], [4]][seed % 4], maxAttempts: 2)
+        let workers = ["a", "b", "c"]
+        for step in 0..<60 {
+            let w = workers[(step * 7 + seed) % 3], fold = (step * 3 + seed) % 5
+            switch (step + seed) % 4 {
+            case 0: _ = q.take(for: w)
+            case 1: q.requeue(worker: w)
+            case 2: _ = q.fail(fold: fold, worker: w, reason: "r\(step)")
+            default: _ = q.complete(fold: fold, attempt: step)
+            }
+            #expect(q.queuedCount == q.states.filter { $0 == .queued }.count)
+            #expect(q.runningCount == q.states.filter { if case .running = $0 { true } else { false } }.count)
+            #expect(q.doneCount == q.states.filter { if case .done = $0 { true } else { false } }.count)
+            #expect(q.givenUpCount == q.givenUp.count)
+            for x in workers {
+                let running = q.states.indices.filter { if case .running(x, _) = q.states[$0] { true } else { false } }
+                #expect(running.count <= 1 && q.fold(of: x) == running.first)
+            }
+        }
     }
 }

@@ -64,6 +64,18 @@ import Shared
         let url = tempURL()
         defer { try? FileManager.default.removeItem(at: url) }
         try Journal(url: url, runID: "run-A").append(result(fold: 0, attempt: 1, run: "run-A"))
-        #expect(throws: Journal.OpenError.self) { try Journal(url: url, runID: "run-B") }
+        let error = #expect(throws: SleepfoldError.self) { try Journal(url: url, runID: "run-B") }
+        #expect(error?.code == .journalOfAnotherRun)
+        #expect(error?.file == url.path && error?.field == "line 2: runId")
+        #expect(error?.message.contains("\"run-A\"") == true && error?.message.contains("\"run-B\"") == true)
+    }
+
+    @Test func aJournalThatCannotBeOpenedIsAnIOErrorWithErrno() throws {
+        // A directory where the journal should be: open(2) fails with EISDIR, also for root.
+        let url = tempURL()
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: url) }
+        let error = #expect(throws: SleepfoldError.self) { try Journal(url: url, runID: "run-1") }
+        #expect(error?.code == .io && error?.errno == EISDIR && error?.file == url.path)
     }
 }

@@ -53,7 +53,9 @@ final class BackgroundProcess {
 
     init(_ arguments: [String], log: URL, prefix: [String] = []) throws {
         self.log = log
-        FileManager.default.createFile(atPath: log.path, contents: nil)
+        guard FileManager.default.createFile(atPath: log.path, contents: nil) else {
+            throw ClusterFixture.Failure("cannot create the log file \(log.path)")
+        }
         let handle = try FileHandle(forWritingTo: log)
         if prefix.isEmpty {
             process.executableURL = CommandRunner.executable

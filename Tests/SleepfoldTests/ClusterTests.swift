@@ -150,12 +150,27 @@ import TestSupport
         #expect(log.contains("protocol version \"SLEEPFOLD/999\""))
         #expect(log.contains("malformed envelope"))
 
+        // A worker asking for a chunk at an offset past any file (above Int64.max) is
+        // told the data is unavailable; the coordinator goes on.
+        try rogue.send(.hello(.with { $0.workerID = "rogue" }))
+        let recording = try #require(try FileManager.default.contentsOfDirectory(atPath: f.data.path)
+            .first { $0.hasSuffix(".npz") }).dropLast(4)
+        try rogue.send(.dataRequest(.with { $0.id = String(recording) }, offset: .max, length: 16))
+        var refusal: Sleepfold_ErrorReport?
+        let deadline = Date().addingTimeInterval(10)
+        while refusal == nil, Date() < deadline {
+            guard try rogue.waitForInput(timeout: 0.1), let frames = try rogue.receive() else { continue }
+            // (Earlier answers to the garbage, e.g. versionMismatch, are skipped.)
+            if case .error(let report) = try Wire.decode(frames).body, report.code == .dataUnavailable { refusal = report }
+        }
+        #expect(refusal?.message.contains(String(recording)) == true)
+        rogue.close()   // declared dead after 3 heartbeats; a fold it was given goes to the worker
+
         let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--threads", "2",
                                             "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
         #expect(coordinator.waitForExit(timeout: 180) == 0, "\(coordinator.output)")
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.json").path))
         _ = worker.waitForExit(timeout: 10)
-        rogue.close()
     }
 
     @Test(.enabled(if: ZMQContext.hasCurve))

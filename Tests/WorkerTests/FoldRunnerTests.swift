@@ -12,7 +12,7 @@ import Shared
 /// A fold task over recordings written to a temporary directory, with a tiny model.
 struct TinyFold {
     let directory: URL
-    let task: Sleepfold_FoldTask
+    var task: Sleepfold_FoldTask
     let files: [String: URL]
 
     init(selection: String = "validation", epochs: UInt32 = 2) throws {
@@ -81,7 +81,7 @@ final class ProgressLog: @unchecked Sendable {
         let p = try #require(result.predictions.first)
         #expect(result.predictions.count == 1 && p.recordingID == fold.task.test[0].id)
         let n = p.trueLabels.count
-        #expect(n == 36 && p.predictedLabels.count == n && p.probabilities.count == n * 5 * 4)
+        #expect(n == 36 && p.predictedLabels.count == n && p.probabilities.count == n * Stage.count * MemoryLayout<Float>.size)
 
         // The checkpoint is the chosen model: reloaded, it predicts the same stages.
         let url = fold.directory.appendingPathComponent("ckpt.safetensors")
@@ -92,7 +92,7 @@ final class ProgressLog: @unchecked Sendable {
         var predicted: [UInt8] = []
         for i in 0..<n {
             var best = 0
-            for k in 1..<5 where logits[i * 5 + k] > logits[i * 5 + best] { best = k }
+            for k in 1..<Stage.count where logits[i * Stage.count + k] > logits[i * Stage.count + best] { best = k }
             predicted.append(UInt8(best))
         }
         #expect(predicted == Array(p.predictedLabels))
@@ -102,9 +102,34 @@ final class ProgressLog: @unchecked Sendable {
         let fold = try TinyFold(selection: "best-guess")
         defer { fold.remove() }
         let job = FoldJob(task: fold.task, files: fold.files, threads: 1, workerID: "test")
-        let error = #expect(throws: FoldRunner.Failure.self) {
+        let error = #expect(throws: SleepfoldError.self) {
             try FoldRunner.train(job, progress: { _ in }, isCancelled: { false })
         }
+        #expect(error?.code == .invalidFoldTask && error?.file == "fold 1 task" && error?.field == "selection")
         #expect(error?.description.contains("best-guess") == true)
+        #expect(error?.message.contains("validation, last, test-oracle") == true)
+    }
+
+    @Test func aConfigThatIsNotAnExperimentConfigNamesTheField() throws {
+        var fold = try TinyFold()
+        defer { fold.remove() }
+        fold.task.configJson = "{\"model\": 3}"
+        let job = FoldJob(task: fold.task, files: fold.files, threads: 1, workerID: "test")
+        let error = #expect(throws: SleepfoldError.self) {
+            try FoldRunner.train(job, progress: { _ in }, isCancelled: { false })
+        }
+        #expect(error?.code == .invalidFoldTask && error?.field == "config_json")
+    }
+
+    @Test func aRecordingWithoutALocalFileIsNamed() throws {
+        let fold = try TinyFold()
+        defer { fold.remove() }
+        var files = fold.files
+        files[fold.task.validation[0].id] = nil
+        let job = FoldJob(task: fold.task, files: files, threads: 1, workerID: "test")
+        let error = #expect(throws: SleepfoldError.self) {
+            try FoldRunner.train(job, progress: { _ in }, isCancelled: { false })
+        }
+        #expect(error?.code == .recordingNotLocal && error?.field == "recording \(fold.task.validation[0].id)")
     }
 }

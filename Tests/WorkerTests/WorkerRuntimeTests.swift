@@ -18,25 +18,29 @@ import Shared
         init(_ runtime: WorkerRuntime) { self.runtime = runtime }
     }
 
-    @Test func helloReconnectAfterSilenceAndHashCheckedDataFetch() throws {
-        let fold = try TinyFold()
-        defer { fold.remove() }
-        let context = try ZMQContext()
-        let router = try ZMQSocket(context, .router)
-        try router.bind("tcp://127.0.0.1:*")
-        let endpoint = try router.lastEndpoint
+    /// A ROUTER socket playing the coordinator, and a worker connected to it running on its own thread.
+    struct Harness {
+        let context: ZMQContext
+        let router: ZMQSocket
+        let run: Run
 
-        let options = WorkerRuntime.Options(
-            endpoint: endpoint, threads: 1, dataDirectory: nil,
-            cacheDirectory: fold.directory.appendingPathComponent("cache"), workerID: "w-test")
-        let runtime = try WorkerRuntime(options: options, trainer: FoldRunner.train) { _ in }
-        let done = Run(runtime)
-        let thread = Thread {
-            do { try done.runtime.run() } catch { done.error = error }
-            done.finished = true
+        init(cache: URL) throws {
+            context = try ZMQContext()
+            router = try ZMQSocket(context, .router)
+            try router.bind("tcp://127.0.0.1:*")
+            let options = WorkerRuntime.Options(
+                endpoint: try router.lastEndpoint, threads: 1, dataDirectory: nil,
+                cacheDirectory: cache, workerID: "w-test")
+            let run = Run(try WorkerRuntime(options: options, trainer: FoldRunner.train) { _ in })
+            self.run = run
+            let thread = Thread {
+                do { try run.runtime.run() } catch { run.error = error }
+                run.finished = true
+            }
+            thread.start()
         }
-        thread.start()
 
+        /// The worker's next message other than a heartbeat.
         func next(timeout: Double = 10) throws -> (id: [UInt8], envelope: Sleepfold_Envelope) {
             let deadline = Date().addingTimeInterval(timeout)
             while Date() < deadline {
@@ -49,42 +53,47 @@ import Shared
             throw CancellationError()
         }
 
+        /// Tells the worker to stop; true when `run()` then returned without an error.
+        func stop(_ id: [UInt8]) throws -> Bool {
+            try router.send(.stop(reason: "test over"), to: id)
+            let deadline = Date().addingTimeInterval(10)
+            while !run.finished && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
+            return run.finished && run.error == nil
+        }
+    }
+
+    @Test func helloReconnectAfterSilenceAndHashCheckedDataFetch() throws {
+        let fold = try TinyFold()
+        defer { fold.remove() }
+        let h = try Harness(cache: fold.directory.appendingPathComponent("cache"))
+
         // 1. Hello.
-        let first = try next()
+        let first = try h.next()
         guard case .hello(let hello) = first.envelope.body else { Issue.record("expected hello"); return }
         #expect(hello.workerID == "w-test" && hello.threads == 1 && !hello.hasSharedData_p)
 
         // 2. Silence: after 3 missed heartbeats the worker reconnects and says hello again.
         let started = Date()
-        let second = try next(timeout: 15)
+        let second = try h.next(timeout: 15)
         guard case .hello = second.envelope.body else { Issue.record("expected a second hello"); return }
         #expect(second.id != first.id)
         #expect(Date().timeIntervalSince(started) > 2.5)
 
         // 3. A task whose recordings must be fetched; one of them arrives corrupted.
-        var welcome = Sleepfold_Envelope()
-        welcome.welcome = Sleepfold_Welcome()
-        try router.send(welcome, to: second.id)
-        var task = Sleepfold_Envelope()
-        task.foldTask = fold.task
-        try router.send(task, to: second.id)
+        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: second.id)
+        try h.router.send(.task(fold.task), to: second.id)
         let corrupt = fold.task.test[0].id
         var report: Sleepfold_ErrorReport?
         while report == nil {
-            let message = try next()
+            let message = try h.next()
             switch message.envelope.body {
             case .dataRequest(let request):
                 var bytes = try Data(contentsOf: fold.files[request.recordingID]!)
                 if request.recordingID == corrupt { bytes[bytes.count / 2] ^= 0xFF }
                 let range = Int(request.offset)..<Int(request.offset + request.length)
-                var chunk = Sleepfold_DataChunk()
-                chunk.recordingID = request.recordingID
-                chunk.offset = request.offset
-                chunk.totalSize = UInt64(bytes.count)
-                chunk.data = bytes.subdata(in: range)
-                var env = Sleepfold_Envelope()
-                env.dataChunk = chunk
-                try router.send(env, to: message.id)
+                try h.router.send(.dataChunk(recordingID: request.recordingID, offset: request.offset,
+                                             data: bytes.subdata(in: range), totalSize: UInt64(bytes.count)),
+                                  to: message.id)
             case .error(let e):
                 report = e
             default:
@@ -96,11 +105,31 @@ import Shared
         #expect(report?.message.contains(corrupt) == true)
 
         // 4. Shutdown ends run().
-        var stop = Sleepfold_Envelope()
-        stop.shutdown = Sleepfold_Shutdown()
-        try router.send(stop, to: second.id)
-        let deadline = Date().addingTimeInterval(10)
-        while !done.finished && Date() < deadline { Thread.sleep(forTimeInterval: 0.05) }
-        #expect(done.finished && done.error == nil)
+        #expect(try h.stop(second.id))
+    }
+
+    @Test func aFileThatCannotBeCreatedInTheCacheIsReportedNotIgnored() throws {
+        let fold = try TinyFold()
+        defer { fold.remove() }
+        let cache = fold.directory.appendingPathComponent("cache")
+        let h = try Harness(cache: cache)
+        let hello = try h.next()
+        guard case .hello = hello.envelope.body else { Issue.record("expected hello"); return }
+
+        // The cache directory becomes a file: nothing can be created in it (ENOTDIR, also for root).
+        try FileManager.default.removeItem(at: cache)
+        try Data().write(to: cache)
+        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
+        try h.router.send(.task(fold.task), to: hello.id)
+        let message = try h.next()
+        guard case .error(let report) = message.envelope.body else {
+            Issue.record("expected an error report, got \(message.envelope)")
+            return
+        }
+        #expect(report.code == .dataUnavailable && report.fold == 1)
+        #expect(report.message.contains("cannot create it to receive recording \(fold.task.train[0].id)"))
+        #expect(report.message.contains("errno \(ENOTDIR)"))
+        #expect(report.message.contains(cache.path))
+        #expect(try h.stop(hello.id))
     }
 }

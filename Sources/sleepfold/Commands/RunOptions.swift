@@ -23,10 +23,8 @@ struct TrainingOptions: ParsableArguments {
     /// The experiment config with the epoch override applied, and its JSON.
     func load(default fallback: ExperimentConfig = ExperimentConfig(name: "ex1-attnsleep")) throws -> (ExperimentConfig, String) {
         var experiment = try config.map { try ExperimentConfig.load(from: URL(fileURLWithPath: $0)) } ?? fallback
-        if let epochs {
-            guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
-            experiment.training.epochs = epochs
-        }
+        // A bad count is refused with the run plan (RunPlan checks epochs).
+        if let epochs { experiment.training.epochs = epochs }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         return (experiment, String(decoding: try encoder.encode(experiment), as: UTF8.self))
