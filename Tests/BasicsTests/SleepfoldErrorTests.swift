@@ -1,0 +1,57 @@
+import Foundation
+import Testing
+import Basics
+#if canImport(Glibc)
+import Glibc
+#endif
+
+struct SleepfoldErrorTests {
+    @Test func descriptionIsFileFieldMessageLeavingOutWhatIsUnknown() {
+        let full = SleepfoldError(.invalidValue, file: "a.npz", field: "member 'y'", "label 7 is outside 0…4")
+        #expect(full.description == "a.npz: member 'y': label 7 is outside 0…4")
+        #expect(SleepfoldError(.invalidValue, file: "a.npz", "m").description == "a.npz: m")
+        #expect(SleepfoldError(.invalidValue, field: "--epochs", "m").description == "--epochs: m")
+        #expect(SleepfoldError(.invalidValue, file: "", field: "", "m").description == "m")
+        let stated = SleepfoldError(.invalidValue, field: "--epochs", found: "0", expected: "a positive number")
+        #expect(stated.message == "found 0, expected a positive number")
+        #expect(stated.description == "--epochs: found 0, expected a positive number")
+    }
+
+    @Test func furtherProblemsFollowOnePerLine() {
+        let problems = [SleepfoldError(.truncated, file: "b.npz", "short"),
+                        SleepfoldError(.fileNotFound, file: "c.npz", "missing")]
+        let error = SleepfoldError(.invalidValue, file: "/data", "found 2 problems", problems: problems)
+        #expect(error.description == "/data: found 2 problems\n  - b.npz: short\n  - c.npz: missing")
+    }
+
+    @Test func locatedFillsOnlyWhatIsUnknown() {
+        let bare = SleepfoldError(.truncated, "data ends early")
+        #expect(bare.located(file: "x.npy").file == "x.npy")
+        #expect(bare.located(file: "x.npy", field: "member 'x'").description == "x.npy: member 'x': data ends early")
+        let placed = SleepfoldError(.truncated, file: "inner.npy", field: "header", "data ends early")
+        #expect(placed.located(file: "outer.npz", field: "member 'x'") == placed)
+    }
+
+    @Test func systemErrorsCarryErrnoAndItsText() {
+        let error = SleepfoldError.system("open", file: "/no/such", errno: ENOENT)
+        #expect(error.code == .io && error.errno == ENOENT)
+        #expect(error.description == "/no/such: open failed: \(String(cString: strerror(ENOENT))) (errno \(ENOENT))")
+    }
+
+    @Test func codesAreSpelledAsTheirMemberNames() {
+        #expect(SleepfoldError.Code.fileNotFound.rawValue == "fileNotFound")
+        #expect(SleepfoldError.Code.io.rawValue == "io")
+        #expect(SleepfoldError.Code.truncated.rawValue == "truncated")
+        #expect(SleepfoldError.Code.badVersion.rawValue == "badVersion")
+        #expect(SleepfoldError.Code.invalidValue.rawValue == "invalidValue")
+        #expect(SleepfoldError.Code.unsupportedCPU.rawValue == "unsupportedCPU")
+    }
+
+    @Test func atomicWritesIntoAMissingDirectoryNameTheFileAndErrno() throws {
+        let url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("sleepfold-missing-\(UUID().uuidString)/report.json")
+        let error = try #require(throws: SleepfoldError.self) { try AtomicFile.write(Data("{}".utf8), to: url) }
+        #expect(error.code == .fileNotFound && error.errno == ENOENT && error.file == url.path)
+        #expect(error.message.hasPrefix("cannot create a temporary file next to it: "), "\(error)")
+    }
+}
