@@ -112,9 +112,19 @@ package func fileAccess<T>(_ file: String, field: String? = nil, cannot action: 
     }
 }
 
+/// Runs `body`, filling in `file` and `field` of any `SleepfoldError` it throws where
+/// they are still unknown (see `SleepfoldError.located`); other errors pass unchanged.
+package func locating<T>(file: String?, field: String? = nil, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SleepfoldError {
+        throw error.located(file: file, field: field)
+    }
+}
+
 // General codes; each module adds its own beside the code that throws them.
 extension SleepfoldError.Code {
-    /// The file does not exist.
+    /// The file does not exist (or, writing, the directory it goes into).
     public static let fileNotFound = Self("fileNotFound")
     /// A file could not be opened, read, written or moved (errno in `errno`).
     public static let io = Self("io")

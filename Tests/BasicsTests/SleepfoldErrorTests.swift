@@ -24,12 +24,21 @@ struct SleepfoldErrorTests {
         #expect(error.description == "/data: found 2 problems\n  - b.npz: short\n  - c.npz: missing")
     }
 
-    @Test func locatedFillsOnlyWhatIsUnknown() {
+    @Test func locatedFillsOnlyWhatIsUnknown() throws {
         let bare = SleepfoldError(.truncated, "data ends early")
         #expect(bare.located(file: "x.npy").file == "x.npy")
         #expect(bare.located(file: "x.npy", field: "member 'x'").description == "x.npy: member 'x': data ends early")
         let placed = SleepfoldError(.truncated, file: "inner.npy", field: "header", "data ends early")
         #expect(placed.located(file: "outer.npz", field: "member 'x'") == placed)
+
+        let error = try #require(throws: SleepfoldError.self) {
+            try locating(file: "a.npz", field: "member 'fs'") { () throws -> Int in throw bare }
+        }
+        #expect(error.file == "a.npz" && error.field == "member 'fs'" && error.code == .truncated)
+        // Other errors pass through unchanged.
+        struct Other: Error {}
+        #expect(throws: Other.self) { try locating(file: "a.npz") { () throws -> Int in throw Other() } }
+        #expect(try locating(file: "a.npz") { 3 } == 3)
     }
 
     @Test func systemErrorsCarryErrnoAndItsText() {
