@@ -133,6 +133,9 @@ extension SleepfoldError.Code {
     /// A format or protocol version this build does not read (NPY, epoch file, EDF,
     /// report.json, the wire protocol).
     public static let badVersion = Self("badVersion")
+    /// A file's header cannot be parsed, lacks a key, declares impossible sizes, or is
+    /// not the one the format requires (NPY, epoch file, predictions.csv).
+    public static let malformedHeader = Self("malformedHeader")
     /// A setting, option or field holds a value outside what is allowed.
     public static let invalidValue = Self("invalidValue")
     /// The CPU lacks an instruction set the model core was compiled for.

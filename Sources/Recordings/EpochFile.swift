@@ -141,6 +141,4 @@ public final class EpochFile: @unchecked Sendable {
 extension SleepfoldError.Code {
     /// The file does not start with its format's magic bytes (not an epoch file, not an `.npy` array).
     public static let badMagic = Self("badMagic")
-    /// A header cannot be parsed, lacks a key, or declares impossible sizes.
-    public static let malformedHeader = Self("malformedHeader")
 }

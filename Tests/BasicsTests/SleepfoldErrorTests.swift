@@ -52,6 +52,7 @@ struct SleepfoldErrorTests {
         #expect(SleepfoldError.Code.io.rawValue == "io")
         #expect(SleepfoldError.Code.truncated.rawValue == "truncated")
         #expect(SleepfoldError.Code.badVersion.rawValue == "badVersion")
+        #expect(SleepfoldError.Code.malformedHeader.rawValue == "malformedHeader")
         #expect(SleepfoldError.Code.invalidValue.rawValue == "invalidValue")
         #expect(SleepfoldError.Code.unsupportedCPU.rawValue == "unsupportedCPU")
     }

@@ -181,8 +181,8 @@ extension String {
     }
 }
 
-// Codes of the `.npy` format (`.badMagic`, `.malformedHeader` are declared in Recordings,
-// `.badVersion` and `.truncated` in Basics).
+// Codes of the `.npy` format (`.badMagic` is declared in Recordings, `.badVersion`,
+// `.malformedHeader` and `.truncated` in Basics).
 extension SleepfoldError.Code {
     /// The array is stored in Fortran (column-major) order.
     public static let fortranOrder = Self("fortranOrder")
