@@ -173,7 +173,7 @@ public final class CoordinatorRuntime {
             envelope = try Wire.decode(Array(frames.dropFirst()))
         } catch {
             log("dropped a message from \(address): \(error)")
-            if case .version = error {
+            if error.code == .badVersion {
                 var report = Sleepfold_ErrorReport()
                 report.code = .versionMismatch
                 report.message = "coordinator speaks \(String(decoding: Wire.versionFrame, as: UTF8.self)): \(error)"
