@@ -24,7 +24,9 @@ struct TrainingOptions: ParsableArguments {
     func load(default fallback: ExperimentConfig = ExperimentConfig(name: "ex1-attnsleep")) throws -> (ExperimentConfig, String) {
         var experiment = try config.map { try ExperimentConfig.load(from: URL(fileURLWithPath: $0)) } ?? fallback
         if let epochs {
-            guard epochs > 0 else { throw ValidationError("--epochs must be positive, got \(epochs)") }
+            guard epochs > 0 else {
+                throw SleepfoldError(.invalidValue, field: "--epochs", found: "\(epochs)", expected: "a positive number of epochs")
+            }
             experiment.training.epochs = epochs
         }
         let encoder = JSONEncoder()
@@ -58,15 +60,14 @@ final class RunLog: @unchecked Sendable {
     private let lock = NSLock()
     var view: ProgressView?
 
-    init(file: URL?) {
-        if let file {
-            try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file.path, contents: nil)
-            handle = try? FileHandle(forWritingTo: file)
-            _ = try? handle?.seekToEnd()
-        } else {
+    /// Creates `file` (and its directory) for the log; throws a `SleepfoldError`
+    /// naming the file when it cannot be created.
+    init(file: URL?) throws {
+        guard let file else {
             handle = nil
+            return
         }
+        handle = try newLogHandle(file)
     }
 
     func callAsFunction(_ line: String) {
@@ -75,4 +76,18 @@ final class RunLog: @unchecked Sendable {
         handle?.write(Data((stamped + "\n").utf8))
         if let view { view.log(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
+}
+
+/// `file` created empty (replacing an old one, as before) with its directory, and opened
+/// for writing: a log that cannot be written is an error naming the file, not a silent loss.
+func newLogHandle(_ file: URL) throws(SleepfoldError) -> FileHandle {
+    let directory = file.deletingLastPathComponent()
+    try fileAccess(directory.path, cannot: "create the log directory") {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+    let descriptor = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+        throw SleepfoldError.system("creating the log file", file: file.path, errno: errno)
+    }
+    return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
 }
