@@ -41,6 +41,22 @@ struct SleepfoldErrorTests {
         #expect(try locating(file: "a.npz") { 3 } == 3)
     }
 
+    @Test func fileAccessTurnsFoundationErrorsIntoIOErrorsNamingTheFile() throws {
+        let missing = FileManager.default.temporaryDirectory.appendingPathComponent("sleepfold-\(UUID().uuidString).json")
+        let error = try #require(throws: SleepfoldError.self) {
+            try fileAccess(missing.path, field: "header", cannot: "read the file") { try Data(contentsOf: missing) }
+        }
+        #expect(error.code == .fileNotFound && error.file == missing.path && error.field == "header")
+        #expect(error.message.hasPrefix("cannot read the file: ") && error.message.count > "cannot read the file: ".count)
+        // A SleepfoldError from inside keeps its code and message, and gets the file only if it had none.
+        let inner = SleepfoldError(.truncated, field: "labels", "found 3 bytes, expected 8")
+        let located = try #require(throws: SleepfoldError.self) {
+            try fileAccess("a.epochs", cannot: "read") { () throws -> Int in throw inner }
+        }
+        #expect(located == inner.located(file: "a.epochs"))
+        #expect(try fileAccess("a.epochs", cannot: "read") { 7 } == 7)
+    }
+
     @Test func systemErrorsCarryErrnoAndItsText() {
         let error = SleepfoldError.system("open", file: "/no/such", errno: ENOENT)
         #expect(error.code == .io && error.errno == ENOENT)
