@@ -12,8 +12,9 @@ public enum AtomicFile {
     /// disk and renames it over `url` (rename(2) is atomic within one file system,
     /// hence the same directory).
     ///
-    /// - Throws: `AtomicFileError` naming the file and the system's reason.
-    public static func write(_ data: Data, to url: URL) throws(AtomicFileError) {
+    /// - Throws: `SleepfoldError` (`.io`, or `.fileNotFound` when the directory does
+    ///   not exist) naming the file, the step that failed and errno's text, with `errno` set.
+    public static func write(_ data: Data, to url: URL) throws(SleepfoldError) {
         let directory = url.deletingLastPathComponent()
         var random = SystemRandomNumberGenerator()
         let temporary = directory.appendingPathComponent(
@@ -21,7 +22,7 @@ public enum AtomicFile {
 
         let fd = open(temporary.path, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         if fd < 0 {
-            throw AtomicFileError(path: url.path, operation: "create a temporary file next to it", errno: errno)
+            throw Self.failure(url, "create a temporary file next to it", errno)
         }
         var failure: Int32 = 0
         data.withUnsafeBytes { buffer in
@@ -41,13 +42,20 @@ public enum AtomicFile {
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 {
             unlink(temporary.path)
-            throw AtomicFileError(path: url.path, operation: "write it", errno: failure)
+            throw Self.failure(url, "write it", failure)
         }
         if rename(temporary.path, url.path) != 0 {
             let code = errno
             unlink(temporary.path)
-            throw AtomicFileError(path: url.path, operation: "rename the temporary file onto it", errno: code)
+            throw Self.failure(url, "rename the temporary file onto it", code)
         }
+    }
+
+    /// "cannot <step>: <errno text> (errno N)"; a missing directory is `.fileNotFound`.
+    private static func failure(_ url: URL, _ step: String, _ code: Int32) -> SleepfoldError {
+        SleepfoldError(code == ENOENT ? .fileNotFound : .io, file: url.path,
+                       "cannot \(step): \(String(cString: strerror(code))) (errno \(code))",
+                       errno: code)
     }
 }
 
@@ -59,23 +67,4 @@ private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) 
     #else
     return Darwin.write(fd, buffer, count)
     #endif
-}
-
-/// Why a file could not be written atomically: the path, what was being done, and
-/// the system's error text.
-public struct AtomicFileError: Error, CustomStringConvertible, Equatable, Sendable {
-    public let path: String
-    public let operation: String
-    /// The errno value of the failing system call.
-    public let errno: Int32
-
-    public init(path: String, operation: String, errno: Int32) {
-        self.path = path
-        self.operation = operation
-        self.errno = errno
-    }
-
-    public var description: String {
-        "\(path): cannot \(operation) (\(String(cString: strerror(errno))))"
-    }
 }

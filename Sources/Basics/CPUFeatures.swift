@@ -3,7 +3,7 @@ import Foundation
 /// What the CPU can run, read once from /proc/cpuinfo (Linux lists a feature
 /// there only when the kernel also saves its registers, so a listed AVX-512 is usable).
 ///
-/// Lives in Shared, which is compiled for baseline x86-64, so the check can run
+/// Lives in Basics, which is compiled for baseline x86-64, so the check can run
 /// before any code built for more (SleepNet: x86-64-v3; SgemmAVX512: AVX-512).
 public struct CPUFeatures: Sendable {
     /// Lower-case flag names of the first processor entry.
@@ -31,12 +31,13 @@ public struct CPUFeatures: Sendable {
         #endif
     }
 
-    /// Throws, naming the missing instructions, when this CPU cannot run the model core.
-    public func requireModelCore() throws {
+    /// Throws `.unsupportedCPU`, naming the missing instructions, when this CPU cannot
+    /// run the model core.
+    public func requireModelCore() throws(SleepfoldError) {
         let missing = missingForModelCore
         guard missing.isEmpty else {
-            throw CPUFeaturesError(message: """
-                this CPU lacks \(missing.joined(separator: ", ")) (from /proc/cpuinfo), which the model core is \
+            throw SleepfoldError(.unsupportedCPU, file: "/proc/cpuinfo", field: "flags", """
+                this CPU lacks \(missing.joined(separator: ", ")), expected the instructions the model core is \
                 built for (x86-64-v3: Haswell, Zen 1 or newer); train and run workers on such a machine
                 """)
         }
@@ -59,10 +60,4 @@ public struct CPUFeatures: Sendable {
     /// This machine's features (none if /proc/cpuinfo cannot be read).
     public static let current = CPUFeatures(
         cpuinfo: (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? "")
-}
-
-/// A CPU that cannot run the model core.
-public struct CPUFeaturesError: Error, CustomStringConvertible {
-    public let message: String
-    public var description: String { message }
 }

@@ -1,3 +1,4 @@
+import Foundation
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -56,9 +57,9 @@ public struct SleepfoldError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 
     /// A failed system call: its name and subject in `message`, errno's text appended.
-    public static func system(_ call: String, file: String? = nil, errno: Int32) -> SleepfoldError {
-        SleepfoldError(.io, file: file, "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))",
-                       errno: errno)
+    public static func system(_ call: String, file: String? = nil, field: String? = nil, errno: Int32) -> SleepfoldError {
+        SleepfoldError(.io, file: file, field: field,
+                       "\(call) failed: \(String(cString: strerror(errno))) (errno \(errno))", errno: errno)
     }
 
     /// "file: field: message", leaving out what is unknown, then one line per further problem.
@@ -78,12 +79,63 @@ public struct SleepfoldError: Error, CustomStringConvertible, Equatable, Sendabl
     }
 }
 
+extension SleepfoldError {
+    /// `error`, thrown while reading or writing `file` (a Foundation error, usually), as
+    /// `.io` with the system's reason and its errno when there is one, or `.fileNotFound`
+    /// when the file or its directory does not exist: "cannot \(action): \(reason)".
+    /// A `SleepfoldError` is only located (see `located`).
+    package static func fileAccess(_ error: any Error, file: String, field: String? = nil,
+                                   cannot action: String) -> SleepfoldError {
+        if let error = error as? SleepfoldError { return error.located(file: file, field: field) }
+        let ns = error as NSError
+        var posix: Int32?
+        if ns.domain == NSPOSIXErrorDomain {
+            posix = Int32(ns.code)
+        } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            posix = Int32(underlying.code)
+        }
+        let missing = posix == ENOENT
+            || (ns.domain == NSCocoaErrorDomain && [NSFileNoSuchFileError, NSFileReadNoSuchFileError].contains(ns.code))
+        return SleepfoldError(missing ? .fileNotFound : .io, file: file, field: field,
+                              "cannot \(action): \(ns.localizedDescription)", errno: posix)
+    }
+}
+
+/// Runs `body`, which reads or writes `file`, turning what it throws into a
+/// `SleepfoldError` (see `SleepfoldError.fileAccess`).
+package func fileAccess<T>(_ file: String, field: String? = nil, cannot action: String,
+                           _ body: () throws -> T) throws(SleepfoldError) -> T {
+    do {
+        return try body()
+    } catch {
+        throw SleepfoldError.fileAccess(error, file: file, field: field, cannot: action)
+    }
+}
+
+/// Runs `body`, filling in `file` and `field` of any `SleepfoldError` it throws where
+/// they are still unknown (see `SleepfoldError.located`); other errors pass unchanged.
+package func locating<T>(file: String?, field: String? = nil, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as SleepfoldError {
+        throw error.located(file: file, field: field)
+    }
+}
+
 // General codes; each module adds its own beside the code that throws them.
 extension SleepfoldError.Code {
-    /// The file does not exist.
+    /// The file does not exist (or, writing, the directory it goes into).
     public static let fileNotFound = Self("fileNotFound")
     /// A file could not be opened, read, written or moved (errno in `errno`).
     public static let io = Self("io")
+    /// The file or message ends before what its header or framing declares.
+    public static let truncated = Self("truncated")
+    /// A format or protocol version this build does not read (NPY, epoch file, EDF,
+    /// report.json, the wire protocol).
+    public static let badVersion = Self("badVersion")
+    /// A file's header cannot be parsed, lacks a key, declares impossible sizes, or is
+    /// not the one the format requires (NPY, epoch file, predictions.csv).
+    public static let malformedHeader = Self("malformedHeader")
     /// A setting, option or field holds a value outside what is allowed.
     public static let invalidValue = Self("invalidValue")
     /// The CPU lacks an instruction set the model core was compiled for.

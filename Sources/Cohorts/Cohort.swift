@@ -42,7 +42,8 @@ public struct CohortEntry: Equatable, Sendable, Codable {
 /// are ignored. Recording ids (file names without extension) must be unique.
 ///
 /// Scanning checks every file (see `RecordingSummary.init(scanning:…)`) and
-/// collects all problems into one `CohortError` that names each file.
+/// collects all problems into one `SleepfoldError` (`.invalidCohort`) whose `problems`
+/// name each file.
 public struct Cohort: Sendable {
     /// The directory or manifest the cohort was read from.
     public var source: URL
@@ -88,7 +89,8 @@ public struct Cohort: Sendable {
     ///   - expectedSampleRate: the rate every `fs` must equal (nil: any rate).
     ///   - checkSignal: stream every x to check for NaN/infinity (reads all data once).
     ///   - computeHashes: fill in each summary's `contentHash` (SHA-256 of the file).
-    /// - Throws: `CohortError` listing every problem, each naming its file.
+    /// - Throws: `SleepfoldError` `.invalidCohort` naming `url`, with every problem in
+    ///   `problems`, each naming its file.
     public static func scan(_ url: URL, expectedSampleRate: Double? = Recording.standardSampleRate,
                             checkSignal: Bool = true, computeHashes: Bool = false) throws -> Cohort {
         let (entries, listingProblems) = try listing(url)
@@ -99,56 +101,60 @@ public struct Cohort: Sendable {
                 summaries.append(try RecordingSummary(scanning: entry.url, subject: entry.subject, night: entry.night,
                                                       expectedSampleRate: expectedSampleRate,
                                                       checkSignal: checkSignal, computeHash: computeHashes))
-            } catch let error as DataError {
-                problems.append(error)
             } catch {
-                problems.append(DataError(.ioFailure, file: entry.url.path, "\(error)"))
+                problems.append(SleepfoldError.fileAccess(error, file: entry.url.path, cannot: "read the recording"))
             }
         }
         guard problems.isEmpty else {
             // Group the problems by file, keeping each file's own order.
             let ordered = problems.enumerated().sorted { ($0.element.file ?? "", $0.offset) < ($1.element.file ?? "", $1.offset) }
-            throw CohortError(source: url.path, problems: ordered.map(\.element))
+            throw SleepfoldError.invalidCohort(url.path, ordered.map(\.element))
         }
         return Cohort(source: url, recordings: summaries, expectedSampleRate: expectedSampleRate)
     }
 
     /// The recordings a directory or manifest names, without reading them.
     ///
-    /// - Throws: `CohortError` for file names without the Sleep-EDF pattern, mixed
+    /// - Throws: `SleepfoldError` `.invalidCohort` for file names without the Sleep-EDF pattern, mixed
     ///   SC4/ST7 directories, an unreadable or malformed manifest, duplicate ids.
     public static func entries(_ url: URL) throws -> [CohortEntry] {
         let (entries, problems) = try listing(url)
-        guard problems.isEmpty else { throw CohortError(source: url.path, problems: problems) }
+        guard problems.isEmpty else { throw SleepfoldError.invalidCohort(url.path, problems) }
         return entries
     }
 
     /// Entries that could be resolved, and the problems with the others.
     /// Throws only when there is nothing to list at all.
-    private static func listing(_ url: URL) throws -> ([CohortEntry], [DataError]) {
+    private static func listing(_ url: URL) throws -> ([CohortEntry], [SleepfoldError]) {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: url.path, isDirectory: &isDirectory) else {
-            throw CohortError(source: url.path, problems: [DataError(.fileNotFound, file: url.path, "no such directory or manifest")])
+            throw SleepfoldError.invalidCohort(url.path, [
+                SleepfoldError(.fileNotFound, file: url.path, found: "no such file or directory",
+                               expected: "a directory of .npz recordings or a JSON manifest"),
+            ])
         }
         return isDirectory.boolValue ? try directoryListing(url) : try manifestListing(url)
     }
 
     /// `*.npz` files of a directory named by the Sleep-EDF pattern.
-    private static func directoryListing(_ directory: URL) throws -> ([CohortEntry], [DataError]) {
+    private static func directoryListing(_ directory: URL) throws -> ([CohortEntry], [SleepfoldError]) {
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw CohortError(source: directory.path,
-                              problems: [DataError(.ioFailure, file: directory.path, "cannot list the directory: \(error.localizedDescription)")])
+            throw SleepfoldError.invalidCohort(directory.path, [
+                SleepfoldError.fileAccess(error, file: directory.path, cannot: "list the directory"),
+            ])
         }
         let files = names.filter { !$0.hasPrefix(".") && $0.lowercased().hasSuffix(".npz") }.sorted()
         guard !files.isEmpty else {
-            throw CohortError(source: directory.path,
-                              problems: [DataError(.noRecordings, file: directory.path, "the directory holds no .npz files")])
+            throw SleepfoldError.invalidCohort(directory.path, [
+                SleepfoldError(.noRecordings, file: directory.path, found: "no .npz files in the directory",
+                               expected: "recordings named *.npz (or a manifest listing them)"),
+            ])
         }
         var entries: [CohortEntry] = []
-        var problems: [DataError] = []
+        var problems: [SleepfoldError] = []
         var studies = Set<SleepEDFName.Study>()
         for file in files {
             let url = directory.appendingPathComponent(file)
@@ -156,63 +162,73 @@ public struct Cohort: Sendable {
                 let (subject, night) = try Recording.identity(of: url, subject: nil, night: nil)
                 if let name = SleepEDFName(fileName: file) { studies.insert(name.study) }
                 entries.append(CohortEntry(id: Recording.id(of: url), url: url, subject: subject, night: night))
-            } catch let error as DataError {
-                problems.append(error)
+            } catch {
+                problems.append(SleepfoldError.fileAccess(error, file: url.path, cannot: "name the recording"))
             }
         }
         problems += duplicateProblems(entries, file: { $0.url.path }, place: { "file \(entries[$0].url.lastPathComponent)" })
         if studies.count > 1 {
-            problems.append(DataError(.mixedStudies, file: directory.path,
-                                      "the directory mixes Sleep Cassette (SC4…) and Sleep Telemetry (ST7…) files, whose "
-                                      + "subject numbers denote different people; put them in separate directories or "
-                                      + "give explicit subjects in a manifest"))
+            problems.append(SleepfoldError(.mixedStudies, file: directory.path,
+                                           "found Sleep Cassette (SC4…) and Sleep Telemetry (ST7…) files, whose "
+                                           + "subject numbers denote different people, expected one study; put them in "
+                                           + "separate directories or give explicit subjects in a manifest"))
         }
         return (entries, problems)
     }
 
     /// Recordings listed in a manifest JSON (format in the type's documentation).
-    private static func manifestListing(_ manifest: URL) throws -> ([CohortEntry], [DataError]) {
-        func fail(_ message: String) -> CohortError {
-            CohortError(source: manifest.path, problems: [DataError(.badManifest, file: manifest.path, message)])
+    private static func manifestListing(_ manifest: URL) throws -> ([CohortEntry], [SleepfoldError]) {
+        func fail(_ field: String?, found: String, expected: String) -> SleepfoldError {
+            SleepfoldError.invalidCohort(manifest.path, [
+                SleepfoldError(.badManifest, file: manifest.path, field: field, found: found, expected: expected),
+            ])
         }
-        let bytes = try Data(readFile(manifest))
+        let bytes: Data
+        do {
+            bytes = Data(try readFile(manifest))
+        } catch {
+            throw SleepfoldError.invalidCohort(manifest.path, [SleepfoldError.fileAccess(error, file: manifest.path, cannot: "read")])
+        }
         let json: Any
         do {
             json = try JSONSerialization.jsonObject(with: bytes)
         } catch {
-            throw fail("not valid JSON (\(error.localizedDescription))")
+            throw fail(nil, found: "text that is not valid JSON (\(error.localizedDescription))",
+                       expected: "a JSON manifest {\"recordings\": [...]}")
         }
         guard let top = json as? [String: Any] else {
-            throw fail("expected a JSON object {\"recordings\": [...]} at the top level")
+            throw fail(nil, found: "\(jsonKind(json)) at the top level", expected: "a JSON object {\"recordings\": [...]}")
         }
         guard let items = top["recordings"] as? [Any] else {
-            throw fail("expected the key \"recordings\" with an array of recordings")
+            throw fail("recordings", found: jsonKind(top["recordings"]), expected: "the key \"recordings\" with an array of recordings")
         }
-        guard !items.isEmpty else { throw fail("\"recordings\" is empty") }
+        guard !items.isEmpty else { throw fail("recordings", found: "an empty array", expected: "at least one recording") }
         let folder = manifest.deletingLastPathComponent()
         var entries: [CohortEntry] = []
         var places: [String] = []
-        var problems: [DataError] = []
+        var problems: [SleepfoldError] = []
         for (index, item) in items.enumerated() {
             let place = "recordings[\(index)]"
-            func problem(_ message: String) { problems.append(DataError(.badManifest, file: manifest.path, "\(place)\(message)")) }
+            func problem(_ key: String, _ found: String, _ expected: String) {
+                problems.append(SleepfoldError(.badManifest, file: manifest.path, field: place + key, found: found, expected: expected))
+            }
             guard let fields = item as? [String: Any] else {
-                problem(": expected an object with \"path\" and \"subject\", found \(jsonKind(item))")
+                problem("", jsonKind(item), "an object with \"path\" and \"subject\"")
                 continue
             }
             guard let path = fields["path"] as? String, !path.isEmpty else {
-                problem(".path: expected a non-empty string (the .npz file), found \(jsonKind(fields["path"]))")
+                problem(".path", jsonKind(fields["path"]), "a non-empty string (the .npz file)")
                 continue
             }
             guard let subject = fields["subject"] as? String, !subject.isEmpty else {
-                problem(".subject: expected a non-empty string, found \(jsonKind(fields["subject"]))")
+                problem(".subject", jsonKind(fields["subject"]), "a non-empty string")
                 continue
             }
             var night: Int?
             if let value = fields["night"], !(value is NSNull) {
                 guard let number = value as? NSNumber, !isBoolean(number),
                       let integer = Int(exactly: number.doubleValue) else {
-                    problem(".night: expected an integer, found \(jsonKind(value))")
+                    problem(".night", jsonKind(value), "an integer")
                     continue
                 }
                 night = integer
@@ -229,14 +245,14 @@ public struct Cohort: Sendable {
     /// One problem per recording whose id an earlier one already has; `place(i)`
     /// says where entry `i` comes from, for the message.
     private static func duplicateProblems(_ entries: [CohortEntry], file: (CohortEntry) -> String,
-                                          place: (Int) -> String) -> [DataError] {
+                                          place: (Int) -> String) -> [SleepfoldError] {
         var firstIndex: [String: Int] = [:]
-        var problems: [DataError] = []
+        var problems: [SleepfoldError] = []
         for (index, entry) in entries.enumerated() {
             if let first = firstIndex[entry.id] {
-                problems.append(DataError(.duplicateRecording, file: file(entry),
-                                          "\(place(index)) has recording id '\(entry.id)', as \(place(first)) has; "
-                                          + "recording ids (file names without extension) must be unique in a cohort"))
+                problems.append(SleepfoldError(.duplicateRecording, file: file(entry), field: place(index),
+                                               found: "recording id '\(entry.id)', as \(place(first)) has",
+                                               expected: "recording ids (file names without extension) unique in a cohort"))
             } else {
                 firstIndex[entry.id] = index
             }
@@ -265,4 +281,28 @@ private func isBoolean(_ number: NSNumber) -> Bool {
     #else
     return String(cString: number.objCType) == "c"
     #endif
+}
+
+// Cohort codes (a recording's own problems have the codes of Recording+NPZ.swift).
+extension SleepfoldError.Code {
+    /// A cohort with problems; each is one of `problems`, naming its file.
+    public static let invalidCohort = Self("invalidCohort")
+    /// A directory with no `.npz` files (or, preparing, no PSG/hypnogram pair).
+    public static let noRecordings = Self("noRecordings")
+    /// Sleep-EDF cassette (SC4) and telemetry (ST7) names mixed in one directory.
+    public static let mixedStudies = Self("mixedStudies")
+    /// A manifest that is not valid JSON or not of the documented form.
+    public static let badManifest = Self("badManifest")
+    /// Two recordings of a cohort share an id.
+    public static let duplicateRecording = Self("duplicateRecording")
+}
+
+extension SleepfoldError {
+    /// The one error of a cohort with problems: `.invalidCohort` naming `source` (the
+    /// directory or manifest), the problems in `problems`.
+    static func invalidCohort(_ source: String, _ problems: [SleepfoldError]) -> SleepfoldError {
+        let count = problems.count == 1 ? "1 problem" : "\(problems.count) problems"
+        return SleepfoldError(.invalidCohort, file: source, "found \(count) (listed below), expected none",
+                              problems: problems)
+    }
 }

@@ -16,10 +16,11 @@ extension EpochFile {
         let layout = try RecordingLayout(archive: archive, expectedSampleRate: expectedSampleRate)
         let temporary = url.deletingLastPathComponent()
             .appendingPathComponent(".\(url.lastPathComponent).\(ProcessInfo.processInfo.processIdentifier).part")
-        guard FileManager.default.createFile(atPath: temporary.path, contents: nil),
-              let out = FileHandle(forWritingAtPath: temporary.path) else {
-            throw DataError(.ioFailure, file: temporary.path, "cannot create the epoch file")
+        let descriptor = open(temporary.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw SleepfoldError.system("creating its temporary file \(temporary.lastPathComponent)", file: url.path, errno: errno)
         }
+        let out = FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
         var committed = false
         defer {
             try? out.close()
@@ -37,12 +38,16 @@ extension EpochFile {
         labelBytes.withUnsafeMutableBytes { raw in
             for (i, l) in layout.labels.enumerated() { raw.storeBytes(of: l.littleEndian, toByteOffset: 4 * i, as: Int32.self) }
         }
-        try out.write(contentsOf: header + labelBytes)
+        func write(_ data: Data) throws(SleepfoldError) {
+            try fileAccess(url.path, cannot: "write the epoch file (\(temporary.lastPathComponent))") { try out.write(contentsOf: data) }
+        }
+        try write(Data(header + labelBytes))
 
         var index = 0
         var firstBad: (index: Int, value: Double)?, badCount = 0
         var chunk: [Float] = []
-        try archive.stream("x") { npy, elements in
+        // The header was checked by RecordingLayout; the stream's copy is not needed.
+        _ = try archive.stream("x") { npy, elements in
             chunk.removeAll(keepingCapacity: true)
             if npy.dtype == .float32 {
                 for offset in stride(from: 0, to: elements.count, by: 4) {
@@ -58,14 +63,14 @@ extension EpochFile {
                 badCount += 1
             }
             index += chunk.count
-            try chunk.withUnsafeBytes { try out.write(contentsOf: Data($0)) }
+            try write(chunk.withUnsafeBytes { Data($0) })
         }
         if let firstBad {
             throw layout.nonFiniteError(file: archive.path, firstIndex: firstBad.index, value: firstBad.value, count: badCount)
         }
-        try out.synchronize()
+        try fileAccess(url.path, cannot: "flush the epoch file to disk") { try out.synchronize() }
         guard rename(temporary.path, url.path) == 0 else {
-            throw DataError(.ioFailure, file: url.path, "cannot move the epoch file into place: \(String(cString: strerror(errno)))")
+            throw SleepfoldError.system("renaming \(temporary.lastPathComponent) onto it", file: url.path, errno: errno)
         }
         committed = true
         return try EpochFile(url: url)

@@ -26,7 +26,7 @@ extension Recording {
     ///     name (`SC4ssN…`, `ST7ssN…`), and another name is an error.
     ///   - night: night number, used only with an explicit `subject`.
     ///   - expectedSampleRate: the rate `fs` must equal; nil accepts any rate.
-    /// - Throws: `DataError` naming the file, the member and the problem: unreadable
+    /// - Throws: `SleepfoldError` naming the file, the member and the problem: unreadable
     ///   archive, missing member, bad dtype or shape, fs mismatch, no epochs, x/y epoch
     ///   counts that differ, labels outside 0…4, NaN or infinity in x.
     public init(contentsOf url: URL, subject: String? = nil, night: Int? = nil,
@@ -36,7 +36,7 @@ extension Recording {
         let layout = try RecordingLayout(archive: archive, expectedSampleRate: expectedSampleRate)
         let file = archive.path
         let xArray = try archive.array("x")
-        let x = try locating(file: file, member: "x") { try xArray.floats() }
+        let x = try locating(file: file, field: "member 'x'") { try xArray.floats() }
         if let bad = x.firstIndex(where: { !$0.isFinite }) {
             let count = x.reduce(0) { $0 + ($1.isFinite ? 0 : 1) }
             throw layout.nonFiniteError(file: file, firstIndex: bad, value: Double(x[bad]), count: count)
@@ -54,15 +54,17 @@ extension Recording {
                       extraMembers: [(name: String, array: NPYArray)] = []) throws {
         let file = url.path
         guard epochCount >= 1 else {
-            throw DataError(.emptyRecording, file: file, member: "y", "recording '\(id)' has no epochs")
+            throw SleepfoldError(.emptyRecording, file: file, field: "member 'y'",
+                                 "recording '\(id)' has no epochs, expected at least one")
         }
         if let bad = labels.firstIndex(where: { !(0...4).contains($0) }) {
-            throw DataError(.labelOutOfRange, file: file, member: "y",
-                            "label \(labels[bad]) at epoch \(bad) is outside 0…4 (W, N1, N2, N3, REM)")
+            throw SleepfoldError(.labelOutOfRange, file: file, field: "member 'y'",
+                                 "label \(labels[bad]) at epoch \(bad) is outside 0…4 (W, N1, N2, N3, REM)")
         }
         if let bad = x.firstIndex(where: { !$0.isFinite }) {
-            throw DataError(.nonFiniteSignal, file: file, member: "x",
-                            "value \(x[bad]) at epoch \(bad / samplesPerEpoch), sample \(bad % samplesPerEpoch) is not finite")
+            throw SleepfoldError(.nonFiniteSignal, file: file, field: "member 'x'",
+                                 "value \(x[bad]) at epoch \(bad / samplesPerEpoch), sample \(bad % samplesPerEpoch) is not finite, "
+                                 + "expected finite values")
         }
         let fs = sampleRate.rounded() == sampleRate ? NPYArray(scalar: Int64(sampleRate)) : NPYArray(scalar: sampleRate)
         let members: [(name: String, array: NPYArray)] = [
@@ -82,11 +84,11 @@ extension Recording {
     static func identity(of url: URL, subject: String?, night: Int?) throws -> (String, Int?) {
         if let subject { return (subject, night) }
         guard let name = SleepEDFName(fileName: url.lastPathComponent) else {
-            throw DataError(.unnamedRecording, file: url.path,
-                            "cannot tell the subject from the file name '\(url.lastPathComponent)': it does not follow the "
-                            + "Sleep-EDF pattern SC4ssN… or ST7ssN… (ss = subject, N = night); list the recordings with "
-                            + "their subjects in a manifest JSON ({\"recordings\": [{\"path\": …, \"subject\": …, \"night\": …}]}) "
-                            + "and use the manifest instead of the directory")
+            throw SleepfoldError(.unnamedRecording, file: url.path,
+                                 "cannot tell the subject from the file name '\(url.lastPathComponent)': it does not follow the "
+                                 + "Sleep-EDF pattern SC4ssN… or ST7ssN… (ss = subject, N = night); list the recordings with "
+                                 + "their subjects in a manifest JSON ({\"recordings\": [{\"path\": …, \"subject\": …, \"night\": …}]}) "
+                                 + "and use the manifest instead of the directory")
         }
         return (name.subject, name.night)
     }
@@ -108,67 +110,69 @@ struct RecordingLayout {
         // fs: a single positive number, equal to the expected rate.
         let fsArray = try archive.array("fs")
         guard fsArray.count == 1, fsArray.dtype != .bool else {
-            throw DataError(.unexpectedShape, file: file, member: "fs",
-                            "expected a single number (the sampling rate), found \(fsArray.dtype.rawValue) of shape \(describe(shape: fsArray.shape))")
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'fs'",
+                                 "expected a single number (the sampling rate), found \(fsArray.dtype.rawValue) of shape \(describe(shape: fsArray.shape))")
         }
-        let fs = try locating(file: file, member: "fs") { try fsArray.doubleScalar() }
+        let fs = try locating(file: file, field: "member 'fs'") { try fsArray.doubleScalar() }
         guard fs.isFinite, fs > 0 else {
-            throw DataError(.sampleRateMismatch, file: file, member: "fs", "sampling rate \(fs) is not a positive number")
+            throw SleepfoldError(.sampleRateMismatch, file: file, field: "member 'fs'", found: "sampling rate \(fs)",
+                                 expected: "a positive number")
         }
         if let expectedSampleRate, fs != expectedSampleRate {
-            throw DataError(.sampleRateMismatch, file: file, member: "fs",
-                            "sampling rate is \(formatRate(fs)) Hz, expected \(formatRate(expectedSampleRate)) Hz")
+            throw SleepfoldError(.sampleRateMismatch, file: file, field: "member 'fs'",
+                                 "sampling rate is \(formatRate(fs)) Hz, expected \(formatRate(expectedSampleRate)) Hz")
         }
         let epochLength = fs * Recording.epochSeconds
         guard epochLength.rounded() == epochLength else {
-            throw DataError(.sampleRateMismatch, file: file, member: "fs",
-                            "sampling rate \(formatRate(fs)) Hz gives \(epochLength) samples per 30-s epoch, not a whole number")
+            throw SleepfoldError(.sampleRateMismatch, file: file, field: "member 'fs'",
+                                 "sampling rate \(formatRate(fs)) Hz gives \(epochLength) samples per 30-s epoch, expected a whole number")
         }
         let samplesPerEpoch = Int(epochLength)
 
         // x: float (n, 30·fs) or (n, 30·fs, 1).
         let x = try archive.header(of: "x")
         guard x.dtype.isFloatingPoint else {
-            throw DataError(.unexpectedDType, file: file, member: "x",
-                            "dtype is \(x.dtype.rawValue), expected float32 ('<f4') or float64 ('<f8')")
+            throw SleepfoldError(.unexpectedDType, file: file, field: "member 'x'",
+                                 "dtype is \(x.dtype.rawValue), expected float32 ('<f4') or float64 ('<f8')")
         }
         let expectedShape = "(n, \(samplesPerEpoch)) or (n, \(samplesPerEpoch), 1)"
         let shapeFits = (x.shape.count == 2 || (x.shape.count == 3 && x.shape[2] == 1))
         guard shapeFits else {
-            throw DataError(.unexpectedShape, file: file, member: "x",
-                            "shape is \(describe(shape: x.shape)), expected \(expectedShape)")
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'x'",
+                                 "shape is \(describe(shape: x.shape)), expected \(expectedShape)")
         }
         guard x.shape[1] == samplesPerEpoch else {
-            throw DataError(.unexpectedShape, file: file, member: "x",
-                            "shape is \(describe(shape: x.shape)), expected \(expectedShape): "
-                            + "\(x.shape[1]) samples per epoch, but 30 s at fs \(formatRate(fs)) Hz is \(samplesPerEpoch)")
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'x'",
+                                 "shape is \(describe(shape: x.shape)), expected \(expectedShape): "
+                                 + "\(x.shape[1]) samples per epoch, but 30 s at fs \(formatRate(fs)) Hz is \(samplesPerEpoch)")
         }
 
         // y: integers (n,).
         let y = try archive.array("y")
         guard y.dtype.isInteger else {
-            throw DataError(.unexpectedDType, file: file, member: "y",
-                            "dtype is \(y.dtype.rawValue), expected an integer type (int32 '<i4' or int64 '<i8')")
+            throw SleepfoldError(.unexpectedDType, file: file, field: "member 'y'",
+                                 "dtype is \(y.dtype.rawValue), expected an integer type (int32 '<i4' or int64 '<i8')")
         }
         guard y.shape.count == 1 else {
-            throw DataError(.unexpectedShape, file: file, member: "y",
-                            "shape is \(describe(shape: y.shape)), expected (n,)")
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'y'",
+                                 "shape is \(describe(shape: y.shape)), expected (n,)")
         }
-        let values = try locating(file: file, member: "y") { try y.int64s() }
+        let values = try locating(file: file, field: "member 'y'") { try y.int64s() }
 
         // Epoch counts and label range.
         guard x.shape[0] == values.count else {
-            throw DataError(.epochCountMismatch, file: file, member: "y",
-                            "y has \(values.count) labels but x has \(x.shape[0]) epochs")
+            throw SleepfoldError(.epochCountMismatch, file: file, field: "member 'y'",
+                                 "y has \(values.count) labels but x has \(x.shape[0]) epochs, expected one label per epoch")
         }
         guard values.count >= 1 else {
-            throw DataError(.emptyRecording, file: file, member: "y", "the recording has no epochs (n = 0)")
+            throw SleepfoldError(.emptyRecording, file: file, field: "member 'y'",
+                                 "the recording has no epochs (n = 0), expected at least one")
         }
         let outside = values.indices.filter { !(0...4).contains(values[$0]) }
         if let first = outside.first {
-            throw DataError(.labelOutOfRange, file: file, member: "y",
-                            "label \(values[first]) at epoch \(first) is outside 0…4 (W, N1, N2, N3, REM); "
-                            + "\(outside.count) of \(values.count) labels are out of range")
+            throw SleepfoldError(.labelOutOfRange, file: file, field: "member 'y'",
+                                 "label \(values[first]) at epoch \(first) is outside 0…4 (W, N1, N2, N3, REM); "
+                                 + "\(outside.count) of \(values.count) labels are out of range")
         }
 
         sampleRate = fs
@@ -179,11 +183,31 @@ struct RecordingLayout {
     }
 
     /// The error for NaN or infinity at flat index `firstIndex` of x.
-    func nonFiniteError(file: String, firstIndex: Int, value: Double, count: Int) -> DataError {
-        DataError(.nonFiniteSignal, file: file, member: "x",
-                  "value \(value) at epoch \(firstIndex / samplesPerEpoch), sample \(firstIndex % samplesPerEpoch) "
-                  + "is not finite (\(count) non-finite values in all); the signal must not contain NaN or infinity")
+    func nonFiniteError(file: String, firstIndex: Int, value: Double, count: Int) -> SleepfoldError {
+        SleepfoldError(.nonFiniteSignal, file: file, field: "member 'x'",
+                       "value \(value) at epoch \(firstIndex / samplesPerEpoch), sample \(firstIndex % samplesPerEpoch) "
+                       + "is not finite (\(count) non-finite values in all); the signal must not contain NaN or infinity")
     }
+}
+
+// Codes of the recording format (its arrays' own problems have the `.npy` and `.npz` codes).
+extension SleepfoldError.Code {
+    /// An array has a shape the recording format does not allow.
+    public static let unexpectedShape = Self("unexpectedShape")
+    /// An array has a dtype the recording format does not allow for that member.
+    public static let unexpectedDType = Self("unexpectedDType")
+    /// A recording has no epochs.
+    public static let emptyRecording = Self("emptyRecording")
+    /// `x` and `y` disagree on the number of epochs.
+    public static let epochCountMismatch = Self("epochCountMismatch")
+    /// A stage label outside 0…4.
+    public static let labelOutOfRange = Self("labelOutOfRange")
+    /// `fs` differs from the expected sampling rate, or does not match the epoch length.
+    public static let sampleRateMismatch = Self("sampleRateMismatch")
+    /// NaN or infinity in the signal.
+    public static let nonFiniteSignal = Self("nonFiniteSignal")
+    /// A file name that does not follow the Sleep-EDF pattern, without a manifest.
+    public static let unnamedRecording = Self("unnamedRecording")
 }
 
 /// A rate without a needless ".0": 100, 128, 62.5.

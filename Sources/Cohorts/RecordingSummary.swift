@@ -53,7 +53,7 @@ public struct RecordingSummary: Equatable, Sendable, Codable {
     ///     Costs reading (and inflating) the whole file, but not holding it; without it
     ///     only x's header and recorded size are checked.
     ///   - computeHash: also compute `contentHash` (one more pass over the file).
-    /// - Throws: `DataError` naming the file, member and problem.
+    /// - Throws: `SleepfoldError` naming the file, member and problem.
     public init(scanning url: URL, subject: String? = nil, night: Int? = nil,
                 expectedSampleRate: Double? = Recording.standardSampleRate,
                 checkSignal: Bool = true, computeHash: Bool = false) throws {

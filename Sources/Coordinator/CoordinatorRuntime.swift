@@ -192,7 +192,7 @@ public final class CoordinatorRuntime {
             return Message(routingID: routingID, address: address, envelope: try Wire.decode(Array(frames.dropFirst())))
         } catch {
             log("dropped a message from \(address): \(error)")
-            if case .version = error {
+            if error.code == .badVersion {
                 let speaks = String(decoding: Wire.versionFrame, as: UTF8.self)
                 try? router.send(.error(.versionMismatch, "coordinator speaks \(speaks): \(error)"), to: routingID)
                 registry.remove(address)

@@ -59,7 +59,7 @@ struct TALParser {
             p = next
             if timeKeeping && isFirst {
                 guard texts.first.map({ $0.isEmpty }) ?? true, duration == nil else {
-                    throw error(at: start, found: "a TAL with text \(EDFError.quoted(texts.first ?? ""))",
+                    throw error(at: start, found: "a TAL with text \(SleepfoldError.quoted(texts.first ?? ""))",
                                 expected: "the time-keeping TAL '±onset\\x14\\x14\\x00' first")
                 }
                 recordOnset = onset
@@ -89,7 +89,7 @@ struct TALParser {
         let onsetEnd = scanNumber(b, from: p)
         let onsetText = String(decoding: b[(start)..<onsetEnd], as: UTF8.self)
         guard onsetEnd > p, let onset = Double(onsetText), onset.isFinite else {
-            throw error(at: start, found: EDFError.quoted(onsetText), expected: "an onset ±seconds")
+            throw error(at: start, found: SleepfoldError.quoted(onsetText), expected: "an onset ±seconds")
         }
         p = onsetEnd
         var duration: Double?
@@ -98,7 +98,7 @@ struct TALParser {
             let durationEnd = scanNumber(b, from: p)
             let text = String(decoding: b[p..<durationEnd], as: UTF8.self)
             guard durationEnd > p, let value = Double(text), value.isFinite else {
-                throw error(at: p, found: EDFError.quoted(text), expected: "a duration in seconds after 0x15")
+                throw error(at: p, found: SleepfoldError.quoted(text), expected: "a duration in seconds after 0x15")
             }
             duration = value
             p = durationEnd
@@ -147,8 +147,8 @@ struct TALParser {
             : "byte 0x\(String(byte, radix: 16, uppercase: true))"
     }
 
-    private func error(at offset: Int, found: String, expected: String) -> EDFError {
-        EDFError(.badAnnotation, file: file, field: "\(location), TAL at byte \(offset)",
-                 found: found, expected: expected)
+    private func error(at offset: Int, found: String, expected: String) -> SleepfoldError {
+        SleepfoldError(.badAnnotation, file: file, field: "\(location), TAL at byte \(offset)",
+                       found: found, expected: expected)
     }
 }

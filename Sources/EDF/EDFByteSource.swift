@@ -22,8 +22,8 @@ struct MemoryByteSource: EDFByteSource {
 
     func read(at offset: Int, count: Int, into buffer: inout [UInt8]) throws {
         guard offset >= 0, count >= 0, offset <= bytes.count, count <= bytes.count - offset else {
-            throw EDFError(.truncated, file: name, field: "bytes \(offset)..<\(offset + count)",
-                           found: "\(bytes.count) bytes", expected: "\(offset + count) bytes")
+            throw SleepfoldError(.truncated, file: name, field: "bytes \(offset)..<\(offset + count)",
+                                 found: "\(bytes.count) bytes", expected: "\(offset + count) bytes")
         }
         buffer.removeAll(keepingCapacity: true)
         buffer.append(contentsOf: bytes[offset..<(offset + count)])
@@ -42,19 +42,20 @@ final class FileByteSource: EDFByteSource {
         self.name = name
         let fd = open(path, O_RDONLY)
         guard fd >= 0 else {
-            throw EDFError(.io, file: name, field: "open \(path)", found: String(cString: strerror(errno)),
-                           expected: "a readable file")
+            let code = errno
+            var error = SleepfoldError.system("open of \(path)", file: name, errno: code)
+            if code == ENOENT { error.code = .fileNotFound }
+            throw error
         }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
-            let text = String(cString: strerror(errno))
+            let code = errno
             close(fd)
-            throw EDFError(.io, file: name, field: "size of \(path)", found: text, expected: "a readable file")
+            throw SleepfoldError.system("fstat of \(path)", file: name, errno: code)
         }
         guard (info.st_mode & S_IFMT) == S_IFREG else {
             close(fd)
-            throw EDFError(.io, file: name, field: "open \(path)", found: "not a regular file",
-                           expected: "an EDF file")
+            throw SleepfoldError(.io, file: name, found: "\(path), which is not a regular file", expected: "an EDF file")
         }
         self.fd = fd
         self.size = Int(info.st_size)
@@ -72,13 +73,12 @@ final class FileByteSource: EDFByteSource {
                 let n = pread(fd, raw.baseAddress! + done, count - done, off_t(offset + done))
                 if n < 0 {
                     if errno == EINTR { continue }
-                    throw EDFError(.io, file: name, field: "read of bytes \(offset)..<\(offset + count)",
-                                   found: String(cString: strerror(errno)), expected: "readable bytes")
+                    throw SleepfoldError.system("pread", file: name, field: "bytes \(offset)..<\(offset + count)", errno: errno)
                 }
                 if n == 0 {
-                    throw EDFError(.truncated, file: name, field: "bytes \(offset)..<\(offset + count)",
-                                   found: "end of file at byte \(offset + done)",
-                                   expected: "\(offset + count) bytes (the file shrank while being read?)")
+                    throw SleepfoldError(.truncated, file: name, field: "bytes \(offset)..<\(offset + count)",
+                                         found: "end of file at byte \(offset + done)",
+                                         expected: "\(offset + count) bytes (the file shrank while being read?)")
                 }
                 done += n
             }

@@ -19,22 +19,22 @@ extension EDFHeader {
     /// number of signals.
     static func signalCount(fixedPart bytes: [UInt8], file: String) throws -> Int {
         guard bytes.count >= fixedByteCount else {
-            throw EDFError(.truncated, file: file, field: "header",
-                           found: "\(bytes.count) bytes in the file",
-                           expected: "at least \(fixedByteCount) bytes")
+            throw SleepfoldError(.truncated, file: file, field: "header",
+                                 found: "\(bytes.count) bytes in the file",
+                                 expected: "at least \(fixedByteCount) bytes")
         }
         _ = try sampleFormat(bytes, file: file)
         let fields = HeaderFields(bytes: bytes, file: file)
         let headerBytes = try fields.integer(184..<192, field: "number of bytes in header")
         let ns = try fields.integer(252..<256, field: "number of signals")
         guard (1...maxSignalCount).contains(ns) else {
-            throw EDFError(.badField, file: file, field: "number of signals", found: "\(ns)",
-                           expected: "1…\(maxSignalCount)")
+            throw SleepfoldError(.badField, file: file, field: "number of signals", found: "\(ns)",
+                                 expected: "1…\(maxSignalCount)")
         }
         guard headerBytes == fixedByteCount * (ns + 1) else {
-            throw EDFError(.badField, file: file, field: "number of bytes in header",
-                           found: "\(headerBytes)",
-                           expected: "256 · (\(ns) signals + 1) = \(fixedByteCount * (ns + 1))")
+            throw SleepfoldError(.badField, file: file, field: "number of bytes in header",
+                                 found: "\(headerBytes)",
+                                 expected: "256 · (\(ns) signals + 1) = \(fixedByteCount * (ns + 1))")
         }
         return ns
     }
@@ -45,9 +45,9 @@ extension EDFHeader {
         let ns = try signalCount(fixedPart: Array(bytes.prefix(fixedByteCount)), file: file)
         let headerBytes = fixedByteCount * (ns + 1)
         guard bytes.count >= headerBytes else {
-            throw EDFError(.truncated, file: file, field: "signal headers",
-                           found: "\(bytes.count) header bytes",
-                           expected: "\(headerBytes) bytes for \(ns) signals")
+            throw SleepfoldError(.truncated, file: file, field: "signal headers",
+                                 found: "\(bytes.count) header bytes",
+                                 expected: "\(headerBytes) bytes for \(ns) signals")
         }
         let format = try sampleFormat(bytes, file: file)
         let fields = HeaderFields(bytes: bytes, file: file)
@@ -58,13 +58,13 @@ extension EDFHeader {
         let reserved = fields.text(192..<236)
         let recordCountField = try fields.integer(236..<244, field: "number of data records")
         guard recordCountField >= -1 else {
-            throw EDFError(.badField, file: file, field: "number of data records",
-                           found: "\(recordCountField)", expected: "a count ≥ 0, or −1 for unknown")
+            throw SleepfoldError(.badField, file: file, field: "number of data records",
+                                 found: "\(recordCountField)", expected: "a count ≥ 0, or −1 for unknown")
         }
         let recordDuration = try fields.decimal(244..<252, field: "duration of a data record")
         guard recordDuration >= 0 else {
-            throw EDFError(.badField, file: file, field: "duration of a data record",
-                           found: "\(recordDuration)", expected: "seconds ≥ 0")
+            throw SleepfoldError(.badField, file: file, field: "duration of a data record",
+                                 found: "\(recordDuration)", expected: "seconds ≥ 0")
         }
 
         let variant = plusVariant(reserved: reserved, format: format)
@@ -87,9 +87,9 @@ extension EDFHeader {
         if bytes[0] == UInt8(ascii: "0") && bytes[1..<8].allSatisfy({ $0 == 0x20 }) { return .edf }
         let shown = bytes[0] == 0xFF ? "0xFF" + String(decoding: bytes[1..<8], as: UTF8.self)
                                      : String(decoding: bytes[0..<8], as: UTF8.self)
-        throw EDFError(.badVersion, file: file, field: "version (bytes 0–7)",
-                       found: EDFError.quoted(shown),
-                       expected: "'0' followed by 7 spaces (EDF) or 0xFF 'BIOSEMI' (BDF)")
+        throw SleepfoldError(.badVersion, file: file, field: "version (bytes 0–7)",
+                             found: SleepfoldError.quoted(shown),
+                             expected: "'0' followed by 7 spaces (EDF) or 0xFF 'BIOSEMI' (BDF)")
     }
 
     /// The "+" variant from the reserved field: "EDF+C"/"EDF+D" (EDF), "BDF+C"/"BDF+D" (BDF).
@@ -119,16 +119,16 @@ extension EDFHeader {
         signals.reserveCapacity(ns)
         for i in 0..<ns {
             let label = fields.text(range(0, i))
-            let name = EDFError.signalName(i, of: ns, label: label)
+            let name = SleepfoldError.signalName(i, of: ns, label: label)
             let physicalMinimum = try fields.decimal(range(3, i), field: "\(name): physical minimum")
             let physicalMaximum = try fields.decimal(range(4, i), field: "\(name): physical maximum")
             let digitalMinimum = try fields.integer(range(5, i), field: "\(name): digital minimum")
             let digitalMaximum = try fields.integer(range(6, i), field: "\(name): digital maximum")
             let samples = try fields.integer(range(8, i), field: "\(name): number of samples in each data record")
             guard (1...maxSamplesPerRecord).contains(samples) else {
-                throw EDFError(.badField, file: fields.file,
-                               field: "\(name): number of samples in each data record",
-                               found: "\(samples)", expected: "1…\(maxSamplesPerRecord)")
+                throw SleepfoldError(.badField, file: fields.file,
+                                     field: "\(name): number of samples in each data record",
+                                     found: "\(samples)", expected: "1…\(maxSamplesPerRecord)")
             }
             signals.append(EDFSignalHeader(
                 label: label, transducer: fields.text(range(1, i)),
@@ -150,32 +150,32 @@ extension EDFHeader {
                                          file: String) throws {
         let width = format.digitalLowerBound...format.digitalUpperBound
         for (i, s) in signals.enumerated() where !s.isAnnotation {
-            let name = EDFError.signalName(i, of: signals.count, label: s.label)
+            let name = SleepfoldError.signalName(i, of: signals.count, label: s.label)
             guard width.contains(s.digitalMinimum) else {
-                throw EDFError(.badField, file: file, field: "\(name): digital minimum",
-                               found: "\(s.digitalMinimum)",
-                               expected: "a value in \(width.lowerBound)…\(width.upperBound)")
+                throw SleepfoldError(.badField, file: file, field: "\(name): digital minimum",
+                                     found: "\(s.digitalMinimum)",
+                                     expected: "a value in \(width.lowerBound)…\(width.upperBound)")
             }
             guard width.contains(s.digitalMaximum) && s.digitalMaximum > s.digitalMinimum else {
-                throw EDFError(.badField, file: file, field: "\(name): digital maximum",
-                               found: "\(s.digitalMaximum)",
-                               expected: "a value in \(s.digitalMinimum + 1)…\(width.upperBound) (above the digital minimum)")
+                throw SleepfoldError(.badField, file: file, field: "\(name): digital maximum",
+                                     found: "\(s.digitalMaximum)",
+                                     expected: "a value in \(s.digitalMinimum + 1)…\(width.upperBound) (above the digital minimum)")
             }
             guard s.physicalMaximum != s.physicalMinimum else {
-                throw EDFError(.badField, file: file, field: "\(name): physical maximum",
-                               found: "\(s.physicalMaximum), equal to the physical minimum",
-                               expected: "a value different from the physical minimum")
+                throw SleepfoldError(.badField, file: file, field: "\(name): physical maximum",
+                                     found: "\(s.physicalMaximum), equal to the physical minimum",
+                                     expected: "a value different from the physical minimum")
             }
         }
         if variant != .plain && !signals.contains(where: \.isAnnotation) {
-            throw EDFError(.badField, file: file, field: "signal labels",
-                           found: "no '\(format.annotationLabel)' signal in a \(format == .edf ? "EDF+" : "BDF+") file",
-                           expected: "at least one annotation signal")
+            throw SleepfoldError(.badField, file: file, field: "signal labels",
+                                 found: "no '\(format.annotationLabel)' signal in a \(format == .edf ? "EDF+" : "BDF+") file",
+                                 expected: "at least one annotation signal")
         }
         if recordDuration == 0, let i = signals.firstIndex(where: { !$0.isAnnotation }) {
-            throw EDFError(.badField, file: file, field: "duration of a data record",
-                           found: "0 with data \(EDFError.signalName(i, of: signals.count, label: signals[i].label))",
-                           expected: "a positive duration (0 only for annotation-only files)")
+            throw SleepfoldError(.badField, file: file, field: "duration of a data record",
+                                 found: "0 with data \(SleepfoldError.signalName(i, of: signals.count, label: signals[i].label))",
+                                 expected: "a positive duration (0 only for annotation-only files)")
         }
     }
 
@@ -185,29 +185,29 @@ extension EDFHeader {
                                            fileSize: Int, file: String) throws -> Int {
         let dataBytes = fileSize - headerBytes
         guard dataBytes >= 0 else {
-            throw EDFError(.truncated, file: file, field: "header",
-                           found: "\(fileSize) bytes in the file", expected: "at least \(headerBytes) header bytes")
+            throw SleepfoldError(.truncated, file: file, field: "header",
+                                 found: "\(fileSize) bytes in the file", expected: "at least \(headerBytes) header bytes")
         }
         let wholeRecords = dataBytes / recordBytes
         let trailing = dataBytes % recordBytes
         if field == -1 {
             guard trailing == 0 else {
-                throw EDFError(.badFileSize, file: file, field: "number of data records (−1, unknown)",
-                               found: "\(fileSize) bytes = \(headerBytes) header + \(wholeRecords) records of \(recordBytes) bytes + \(trailing) bytes",
-                               expected: "a file size of header + a whole number of records")
+                throw SleepfoldError(.badFileSize, file: file, field: "number of data records (−1, unknown)",
+                                     found: "\(fileSize) bytes = \(headerBytes) header + \(wholeRecords) records of \(recordBytes) bytes + \(trailing) bytes",
+                                     expected: "a file size of header + a whole number of records")
             }
             return wholeRecords
         }
         let (expectedData, overflow) = field.multipliedReportingOverflow(by: recordBytes)
         if overflow || expectedData > dataBytes {
-            throw EDFError(.truncated, file: file, field: "number of data records",
-                           found: "\(field) records of \(recordBytes) bytes, but the file ends after \(wholeRecords) whole records + \(trailing) bytes",
-                           expected: "\(field) complete records")
+            throw SleepfoldError(.truncated, file: file, field: "number of data records",
+                                 found: "\(field) records of \(recordBytes) bytes, but the file ends after \(wholeRecords) whole records + \(trailing) bytes",
+                                 expected: "\(field) complete records")
         }
         guard expectedData == dataBytes else {
-            throw EDFError(.badFileSize, file: file, field: "number of data records",
-                           found: "\(field) records of \(recordBytes) bytes followed by \(dataBytes - expectedData) more bytes",
-                           expected: "a file size of \(headerBytes) + \(field) · \(recordBytes) = \(headerBytes + expectedData) bytes")
+            throw SleepfoldError(.badFileSize, file: file, field: "number of data records",
+                                 found: "\(field) records of \(recordBytes) bytes followed by \(dataBytes - expectedData) more bytes",
+                                 expected: "a file size of \(headerBytes) + \(field) · \(recordBytes) = \(headerBytes + expectedData) bytes")
         }
         return field
     }
@@ -238,8 +238,8 @@ struct HeaderFields {
         let digits = s.first == "+" || s.first == "-" ? s.dropFirst() : Substring(s)
         guard !digits.isEmpty, digits.count <= 18, digits.allSatisfy({ $0.isASCII && $0.isNumber }),
               let value = Int(s.first == "+" ? String(digits) : s) else {
-            throw EDFError(.badField, file: file, field: field, found: EDFError.quoted(text(range)),
-                           expected: "an integer")
+            throw SleepfoldError(.badField, file: file, field: field, found: SleepfoldError.quoted(text(range)),
+                                 expected: "an integer")
         }
         return value
     }
@@ -248,8 +248,8 @@ struct HeaderFields {
     func decimal(_ range: Range<Int>, field: String) throws -> Double {
         let s = trimmed(range)
         guard HeaderFields.isDecimal(s), let value = Double(s), value.isFinite else {
-            throw EDFError(.badField, file: file, field: field, found: EDFError.quoted(text(range)),
-                           expected: "a decimal number")
+            throw SleepfoldError(.badField, file: file, field: field, found: SleepfoldError.quoted(text(range)),
+                                 expected: "a decimal number")
         }
         return value
     }
@@ -283,12 +283,12 @@ struct HeaderFields {
         let d = try threeNumbers(date, field: "start date", format: "dd.mm.yy")
         let t = try threeNumbers(time, field: "start time", format: "hh.mm.ss")
         guard (1...12).contains(d[1]), (1...31).contains(d[0]) else {
-            throw EDFError(.badField, file: file, field: "start date", found: EDFError.quoted(text(date)),
-                           expected: "a date dd.mm.yy with day 01…31 and month 01…12")
+            throw SleepfoldError(.badField, file: file, field: "start date", found: SleepfoldError.quoted(text(date)),
+                                 expected: "a date dd.mm.yy with day 01…31 and month 01…12")
         }
         guard t[0] < 24, t[1] < 60, t[2] < 61 else {
-            throw EDFError(.badField, file: file, field: "start time", found: EDFError.quoted(text(time)),
-                           expected: "a time hh.mm.ss with hh < 24, mm < 60, ss < 61")
+            throw SleepfoldError(.badField, file: file, field: "start time", found: SleepfoldError.quoted(text(time)),
+                                 expected: "a time hh.mm.ss with hh < 24, mm < 60, ss < 61")
         }
         let year = d[2] >= 85 ? 1900 + d[2] : 2000 + d[2]
         return EDFDateTime(year: year, month: d[1], day: d[0], hour: t[0], minute: t[1], second: t[2])
@@ -303,14 +303,14 @@ struct HeaderFields {
         var values: [Int] = []
         for start in [0, 3, 6] {
             guard let hi = digit(start), let lo = digit(start + 1) else {
-                throw EDFError(.badField, file: file, field: field, found: EDFError.quoted(text(range)),
-                               expected: format)
+                throw SleepfoldError(.badField, file: file, field: field, found: SleepfoldError.quoted(text(range)),
+                                     expected: format)
             }
             values.append(hi * 10 + lo)
         }
         guard b[2] == UInt8(ascii: "."), b[5] == UInt8(ascii: ".") else {
-            throw EDFError(.badField, file: file, field: field, found: EDFError.quoted(text(range)),
-                           expected: format)
+            throw SleepfoldError(.badField, file: file, field: field, found: SleepfoldError.quoted(text(range)),
+                                 expected: format)
         }
         return values
     }

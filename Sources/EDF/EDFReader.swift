@@ -15,7 +15,7 @@ import Basics
 /// let hypnogram = try EDFReader(url: hypnogramURL).annotations().annotations
 /// ```
 ///
-/// Every inconsistency in the file is thrown as an `EDFError` naming the file and field.
+/// Every inconsistency in the file is thrown as a `SleepfoldError` naming the file and field.
 public final class EDFReader {
     /// The file name (or the name given to an in-memory reader), used in errors.
     public let name: String
@@ -44,16 +44,16 @@ public final class EDFReader {
         self.name = name
         var fixed: [UInt8] = []
         guard source.size >= EDFHeader.fixedByteCount else {
-            throw EDFError(.truncated, file: name, field: "header", found: "\(source.size) bytes in the file",
-                           expected: "at least \(EDFHeader.fixedByteCount) bytes")
+            throw SleepfoldError(.truncated, file: name, field: "header", found: "\(source.size) bytes in the file",
+                                 expected: "at least \(EDFHeader.fixedByteCount) bytes")
         }
         try source.read(at: 0, count: EDFHeader.fixedByteCount, into: &fixed)
         let ns = try EDFHeader.signalCount(fixedPart: fixed, file: name)
         let headerBytes = EDFHeader.fixedByteCount * (ns + 1)
         guard source.size >= headerBytes else {
-            throw EDFError(.truncated, file: name, field: "signal headers",
-                           found: "\(source.size) bytes in the file",
-                           expected: "at least \(headerBytes) header bytes for \(ns) signals")
+            throw SleepfoldError(.truncated, file: name, field: "signal headers",
+                                 found: "\(source.size) bytes in the file",
+                                 expected: "at least \(headerBytes) header bytes for \(ns) signals")
         }
         var bytes: [UInt8] = []
         try source.read(at: 0, count: headerBytes, into: &bytes)
@@ -122,7 +122,7 @@ public final class EDFReader {
             for (k, signal) in signals.enumerated() {
                 try readChunk(signal: signal, record: record, into: &bytes)
                 let location = "record \(record), "
-                    + EDFError.signalName(signal, of: header.signals.count, label: header.signals[signal].label)
+                    + SleepfoldError.signalName(signal, of: header.signals.count, label: header.signals[signal].label)
                 let parsed = try TALParser(file: name, location: location).parse(bytes, timeKeeping: k == 0)
                 if let onset = parsed.recordOnset {
                     try checkRecordOnset(onset, record: record, previous: onsets.last, first: onsets.first)
@@ -142,19 +142,19 @@ public final class EDFReader {
         if header.variant == .continuous {
             let expected = first + Double(record) * header.recordDuration
             if abs(onset - expected) > tolerance {
-                throw EDFError(.badAnnotation, file: name, field: field, found: "\(onset) s",
-                               expected: "\(expected) s in a contiguous (+C) file")
+                throw SleepfoldError(.badAnnotation, file: name, field: field, found: "\(onset) s",
+                                     expected: "\(expected) s in a contiguous (+C) file")
             }
         } else if onset < previous + header.recordDuration - tolerance {
-            throw EDFError(.badAnnotation, file: name, field: field, found: "\(onset) s",
-                           expected: "≥ \(previous + header.recordDuration) s (the previous record's end)")
+            throw SleepfoldError(.badAnnotation, file: name, field: field, found: "\(onset) s",
+                                 expected: "≥ \(previous + header.recordDuration) s (the previous record's end)")
         }
     }
 
     private func checkSignal(_ signal: Int) throws {
         guard header.signals.indices.contains(signal) else {
-            throw EDFError(.badRequest, file: name, field: "signal index", found: "\(signal)",
-                           expected: "0…\(header.signals.count - 1)")
+            throw SleepfoldError(.badRequest, file: name, field: "signal index", found: "\(signal)",
+                                 expected: "0…\(header.signals.count - 1)")
         }
     }
 
@@ -172,8 +172,8 @@ public final class EDFReader {
         let all = 0..<header.recordCount
         let range = records ?? all
         guard range.lowerBound >= 0, range.upperBound <= header.recordCount else {
-            throw EDFError(.badRequest, file: name, field: "record range", found: "\(range)",
-                           expected: "a range within \(all)")
+            throw SleepfoldError(.badRequest, file: name, field: "record range", found: "\(range)",
+                                 expected: "a range within \(all)")
         }
         reserve(range.count * header.signals[signal].samplesPerRecord)
         var buffer: [UInt8] = []

@@ -28,7 +28,7 @@ import Basics
 /// signal is as long as the fullest record needs. An annotation-only file (no data
 /// signals) has one record. Numbers are written in the shortest decimal form; a value
 /// that does not fit its 8-character field, text that is not printable ASCII or too
-/// long, and samples outside the sample width are errors (`EDFError.Code.unwritable`),
+/// long, and samples outside the sample width are errors (`SleepfoldError.Code.unwritable`),
 /// never silently changed.
 public struct EDFWriter: Sendable {
     /// One data signal to write: its header and its digital samples.
@@ -50,16 +50,16 @@ public struct EDFWriter: Sendable {
             let dmin = Double(header.digitalMinimum), dmax = Double(header.digitalMaximum)
             let scale = (dmax - dmin) / (header.physicalMaximum - header.physicalMinimum)
             guard scale.isFinite, scale != 0 else {
-                throw EDFError(.unwritable, file: "EDFWriter", field: "signal '\(header.label)': scale",
-                               found: "physical \(header.physicalMinimum)…\(header.physicalMaximum), digital \(header.digitalMinimum)…\(header.digitalMaximum)",
-                               expected: "distinct physical bounds and digital bounds")
+                throw SleepfoldError(.unwritable, file: "EDFWriter", field: "signal '\(header.label)': scale",
+                                     found: "physical \(header.physicalMinimum)…\(header.physicalMaximum), digital \(header.digitalMinimum)…\(header.digitalMaximum)",
+                                     expected: "distinct physical bounds and digital bounds")
             }
             var digital: [Int32] = []
             digital.reserveCapacity(physicalSamples.count)
             for (i, p) in physicalSamples.enumerated() {
                 guard p.isFinite else {
-                    throw EDFError(.unwritable, file: "EDFWriter", field: "signal '\(header.label)': sample \(i)",
-                                   found: "\(p)", expected: "a finite physical value")
+                    throw SleepfoldError(.unwritable, file: "EDFWriter", field: "signal '\(header.label)': sample \(i)",
+                                         found: "\(p)", expected: "a finite physical value")
                 }
                 let d = ((p - header.physicalMinimum) * scale + dmin).rounded()
                 digital.append(Int32(min(max(d, dmin), dmax)))
@@ -98,12 +98,7 @@ public struct EDFWriter: Sendable {
     /// Writes `encode()` to `url`, replacing any file there.
     public func write(to url: URL) throws {
         let bytes = try encode(name: url.lastPathComponent)
-        do {
-            try Data(bytes).write(to: url)
-        } catch {
-            throw EDFError(.io, file: url.lastPathComponent, field: "write \(url.path)",
-                           found: "\(error)", expected: "a writable location")
-        }
+        try fileAccess(url.lastPathComponent, cannot: "write \(url.path)") { try Data(bytes).write(to: url) }
     }
 
     /// The bytes of the file; `name` stands for it in errors.
@@ -147,26 +142,26 @@ public struct EDFWriter: Sendable {
     /// Records the signals fill; every signal must fill the same whole number.
     private func recordCount(name: String) throws -> Int {
         guard recordDuration.isFinite, recordDuration >= 0 else {
-            throw EDFError(.unwritable, file: name, field: "duration of a data record",
-                           found: "\(recordDuration)", expected: "seconds ≥ 0")
+            throw SleepfoldError(.unwritable, file: name, field: "duration of a data record",
+                                 found: "\(recordDuration)", expected: "seconds ≥ 0")
         }
         guard let first = signals.first else {
             guard plus else {
-                throw EDFError(.unwritable, file: name, field: "signals", found: "none in a plain EDF file",
-                               expected: "at least one signal, or plus: true for an annotation-only file")
+                throw SleepfoldError(.unwritable, file: name, field: "signals", found: "none in a plain EDF file",
+                                     expected: "at least one signal, or plus: true for an annotation-only file")
             }
             return 1
         }
         guard recordDuration > 0 else {
-            throw EDFError(.unwritable, file: name, field: "duration of a data record", found: "0 with data signals",
-                           expected: "a positive duration")
+            throw SleepfoldError(.unwritable, file: name, field: "duration of a data record", found: "0 with data signals",
+                                 expected: "a positive duration")
         }
         let count = first.digitalSamples.count / max(first.header.samplesPerRecord, 1)
         for (i, s) in signals.enumerated() {
             guard s.header.samplesPerRecord >= 1, s.digitalSamples.count == count * s.header.samplesPerRecord else {
-                throw EDFError(.unwritable, file: name, field: "signal \(i + 1) '\(s.header.label)': samples",
-                               found: "\(s.digitalSamples.count) samples, \(s.header.samplesPerRecord) per record",
-                               expected: "\(count) whole records (as signal 1)")
+                throw SleepfoldError(.unwritable, file: name, field: "signal \(i + 1) '\(s.header.label)': samples",
+                                     found: "\(s.digitalSamples.count) samples, \(s.header.samplesPerRecord) per record",
+                                     expected: "\(count) whole records (as signal 1)")
             }
         }
         return count
@@ -182,9 +177,9 @@ public struct EDFWriter: Sendable {
             let textBytes = Array(a.text.utf8)
             guard !textBytes.isEmpty, !textBytes.contains(where: { $0 == 0 || $0 == 0x14 || $0 == 0x15 }),
                   a.onset.isFinite, a.duration.map({ $0.isFinite && $0 >= 0 }) ?? true else {
-                throw EDFError(.unwritable, file: name, field: "annotation \(i)",
-                               found: "onset \(a.onset), duration \(a.duration.map { "\($0)" } ?? "none"), text \(EDFError.quoted(a.text))",
-                               expected: "a finite onset, a duration ≥ 0 and a non-empty text without 0x00, 0x14, 0x15")
+                throw SleepfoldError(.unwritable, file: name, field: "annotation \(i)",
+                                     found: "onset \(a.onset), duration \(a.duration.map { "\($0)" } ?? "none"), text \(SleepfoldError.quoted(a.text))",
+                                     expected: "a finite onset, a duration ≥ 0 and a non-empty text without 0x00, 0x14, 0x15")
             }
             var tal = Array(((a.onset < 0 ? "-" : "+") + Self.number(abs(a.onset))).utf8)
             if let duration = a.duration { tal += [0x15] + Array(Self.number(duration).utf8) }
@@ -200,20 +195,20 @@ public struct EDFWriter: Sendable {
         func field(_ text: String, _ width: Int, _ what: String) throws {
             let bytes = Array(text.utf8)
             guard bytes.count <= width, bytes.allSatisfy({ (0x20..<0x7F).contains($0) }) else {
-                throw EDFError(.unwritable, file: name, field: what, found: EDFError.quoted(text),
-                               expected: "at most \(width) printable ASCII characters")
+                throw SleepfoldError(.unwritable, file: name, field: what, found: SleepfoldError.quoted(text),
+                                     expected: "at most \(width) printable ASCII characters")
             }
             out += bytes + Array(repeating: 0x20, count: width - bytes.count)
         }
         func two(_ v: Int) -> String { v < 10 ? "0\(v)" : "\(v)" }
         let t = startTime
         guard (1985...2084).contains(t.year) else {
-            throw EDFError(.unwritable, file: name, field: "start date", found: "year \(t.year)",
-                           expected: "a year in 1985…2084 (two digits in the header)")
+            throw SleepfoldError(.unwritable, file: name, field: "start date", found: "year \(t.year)",
+                                 expected: "a year in 1985…2084 (two digits in the header)")
         }
         let months = ["JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC"]
         guard (1...12).contains(t.month) else {
-            throw EDFError(.unwritable, file: name, field: "start date", found: "month \(t.month)", expected: "1…12")
+            throw SleepfoldError(.unwritable, file: name, field: "start date", found: "month \(t.month)", expected: "1…12")
         }
         let defaultRecording = plus ? "Startdate \(two(t.day))-\(months[t.month - 1])-\(t.year) X X X" : ""
         try field(patient, 80, "patient")
@@ -229,16 +224,16 @@ public struct EDFWriter: Sendable {
         for (i, h) in headers.enumerated() where !h.isAnnotation {
             let fieldName = "signal \(i + 1) '\(h.label)'"
             guard !(plus && h.label == sampleFormat.annotationLabel) else {
-                throw EDFError(.unwritable, file: name, field: "\(fieldName): label", found: EDFError.quoted(h.label),
-                               expected: "a label other than the annotation signal's (the writer adds that one)")
+                throw SleepfoldError(.unwritable, file: name, field: "\(fieldName): label", found: SleepfoldError.quoted(h.label),
+                                     expected: "a label other than the annotation signal's (the writer adds that one)")
             }
             let width = sampleFormat.digitalLowerBound...sampleFormat.digitalUpperBound
             guard width.contains(h.digitalMinimum), width.contains(h.digitalMaximum),
                   h.digitalMaximum > h.digitalMinimum, h.physicalMaximum != h.physicalMinimum,
                   h.physicalMinimum.isFinite, h.physicalMaximum.isFinite else {
-                throw EDFError(.unwritable, file: name, field: "\(fieldName): range",
-                               found: "physical \(h.physicalMinimum)…\(h.physicalMaximum), digital \(h.digitalMinimum)…\(h.digitalMaximum)",
-                               expected: "distinct finite physical bounds, digital bounds ordered within \(width)")
+                throw SleepfoldError(.unwritable, file: name, field: "\(fieldName): range",
+                                     found: "physical \(h.physicalMinimum)…\(h.physicalMaximum), digital \(h.digitalMinimum)…\(h.digitalMaximum)",
+                                     expected: "distinct finite physical bounds, digital bounds ordered within \(width)")
             }
         }
         try headers.enumerated().forEach { try field($1.label, 16, "signal \($0 + 1) label") }
@@ -256,8 +251,8 @@ public struct EDFWriter: Sendable {
 
     private func append(_ d: Int32, to out: inout [UInt8], signal: Int, name: String) throws {
         guard Int(d) >= sampleFormat.digitalLowerBound, Int(d) <= sampleFormat.digitalUpperBound else {
-            throw EDFError(.unwritable, file: name, field: "signal \(signal + 1) '\(signals[signal].header.label)': sample",
-                           found: "\(d)", expected: "a value within the \(sampleFormat.bytesPerSample * 8)-bit sample width")
+            throw SleepfoldError(.unwritable, file: name, field: "signal \(signal + 1) '\(signals[signal].header.label)': sample",
+                                 found: "\(d)", expected: "a value within the \(sampleFormat.bytesPerSample * 8)-bit sample width")
         }
         let u = UInt32(bitPattern: d)
         out.append(UInt8(truncatingIfNeeded: u))

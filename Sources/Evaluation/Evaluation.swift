@@ -41,12 +41,14 @@ public struct Evaluation: Equatable, Sendable {
     ///   - predictions: test-epoch predictions, in any order.
     ///   - plan: the fold plan of the run.
     ///   - recordingSubjects: the subject of every recording of the cohort.
-    /// - Throws: `EvaluationError` when a prediction's recording is not in
+    /// - Throws: `SleepfoldError` (`.unknownRecording`, `.unknownSubject`, `.wrongFold`,
+    ///   `.duplicatePrediction`; no file, the recording and epoch as the field) when a
+    ///   prediction's recording is not in
     ///   `recordingSubjects`, a recording's subject is not in the plan, a prediction's
     ///   fold is not the fold that tests its subject, or one (recording, epoch) is
     ///   predicted twice.
     public init(predictions: [Prediction], plan: FoldPlan,
-                recordingSubjects: [String: String]) throws(EvaluationError) {
+                recordingSubjects: [String: String]) throws(SleepfoldError) {
         var foldOfSubject: [String: Int] = [:]
         for fold in plan.folds {
             for subject in fold.test { foldOfSubject[subject] = fold.index }
@@ -55,7 +57,9 @@ public struct Evaluation: Equatable, Sendable {
         // Sorted, so that the error names the same recording every time.
         for (recording, subject) in recordingSubjects.sorted(by: { $0.key < $1.key }) {
             guard foldOfSubject[subject] != nil else {
-                throw EvaluationError(.unknownSubject, "evaluation: recording \(recording) belongs to subject \"\(subject)\", which the fold plan does not test, expected one of its \(foldOfSubject.count) subjects")
+                throw SleepfoldError(.unknownSubject, field: "recording \(recording)",
+                                     found: "subject \"\(subject)\", which the fold plan does not test",
+                                     expected: "one of its \(foldOfSubject.count) subjects")
             }
             recordingsOfSubject[subject, default: []].append(recording)
         }
@@ -66,13 +70,17 @@ public struct Evaluation: Equatable, Sendable {
         seen.reserveCapacity(predictions.count)
         for p in predictions {
             guard let subject = recordingSubjects[p.recording], let fold = foldOfSubject[subject] else {
-                throw EvaluationError(.unknownRecording, "evaluation: prediction for recording \(p.recording) epoch \(p.epoch), expected a recording of the cohort")
+                throw SleepfoldError(.unknownRecording, field: "recording \(p.recording) epoch \(p.epoch)",
+                                     found: "a prediction for a recording the cohort does not have",
+                                     expected: "predictions for recordings of the cohort")
             }
             if p.fold != fold {
-                throw EvaluationError(.wrongFold, "evaluation: recording \(p.recording) epoch \(p.epoch) has fold \(p.fold), expected fold \(fold), which tests subject \"\(subject)\"")
+                throw SleepfoldError(.wrongFold, field: "recording \(p.recording) epoch \(p.epoch)", found: "fold \(p.fold)",
+                                     expected: "fold \(fold), which tests subject \"\(subject)\"")
             }
             if !seen.insert(EpochKey(recording: p.recording, epoch: p.epoch)).inserted {
-                throw EvaluationError(.duplicatePrediction, "evaluation: recording \(p.recording) epoch \(p.epoch) is predicted twice, expected once")
+                throw SleepfoldError(.duplicatePrediction, field: "recording \(p.recording) epoch \(p.epoch)",
+                                     found: "a second prediction", expected: "one prediction per epoch")
             }
             foldMatrices[fold].add(truth: p.truth, predicted: p.predicted)
             subjectMatrices[subject, default: ConfusionMatrix()].add(truth: p.truth, predicted: p.predicted)
@@ -96,30 +104,14 @@ public struct Evaluation: Equatable, Sendable {
     }
 }
 
-/// Why predictions do not fit the fold plan or the cohort.
-public struct EvaluationError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong, for callers that react to it; grows without breaking them.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public var description: String { rawValue }
-        /// A prediction names a recording missing from the recording → subject map.
-        public static let unknownRecording = Code(rawValue: "unknown-recording")
-        /// A recording's subject is not tested by any fold of the plan.
-        public static let unknownSubject = Code(rawValue: "unknown-subject")
-        /// A prediction's fold is not the one that tests its subject.
-        public static let wrongFold = Code(rawValue: "wrong-fold")
-        /// One (recording, epoch) has two predictions.
-        public static let duplicatePrediction = Code(rawValue: "duplicate-prediction")
-    }
-
-    public let code: Code
-    /// One line for the user: what was found and what was expected.
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+// Why predictions do not fit the fold plan or the cohort.
+extension SleepfoldError.Code {
+    /// A prediction names a recording missing from the recording → subject map.
+    public static let unknownRecording = Self("unknownRecording")
+    /// A recording's subject is not tested by any fold of the plan.
+    public static let unknownSubject = Self("unknownSubject")
+    /// A prediction's fold is not the one that tests its subject.
+    public static let wrongFold = Self("wrongFold")
+    /// One (recording, epoch) has two predictions.
+    public static let duplicatePrediction = Self("duplicatePrediction")
 }

@@ -79,33 +79,33 @@ public struct FoldPlan: Codable, Equatable, Sendable {
     public static let validationStream: UInt64 = 0x5641_4C00_0000_0000  // "VAL"
 
     /// A plan from explicit folds (e.g. read back from a file); see `validate()`.
-    public init(folds: [Fold]) throws(FoldPlanError) {
+    public init(folds: [Fold]) throws(SleepfoldError) {
         self.folds = folds
         try validate()
     }
 
     /// Plans `folds` subject-wise folds over `subjects` (see the type's documentation).
     ///
-    /// - Throws: `FoldPlanError` when `folds < 2` or `folds > subjects.count`, a subject
+    /// - Throws: `SleepfoldError` when `folds < 2` or `folds > subjects.count`, a subject
     ///   id is empty or repeated, `kind` is `attnsleep` and the subject count is
     ///   neither 20 nor 78, or `selection` needs validation subjects and some fold
     ///   has fewer than two training subjects to split.
     public init(subjects: [String], folds k: Int, kind: FoldPlanKind, seed: UInt64,
-                selection: SelectionMode) throws(FoldPlanError) {
+                selection: SelectionMode) throws(SleepfoldError) {
         if k < 2 {
-            throw FoldPlanError(.foldCount, "fold plan: --folds is \(k), expected at least 2")
+            throw SleepfoldError(.foldCount, field: "--folds", found: "\(k)", expected: "at least 2")
         }
         if let empty = subjects.firstIndex(of: "") {
-            throw FoldPlanError(.emptySubject, "fold plan: subject #\(empty) has an empty id, expected a non-empty subject id")
+            throw SleepfoldError(.emptySubject, field: "subject #\(empty)", found: "an empty id", expected: "a non-empty subject id")
         }
         var seen = Set<String>()
         for subject in subjects where !seen.insert(subject).inserted {
-            throw FoldPlanError(.duplicateSubject,
-                                "fold plan: subject \"\(subject)\" is listed twice, expected each subject once")
+            throw SleepfoldError(.duplicateSubject, field: "subject \"\(subject)\"", found: "the subject listed twice",
+                                 expected: "each subject once")
         }
         if k > subjects.count {
-            throw FoldPlanError(.foldCount,
-                                "fold plan: --folds is \(k) but there are \(subjects.count) subjects, expected at most one fold per subject")
+            throw SleepfoldError(.foldCount, field: "--folds", found: "\(k) folds for \(subjects.count) subjects",
+                                 expected: "at most one fold per subject")
         }
 
         let sorted = subjects.sorted()
@@ -113,8 +113,9 @@ public struct FoldPlan: Codable, Equatable, Sendable {
         switch kind {
         case .attnsleep:
             guard let order = AttnSleepFoldOrder.order(subjectCount: sorted.count) else {
-                throw FoldPlanError(.attnsleepSubjectCount,
-                                    "fold plan: --fold-plan attnsleep needs 20 (Sleep-EDF-20) or 78 (Sleep-EDF-78) subjects, found \(sorted.count); use --fold-plan seeded")
+                throw SleepfoldError(.attnsleepSubjectCount, field: "--fold-plan attnsleep",
+                                     "found \(sorted.count) subjects, expected 20 (Sleep-EDF-20) or 78 (Sleep-EDF-78); "
+                                     + "use --fold-plan seeded")
             }
             ordered = order.map { sorted[$0] }
         case .seeded:
@@ -135,8 +136,9 @@ public struct FoldPlan: Codable, Equatable, Sendable {
             var validation: [String] = []
             if selection.needsValidationSubjects {
                 if pool.count < 2 {
-                    throw FoldPlanError(.tooFewForValidation,
-                                        "fold plan: fold \(index) has \(pool.count) training subject(s), expected at least 2 to hold out validation subjects; use more subjects, fewer folds or --selection last")
+                    throw SleepfoldError(.tooFewForValidation, field: "fold \(index)",
+                                         "found \(pool.count) training subject(s), expected at least 2 to hold out validation "
+                                         + "subjects; use more subjects, fewer folds or --selection last")
                 }
                 var rng = SeededGenerator(seed: seed, stream: Self.validationStream &+ UInt64(index))
                 seededShuffle(&pool, using: &rng)
@@ -170,29 +172,32 @@ public struct FoldPlan: Codable, Equatable, Sendable {
     /// every subject tested in exactly one fold, and in each fold the train,
     /// validation and test lists disjoint, without repeats, and together the
     /// whole cohort.
-    public func validate() throws(FoldPlanError) {
+    public func validate() throws(SleepfoldError) {
         if folds.count < 2 {
-            throw FoldPlanError(.invalidPlan, "fold plan: \(folds.count) fold(s), expected at least 2")
+            throw SleepfoldError(.invalidPlan, field: "folds", found: "\(folds.count) fold(s)", expected: "at least 2")
         }
         var tested = Set<String>()
         for (position, fold) in folds.enumerated() {
             if fold.index != position {
-                throw FoldPlanError(.invalidPlan, "fold plan: fold #\(position) has \"fold\": \(fold.index), expected \(position)")
+                throw SleepfoldError(.invalidPlan, field: "folds[\(position)].fold", found: "\(fold.index)", expected: "\(position)")
             }
             if fold.test.isEmpty {
-                throw FoldPlanError(.invalidPlan, "fold plan: fold \(position) has no test subjects, expected at least one")
+                throw SleepfoldError(.invalidPlan, field: "folds[\(position)].test", found: "no test subjects", expected: "at least one")
             }
             for subject in fold.test where !tested.insert(subject).inserted {
-                throw FoldPlanError(.invalidPlan, "fold plan: subject \"\(subject)\" is tested twice (again in fold \(position)), expected once")
+                throw SleepfoldError(.invalidPlan, field: "folds[\(position)].test",
+                                     found: "subject \"\(subject)\" tested a second time", expected: "each subject tested once")
             }
         }
         for fold in folds {
             let all = fold.train + fold.validation + fold.test
             if Set(all).count != all.count {
-                throw FoldPlanError(.invalidPlan, "fold plan: fold \(fold.index) lists a subject twice in train/validation/test, expected disjoint lists")
+                throw SleepfoldError(.invalidPlan, field: "folds[\(fold.index)]",
+                                     found: "a subject listed twice in train/validation/test", expected: "disjoint lists")
             }
             if Set(all) != tested {
-                throw FoldPlanError(.invalidPlan, "fold plan: fold \(fold.index) covers \(all.count) subjects, expected all \(tested.count) subjects of the plan in train, validation or test")
+                throw SleepfoldError(.invalidPlan, field: "folds[\(fold.index)]", found: "\(all.count) subjects",
+                                     expected: "all \(tested.count) subjects of the plan in train, validation or test")
             }
         }
     }
@@ -220,34 +225,18 @@ public struct FoldPlan: Codable, Equatable, Sendable {
     }
 }
 
-/// Why a fold plan cannot be made or read.
-public struct FoldPlanError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong, for callers that react to it; grows without breaking them.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public var description: String { rawValue }
-        /// Fewer than 2 folds, or more folds than subjects.
-        public static let foldCount = Code(rawValue: "fold-count")
-        /// A subject id is the empty string.
-        public static let emptySubject = Code(rawValue: "empty-subject")
-        /// A subject id appears twice.
-        public static let duplicateSubject = Code(rawValue: "duplicate-subject")
-        /// `attnsleep` order asked for a cohort that is neither 20 nor 78 subjects.
-        public static let attnsleepSubjectCount = Code(rawValue: "attnsleep-subject-count")
-        /// A fold's training pool is too small to hold out validation subjects.
-        public static let tooFewForValidation = Code(rawValue: "too-few-for-validation")
-        /// Explicit folds break an invariant of `FoldPlan.validate()`.
-        public static let invalidPlan = Code(rawValue: "invalid-plan")
-    }
-
-    public let code: Code
-    /// One line for the user: what was found and what was expected.
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+// Why a fold plan cannot be made or read.
+extension SleepfoldError.Code {
+    /// Fewer than 2 folds, or more folds than subjects.
+    public static let foldCount = Self("foldCount")
+    /// A subject id is the empty string.
+    public static let emptySubject = Self("emptySubject")
+    /// A subject id appears twice.
+    public static let duplicateSubject = Self("duplicateSubject")
+    /// `attnsleep` order asked for a cohort that is neither 20 nor 78 subjects.
+    public static let attnsleepSubjectCount = Self("attnsleepSubjectCount")
+    /// A fold's training pool is too small to hold out validation subjects.
+    public static let tooFewForValidation = Self("tooFewForValidation")
+    /// Explicit folds break an invariant of `FoldPlan.validate()`.
+    public static let invalidPlan = Self("invalidPlan")
 }

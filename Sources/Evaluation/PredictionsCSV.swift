@@ -34,22 +34,13 @@ public enum PredictionsCSV {
     }
 
     /// Writes `predictions` (see `encode`) to `url` atomically.
-    public static func write(_ predictions: [Prediction], to url: URL) throws(PredictionError) {
-        do {
-            try AtomicFile.write(Data(encode(predictions).utf8), to: url)
-        } catch {
-            throw PredictionError(.io, error.description)
-        }
+    public static func write(_ predictions: [Prediction], to url: URL) throws(SleepfoldError) {
+        try AtomicFile.write(Data(encode(predictions).utf8), to: url)
     }
 
     /// Reads predictions.csv from `url` (see `decode`).
-    public static func read(from url: URL) throws(PredictionError) -> [Prediction] {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PredictionError(.io, "\(url.path): cannot read (\(error.localizedDescription)), expected a predictions.csv file")
-        }
+    public static func read(from url: URL) throws(SleepfoldError) -> [Prediction] {
+        let data = try fileAccess(url.path, cannot: "read the predictions") { try Data(contentsOf: url) }
         return try decode(data, file: url.path)
     }
 
@@ -60,25 +51,26 @@ public enum PredictionsCSV {
     /// probabilities decimal numbers that are finite `Float`s; no empty lines except
     /// the end of the file; LF line endings only.
     ///
-    /// - Throws: `PredictionError` with the 1-based `line` and the `column` name.
-    public static func decode(_ data: Data, file: String = "predictions.csv") throws(PredictionError) -> [Prediction] {
+    /// - Throws: `SleepfoldError` naming `file`, with the field "line N" or "line N,
+    ///   column C" (1-based lines): `.malformedHeader` for the first line, `.malformedLine`
+    ///   for a line of the wrong form, `.invalidValue` for a field out of range.
+    public static func decode(_ data: Data, file: String = "predictions.csv") throws(SleepfoldError) -> [Prediction] {
         let bytes = [UInt8](data)
         var lines = bytes.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
         // A final newline leaves one empty piece behind.
         if lines.count > 1, lines.last?.isEmpty == true { lines.removeLast() }
 
-        func fail(_ code: PredictionError.Code, line: Int, column: String? = nil, _ what: String) -> PredictionError {
-            let place = column.map { "\(file) line \(line), column \($0)" } ?? "\(file) line \(line)"
-            return PredictionError(code, "\(place): \(what)", line: line, column: column)
+        func fail(_ code: SleepfoldError.Code, line: Int, column: String? = nil, _ what: String) -> SleepfoldError {
+            SleepfoldError(code, file: file, field: column.map { "line \(line), column \($0)" } ?? "line \(line)", what)
         }
 
         guard let first = lines.first, !first.isEmpty else {
-            throw fail(.header, line: 1, "found an empty file, expected the header \(header)")
+            throw fail(.malformedHeader, line: 1, "found an empty file, expected the header \(header)")
         }
         let headerLine = String(decoding: first, as: UTF8.self)
         if headerLine != header {
             let found = headerLine.hasSuffix("\r") ? "a CR LF line ending" : "\"\(headerLine)\""
-            throw fail(.header, line: 1, "found \(found), expected the header \(header) and LF line endings")
+            throw fail(.malformedHeader, line: 1, "found \(found), expected the header \(header) and LF line endings")
         }
 
         var predictions: [Prediction] = []
@@ -86,42 +78,42 @@ public enum PredictionsCSV {
         for (offset, lineBytes) in lines.dropFirst().enumerated() {
             let lineNumber = offset + 2
             if lineBytes.isEmpty {
-                throw fail(.format, line: lineNumber, "found an empty line, expected \(columns.count) comma-separated fields")
+                throw fail(.malformedLine, line: lineNumber, "found an empty line, expected \(columns.count) comma-separated fields")
             }
             if lineBytes.last == UInt8(ascii: "\r") {
-                throw fail(.format, line: lineNumber, "found a CR LF line ending, expected LF")
+                throw fail(.malformedLine, line: lineNumber, "found a CR LF line ending, expected LF")
             }
             let fields = lineBytes.split(separator: UInt8(ascii: ","), omittingEmptySubsequences: false)
                 .map { String(decoding: $0, as: UTF8.self) }
             if fields.count != columns.count {
-                throw fail(.format, line: lineNumber, "found \(fields.count) fields, expected \(columns.count) (\(header))")
+                throw fail(.malformedLine, line: lineNumber, "found \(fields.count) fields, expected \(columns.count) (\(header))")
             }
 
-            func integer(_ index: Int, _ code: PredictionError.Code) throws(PredictionError) -> Int {
+            func integer(_ index: Int) throws(SleepfoldError) -> Int {
                 let field = fields[index]
                 guard !field.isEmpty, field.utf8.count <= 18, field.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }),
                       let value = Int(field) else {
-                    throw fail(code, line: lineNumber, column: columns[index], "found \"\(field)\", expected a non-negative integer")
+                    throw fail(.invalidValue, line: lineNumber, column: columns[index], "found \"\(field)\", expected a non-negative integer")
                 }
                 return value
             }
-            func stage(_ index: Int) throws(PredictionError) -> Stage {
+            func stage(_ index: Int) throws(SleepfoldError) -> Stage {
                 let field = fields[index]
                 guard field.utf8.count == 1, let value = Int32(field), let stage = Stage(rawValue: value) else {
-                    throw fail(.label, line: lineNumber, column: columns[index], "found \"\(field)\", expected a stage label 0…4 (W, N1, N2, N3, REM)")
+                    throw fail(.invalidValue, line: lineNumber, column: columns[index], "found \"\(field)\", expected a stage label 0…4 (W, N1, N2, N3, REM)")
                 }
                 return stage
             }
 
-            let epoch = try integer(1, .epoch)
-            let fold = try integer(2, .fold)
+            let epoch = try integer(1)
+            let fold = try integer(2)
             let truth = try stage(3)
             let predicted = try stage(4)
             var probabilities: [Float] = []
             probabilities.reserveCapacity(Stage.count)
             for index in 5..<columns.count {
                 guard let value = Float(fields[index]), value.isFinite else {
-                    throw fail(.probabilities, line: lineNumber, column: columns[index], "found \"\(fields[index])\", expected a finite decimal number")
+                    throw fail(.invalidValue, line: lineNumber, column: columns[index], "found \"\(fields[index])\", expected a finite decimal number")
                 }
                 probabilities.append(value)
             }
@@ -130,9 +122,15 @@ public enum PredictionsCSV {
                                                   predicted: predicted, probabilities: probabilities))
             } catch {
                 // Only the recording id can still be wrong here; the rest was checked above.
-                throw fail(error.code, line: lineNumber, column: "recording", "found \"\(fields[0])\", expected a non-empty id without quotes")
+                throw fail(.invalidValue, line: lineNumber, column: "recording", "found \"\(fields[0])\", expected a non-empty id without quotes")
             }
         }
         return predictions
     }
+}
+
+// Codes of predictions.csv (values out of range are Basics' `.invalidValue`).
+extension SleepfoldError.Code {
+    /// A line of a CSV file with the wrong number of fields, an empty line or a CR LF ending.
+    public static let malformedLine = Self("malformedLine")
 }

@@ -52,38 +52,40 @@ public struct NSRRAnnotations: Sendable, Equatable {
 
     /// Reads an NSRR XML file. Errors name the file, the element and the problem.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PrepareError(file: url.path, field: "NSRR annotations", found: "an unreadable file (\(error.localizedDescription))",
-                               expected: "an NSRR XML annotation file")
-        }
+        let data = try fileAccess(url.path, cannot: "read the NSRR annotation file") { try Data(contentsOf: url) }
         try self.init(xml: data, file: url.path)
     }
 
-    /// Parses NSRR XML `data`; `file` names it in errors.
+    /// Parses NSRR XML `data`; `file` names it in errors: `.badXML` for XML that is not
+    /// well-formed (a cut file too), `.truncated` for a file that ends inside the root
+    /// element, `.badAnnotation` for a missing root or a bad EpochLength, Start or Duration.
     public init(xml data: Data, file: String) throws {
         let reader = Reader(file: file)
         let parser = XMLParser(data: data)
         parser.delegate = reader
         let parsed = parser.parse()
         if let problem = reader.problem { throw problem }
-        guard parsed else {
-            let reason = parser.parserError.map { "\($0.localizedDescription)" } ?? "unknown error"
-            throw PrepareError(file: file, field: "XML (line \(parser.lineNumber))", found: "malformed XML (\(reason))",
-                               expected: "a well-formed NSRR annotation file")
+        // Foundation on Linux returns true for a document cut short, with parserError set.
+        guard parsed, parser.parserError == nil else {
+            let reason = parser.parserError.map { error -> String in
+                (error as NSError).code == XMLParser.ErrorCode.prematureDocumentEndError.rawValue
+                    ? "the document ends early" : error.localizedDescription
+            } ?? "unknown error"
+            throw SleepfoldError(.badXML, file: file, field: "line \(parser.lineNumber)", found: "malformed XML (\(reason))",
+                                 expected: "a well-formed NSRR annotation file")
         }
         guard !reader.insideRoot else {
-            throw PrepareError(file: file, field: "XML (line \(parser.lineNumber))", found: "the file ends inside <PSGAnnotation>",
-                               expected: "a complete NSRR annotation file (truncated?)")
+            throw SleepfoldError(.truncated, file: file, field: "line \(parser.lineNumber)",
+                                 found: "the end of the file inside <PSGAnnotation>",
+                                 expected: "a complete NSRR annotation file")
         }
         guard reader.sawRoot else {
-            throw PrepareError(file: file, field: "root element", found: "no <PSGAnnotation>",
-                               expected: "<PSGAnnotation> with <ScoredEvents>")
+            throw SleepfoldError(.badAnnotation, file: file, field: "root element", found: "no <PSGAnnotation>",
+                                 expected: "<PSGAnnotation> with <ScoredEvents>")
         }
         guard reader.epochLength > 0 else {
-            throw PrepareError(file: file, field: "EpochLength", found: "\(reader.epochLength)", expected: "a positive number of seconds")
+            throw SleepfoldError(.badAnnotation, file: file, field: "EpochLength", found: "\(reader.epochLength)",
+                                 expected: "a positive number of seconds")
         }
         self.init(epochLength: reader.epochLength, events: reader.events, eventTypes: reader.types)
     }
@@ -117,7 +119,7 @@ public struct NSRRAnnotations: Sendable, Equatable {
         var epochLength = 30.0
         var events: [EDFAnnotation] = []
         var types: [String] = []
-        var problem: PrepareError?
+        var problem: SleepfoldError?
         private var text = ""
         private var fields: [String: String]?
         private var eventIndex = 0
@@ -172,7 +174,9 @@ public struct NSRRAnnotations: Sendable, Equatable {
         }
 
         private func fail(_ parser: XMLParser, _ field: String, _ found: String, _ expected: String) {
-            if problem == nil { problem = PrepareError(file: file, field: field, found: found, expected: expected) }
+            if problem == nil {
+                problem = SleepfoldError(.badAnnotation, file: file, field: field, found: found, expected: expected)
+            }
             parser.abortParsing()
         }
     }

@@ -48,8 +48,8 @@ public struct NightFiles: Sendable, Equatable {
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
         } catch {
-            throw PrepareError(file: directory.path, field: "EDF directory", found: "an unreadable directory (\(error.localizedDescription))",
-                               expected: "a directory of *-PSG.edf and *-Hypnogram.edf files")
+            throw SleepfoldError.fileAccess(error, file: directory.path,
+                                            cannot: "list the directory of *-PSG.edf and *-Hypnogram.edf files")
         }
         let psgSuffix = "-PSG.edf", hypnogramSuffix = "-Hypnogram.edf"
         let psgIDs = names.filter { $0.hasSuffix(psgSuffix) }.map { String($0.dropLast(psgSuffix.count)) }.sorted()
@@ -89,8 +89,7 @@ public struct NightFiles: Sendable, Equatable {
             do {
                 return try FileManager.default.contentsOfDirectory(atPath: directory.path)
             } catch {
-                throw PrepareError(file: directory.path, field: what, found: "an unreadable directory (\(error.localizedDescription))",
-                                   expected: "a directory")
+                throw SleepfoldError.fileAccess(error, file: directory.path, cannot: "list the \(what)")
             }
         }
         let edfs = try list(edfDirectory, "EDF directory").filter { $0.lowercased().hasSuffix(".edf") }.sorted()

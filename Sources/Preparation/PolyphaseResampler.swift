@@ -32,8 +32,8 @@ public struct PolyphaseResampler: Sendable {
     /// A resampler by `up`/`down` (reduced by their gcd); both must be in 1…`maxFactor`.
     public init(up: Int, down: Int, kaiserBeta: Double = PolyphaseResampler.defaultKaiserBeta) throws {
         guard (1...Self.maxFactor).contains(up), (1...Self.maxFactor).contains(down) else {
-            throw PrepareError(file: "options", field: "resampling factors", found: "up \(up), down \(down)",
-                               expected: "integers in 1…\(Self.maxFactor)")
+            throw SleepfoldError(.invalidValue, field: "resampling factors", found: "up \(up), down \(down)",
+                                 expected: "integers in 1…\(Self.maxFactor)")
         }
         let g = Self.gcd(up, down)
         self.up = up / g
@@ -53,8 +53,8 @@ public struct PolyphaseResampler: Sendable {
     /// → 100 Hz = 125/16, are exact).
     public init(from inputRate: Double, to outputRate: Double) throws {
         guard inputRate > 0, outputRate > 0, inputRate.isFinite, outputRate.isFinite else {
-            throw PrepareError(file: "options", field: "sample rates", found: "\(inputRate) Hz → \(outputRate) Hz",
-                               expected: "positive finite rates")
+            throw SleepfoldError(.invalidValue, field: "sample rates", found: "\(inputRate) Hz → \(outputRate) Hz",
+                                 expected: "positive finite rates")
         }
         var scale = 1.0
         for _ in 0...6 {
@@ -66,8 +66,8 @@ public struct PolyphaseResampler: Sendable {
             }
             scale *= 10
         }
-        throw PrepareError(file: "options", field: "sample rates", found: "\(inputRate) Hz → \(outputRate) Hz",
-                           expected: "rates whose ratio is a fraction with terms ≤ \(Self.maxFactor)")
+        throw SleepfoldError(.invalidValue, field: "sample rates", found: "\(inputRate) Hz → \(outputRate) Hz",
+                             expected: "rates whose ratio is a fraction with terms ≤ \(Self.maxFactor)")
     }
 
     /// Number of output samples for `inputCount` input samples: ⌈inputCount · up / down⌉.

@@ -101,9 +101,9 @@ public enum Preparation {
                                         each: (NightOutcome) throws -> Void) throws -> PreparationReport {
         let (pairs, unpaired) = try NightFiles.pairs(in: directory)
         guard !pairs.isEmpty else {
-            throw PrepareError(file: directory.path, field: "EDF directory",
-                               found: unpaired.isEmpty ? "no *-PSG.edf file" : "no complete pair (\(unpaired.joined(separator: "; ")))",
-                               expected: "pairs SC4ssNE0-PSG.edf + SC4ssNE?-Hypnogram.edf")
+            throw SleepfoldError(.noRecordings, file: directory.path,
+                                 found: unpaired.isEmpty ? "no *-PSG.edf file" : "no complete pair (\(unpaired.joined(separator: "; ")))",
+                                 expected: "pairs SC4ssNE0-PSG.edf + SC4ssNE?-Hypnogram.edf")
         }
         var report = try prepare(pairs, options: options, each: each)
         report.unpaired = unpaired
@@ -117,9 +117,9 @@ public enum Preparation {
                                    each: (NightOutcome) throws -> Void) throws -> PreparationReport {
         let (pairs, unpaired) = try NightFiles.nsrrPairs(edfDirectory: edfDirectory, annotationDirectory: annotationDirectory)
         guard !pairs.isEmpty else {
-            throw PrepareError(file: edfDirectory.path, field: "EDF directory",
-                               found: unpaired.isEmpty ? "no *.edf file" : "no complete pair (\(unpaired.prefix(5).joined(separator: "; ")))",
-                               expected: "<id>.edf with <id>-nsrr.xml in \(annotationDirectory.path)")
+            throw SleepfoldError(.noRecordings, file: edfDirectory.path,
+                                 found: unpaired.isEmpty ? "no *.edf file" : "no complete pair (\(unpaired.prefix(5).joined(separator: "; ")))",
+                                 expected: "<id>.edf with <id>-nsrr.xml in \(annotationDirectory.path)")
         }
         var report = try prepare(pairs, options: options, each: each)
         report.unpaired = unpaired
@@ -145,8 +145,8 @@ public enum Preparation {
         let psg = try EDFReader(url: files.psg)
         let index = try channelIndex(options.channel, in: psg)
         guard let sourceRate = psg.header.sampleRate(ofSignal: index) else {
-            throw PrepareError(file: psg.name, field: "duration of a data record", found: "0",
-                               expected: "a positive duration for signal '\(options.channel)'")
+            throw SleepfoldError(.badField, file: psg.name, field: "duration of a data record", found: "0",
+                                 expected: "a positive duration for signal '\(options.channel)'")
         }
 
         // Seconds from the PSG's first sample = hypnogram onset + shift.
@@ -155,8 +155,9 @@ public enum Preparation {
             let onsets = try psg.annotations().recordOnsets
             for (r, onset) in onsets.enumerated()
             where abs(onset - onsets[0] - Double(r) * psg.header.recordDuration) > 1e-6 {
-                throw PrepareError(file: psg.name, field: "record \(r) onset", found: "\(onset) s (a gap in an EDF+D file)",
-                                   expected: "\(onsets[0] + Double(r) * psg.header.recordDuration) s: contiguous records")
+                throw SleepfoldError(.discontinuousRecording, file: psg.name, field: "record \(r) onset",
+                                     found: "\(onset) s (a gap in an EDF+D file)",
+                                     expected: "\(onsets[0] + Double(r) * psg.header.recordDuration) s: contiguous records")
             }
             psgStartOffset = onsets.first ?? 0
         }
@@ -179,8 +180,9 @@ public enum Preparation {
         }
 
         let raw: [Double] = try psg.physicalSamples(signal: index)
-        let signal = sourceRate == options.sampleRate
-            ? raw : try PolyphaseResampler(from: sourceRate, to: options.sampleRate).resample(raw)
+        let signal = sourceRate == options.sampleRate ? raw : try locating(file: psg.name) {
+            try PolyphaseResampler(from: sourceRate, to: options.sampleRate).resample(raw)
+        }
         let samplesPerEpoch = Int((epochSeconds * options.sampleRate).rounded())
         let plan = epochPlan(annotations: annotations, signalCount: signal.count, sampleRate: options.sampleRate,
                              mapping: options.stageMapping ?? defaultMapping, trimWakeMinutes: options.trimWakeMinutes)
@@ -287,14 +289,13 @@ public enum Preparation {
 
     private static func check(_ options: PrepareOptions) throws {
         if let minutes = options.trimWakeMinutes, minutes < 0 {
-            throw PrepareError(file: "options", field: "trim-wake", found: "\(minutes)",
-                               expected: "minutes ≥ 0, or none")
+            throw SleepfoldError(.invalidValue, field: "--trim-wake", found: "\(minutes)", expected: "minutes ≥ 0, or none")
         }
         let samples = epochSeconds * options.sampleRate
         guard options.sampleRate.isFinite, options.sampleRate > 0, samples >= 1,
               abs(samples - samples.rounded()) < 1e-9 else {
-            throw PrepareError(file: "options", field: "rate", found: "\(options.sampleRate) Hz",
-                               expected: "a positive rate giving a whole number of samples per 30-s epoch")
+            throw SleepfoldError(.invalidValue, field: "--rate", found: "\(options.sampleRate) Hz",
+                                 expected: "a positive rate giving a whole number of samples per 30-s epoch")
         }
     }
 
@@ -304,13 +305,28 @@ public enum Preparation {
         guard matches.count == 1 else {
             let labels = psg.header.dataSignalIndices.map { "'\(psg.header.signals[$0].label)'" }
             if matches.isEmpty {
-                throw PrepareError(file: psg.name, field: "channel", found: "no signal labelled '\(channel)'",
-                                   expected: "one of \(labels.joined(separator: ", "))")
+                throw SleepfoldError(.missingChannel, file: psg.name, field: "channel", found: "no signal labelled '\(channel)'",
+                                     expected: "one of \(labels.joined(separator: ", "))")
             }
-            throw PrepareError(file: psg.name, field: "channel",
-                               found: "\(matches.count) signals labelled '\(channel)' (signals \(matches.map { "\($0 + 1)" }.joined(separator: ", ")))",
-                               expected: "a label that names one signal")
+            throw SleepfoldError(.ambiguousChannel, file: psg.name, field: "channel",
+                                 found: "\(matches.count) signals labelled '\(channel)' (signals \(matches.map { "\($0 + 1)" }.joined(separator: ", ")))",
+                                 expected: "a label that names one signal")
         }
         return matches[0]
     }
+}
+
+// Codes of `prepare` (problems inside an EDF file keep the EDF codes; a prepare
+// manifest's are Cohorts' `.badManifest`, a directory without pairs `.noRecordings`).
+extension SleepfoldError.Code {
+    /// No data signal of the PSG has the channel's label.
+    public static let missingChannel = Self("missingChannel")
+    /// Several data signals of the PSG have the channel's label.
+    public static let ambiguousChannel = Self("ambiguousChannel")
+    /// An EDF+D PSG whose records leave gaps (preparation needs contiguous records).
+    public static let discontinuousRecording = Self("discontinuousRecording")
+    /// A stage map JSON that is malformed or maps a text to no stage.
+    public static let badStageMap = Self("badStageMap")
+    /// An annotation XML file that is not well-formed.
+    public static let badXML = Self("badXML")
 }

@@ -17,12 +17,13 @@ import EDF
 /// name) defaults to the PSG's file name without extension. Ids must be unique.
 public enum PrepareManifest {
     public static func read(_ url: URL) throws -> [NightFiles] {
-        func fail(_ field: String, _ found: String, _ expected: String) -> PrepareError {
-            PrepareError(file: url.path, field: field, found: found, expected: expected)
+        func fail(_ field: String?, _ found: String, _ expected: String) -> SleepfoldError {
+            SleepfoldError(.badManifest, file: url.path, field: field, found: found, expected: expected)
         }
-        guard let data = FileManager.default.contents(atPath: url.path) else {
-            throw fail("manifest", "an unreadable file", "a JSON prepare manifest")
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw SleepfoldError(.fileNotFound, file: url.path, found: "no such file", expected: "a JSON prepare manifest")
         }
+        let data = try fileAccess(url.path, cannot: "read the prepare manifest") { try Data(contentsOf: url) }
         guard let root = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
               let entries = root["nights"] as? [Any] else {
             throw fail("nights", "no \"nights\" array", "{\"nights\": [{\"psg\", \"hypnogram\", \"subject\"}, …]}")
@@ -54,7 +55,8 @@ public enum PrepareManifest {
                 throw fail("nights[\(i)].id", "\"\(id)\"", "a unique file name")
             }
             for (field, file) in [("psg", psg), ("hypnogram", hypnogram)] where !FileManager.default.fileExists(atPath: file.path) {
-                throw fail("nights[\(i)].\(field)", file.path, "an existing EDF file")
+                throw SleepfoldError(.fileNotFound, file: url.path, field: "nights[\(i)].\(field)",
+                                     found: "\(file.path), which does not exist", expected: "an existing EDF file")
             }
             nights.append(NightFiles(id: id, subject: subject, night: night, psg: psg, hypnogram: hypnogram))
         }

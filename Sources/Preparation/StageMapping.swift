@@ -69,28 +69,22 @@ public struct StageMapping: Sendable, Equatable {
         let parsed: MappingFile
         do {
             parsed = try JSONDecoder().decode(MappingFile.self, from: json)
-        } catch let error as PrepareError {
-            throw PrepareError(file: file, field: error.field, found: error.found, expected: error.expected)
+        } catch let error as SleepfoldError {
+            throw error.located(file: file)
         } catch {
-            throw PrepareError(file: file, field: "stage map", found: "invalid JSON (\(Self.describe(error)))",
-                               expected: "a JSON object {\"stages\": {…}, \"drop\": […]}")
+            throw SleepfoldError(.badStageMap, file: file, found: "invalid JSON (\(Self.describe(error)))",
+                                 expected: "a JSON object {\"stages\": {…}, \"drop\": […]}")
         }
         if let both = parsed.dropped.intersection(parsed.stages.keys).sorted().first {
-            throw PrepareError(file: file, field: "drop['\(both)']", found: "a text also listed in \"stages\"",
-                               expected: "each text either a stage or dropped")
+            throw SleepfoldError(.badStageMap, file: file, field: "drop['\(both)']", found: "a text also listed in \"stages\"",
+                                 expected: "each text either a stage or dropped")
         }
         self.init(stages: parsed.stages, dropped: parsed.dropped)
     }
 
     /// Reads a mapping file in the JSON format above.
     public init(contentsOf url: URL) throws {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw PrepareError(file: url.lastPathComponent, field: "stage map", found: "an unreadable file (\(error.localizedDescription))",
-                               expected: "a readable JSON file")
-        }
+        let data = try fileAccess(url.lastPathComponent, cannot: "read the stage map \(url.path)") { try Data(contentsOf: url) }
         try self.init(json: data, file: url.lastPathComponent)
     }
 
@@ -107,7 +101,7 @@ public struct StageMapping: Sendable, Equatable {
 }
 
 /// The JSON file: `{"stages": {text: stage}, "drop": [text]}`; errors come out as
-/// `PrepareError`s without a file name (the caller adds it).
+/// `SleepfoldError`s (`.badStageMap`) without a file name (the caller adds it).
 private struct MappingFile: Decodable {
     var stages: [String: Stage] = [:]
     var dropped: Set<String> = []
@@ -124,45 +118,45 @@ private struct MappingFile: Decodable {
         do {
             root = try decoder.container(keyedBy: Key.self)
         } catch {
-            throw PrepareError(file: "", field: "stage map", found: "JSON that is not an object",
-                               expected: "a JSON object {\"stages\": {…}, \"drop\": […]}")
+            throw SleepfoldError(.badStageMap, found: "JSON that is not an object",
+                                 expected: "a JSON object {\"stages\": {…}, \"drop\": […]}")
         }
         for key in root.allKeys where key.stringValue != "stages" && key.stringValue != "drop" {
-            throw PrepareError(file: "", field: "key '\(key.stringValue)'", found: "an unknown key",
-                               expected: "only \"stages\" and \"drop\"")
+            throw SleepfoldError(.badStageMap, field: "key '\(key.stringValue)'", found: "an unknown key",
+                                 expected: "only \"stages\" and \"drop\"")
         }
         let stageContainer: KeyedDecodingContainer<Key>
         do {
             stageContainer = try root.nestedContainer(keyedBy: Key.self, forKey: Key(stringValue: "stages"))
         } catch {
-            throw PrepareError(file: "", field: "stages", found: "no object",
-                               expected: "an object of annotation text → stage")
+            throw SleepfoldError(.badStageMap, field: "stages", found: "no object",
+                                 expected: "an object of annotation text → stage")
         }
         for key in stageContainer.allKeys {
             let field = "stages['\(key.stringValue)']"
             if let name = try? stageContainer.decode(String.self, forKey: key) {
                 guard let stage = Self.stages[name] else {
-                    throw PrepareError(file: "", field: field, found: "\"\(name)\"",
-                                       expected: "one of \"W\", \"N1\", \"N2\", \"N3\", \"REM\" or a number 0…4")
+                    throw SleepfoldError(.badStageMap, field: field, found: "\"\(name)\"",
+                                         expected: "one of \"W\", \"N1\", \"N2\", \"N3\", \"REM\" or a number 0…4")
                 }
                 stages[key.stringValue] = stage
             } else if let number = try? stageContainer.decode(Int32.self, forKey: key), let stage = Stage(rawValue: number) {
                 stages[key.stringValue] = stage
             } else {
-                throw PrepareError(file: "", field: field, found: "a value that is no stage name or number 0…4",
-                                   expected: "one of \"W\", \"N1\", \"N2\", \"N3\", \"REM\" or a number 0…4")
+                throw SleepfoldError(.badStageMap, field: field, found: "a value that is no stage name or number 0…4",
+                                     expected: "one of \"W\", \"N1\", \"N2\", \"N3\", \"REM\" or a number 0…4")
             }
         }
         guard !stages.isEmpty else {
-            throw PrepareError(file: "", field: "stages", found: "an empty object",
-                               expected: "at least one annotation text → stage")
+            throw SleepfoldError(.badStageMap, field: "stages", found: "an empty object",
+                                 expected: "at least one annotation text → stage")
         }
         if root.contains(Key(stringValue: "drop")) {
             do {
                 dropped = Set(try root.decode([String].self, forKey: Key(stringValue: "drop")))
             } catch {
-                throw PrepareError(file: "", field: "drop", found: "something other than an array of strings",
-                                   expected: "an array of annotation texts")
+                throw SleepfoldError(.badStageMap, field: "drop", found: "something other than an array of strings",
+                                     expected: "an array of annotation texts")
             }
         }
     }

@@ -38,36 +38,50 @@ public final class EpochFile: @unchecked Sendable {
     /// opened on the first read and can be closed again with `close()`.
     public init(url: URL) throws {
         self.url = url
+        guard FileManager.default.fileExists(atPath: url.path) else {
+            throw SleepfoldError(.fileNotFound, file: url.path, found: "no such file", expected: "an epoch file")
+        }
         guard let handle = FileHandle(forReadingAtPath: url.path) else {
-            throw DataError(.fileNotFound, file: url.path, "cannot open the epoch file")
+            throw SleepfoldError(.io, file: url.path, found: "a file that cannot be opened for reading",
+                                 expected: "a readable epoch file")
         }
         defer { try? handle.close() }
-        let header = [UInt8](try handle.read(upToCount: Self.headerBytes) ?? Data())
-        guard header.count == Self.headerBytes, Array(header[0..<16]) == Self.magic else {
-            throw DataError(.notAnArchive, file: url.path, "not a sleepfold epoch file (expected \"SLEEPFOLD-EPOCHS\" at offset 0)")
+        let header = [UInt8](try fileAccess(url.path, cannot: "read the header") { try handle.read(upToCount: Self.headerBytes) } ?? Data())
+        guard header.prefix(16).elementsEqual(Self.magic.prefix(header.count)) else {
+            throw SleepfoldError(.badMagic, file: url.path, field: "magic", found: "other bytes at offset 0",
+                                 expected: "\"SLEEPFOLD-EPOCHS\" (a sleepfold epoch file)")
+        }
+        guard header.count == Self.headerBytes else {
+            throw SleepfoldError(.truncated, file: url.path, field: "header", found: "\(header.count) bytes",
+                                 expected: "\(Self.headerBytes) bytes")
         }
         func u32(_ at: Int) -> UInt32 { header.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt32.self)) } }
         func u64(_ at: Int) -> UInt64 { header.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: at, as: UInt64.self)) } }
         guard u32(16) == Self.version else {
-            throw DataError(.malformedHeader, file: url.path, "epoch file version \(u32(16)), expected \(Self.version)")
+            throw SleepfoldError(.badVersion, file: url.path, field: "format version",
+                                 found: "\(u32(16))", expected: "\(Self.version)")
         }
         let samples = Int(u32(20)), count = u64(24)
         sampleRate = Double(bitPattern: u64(32))
         guard samples > 0, count > 0, count < 1 << 32 else {
-            throw DataError(.malformedHeader, file: url.path, "\(count) epochs of \(samples) samples, expected positive sizes")
+            throw SleepfoldError(.malformedHeader, file: url.path, field: "header sizes",
+                                 found: "\(count) epochs of \(samples) samples", expected: "positive sizes (fewer than 2³² epochs)")
         }
         samplesPerEpoch = samples
         let n = Int(count)
         let labelBytes = Self.padded(4 * n)
-        let labelData = [UInt8](try handle.read(upToCount: labelBytes) ?? Data())
+        let labelData = [UInt8](try fileAccess(url.path, cannot: "read the labels") { try handle.read(upToCount: labelBytes) } ?? Data())
         guard labelData.count == labelBytes else {
-            throw DataError(.truncated, file: url.path, "labels end early: \(labelData.count) of \(labelBytes) bytes")
+            throw SleepfoldError(.truncated, file: url.path, field: "labels",
+                                 found: "\(labelData.count) bytes", expected: "\(labelBytes) bytes for \(n) epochs")
         }
         labels = labelData.withUnsafeBytes { raw in (0..<n).map { Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self)) } }
         dataOffset = Self.headerBytes + labelBytes
-        let size = (try FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.intValue ?? 0
+        let attributes = try fileAccess(url.path, cannot: "read the file size") { try FileManager.default.attributesOfItem(atPath: url.path) }
+        let size = (attributes[.size] as? NSNumber)?.intValue ?? 0
         guard size == dataOffset + 4 * n * samples else {
-            throw DataError(.truncated, file: url.path, "file has \(size) bytes, expected \(dataOffset + 4 * n * samples) for \(n) epochs of \(samples) samples")
+            throw SleepfoldError(.truncated, file: url.path, field: "file size", found: "\(size) bytes",
+                                 expected: "\(dataOffset + 4 * n * samples) bytes for \(n) epochs of \(samples) samples")
         }
     }
 
@@ -88,7 +102,7 @@ public final class EpochFile: @unchecked Sendable {
         if descriptor < 0 {
             descriptor = open(url.path, O_RDONLY | O_CLOEXEC)
             guard descriptor >= 0 else {
-                throw DataError(.ioFailure, file: url.path, "cannot open: \(String(cString: strerror(errno)))")
+                throw SleepfoldError.system("open", file: url.path, errno: errno)
             }
         }
         let bytes = 4 * samplesPerEpoch
@@ -98,7 +112,9 @@ public final class EpochFile: @unchecked Sendable {
                           off_t(dataOffset + epoch * bytes + done))
             if n < 0 && errno == EINTR { continue }
             guard n > 0 else {
-                throw DataError(.ioFailure, file: url.path, "read of epoch \(epoch) failed: \(n < 0 ? String(cString: strerror(errno)) : "end of file")")
+                if n < 0 { throw SleepfoldError.system("pread", file: url.path, field: "epoch \(epoch)", errno: errno) }
+                throw SleepfoldError(.truncated, file: url.path, field: "epoch \(epoch)", found: "the end of the file",
+                                     expected: "\(bytes) bytes of samples (the file shrank while being read?)")
             }
             done += n
         }
@@ -119,4 +135,10 @@ public final class EpochFile: @unchecked Sendable {
     }
 
     package static func padded(_ bytes: Int) -> Int { (bytes + 63) / 64 * 64 }
+}
+
+// Codes of sleepfold's own and numpy's file formats (Cohorts reads the latter).
+extension SleepfoldError.Code {
+    /// The file does not start with its format's magic bytes (not an epoch file, not an `.npy` array).
+    public static let badMagic = Self("badMagic")
 }

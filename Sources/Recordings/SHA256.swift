@@ -83,12 +83,12 @@ public struct SHA256: Sendable {
 
     /// Hex digest of the file at `url`, read in 1 MiB pieces (the file need not fit in memory).
     ///
-    /// - Throws: `DataError` (`.fileNotFound`, `.ioFailure`).
-    public static func hexDigest(ofFile url: URL) throws -> String {
+    /// - Throws: `SleepfoldError` (`.fileNotFound`, `.io`) naming the file.
+    public static func hexDigest(ofFile url: URL) throws(SleepfoldError) -> String {
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw DataError(.fileNotFound, file: url.path, "file not found")
+            throw SleepfoldError(.fileNotFound, file: url.path, found: "no such file", expected: "a file to hash")
         }
-        do {
+        return try fileAccess(url.path, cannot: "read the file") {
             let handle = try FileHandle(forReadingFrom: url)
             defer { try? handle.close() }
             var hasher = SHA256()
@@ -96,8 +96,6 @@ public struct SHA256: Sendable {
                 hasher.update(chunk)
             }
             return hasher.hexDigest()
-        } catch {
-            throw DataError(.ioFailure, file: url.path, "cannot read the file: \(error.localizedDescription)")
         }
     }
 

@@ -37,12 +37,8 @@ extension Report {
     }
 
     /// Writes report.html to `url` atomically.
-    public func writeHTML(to url: URL, predictions: [Prediction], histories: [FoldHistory]) throws(ReportError) {
-        do {
-            try AtomicFile.write(Data(html(predictions: predictions, histories: histories).utf8), to: url)
-        } catch {
-            throw ReportError(.io, error.description)
-        }
+    public func writeHTML(to url: URL, predictions: [Prediction], histories: [FoldHistory]) throws(SleepfoldError) {
+        try AtomicFile.write(Data(html(predictions: predictions, histories: histories).utf8), to: url)
     }
 
     private typealias T = HTMLText

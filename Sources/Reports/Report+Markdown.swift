@@ -113,11 +113,7 @@ extension Report {
     }
 
     /// Writes report.md to `url` atomically.
-    public func writeMarkdown(to url: URL) throws(ReportError) {
-        do {
-            try AtomicFile.write(Data(markdown().utf8), to: url)
-        } catch {
-            throw ReportError(.io, error.description)
-        }
+    public func writeMarkdown(to url: URL) throws(SleepfoldError) {
+        try AtomicFile.write(Data(markdown().utf8), to: url)
     }
 }

@@ -52,17 +52,12 @@ public struct Report: Codable, Equatable, Sendable {
     ///   - recordingSubjects: the subject of every recording of the cohort.
     ///   - runs: per-fold training facts by fold number; missing folds get nulls.
     ///   - createdAt: the time the report is made.
-    /// - Throws: `ReportError` with code `predictions` when the predictions do not
-    ///   fit the plan or the cohort (see `Evaluation.init`).
+    /// - Throws: `SleepfoldError` from `Evaluation.init` when the predictions do not
+    ///   fit the plan or the cohort (`.unknownRecording`, `.wrongFold`, …).
     public init(predictions: [Prediction], plan: FoldPlan, recordingSubjects: [String: String],
                 runs: [Int: FoldRun] = [:], data: DataSummary, protocol evaluationProtocol: ProtocolSummary,
-                config: JSONValue, sleepfoldVersion: String, createdAt: Date = Date()) throws(ReportError) {
-        let evaluation: Evaluation
-        do {
-            evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
-        } catch {
-            throw ReportError(.predictions, error.description)
-        }
+                config: JSONValue, sleepfoldVersion: String, createdAt: Date = Date()) throws(SleepfoldError) {
+        let evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
         schemaVersion = Self.currentSchemaVersion
         title = Self.title(data: data, protocol: evaluationProtocol)
         self.sleepfoldVersion = sleepfoldVersion
@@ -95,8 +90,8 @@ public struct Report: Codable, Equatable, Sendable {
         return title
     }
 
-    /// The fold plan the report's folds record.
-    public func plan() throws(FoldPlanError) -> FoldPlan {
+    /// The fold plan the report's folds record (`.invalidPlan` if they break its invariants).
+    public func plan() throws(SleepfoldError) -> FoldPlan {
         try FoldPlan(folds: folds.map(\.fold))
     }
 
@@ -111,19 +106,12 @@ public struct Report: Codable, Equatable, Sendable {
 
     /// The same report with every metric recomputed from `predictions` (e.g. read
     /// from predictions.csv); title, times, data, protocol, config and fold runs kept.
-    public func rebuilt(from predictions: [Prediction]) throws(ReportError) -> Report {
-        let plan: FoldPlan
-        do {
-            plan = try self.plan()
-        } catch {
-            throw ReportError(.format, "report: \(error.description)")
-        }
-        let evaluation: Evaluation
-        do {
-            evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
-        } catch {
-            throw ReportError(.predictions, error.description)
-        }
+    ///
+    /// - Throws: `SleepfoldError` `.invalidPlan` (folds that break the plan's invariants)
+    ///   or an `Evaluation.init` error (predictions that do not fit the plan or cohort).
+    public func rebuilt(from predictions: [Prediction]) throws(SleepfoldError) -> Report {
+        let plan = try self.plan()
+        let evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
         var copy = self
         copy.pooled = evaluation.pooled
         copy.folds = zip(folds, evaluation.folds).map { FoldReport(fold: $0.fold, metrics: $1, run: $0.run) }
@@ -142,22 +130,27 @@ public struct Report: Codable, Equatable, Sendable {
 
     /// report.json's bytes: pretty-printed, keys sorted, ending with a newline.
     ///
-    /// - Throws: `ReportError` only if `config` holds a non-finite number.
-    public func jsonData() throws(ReportError) -> Data {
+    /// - Throws: `SleepfoldError` (`.invalidValue`) only if a number (in `config`, say)
+    ///   is not finite.
+    public func jsonData() throws(SleepfoldError) -> Data {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         do {
             return try encoder.encode(self) + Data("\n".utf8)
+        } catch let EncodingError.invalidValue(value, context) {
+            throw SleepfoldError(.invalidValue, field: Self.path(context.codingPath),
+                                 found: "\(value), which JSON cannot hold", expected: "finite numbers only")
         } catch {
-            throw ReportError(.format, "report: cannot encode as JSON (\(error)), expected finite numbers only")
+            throw SleepfoldError(.invalidValue, found: "a report JSON cannot hold (\(error))", expected: "finite numbers only")
         }
     }
 
     /// Parses report.json; `file` names it in error messages.
     ///
-    /// - Throws: `ReportError` when the JSON is malformed, a key is missing or of the
-    ///   wrong type, or `schema_version` is newer than `currentSchemaVersion`.
-    public static func decode(_ data: Data, file: String = "report.json") throws(ReportError) -> Report {
+    /// - Throws: `SleepfoldError` naming `file` and the key: `.badReport` when the JSON is
+    ///   malformed or a key is missing or of the wrong type, `.badVersion` when
+    ///   `schema_version` is newer than `currentSchemaVersion`.
+    public static func decode(_ data: Data, file: String = "report.json") throws(SleepfoldError) -> Report {
         struct Version: Decodable {
             let schemaVersion: Int
             enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version" }
@@ -166,21 +159,25 @@ public struct Report: Codable, Equatable, Sendable {
         do {
             let version = try decoder.decode(Version.self, from: data).schemaVersion
             if version > currentSchemaVersion {
-                throw ReportError(.version, "\(file): schema_version is \(version), expected at most \(currentSchemaVersion) (written by a newer sleepfold)")
+                throw SleepfoldError(.badVersion, file: file, field: "schema_version", found: "\(version)",
+                                     expected: "at most \(currentSchemaVersion) (it was written by a newer sleepfold)")
             }
             return try decoder.decode(Report.self, from: data)
-        } catch let error as ReportError {
+        } catch let error as SleepfoldError {
             throw error
         } catch let DecodingError.keyNotFound(key, context) {
-            throw ReportError(.format, "\(file): key \(Self.path(context.codingPath + [key])) is missing, expected it (see docs/report-json.md)")
+            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath + [key]),
+                                 found: "no such key", expected: "it (see docs/report-json.md)")
         } catch let DecodingError.typeMismatch(type, context) {
-            throw ReportError(.format, "\(file): key \(Self.path(context.codingPath)) has the wrong type, expected \(type)")
+            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath),
+                                 found: "a value of the wrong type", expected: "\(type)")
         } catch let DecodingError.valueNotFound(type, context) {
-            throw ReportError(.format, "\(file): key \(Self.path(context.codingPath)) is null, expected \(type)")
+            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath), found: "null", expected: "\(type)")
         } catch let DecodingError.dataCorrupted(context) {
-            throw ReportError(.format, "\(file): key \(Self.path(context.codingPath)): \(context.debugDescription)")
+            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath),
+                                 "\(context.debugDescription); expected a report.json as docs/report-json.md describes")
         } catch {
-            throw ReportError(.format, "\(file): \(error), expected a report.json")
+            throw SleepfoldError(.badReport, file: file, found: "\(error)", expected: "a report.json")
         }
     }
 
@@ -189,51 +186,25 @@ public struct Report: Codable, Equatable, Sendable {
     }
 
     /// Writes report.json to `url` atomically (temporary file in the same directory, then rename).
-    public func write(to url: URL) throws(ReportError) {
-        let data = try jsonData()
+    public func write(to url: URL) throws(SleepfoldError) {
+        let data: Data
         do {
-            try AtomicFile.write(data, to: url)
+            data = try jsonData()
         } catch {
-            throw ReportError(.io, error.description)
+            throw error.located(file: url.path)
         }
+        try AtomicFile.write(data, to: url)
     }
 
     /// Reads report.json from `url`.
-    public static func read(from url: URL) throws(ReportError) -> Report {
-        let data: Data
-        do {
-            data = try Data(contentsOf: url)
-        } catch {
-            throw ReportError(.io, "\(url.path): cannot read (\(error.localizedDescription)), expected a report.json file")
-        }
+    public static func read(from url: URL) throws(SleepfoldError) -> Report {
+        let data = try fileAccess(url.path, cannot: "read the report") { try Data(contentsOf: url) }
         return try decode(data, file: url.path)
     }
 }
 
-/// Why a report cannot be made, written or read.
-public struct ReportError: Error, CustomStringConvertible, Equatable, Sendable {
-    /// What went wrong, for callers that react to it; grows without breaking them.
-    public struct Code: Hashable, Sendable, CustomStringConvertible {
-        public let rawValue: String
-        public var description: String { rawValue }
-        /// The file cannot be read or written.
-        public static let io = Code(rawValue: "io")
-        /// report.json is malformed, or the report cannot be encoded.
-        public static let format = Code(rawValue: "format")
-        /// report.json was written by a newer sleepfold.
-        public static let version = Code(rawValue: "version")
-        /// Predictions do not fit the report's fold plan or recordings.
-        public static let predictions = Code(rawValue: "predictions")
-    }
-
-    public let code: Code
-    /// One line for the user: the file, what was found and what was expected.
-    public let message: String
-
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    public var description: String { message }
+// Codes of report.json (a newer schema is Basics' `.badVersion`).
+extension SleepfoldError.Code {
+    /// report.json is not JSON, or a key is missing, null or of the wrong type.
+    public static let badReport = Self("badReport")
 }

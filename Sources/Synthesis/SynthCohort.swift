@@ -39,14 +39,15 @@ public enum SynthCohort {
     }
 
     /// One night: night `night` (1…`options.nights`) of subject `subject`
-    /// (0..<`options.subjects`). Throws `SynthError` for options out of range.
+    /// (0..<`options.subjects`). Throws `SleepfoldError` (`.invalidValue`) for options out of range.
     public static func night(subject: Int, night: Int, options: SynthOptions) throws -> Recording {
         try options.validate()
         guard (0..<options.subjects).contains(subject) else {
-            throw SynthError(option: "subject", found: String(subject), expected: "a subject index in 0..<\(options.subjects)")
+            throw SleepfoldError(.invalidValue, field: "subject", found: String(subject),
+                                 expected: "a subject index in 0..<\(options.subjects)")
         }
         guard (1...options.nights).contains(night) else {
-            throw SynthError(option: "night", found: String(night), expected: "a night in 1...\(options.nights)")
+            throw SleepfoldError(.invalidValue, field: "night", found: String(night), expected: "a night in 1...\(options.nights)")
         }
         return make(subject: subject, night: night, options: options)
     }

@@ -86,7 +86,8 @@ public enum SynthNSRR {
         events.append(EDFAnnotation(onset: 95.5, duration: 12.5, text: "Arousal ()|Arousal ()"))
         types.append("Arousals|Arousals")
         let xml = NSRRAnnotations(epochLength: 30, events: events, eventTypes: types).xml()
-        try Data(xml.utf8).write(to: directory.appendingPathComponent("\(id)-nsrr.xml"))
+        let xmlURL = directory.appendingPathComponent("\(id)-nsrr.xml")
+        try fileAccess(xmlURL.path, cannot: "write the annotations") { try Data(xml.utf8).write(to: xmlURL) }
         return Night(id: id, expectedLabels: expected)
     }
 }

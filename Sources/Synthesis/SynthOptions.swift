@@ -1,3 +1,4 @@
+import Basics
 import Cohorts
 import EDF
 import Preparation
@@ -31,36 +32,19 @@ public struct SynthOptions: Sendable, Equatable {
         return Int((hours * 120).rounded())
     }
 
-    /// Throws a `SynthError` naming the first option out of range.
-    public func validate() throws {
+    /// Throws a `SleepfoldError` (`.invalidValue`) whose field is the first option out
+    /// of range (`--subjects`, `--nights`, `--hours`).
+    public func validate() throws(SleepfoldError) {
         guard (1...Self.maxSubjects).contains(subjects) else {
-            throw SynthError(option: "--subjects", found: String(subjects), expected: "an integer in 1...\(Self.maxSubjects)")
+            throw SleepfoldError(.invalidValue, field: "--subjects", found: String(subjects),
+                                 expected: "an integer in 1...\(Self.maxSubjects)")
         }
         guard nights == 1 || nights == 2 else {
-            throw SynthError(option: "--nights", found: String(nights), expected: "1 or 2")
+            throw SleepfoldError(.invalidValue, field: "--nights", found: String(nights), expected: "1 or 2")
         }
         guard hours.isFinite, Self.hoursRange.contains(hours) else {
-            throw SynthError(option: "--hours", found: String(hours),
-                             expected: "a number of hours in \(Self.hoursRange.lowerBound)...\(Self.hoursRange.upperBound)")
+            throw SleepfoldError(.invalidValue, field: "--hours", found: String(hours),
+                                 expected: "a number of hours in \(Self.hoursRange.lowerBound)...\(Self.hoursRange.upperBound)")
         }
     }
-}
-
-/// An option of the synthetic cohort out of range: names the option, the value
-/// found and what is accepted.
-public struct SynthError: Error, CustomStringConvertible, Equatable {
-    /// The command-line option, e.g. "--nights".
-    public var option: String
-    /// The value given.
-    public var found: String
-    /// What the option accepts.
-    public var expected: String
-
-    public init(option: String, found: String, expected: String) {
-        self.option = option
-        self.found = found
-        self.expected = expected
-    }
-
-    public var description: String { "synth: \(option) is \(found), expected \(expected)" }
 }

@@ -183,7 +183,7 @@ public final class WorkerRuntime {
     private func send(_ envelope: Sleepfold_Envelope) throws {
         do {
             try socket?.send(try Wire.frames(envelope), wait: false)
-        } catch let error as ZMQError where error.wouldBlock {
+        } catch let error as SleepfoldError where error.wouldBlock {
             return
         }
         nextHeartbeat = now() + Self.heartbeatInterval

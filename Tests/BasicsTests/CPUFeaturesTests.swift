@@ -20,12 +20,10 @@ struct CPUFeaturesTests {
         #if arch(x86_64)
         let sandyBridge = CPUFeatures(flags: ["fpu", "sse2", "avx", "popcnt"])
         #expect(sandyBridge.missingForModelCore == ["avx2", "fma", "bmi1", "bmi2", "f16c", "abm", "movbe"])
-        #expect(throws: CPUFeaturesError.self) { try sandyBridge.requireModelCore() }
-        do {
-            try sandyBridge.requireModelCore()
-        } catch {
-            #expect("\(error)".contains("lacks avx2, fma"))
-        }
+        let error = try #require(throws: SleepfoldError.self) { try sandyBridge.requireModelCore() }
+        #expect(error.code == .unsupportedCPU && error.file == "/proc/cpuinfo" && error.field == "flags")
+        #expect(error.message.hasPrefix("this CPU lacks avx2, fma, bmi1, bmi2, f16c, abm, movbe, expected "), "\(error)")
+        #expect(error.description.hasPrefix("/proc/cpuinfo: flags: this CPU lacks avx2, fma"))
         #endif
         // The machine running the tests runs the model core.
         try CPUFeatures.current.requireModelCore()

@@ -56,14 +56,15 @@ struct CohortTests {
         do {
             _ = try Cohort.scan(directory)
             Issue.record("the bad directory was accepted")
-        } catch let error as CohortError {
-            #expect(error.source == directory.path)
+        } catch let error as SleepfoldError {
+            #expect(error.code == .invalidCohort && error.file == directory.path && error.field == nil)
+            #expect(error.message == "found 10 problems (listed below), expected none")
             let found = Dictionary(uniqueKeysWithValues: error.problems.map {
                 (URL(fileURLWithPath: $0.file ?? "").lastPathComponent, $0.code.rawValue)
             })
             #expect(found == expected)  // the good SC4001E0.npz is not listed
             #expect(error.problems.allSatisfy { $0.file?.hasPrefix(directory.path + "/") == true })
-            #expect(error.description.hasPrefix("10 problems in \(directory.path):\n  - "))
+            #expect(error.description.hasPrefix("\(directory.path): found 10 problems (listed below), expected none\n  - "))
             #expect(error.description.split(separator: "\n").count == 11)
         }
     }
@@ -74,7 +75,8 @@ struct CohortTests {
         let cohort = try Cohort.scan(directory, expectedSampleRate: 200)
         #expect(cohort.recordings.map(\.samplesPerEpoch) == [6000])
         #expect(try cohort.load(cohort.recordings[0]).sampleRate == 200)
-        #expect(throws: CohortError.self) { _ = try Cohort.scan(directory) }
+        let error = expectError(.invalidCohort, file: directory.path) { _ = try Cohort.scan(directory) }
+        #expect(error?.problems.map(\.code) == [.sampleRateMismatch])
     }
 
     @Test func signalCheckCanBeSkippedForSpeed() throws {
@@ -83,8 +85,8 @@ struct CohortTests {
         // Without reading x, the NaN goes unnoticed; the full load still refuses it.
         let cohort = try Cohort.scan(directory, checkSignal: false)
         #expect(cohort.recordings.map(\.labels) == [[1]])
-        expectDataError(.nonFiniteSignal) { _ = try cohort.load(cohort.recordings[0]) }
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.scan(directory) }
+        expectError(.nonFiniteSignal) { _ = try cohort.load(cohort.recordings[0]) }
+        let error = try #require(expectError(.invalidCohort, file: directory.path) { _ = try Cohort.scan(directory) })
         #expect(error.problems.map(\.code) == [.nonFiniteSignal])
     }
 
@@ -125,15 +127,19 @@ struct CohortTests {
 
     @Test func badManifestEntriesAreAllListed() throws {
         let manifest = try TestFixtures.url("cohort/manifest/bad-manifest.json")
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.scan(manifest) }
+        let error = try #require(expectError(.invalidCohort, file: manifest.path) { _ = try Cohort.scan(manifest) })
         #expect(error.problems.map(\.code) == [.badManifest, .badManifest, .badManifest, .badManifest,
                                                .duplicateRecording, .fileNotFound])
+        #expect(error.problems.prefix(5).map(\.field) == ["recordings[3].subject", "recordings[4].path",
+                                                           "recordings[5].night", "recordings[6]",
+                                                           "recordings[1] (nights/b.npz)"])
         let messages = error.problems.map(\.message)
-        #expect(messages[0].hasPrefix("recordings[3].subject:"))
-        #expect(messages[1].hasPrefix("recordings[4].path:"))
-        #expect(messages[2].hasPrefix("recordings[5].night:"))
-        #expect(messages[3].hasPrefix("recordings[6]:"))
-        #expect(messages[4].hasPrefix("recordings[1] (nights/b.npz) has recording id 'b', as recordings[0]"))
+        #expect(messages[0].hasPrefix("found ") && messages[0].hasSuffix(", expected a non-empty string"), "\(error)")
+        #expect(messages[1].hasSuffix(", expected a non-empty string (the .npz file)"), "\(error)")
+        #expect(messages[2].hasSuffix(", expected an integer"), "\(error)")
+        #expect(messages[3].hasSuffix(", expected an object with \"path\" and \"subject\""), "\(error)")
+        #expect(messages[4].hasPrefix("found recording id 'b', as recordings[0]"), "\(error)")
+        #expect(messages[4].hasSuffix("expected recording ids (file names without extension) unique in a cohort"))
         #expect(error.problems[5].file?.hasSuffix("nights/missing.npz") == true)
         #expect(error.problems.prefix(5).allSatisfy { $0.file == manifest.path })
     }
@@ -153,17 +159,18 @@ struct CohortTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let manifest = directory.appendingPathComponent("m.json")
         try Data(json.utf8).write(to: manifest)
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.entries(manifest) }
+        let error = try #require(expectError(.invalidCohort, file: manifest.path) { _ = try Cohort.entries(manifest) })
         #expect(error.problems.count == 1)
         #expect(error.problems.first?.code == .badManifest)
         #expect(error.problems.first?.file == manifest.path)
-        #expect(error.problems.first?.message.contains(phrase) == true, "\(error)")
+        let place = [error.problems.first?.field, error.problems.first?.message].compactMap { $0 }.joined(separator: ": ")
+        #expect(place.contains(phrase), "\(error)")
     }
 
     @Test func cassetteAndTelemetryDoNotMix() throws {
         let directory = try Self.directory(with: ["sleepedf/SC4011E0.npz", "telemetry/ST7011J0.npz"])
         defer { try? FileManager.default.removeItem(at: directory) }
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.scan(directory) }
+        let error = try #require(expectError(.invalidCohort, file: directory.path) { _ = try Cohort.scan(directory) })
         #expect(error.problems.map(\.code) == [.mixedStudies])
         #expect(error.problems.first?.file == directory.path)
     }
@@ -172,10 +179,10 @@ struct CohortTests {
         let directory = try TestFixtures.scratchDirectory()
         defer { try? FileManager.default.removeItem(at: directory) }
         try Data("not data".utf8).write(to: directory.appendingPathComponent("readme.txt"))
-        let empty = try #require(throws: CohortError.self) { _ = try Cohort.scan(directory) }
+        let empty = try #require(expectError(.invalidCohort, file: directory.path) { _ = try Cohort.scan(directory) })
         #expect(empty.problems.map(\.code) == [.noRecordings])
         let missing = directory.appendingPathComponent("absent")
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.scan(missing) }
+        let error = try #require(expectError(.invalidCohort, file: missing.path) { _ = try Cohort.scan(missing) })
         #expect(error.problems.map(\.code) == [.fileNotFound] && error.problems.first?.file == missing.path)
     }
 
@@ -186,7 +193,7 @@ struct CohortTests {
         let entries = try Cohort.entries(directory)
         #expect(entries.map(\.id) == ["SC4001E0", "SC4061E0"])
         #expect(entries.map(\.subject) == ["00", "06"])
-        let error = try #require(throws: CohortError.self) { _ = try Cohort.scan(directory) }
+        let error = try #require(expectError(.invalidCohort, file: directory.path) { _ = try Cohort.scan(directory) })
         #expect(error.problems.map(\.code) == [.notAnArchive])
     }
 

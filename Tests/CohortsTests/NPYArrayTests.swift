@@ -31,8 +31,8 @@ struct NPYArrayTests {
         let rate = NPYArray(scalar: 62.5)
         #expect(rate.dtype == .float64 && rate.shape == [])
         #expect(try rate.doubleScalar() == 62.5)
-        expectDataError(.conversion) { _ = try rate.intScalar() }
-        let error = expectDataError(.conversion) { _ = try NPYArray([1, 2] as [Int32]).intScalar() }
+        expectError(.conversion) { _ = try rate.intScalar() }
+        let error = expectError(.conversion) { _ = try NPYArray([1, 2] as [Int32]).intScalar() }
         #expect(error?.message.contains("(2,)") == true)
     }
 
@@ -40,32 +40,32 @@ struct NPYArrayTests {
         // int64 → int32 within range works, out of range names the value and index.
         #expect(try NPYArray([0, 4, -3] as [Int64]).int32s() == [0, 4, -3])
         let wide = NPYArray([7, 1 << 40] as [Int64])
-        let error = expectDataError(.conversion) { _ = try wide.int32s() }
+        let error = expectError(.conversion) { _ = try wide.int32s() }
         #expect(error?.message.contains("1099511627776") == true)
         #expect(error?.message.contains("index 1") == true)
         // float64 → float32 rounds (the one lossy conversion).
         #expect(try NPYArray([0.1] as [Double]).floats() == [Float(0.1)])
         // Integral floats convert to integers; fractional ones do not.
         #expect(try NPYArray([100.0, -3.0] as [Double]).int32s() == [100, -3])
-        expectDataError(.conversion) { _ = try NPYArray([2.5] as [Float]).int32s() }
-        expectDataError(.conversion) { _ = try NPYArray([Double.nan]).int64s() }
+        expectError(.conversion) { _ = try NPYArray([2.5] as [Float]).int32s() }
+        expectError(.conversion) { _ = try NPYArray([Double.nan]).int64s() }
         // Integers convert to floats only when exact.
         #expect(try NPYArray([1 << 24] as [Int32]).floats() == [16_777_216])
-        expectDataError(.conversion) { _ = try NPYArray([(1 << 24) + 1] as [Int32]).floats() }
+        expectError(.conversion) { _ = try NPYArray([(1 << 24) + 1] as [Int32]).floats() }
         // Booleans read as 0/1, numbers as booleans only when 0 or 1.
         #expect(try NPYArray([true, false]).int32s() == [1, 0])
         #expect(try NPYArray([0, 1] as [UInt8]).bools() == [false, true])
-        expectDataError(.conversion) { _ = try NPYArray([2] as [UInt8]).bools() }
-        expectDataError(.conversion) { _ = try NPYArray([-1] as [Int8]).uint8s() }
+        expectError(.conversion) { _ = try NPYArray([2] as [UInt8]).bools() }
+        expectError(.conversion) { _ = try NPYArray([-1] as [Int8]).uint8s() }
     }
 
     @Test func rawInitializerAndReshapeCheckSizes() throws {
         let array = try NPYArray(dtype: .int32, shape: [2, 2], bytes: [UInt8](repeating: 0, count: 16))
         #expect(try array.reshaped([4]).shape == [4])
         #expect(try array.reshaped([1, 4, 1]).int32s() == [0, 0, 0, 0])
-        expectDataError(.sizeMismatch) { _ = try array.reshaped([3]) }
-        expectDataError(.sizeMismatch) { _ = try NPYArray(dtype: .float64, shape: [2], bytes: [0, 0, 0]) }
-        expectDataError(.sizeMismatch) { _ = try NPYArray(dtype: .uint8, shape: [-1], bytes: []) }
+        expectError(.sizeMismatch) { _ = try array.reshaped([3]) }
+        expectError(.sizeMismatch) { _ = try NPYArray(dtype: .float64, shape: [2], bytes: [0, 0, 0]) }
+        expectError(.sizeMismatch) { _ = try NPYArray(dtype: .uint8, shape: [-1], bytes: []) }
     }
 
     @Test func stringArraysAreUCS4AsNumpyWritesThem() throws {
@@ -77,12 +77,12 @@ struct NPYArrayTests {
         #expect(mixed.dtype.rawValue == "<U3")
         #expect(Array(mixed.bytes.prefix(12)) == [0x57, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0])
         #expect(try mixed.strings() == ["W", "N1", "\u{e9}t\u{e9}"])
-        expectDataError(.conversion) { _ = try mixed.doubles() }
-        expectDataError(.conversion) { _ = try mixed.int32s() }
-        expectDataError(.conversion) { _ = try NPYArray([1, 2] as [Int32]).strings() }
+        expectError(.conversion) { _ = try mixed.doubles() }
+        expectError(.conversion) { _ = try mixed.int32s() }
+        expectError(.conversion) { _ = try NPYArray([1, 2] as [Int32]).strings() }
         // A code point that is no Unicode scalar (a lone surrogate) is an error, not a crash.
         let bad = try NPYArray(dtype: .unicode(length: 1), shape: [1], bytes: [0x00, 0xD8, 0, 0])
-        expectDataError(.conversion) { _ = try bad.strings() }
+        expectError(.conversion) { _ = try bad.strings() }
     }
 
     @Test func dtypeDescriptorsFollowNumpy() throws {
@@ -90,18 +90,18 @@ struct NPYArrayTests {
         #expect(try NPYDType(descr: "<u1") == .uint8)
         #expect(try NPYDType(descr: "|i1") == .int8)
         #expect(try NPYDType(descr: ">b1") == .bool)
-        expectDataError(.bigEndian) { _ = try NPYDType(descr: ">f4") }
-        expectDataError(.bigEndian) { _ = try NPYDType(descr: ">i8") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<c8") }
+        expectError(.bigEndian) { _ = try NPYDType(descr: ">f4") }
+        expectError(.bigEndian) { _ = try NPYDType(descr: ">i8") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "<c8") }
         #expect(try NPYDType(descr: "<U10") == .unicode(length: 10))
         #expect(NPYDType.unicode(length: 10).itemSize == 40)
-        expectDataError(.bigEndian) { _ = try NPYDType(descr: ">U10") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<U0") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "<Ux") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "|S10") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "|O") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "=f4") }
-        expectDataError(.unsupportedDType) { _ = try NPYDType(descr: "") }
+        expectError(.bigEndian) { _ = try NPYDType(descr: ">U10") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "<U0") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "<Ux") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "|S10") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "|O") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "=f4") }
+        expectError(.unsupportedDType) { _ = try NPYDType(descr: "") }
     }
 
     @Test(arguments: ["v1.npy", "v2.npy", "v3.npy"])
@@ -168,24 +168,24 @@ struct NPYArrayTests {
     @Test func everyPrefixOfAnNpyFileIsTruncatedNotACrash() throws {
         let bytes = [UInt8](try Data(contentsOf: TestFixtures.url("npz/v2.npy")))
         for length in 0..<bytes.count {
-            expectDataError(.truncated) { _ = try NPYArray(npy: Array(bytes.prefix(length))) }
+            expectError(.truncated) { _ = try NPYArray(npy: Array(bytes.prefix(length))) }
         }
         #expect(try NPYArray(npy: bytes).int64s() == [-(1 << 40), 1 << 40, 7, -7])
     }
 
     @Test(arguments: [
-        ("bad_fortran.npy", DataError.Code.fortranOrder, "Fortran order"),
+        ("bad_fortran.npy", SleepfoldError.Code.fortranOrder, "Fortran order"),
         ("bad_bigendian.npy", .bigEndian, "'>f4'"),
         ("bad_complex.npy", .unsupportedDType, "'<c8'"),
         ("bad_structured.npy", .unsupportedDType, "structured"),
         ("bad_truncated.npy", .truncated, "needs 24 bytes, found 19"),
         ("bad_oversize.npy", .sizeMismatch, "longer than the header"),
-        ("bad_badversion.npy", .unsupportedVersion, "4.0"),
+        ("bad_badversion.npy", .badVersion, "4.0"),
         ("bad_notnpy.npy", .badMagic, "magic"),
     ])
-    func rejectsBadNpyFilesNamingTheFile(file: String, code: DataError.Code, phrase: String) throws {
+    func rejectsBadNpyFilesNamingTheFile(file: String, code: SleepfoldError.Code, phrase: String) throws {
         let url = try TestFixtures.url("npz/\(file)")
-        let error = expectDataError(code) { _ = try NPYArray(contentsOf: url) }
+        let error = expectError(code) { _ = try NPYArray(contentsOf: url) }
         #expect(error?.file == url.path)
         #expect(error?.message.contains(phrase) == true, "\(String(describing: error))")
         #expect(error?.description.hasPrefix(url.path + ": ") == true)
@@ -216,7 +216,7 @@ struct NPYArrayTests {
             String(repeating: "(", count: 100),
         ]
         for header in malformed {
-            expectDataError(.malformedHeader) { _ = try NPYArray(npy: npy(header, data: four)) }
+            expectError(.malformedHeader) { _ = try NPYArray(npy: npy(header, data: four)) }
         }
     }
 }

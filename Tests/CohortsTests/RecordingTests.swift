@@ -66,7 +66,7 @@ struct RecordingTests {
 
     @Test func otherNamesNeedAnExplicitSubject() throws {
         let url = try TestFixtures.url("cohort/bad/notes.npz")
-        let error = expectDataError(.unnamedRecording) { _ = try Recording(contentsOf: url) }
+        let error = expectError(.unnamedRecording) { _ = try Recording(contentsOf: url) }
         #expect(error?.file == url.path)
         #expect(error?.message.contains("manifest") == true)
         let recording = try Recording(contentsOf: url, subject: "P7", night: 3)
@@ -76,8 +76,8 @@ struct RecordingTests {
 
     @Test func anotherRateLoadsWhenExpected() throws {
         let url = try TestFixtures.url("cohort/bad/SC4031E0.npz")
-        let error = expectDataError(.sampleRateMismatch) { _ = try Recording(contentsOf: url) }
-        #expect(error?.member == "fs" && error?.message.contains("200 Hz, expected 100 Hz") == true)
+        let error = expectError(.sampleRateMismatch) { _ = try Recording(contentsOf: url) }
+        #expect(error?.field == "member 'fs'" && error?.message.contains("200 Hz, expected 100 Hz") == true)
         for rate in [200.0, nil] {
             let recording = try Recording(contentsOf: url, expectedSampleRate: rate)
             #expect(recording.sampleRate == 200 && recording.samplesPerEpoch == 6000 && recording.epochCount == 1)
@@ -89,7 +89,7 @@ struct RecordingTests {
 
     /// Each bad fixture, the member blamed, and a phrase of the message.
     @Test(arguments: [
-        ("SC4021E0.npz", DataError.Code.labelOutOfRange, "y", "label 7 at epoch 1 is outside 0…4"),
+        ("SC4021E0.npz", SleepfoldError.Code.labelOutOfRange, "y", "label 7 at epoch 1 is outside 0…4"),
         ("SC4031E0.npz", .sampleRateMismatch, "fs", "200 Hz, expected 100 Hz"),
         ("SC4041E0.npz", .nonFiniteSignal, "x", "epoch 0, sample 17"),
         ("SC4051E0.npz", .epochCountMismatch, "y", "y has 3 labels but x has 2 epochs"),
@@ -98,24 +98,24 @@ struct RecordingTests {
         ("SC4081E0.npz", .missingMember, "fs", "no such member"),
         ("SC4091E0.npz", .unexpectedDType, "y", "<f4"),
         ("SC4101E0.npz", .emptyRecording, "y", "no epochs"),
-    ] as [(String, DataError.Code, String?, String)])
-    func badFilesSayWhatIsWrong(file: String, code: DataError.Code, member: String?, phrase: String) throws {
+    ] as [(String, SleepfoldError.Code, String?, String)])
+    func badFilesSayWhatIsWrong(file: String, code: SleepfoldError.Code, member: String?, phrase: String) throws {
         let url = try TestFixtures.url("cohort/bad/\(file)")
-        let error = expectDataError(code) { _ = try Recording(contentsOf: url) }
+        let error = expectError(code) { _ = try Recording(contentsOf: url) }
         #expect(error?.file == url.path)
-        #expect(error?.member == member)
+        #expect(error?.field == member.map { "member '\($0)'" })
         #expect(error?.message.contains(phrase) == true, "\(String(describing: error))")
         // The scan reports the same problem without loading the signal.
-        let scanError = expectDataError(code) { _ = try RecordingSummary(scanning: url) }
+        let scanError = expectError(code) { _ = try RecordingSummary(scanning: url) }
         #expect(scanError == error)
     }
 
     @Test func labelErrorsCountEveryBadLabel() throws {
-        let error = expectDataError(.labelOutOfRange) {
+        let error = expectError(.labelOutOfRange) {
             _ = try Recording(contentsOf: TestFixtures.url("cohort/bad/SC4021E0.npz"))
         }
         #expect(error?.message.contains("2 of 3 labels are out of range") == true)
-        let nan = expectDataError(.nonFiniteSignal) {
+        let nan = expectError(.nonFiniteSignal) {
             _ = try Recording(contentsOf: TestFixtures.url("cohort/bad/SC4041E0.npz"))
         }
         #expect(nan?.message.contains("2 non-finite values") == true)
@@ -181,10 +181,10 @@ struct RecordingTests {
             Recording(id: "SC4001E0", subject: "00", night: 1, sampleRate: 100, samplesPerEpoch: 3000, x: x, labels: labels)
         }
         let ok = [Float](repeating: 0, count: 3000)
-        expectDataError(.labelOutOfRange) { try night(ok, [5]).write(to: url) }
-        expectDataError(.labelOutOfRange) { try night(ok, [-1]).write(to: url) }
-        expectDataError(.nonFiniteSignal) { try night([.nan] + ok.dropFirst(), [0]).write(to: url) }
-        expectDataError(.emptyRecording) { try night([], []).write(to: url) }
+        expectError(.labelOutOfRange) { try night(ok, [5]).write(to: url) }
+        expectError(.labelOutOfRange) { try night(ok, [-1]).write(to: url) }
+        expectError(.nonFiniteSignal) { try night([.nan] + ok.dropFirst(), [0]).write(to: url) }
+        expectError(.emptyRecording) { try night([], []).write(to: url) }
         #expect(!FileManager.default.fileExists(atPath: url.path))
     }
 }

@@ -205,8 +205,14 @@ func annotationsMatchPyEDFlib(file: String) throws {
         #expect(middle == Array(whole[(3 * n)..<(7 * n)]))
         #expect(try fromFile.digitalSamples(signal: signal, records: 5..<5).isEmpty)
     }
-    #expect(throws: EDFError.self) { try fromFile.digitalSamples(signal: 2) }
-    #expect(throws: EDFError.self) { try fromFile.digitalSamples(signal: 0, records: 10..<12) }
+    let badSignal = expectError(.badRequest, file: "test_uneven_samp.edf", field: "signal index") {
+        _ = try fromFile.digitalSamples(signal: 2)
+    }
+    #expect(badSignal?.message == "found 2, expected 0…1")
+    let badRecords = expectError(.badRequest, file: "test_uneven_samp.edf", field: "record range") {
+        _ = try fromFile.digitalSamples(signal: 0, records: 10..<12)
+    }
+    #expect(badRecords?.message == "found 10..<12, expected a range within 0..<11")
 }
 
 @Test func physicalScalingFollowsTheSpecificationFormula() {
@@ -230,9 +236,12 @@ func annotationsMatchPyEDFlib(file: String) throws {
     #expect(try gap.digitalSamples(signal: 0) == (0..<40).map { Int32($0) })
     // Records of an EDF+D file may leave gaps but not overlap; those of EDF+C must be contiguous.
     let overlap = try EDFReader(bytes: patchedPlusFile(reserved: "EDF+D", lastRecordOnset: "+2"), name: "overlap.edf")
-    let overlapError = try #require(throws: EDFError.self) { try overlap.annotations() }
+    let overlapError = try #require(throws: SleepfoldError.self) { try overlap.annotations() }
+    #expect(overlapError.code == .badAnnotation && overlapError.file == "overlap.edf")
     #expect(overlapError.field == "record 3: time-keeping onset")
+    #expect(overlapError.message == "found 2.0 s, expected ≥ 3.0 s (the previous record's end)")
     let notContiguous = try EDFReader(bytes: patchedPlusFile(reserved: "EDF+C", lastRecordOnset: "+9"), name: "c.edf")
-    let contiguityError = try #require(throws: EDFError.self) { try notContiguous.annotations() }
+    let contiguityError = try #require(throws: SleepfoldError.self) { try notContiguous.annotations() }
+    #expect(contiguityError.code == .badAnnotation)
     #expect(contiguityError.description == "c.edf: record 3: time-keeping onset: found 9.0 s, expected 3.0 s in a contiguous (+C) file")
 }

@@ -100,17 +100,20 @@ func writtenFilesReadBackExactly(format: EDFSampleFormat) throws {
     let quantized = try EDFWriter.Signal(header: header, physicalSamples: values)
     let back = quantized.digitalSamples.map(header.physical(fromDigital:))
     #expect(maxAbsDifference(back, values) <= step / 2 + 1e-12)
-    #expect(throws: EDFError.self) { try EDFWriter.Signal(header: header, physicalSamples: [.nan]) }
+    let nan = expectError(.unwritable, file: "EDFWriter", field: "signal 'EEG': sample 1") {
+        _ = try EDFWriter.Signal(header: header, physicalSamples: [0, .nan])
+    }
+    #expect(nan?.message == "found nan, expected a finite physical value")
 }
 
 @Test func valuesTheFormatCannotHoldAreErrors() {
-    func error(_ change: (inout EDFWriter) -> Void) -> EDFError? {
+    func error(_ change: (inout EDFWriter) -> Void) -> SleepfoldError? {
         var writer = EDFWriter(startTime: start, recordDuration: 1, signals: testSignals(records: 2, format: .edf))
         change(&writer)
         do {
             _ = try writer.encode(name: "out.edf")
             return nil
-        } catch let error as EDFError {
+        } catch let error as SleepfoldError {
             #expect(error.code == .unwritable && error.file == "out.edf")
             return error
         } catch {

@@ -128,23 +128,30 @@ func attnsleep78SubjectPlanIsThePapers(k: Int, sizes: [Int]) throws {
 
 @Test func badRequestsAreClearErrors() {
     let subjects = subjectIDs(10)
-    func code(_ make: () throws(FoldPlanError) -> FoldPlan) -> FoldPlanError.Code? {
+    func code(_ make: () throws(SleepfoldError) -> FoldPlan) -> SleepfoldError.Code? {
         do { _ = try make(); return nil } catch { return error.code }
     }
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: subjects, folds: 1, kind: .seeded, seed: 0, selection: .last) } == .foldCount)
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: subjects, folds: 11, kind: .seeded, seed: 0, selection: .last) } == .foldCount)
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: subjects + ["03"], folds: 2, kind: .seeded, seed: 0, selection: .last) } == .duplicateSubject)
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: subjects + [""], folds: 2, kind: .seeded, seed: 0, selection: .last) } == .emptySubject)
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: subjects, folds: 2, kind: .attnsleep, seed: 0, selection: .last) } == .attnsleepSubjectCount)
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: ["a", "b"], folds: 2, kind: .seeded, seed: 0, selection: .validation) } == .tooFewForValidation)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: subjects, folds: 1, kind: .seeded, seed: 0, selection: .last) } == .foldCount)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: subjects, folds: 11, kind: .seeded, seed: 0, selection: .last) } == .foldCount)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: subjects + ["03"], folds: 2, kind: .seeded, seed: 0, selection: .last) } == .duplicateSubject)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: subjects + [""], folds: 2, kind: .seeded, seed: 0, selection: .last) } == .emptySubject)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: subjects, folds: 2, kind: .attnsleep, seed: 0, selection: .last) } == .attnsleepSubjectCount)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: ["a", "b"], folds: 2, kind: .seeded, seed: 0, selection: .validation) } == .tooFewForValidation)
     // Without validation subjects two subjects are enough.
-    #expect(code { () throws(FoldPlanError) in try FoldPlan(subjects: ["a", "b"], folds: 2, kind: .seeded, seed: 0, selection: .testOracle) } == nil)
+    #expect(code { () throws(SleepfoldError) in try FoldPlan(subjects: ["a", "b"], folds: 2, kind: .seeded, seed: 0, selection: .testOracle) } == nil)
     do {
         _ = try FoldPlan(subjects: subjectIDs(19), folds: 19, kind: .attnsleep, seed: 0, selection: .last)
         Issue.record("19 subjects with the attnsleep order must fail")
     } catch {
-        #expect(error.description.contains("19"))
-        #expect(error.description.contains("--fold-plan"))
+        #expect(error.code == .attnsleepSubjectCount && error.file == nil && error.field == "--fold-plan attnsleep")
+        #expect(error.description == "--fold-plan attnsleep: found 19 subjects, expected 20 (Sleep-EDF-20) or 78 "
+                + "(Sleep-EDF-78); use --fold-plan seeded")
+    }
+    do {
+        _ = try FoldPlan(subjects: subjects, folds: 11, kind: .seeded, seed: 0, selection: .last)
+        Issue.record("11 folds of 10 subjects must fail")
+    } catch {
+        #expect(error.field == "--folds" && error.message == "found 11 folds for 10 subjects, expected at most one fold per subject")
     }
 }
 

@@ -74,42 +74,42 @@ func writeThenReadRoundTripsEveryFloatExactly(count: Int) throws {
     try PredictionsCSV.write(second, to: url)  // replaces the file
     #expect(Set(try PredictionsCSV.read(from: url)) == Set(second))
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["predictions.csv"])
-    #expect(throws: PredictionError.self) { try PredictionsCSV.read(from: directory.appendingPathComponent("missing.csv")) }
-    #expect(throws: PredictionError.self) { try PredictionsCSV.write(first, to: directory.appendingPathComponent("no/such/dir.csv")) }
+    let missing = directory.appendingPathComponent("missing.csv")
+    let unread = expectError(.fileNotFound, file: missing.path) { _ = try PredictionsCSV.read(from: missing) }
+    #expect(unread?.message.hasPrefix("cannot read the predictions: ") == true, "\(String(describing: unread))")
+    let nowhere = directory.appendingPathComponent("no/such/dir.csv")
+    let unwritten = expectError(.fileNotFound, file: nowhere.path) { try PredictionsCSV.write(first, to: nowhere) }
+    #expect(unwritten?.errno == ENOENT)
 }
 
 /// Malformed files and where the reader must say the problem is.
 @Test(arguments: [
-    ([String](), 1, nil as String?, PredictionError.Code.header),
-    (["recording,epoch,fold,true,predicted,p_w,p_n1,p_n2,p_n3"], 1, nil, .header),
-    (["recording,epoch,fold,true,predicted,p_w,p_n1,p_n2,p_n3,p_rem\r"], 1, nil, .header),
-    ([PredictionsCSV.header, goodLine, "SC4001E0,4,0,2,2,0.1,0.2,0.5,0.1"], 3, nil, .format),
-    ([PredictionsCSV.header, goodLine, "", goodLine], 3, nil, .format),
-    ([PredictionsCSV.header, goodLine + "\r"], 2, nil, .format),
-    ([PredictionsCSV.header, "SC4001E0,-1,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .epoch),
-    ([PredictionsCSV.header, "SC4001E0,+1,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .epoch),
-    ([PredictionsCSV.header, "SC4001E0,1.5,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .epoch),
-    ([PredictionsCSV.header, goodLine, "SC4001E0,4,x,2,2,0.1,0.2,0.5,0.1,0.1"], 3, "fold", .fold),
-    ([PredictionsCSV.header, "SC4001E0,4,0,5,2,0.1,0.2,0.5,0.1,0.1"], 2, "true", .label),
-    ([PredictionsCSV.header, "SC4001E0,4,0,2,,0.1,0.2,0.5,0.1,0.1"], 2, "predicted", .label),
-    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,0.1,0.2,abc,0.1,0.1"], 2, "p_n2", .probabilities),
-    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,0.1,0.2,0.5,0.1,nan"], 2, "p_rem", .probabilities),
-    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,1e60,0.2,0.5,0.1,0.1"], 2, "p_w", .probabilities),
-    ([PredictionsCSV.header, ",4,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "recording", .recording),
-    ([PredictionsCSV.header, "\"SC4001E0\",4,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "recording", .recording),
+    ([String](), 1, nil as String?, SleepfoldError.Code.malformedHeader),
+    (["recording,epoch,fold,true,predicted,p_w,p_n1,p_n2,p_n3"], 1, nil, .malformedHeader),
+    (["recording,epoch,fold,true,predicted,p_w,p_n1,p_n2,p_n3,p_rem\r"], 1, nil, .malformedHeader),
+    ([PredictionsCSV.header, goodLine, "SC4001E0,4,0,2,2,0.1,0.2,0.5,0.1"], 3, nil, .malformedLine),
+    ([PredictionsCSV.header, goodLine, "", goodLine], 3, nil, .malformedLine),
+    ([PredictionsCSV.header, goodLine + "\r"], 2, nil, .malformedLine),
+    ([PredictionsCSV.header, "SC4001E0,-1,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,+1,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,1.5,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "epoch", .invalidValue),
+    ([PredictionsCSV.header, goodLine, "SC4001E0,4,x,2,2,0.1,0.2,0.5,0.1,0.1"], 3, "fold", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,4,0,5,2,0.1,0.2,0.5,0.1,0.1"], 2, "true", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,4,0,2,,0.1,0.2,0.5,0.1,0.1"], 2, "predicted", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,0.1,0.2,abc,0.1,0.1"], 2, "p_n2", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,0.1,0.2,0.5,0.1,nan"], 2, "p_rem", .invalidValue),
+    ([PredictionsCSV.header, "SC4001E0,4,0,2,2,1e60,0.2,0.5,0.1,0.1"], 2, "p_w", .invalidValue),
+    ([PredictionsCSV.header, ",4,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "recording", .invalidValue),
+    ([PredictionsCSV.header, "\"SC4001E0\",4,0,2,2,0.1,0.2,0.5,0.1,0.1"], 2, "recording", .invalidValue),
 ])
-func malformedFilesNameTheLineAndColumn(lines: [String], line: Int, column: String?, code: PredictionError.Code) {
+func malformedFilesNameTheLineAndColumn(lines: [String], line: Int, column: String?, code: SleepfoldError.Code) {
     let data = lines.isEmpty ? Data() : csv(lines)
-    do {
+    let field = column.map { "line \(line), column \($0)" } ?? "line \(line)"
+    let error = expectError(code, file: "run/predictions.csv", field: field) {
         _ = try PredictionsCSV.decode(data, file: "run/predictions.csv")
-        Issue.record("accepted \(lines)")
-    } catch {
-        #expect(error.line == line)
-        #expect(error.column == column)
-        #expect(error.code == code)
-        #expect(error.description.hasPrefix("run/predictions.csv line \(line)"))
-        if let column { #expect(error.description.contains("column \(column)")) }
     }
+    #expect(error?.description.hasPrefix("run/predictions.csv: \(field): found ") == true, "\(String(describing: error))")
+    #expect(error?.message.contains(", expected ") == true, "\(String(describing: error))")
 }
 
 @Test func aFileWithoutFinalNewlineOrRowsIsRead() throws {
@@ -119,12 +119,22 @@ func malformedFilesNameTheLineAndColumn(lines: [String], line: Int, column: Stri
 
 @Test func predictionsRejectWhatCSVCannotCarry() {
     let p: [Float] = [0.2, 0.2, 0.2, 0.2, 0.2]
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a,b", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a\nb", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a", epoch: -1, fold: 0, truth: .wake, predicted: .wake, probabilities: p) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a", epoch: 0, fold: -2, truth: .wake, predicted: .wake, probabilities: p) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: [1]) }
-    #expect(throws: PredictionError.self) { try Prediction(recording: "a", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: [.nan, 0, 0, 0, 0]) }
+    func field(_ make: () throws(SleepfoldError) -> Prediction) -> String? {
+        do {
+            _ = try make()
+            return nil
+        } catch {
+            #expect(error.code == .invalidValue && error.file == nil, "\(error)")
+            #expect(error.message.hasPrefix("found ") && error.message.contains(", expected "), "\(error)")
+            return error.field
+        }
+    }
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a,b", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) } == "recording")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) } == "recording")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a\nb", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) } == "recording")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a", epoch: -1, fold: 0, truth: .wake, predicted: .wake, probabilities: p) } == "epoch")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a", epoch: 0, fold: -2, truth: .wake, predicted: .wake, probabilities: p) } == "fold")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: [1]) } == "probabilities")
+    #expect(field { () throws(SleepfoldError) in try Prediction(recording: "a", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: [.nan, 0, 0, 0, 0]) } == "probabilities")
     #expect(throws: Never.self) { try Prediction(recording: "a", epoch: 0, fold: 0, truth: .wake, predicted: .wake, probabilities: p) }
 }

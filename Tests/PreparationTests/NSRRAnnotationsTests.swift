@@ -84,34 +84,60 @@ import TestSupport
     }
 
     @Test(arguments: [
-        ("<PSGAnnotation><ScoredEvents><ScoredEvent>", "XML"),
-        ("<Other/>", "root element"),
-        ("<PSGAnnotation><EpochLength>thirty</EpochLength></PSGAnnotation>", "EpochLength"),
-        ("<PSGAnnotation><EpochLength>0</EpochLength></PSGAnnotation>", "EpochLength"),
+        ("<PSGAnnotation><ScoredEvents><ScoredEvent>", SleepfoldError.Code.badXML, "line 1", "found malformed XML ("),
+        ("<Other/>", .badAnnotation, "root element", "found no <PSGAnnotation>, expected <PSGAnnotation> with <ScoredEvents>"),
+        ("<PSGAnnotation><EpochLength>thirty</EpochLength></PSGAnnotation>", .badAnnotation, "EpochLength",
+         "found 'thirty', expected a number of seconds"),
+        ("<PSGAnnotation><EpochLength>0</EpochLength></PSGAnnotation>", .badAnnotation, "EpochLength",
+         "found 0.0, expected a positive number of seconds"),
         ("<PSGAnnotation><ScoredEvents><ScoredEvent><EventConcept>Wake|0</EventConcept><Start>ten</Start></ScoredEvent></ScoredEvents></PSGAnnotation>",
-         "ScoredEvent[0].Start"),
+         .badAnnotation, "ScoredEvent[0].Start", "found 'ten', expected seconds from the start of the recording (a number ≥ 0)"),
         ("<PSGAnnotation><ScoredEvents><ScoredEvent><EventConcept>Wake|0</EventConcept><Duration>30</Duration></ScoredEvent></ScoredEvents></PSGAnnotation>",
-         "ScoredEvent[0].Start"),
+         .badAnnotation, "ScoredEvent[0].Start", "found nothing, expected seconds from the start of the recording (a number ≥ 0)"),
         ("<PSGAnnotation><ScoredEvents><ScoredEvent><EventConcept>Wake|0</EventConcept><Start>0</Start><Duration>-30</Duration></ScoredEvent></ScoredEvents></PSGAnnotation>",
-         "ScoredEvent[0].Duration"),
-    ])
-    func malformedFilesNameTheFileAndTheElement(xml: String, field: String) {
-        do {
+         .badAnnotation, "ScoredEvent[0].Duration", "found '-30', expected a number of seconds ≥ 0"),
+    ] as [(String, SleepfoldError.Code, String, String)])
+    func malformedFilesNameTheFileAndTheElement(xml: String, code: SleepfoldError.Code, field: String, message: String) {
+        let error = expectError(code, file: "bad-nsrr.xml", field: field) {
             _ = try NSRRAnnotations(xml: Data(xml.utf8), file: "bad-nsrr.xml")
-            Issue.record("expected an error for \(xml)")
-        } catch let error as PrepareError {
-            #expect(error.file == "bad-nsrr.xml")
-            #expect(error.field.hasPrefix(field), "\(error)")
-        } catch {
-            Issue.record("unexpected error \(error)")
         }
+        #expect(error?.message.hasPrefix(message) == true, "\(String(describing: error))")
     }
 
-    @Test func truncatedCopiesNeverCrash() {
+    /// A copy cut anywhere before the end of its root element is not a complete NSRR
+    /// file: it is refused, never half read (events are only taken once the whole
+    /// document parsed, so no prefix of them leaks out). From the root's start tag on,
+    /// the cut is malformed XML (`.badXML`, naming the file and line); before it, XML
+    /// parsers may see a document not yet begun, which has no root element
+    /// (`.badAnnotation` at "root element"). A cut after the root reads the whole file.
+    @Test func truncatedCopiesAreRefusedNamingTheFileAndLine() throws {
         let bytes = Array(Self.sample.utf8)
-        for cut in stride(from: 0, to: bytes.count, by: 7) {
-            _ = try? NSRRAnnotations(xml: Data(bytes[0..<cut]), file: "cut.xml")
+        let full = try NSRRAnnotations(xml: Data(bytes), file: "full.xml")
+        #expect(full.events.count == 5)  // six ScoredEvents, one of them the recording start time
+        func offset(after text: String) throws -> Int {
+            let range = try #require(Self.sample.range(of: text))
+            return Self.sample.utf8.distance(from: Self.sample.startIndex, to: range.upperBound)
         }
+        let rootStart = try offset(after: "<PSGAnnotation>"), rootEnd = try offset(after: "</PSGAnnotation>")
+        #expect(rootEnd == bytes.count)
+        var malformed = 0
+        for cut in 0..<bytes.count {
+            do {
+                let parsed = try NSRRAnnotations(xml: Data(bytes[0..<cut]), file: "cut.xml")
+                Issue.record("a copy cut at byte \(cut) of \(bytes.count) parsed: \(parsed.events.count) events")
+            } catch let error as SleepfoldError {
+                #expect(error.file == "cut.xml", "cut at \(cut): \(error)")
+                if error.code == .badXML {
+                    malformed += 1
+                    #expect(error.field?.hasPrefix("line ") == true, "cut at \(cut): \(error)")
+                    #expect(error.message.hasPrefix("found malformed XML ("), "cut at \(cut): \(error)")
+                } else {
+                    #expect(cut < rootStart && error.code == .badAnnotation && error.field == "root element",
+                            "cut at \(cut): \(error)")
+                }
+            }
+        }
+        #expect(malformed >= bytes.count - rootStart)
     }
 
     /// A synthetic SHHS-style night (EDF with EEG at 125 Hz + NSRR XML with stage 4, a

@@ -17,7 +17,7 @@ private func sleepEDFNight() throws -> NightFiles {
 private func prepared(_ outcome: NightOutcome) throws -> PreparedNight {
     guard case .prepared(let night) = outcome else {
         Issue.record("night skipped: \(outcome.summary.skipReason ?? "")")
-        throw PrepareError(file: outcome.summary.id, field: "outcome", found: "skipped", expected: "prepared")
+        throw SleepfoldError(.invalidValue, file: outcome.summary.id, field: "outcome", found: "skipped", expected: "prepared")
     }
     return night
 }
@@ -64,24 +64,28 @@ private func prepared(_ outcome: NightOutcome) throws -> PreparedNight {
 }
 
 @Test func aMissingOrAmbiguousChannelIsAnErrorListingTheLabels() throws {
-    let error = try #require(throws: PrepareError.self) {
+    let error = try #require(throws: SleepfoldError.self) {
         try Preparation.prepareNight(sleepEDFNight(), options: PrepareOptions(channel: "EEG C3-A2"))
     }
-    #expect(error.file == "SC4001E0-PSG-first300s.edf" && error.field == "channel")
+    #expect(error.code == .missingChannel && error.file == "SC4001E0-PSG-first300s.edf" && error.field == "channel")
+    #expect(error.description.hasPrefix("SC4001E0-PSG-first300s.edf: channel: found no signal labelled 'EEG C3-A2', expected one of "))
     #expect(error.description.contains("'EEG Fpz-Cz', 'EEG Pz-Oz', 'EOG horizontal', 'Resp oro-nasal', 'EMG submental', 'Temp rectal', 'Event marker'"))
 
     let duplicate = NightFiles(id: "dup", psg: try EDFFixtures.url("samples/duplicate_channel_labels.edf"),
                                hypnogram: try hypnogramURL())
-    let ambiguous = try #require(throws: PrepareError.self) {
+    let ambiguous = try #require(throws: SleepfoldError.self) {
         try Preparation.prepareNight(duplicate, options: PrepareOptions(channel: "EEG F1-Ref"))
     }
-    #expect(ambiguous.found.contains("signals 1, 3"))
-    #expect(throws: PrepareError.self) {
-        try Preparation.prepareNight(sleepEDFNight(), options: PrepareOptions(trimWakeMinutes: -1))
+    #expect(ambiguous.code == .ambiguousChannel && ambiguous.field == "channel")
+    #expect(ambiguous.message.hasPrefix("found 2 signals labelled 'EEG F1-Ref' (signals 1, 3), expected "), "\(ambiguous)")
+    let trim = expectError(.invalidValue, field: "--trim-wake") {
+        _ = try Preparation.prepareNight(sleepEDFNight(), options: PrepareOptions(trimWakeMinutes: -1))
     }
-    #expect(throws: PrepareError.self) {
-        try Preparation.prepareNight(sleepEDFNight(), options: PrepareOptions(sampleRate: 100.01))
+    #expect(trim?.file == nil && trim?.message == "found -1, expected minutes ≥ 0, or none")
+    let rate = expectError(.invalidValue, field: "--rate") {
+        _ = try Preparation.prepareNight(sleepEDFNight(), options: PrepareOptions(sampleRate: 100.01))
     }
+    #expect(rate?.message.hasPrefix("found 100.01 Hz, expected ") == true)
 }
 
 // MARK: - A synthetic night written with EDFWriter
@@ -205,7 +209,10 @@ private let scoredEpochs = Array(0..<12) + [13, 14, 15, 17, 18, 19, 20] + Array(
 
     let empty = try temporaryDirectory()
     defer { try? FileManager.default.removeItem(at: empty) }
-    #expect(throws: PrepareError.self) { try Preparation.prepareDirectory(empty) { _ in } }
+    let none = expectError(.noRecordings, file: empty.path) { _ = try Preparation.prepareDirectory(empty) { _ in } }
+    #expect(none?.message == "found no *-PSG.edf file, expected pairs SC4ssNE0-PSG.edf + SC4ssNE?-Hypnogram.edf")
+    let missing = empty.appendingPathComponent("absent")
+    expectError(.fileNotFound, file: missing.path) { _ = try Preparation.prepareDirectory(missing) { _ in } }
 }
 
 @Test func epochPlanHandlesMissingDurationsPartialEpochsAndOverlaps() {
@@ -234,8 +241,8 @@ private let scoredEpochs = Array(0..<12) + [13, 14, 15, 17, 18, 19, 20] + Array(
     try EDFWriter(startTime: EDFDateTime(year: 2001, month: 2, day: 3, hour: 4, minute: 5, second: 6), recordDuration: 0,
                   signals: [], annotations: [EDFAnnotation(onset: 0, duration: 30, text: "Sleep stage W")])
         .write(to: files.hypnogram)
-    let error = try #require(throws: PrepareError.self) {
-        try Preparation.prepareNight(files, options: PrepareOptions(channel: "EEG", sampleRate: 10))
+    let error = expectError(.discontinuousRecording, file: "SC4555E0-PSG.edf", field: "record 3 onset") {
+        _ = try Preparation.prepareNight(files, options: PrepareOptions(channel: "EEG", sampleRate: 10))
     }
-    #expect(error.file == "SC4555E0-PSG.edf" && error.field == "record 3 onset")
+    #expect(error?.message == "found 9.0 s (a gap in an EDF+D file), expected 3.0 s: contiguous records")
 }

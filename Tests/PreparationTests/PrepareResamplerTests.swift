@@ -70,8 +70,11 @@ func tonesAboveTheNewNyquistAreSuppressed(rate: Double, frequency: Double) throw
     #expect(same.up == 1 && same.down == 1)
     #expect(same.resample([1, 2, 3]) == [1, 2, 3])
     #expect(r.resample([]) == [])
-    #expect(throws: PrepareError.self) { try PolyphaseResampler(up: 0, down: 3) }
-    #expect(throws: PrepareError.self) { try PolyphaseResampler(up: 1, down: 20_000) }
-    #expect(throws: PrepareError.self) { try PolyphaseResampler(from: 100, to: 100.0 / 3) }
-    #expect(throws: PrepareError.self) { try PolyphaseResampler(from: -1, to: 100) }
+    let factors = expectError(.invalidValue, field: "resampling factors") { _ = try PolyphaseResampler(up: 0, down: 3) }
+    #expect(factors?.message == "found up 0, down 3, expected integers in 1…10000")
+    expectError(.invalidValue, field: "resampling factors") { _ = try PolyphaseResampler(up: 1, down: 20_000) }
+    let ratio = expectError(.invalidValue, field: "sample rates") { _ = try PolyphaseResampler(from: 100, to: 100.0 / 3) }
+    #expect(ratio?.message.hasSuffix("expected rates whose ratio is a fraction with terms ≤ 10000") == true)
+    let negative = expectError(.invalidValue, field: "sample rates") { _ = try PolyphaseResampler(from: -1, to: 100) }
+    #expect(negative?.message == "found -1.0 Hz → 100.0 Hz, expected positive finite rates")
 }

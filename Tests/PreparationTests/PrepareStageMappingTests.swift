@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Basics
 import Recordings
 import Cohorts
 import EDF
@@ -39,7 +40,7 @@ import TestSupport
 }
 
 @Test(arguments: [
-    ("[1, 2]", "stage map"),
+    ("[1, 2]", nil),
     ("{\"stages\": {}}", "stages"),
     ("{\"drop\": [\"?\"]}", "stages"),
     ("{\"stages\": {\"W\": \"N4\"}}", "stages['W']"),
@@ -49,12 +50,13 @@ import TestSupport
     ("{\"stages\": {\"W\": \"W\"}, \"drop\": \"?\"}", "drop"),
     ("{\"stages\": {\"W\": \"W\"}, \"drop\": [\"W\"]}", "drop['W']"),
     ("{\"stages\": {\"W\": \"W\"}, \"drops\": []}", "key 'drops'"),
-    ("{\"stages\": ", "stage map"),
-])
-func badMapsAreErrorsNamingTheField(json: String, field: String) throws {
-    let error = try #require(throws: PrepareError.self) {
+    ("{\"stages\": ", nil),
+] as [(String, String?)])
+func badMapsAreErrorsNamingTheField(json: String, field: String?) throws {
+    let error = try #require(throws: SleepfoldError.self) {
         try StageMapping(json: Data(json.utf8), file: "map.json")
     }
-    #expect(error.file == "map.json")
+    #expect(error.code == .badStageMap && error.file == "map.json")
     #expect(error.field == field, "\(error)")
+    #expect(error.message.hasPrefix("found ") && error.message.contains(", expected "), "\(error)")
 }

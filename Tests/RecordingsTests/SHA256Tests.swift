@@ -60,6 +60,6 @@ struct SHA256Tests {
 
     @Test func missingFilesAreNamed() {
         let url = URL(fileURLWithPath: "/nonexistent-sleepfold/x.npz")
-        #expect(expectDataError(.fileNotFound) { _ = try SHA256.hexDigest(ofFile: url) }?.file == url.path)
+        #expect(expectError(.fileNotFound) { _ = try SHA256.hexDigest(ofFile: url) }?.file == url.path)
     }
 }

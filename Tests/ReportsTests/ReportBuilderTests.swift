@@ -76,11 +76,13 @@ struct SmallRun {
 @Test func predictionsThatDoNotFitThePlanAreRejected() throws {
     let run = try SmallRun()
     let p = run.predictions[0]
-    func code(_ predictions: [Prediction], map: [String: String]? = nil) -> EvaluationError.Code? {
+    func code(_ predictions: [Prediction], map: [String: String]? = nil) -> SleepfoldError.Code? {
         do {
             _ = try Evaluation(predictions: predictions, plan: run.plan, recordingSubjects: map ?? run.recordingSubjects)
             return nil
         } catch {
+            #expect(error.file == nil && error.field?.hasPrefix("recording ") == true, "\(error)")
+            #expect(error.message.hasPrefix("found ") && error.message.contains(", expected "), "\(error)")
             return error.code
         }
     }
@@ -93,4 +95,8 @@ struct SmallRun {
     map["SC4991E0"] = "99"
     #expect(code(run.predictions, map: map) == .unknownSubject)
     #expect(code(run.predictions) == nil)
+    let duplicate = try #require(throws: SleepfoldError.self) {
+        try Evaluation(predictions: run.predictions + [p], plan: run.plan, recordingSubjects: run.recordingSubjects)
+    }
+    #expect(duplicate.description == "recording \(p.recording) epoch \(p.epoch): found a second prediction, expected one prediction per epoch")
 }

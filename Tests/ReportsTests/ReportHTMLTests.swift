@@ -181,8 +181,10 @@ import TestSupport
         try report.writeHTML(to: url, predictions: run.predictions, histories: [])
         #expect(try String(contentsOf: url, encoding: .utf8) == report.html(predictions: run.predictions, histories: []))
         #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["report.html"])
-        #expect(throws: ReportError.self) {
-            try report.writeHTML(to: directory.appendingPathComponent("missing/report.html"), predictions: [], histories: [])
+        let missing = directory.appendingPathComponent("missing/report.html")
+        let error = expectError(.fileNotFound, file: missing.path) {
+            try report.writeHTML(to: missing, predictions: [], histories: [])
         }
+        #expect(error?.errno == ENOENT && error?.message.hasPrefix("cannot create a temporary file next to it: ") == true)
     }
 }

@@ -91,7 +91,9 @@ private func temporaryDirectory() throws -> URL {
     #expect(back == report)
     #expect(try back.jsonData() == report.jsonData())
     #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path) == ["report.json"])
-    #expect(throws: ReportError.self) { try Report.read(from: directory.appendingPathComponent("none.json")) }
+    let none = directory.appendingPathComponent("none.json")
+    let error = expectError(.fileNotFound, file: none.path) { _ = try Report.read(from: none) }
+    #expect(error?.message.hasPrefix("cannot read the report: ") == true, "\(String(describing: error))")
 }
 
 @Test func titleWarnsOnlyForTestOracleSelection() throws {
@@ -127,14 +129,15 @@ private func temporaryDirectory() throws -> URL {
         _ = try stored.rebuilt(from: run.predictions + [misplaced])
         Issue.record("rebuilt accepted a prediction in the wrong fold")
     } catch {
-        #expect(error.code == .predictions && error.description.contains(p.recording))
+        #expect(error.code == .wrongFold && error.field == "recording \(p.recording) epoch 10000")
+        #expect(error.message == "found fold \(misplaced.fold), expected fold \(p.fold), which tests subject \"\(run.recordingSubjects[p.recording]!)\"")
     }
     do {
         _ = try Report(predictions: [misplaced], plan: run.plan, recordingSubjects: run.recordingSubjects,
                        data: report.data, protocol: report.evaluationProtocol, config: .null, sleepfoldVersion: "x")
         Issue.record("init accepted a prediction in the wrong fold")
     } catch {
-        #expect(error.code == .predictions)
+        #expect(error.code == .wrongFold && error.field == "recording \(p.recording) epoch 10000")
     }
 }
 
@@ -149,8 +152,8 @@ private func temporaryDirectory() throws -> URL {
         _ = try Report.decode(missingKey, file: "run/report.json")
         Issue.record("accepted a report without pooled.macro_f1")
     } catch {
-        #expect(error.code == .format)
-        #expect(error.description.contains("run/report.json") && error.description.contains("pooled.macro_f1"))
+        #expect(error.code == .badReport && error.file == "run/report.json" && error.field == "pooled.macro_f1")
+        #expect(error.description == "run/report.json: pooled.macro_f1: found no such key, expected it (see docs/report-json.md)")
     }
     json = try #require(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
     json["schema_version"] = Report.currentSchemaVersion + 1
@@ -159,9 +162,12 @@ private func temporaryDirectory() throws -> URL {
         _ = try Report.decode(newer)
         Issue.record("accepted a newer schema")
     } catch {
-        #expect(error.code == .version)
+        #expect(error.code == .badVersion && error.file == "report.json" && error.field == "schema_version")
+        #expect(error.message == "found \(Report.currentSchemaVersion + 1), expected at most \(Report.currentSchemaVersion) "
+                + "(it was written by a newer sleepfold)")
     }
-    #expect(throws: ReportError.self) { try Report.decode(Data("not json".utf8)) }
+    let notJSON = expectError(.badReport, file: "report.json") { _ = try Report.decode(Data("not json".utf8)) }
+    #expect(notJSON?.message.contains("expected a report.json") == true, "\(String(describing: notJSON))")
 }
 
 @Test func markdownShowsEveryNumberTable() throws {

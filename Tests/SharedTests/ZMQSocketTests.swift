@@ -29,9 +29,14 @@ import Shared
     @Test func errorsCarryTheCallAndErrnoText() throws {
         let context = try ZMQContext()
         let socket = try ZMQSocket(context, .router)
-        let error = #expect(throws: ZMQError.self) { try socket.bind("nonsense://x") }
-        #expect(error?.description.contains("zmq_bind nonsense://x") == true)
-        #expect(error?.description.contains("errno") == true)
+        let error = try #require(throws: SleepfoldError.self) { try socket.bind("nonsense://x") }
+        #expect(error.code == .zmq && error.errno == EPROTONOSUPPORT && error.file == nil && error.field == nil)
+        #expect(error.description == "zmq_bind nonsense://x failed: \(String(cString: strerror(EPROTONOSUPPORT))) (errno \(EPROTONOSUPPORT))")
+        #expect(!error.wouldBlock && !error.interrupted)
+        // A DEALER with no peer cannot queue a message: without waiting, that is EAGAIN.
+        let dealer = try ZMQSocket(context, .dealer)
+        let full = try #require(throws: SleepfoldError.self) { try dealer.send([[1]], wait: false) }
+        #expect(full.code == .zmq && full.wouldBlock && !full.interrupted, "\(full)")
     }
 
     @Test func pollerReportsWhichSocketIsReadable() throws {
@@ -99,6 +104,17 @@ import Shared
         let mode = try FileManager.default.attributesOfItem(atPath: files.secret.path)[.posixPermissions] as? Int
         #expect(mode == 0o600)
         try "public-key = \"short\"\n".write(to: files.public, atomically: true, encoding: .utf8)
-        #expect(throws: CurveKeyFile.Failure.self) { try CurveKeyFile.readPublicKey(files.public) }
+        let short = try #require(throws: SleepfoldError.self) { try CurveKeyFile.readPublicKey(files.public) }
+        #expect(short.code == .badKeyFile && short.file == files.public.path && short.field == "line 1")
+        #expect(short.message == "found a line of another form, expected name = \"<40-character Z85 key>\"")
+        try "# no keys\n".write(to: files.secret, atomically: true, encoding: .utf8)
+        let none = try #require(throws: SleepfoldError.self) { try CurveKeyFile.readKeyPair(files.secret) }
+        #expect(none.code == .badKeyFile && none.file == files.secret.path && none.field == "public-key")
+        let empty = dir.appendingPathComponent("empty")
+        try FileManager.default.createDirectory(at: empty, withIntermediateDirectories: true)
+        let noKeys = try #require(throws: SleepfoldError.self) { try CurveKeyFile.readPublicKeys(directory: empty) }
+        #expect(noKeys.code == .fileNotFound && noKeys.file == empty.path)
+        let missing = try #require(throws: SleepfoldError.self) { try CurveKeyFile.readPublicKey(dir.appendingPathComponent("absent.key")) }
+        #expect(missing.code == .fileNotFound && missing.message.hasPrefix("cannot read the key file: "), "\(missing)")
     }
 }

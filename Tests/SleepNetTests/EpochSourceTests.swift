@@ -49,15 +49,15 @@ import Evaluation
         var bytes = try Data(contentsOf: url)
         let truncated = dir.appendingPathComponent("t.epochs")
         try bytes.prefix(bytes.count - 100).write(to: truncated)
-        #expect(throws: DataError.self) { try EpochFile(url: truncated) }
+        #expect(try #require(throws: SleepfoldError.self) { try EpochFile(url: truncated) }.code == .truncated)
         bytes[0] = UInt8(ascii: "X")
         let foreign = dir.appendingPathComponent("f.epochs")
         try bytes.write(to: foreign)
         do {
             _ = try EpochFile(url: foreign)
             Issue.record("expected an error")
-        } catch let error as DataError {
-            #expect("\(error)".contains("f.epochs"))
+        } catch let error as SleepfoldError {
+            #expect(error.code == .badMagic && error.file == foreign.path && "\(error)".contains("f.epochs"))
         }
         // Files of a recording with NaN are refused at conversion, naming the epoch.
         var bad = night.x
@@ -65,7 +65,7 @@ import Evaluation
         let nan = dir.appendingPathComponent("nan.npz")
         try NPZArchive.write([("x", NPYArray(bad, shape: [night.epochCount, 3000])), ("y", NPYArray(night.labels)),
                                        ("fs", NPYArray(scalar: Int64(100)))], to: nan)
-        #expect(throws: DataError.self) { try EpochFile.convert(npz: nan, to: dir.appendingPathComponent("nan.epochs")) }
+        #expect(try #require(throws: SleepfoldError.self) { try EpochFile.convert(npz: nan, to: dir.appendingPathComponent("nan.epochs")) }.code == .nonFiniteSignal)
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("nan.epochs").path))
     }
 

@@ -5,6 +5,7 @@ import Cohorts
 import EDF
 import Preparation
 import Synthesis
+import TestSupport
 
 /// Bit patterns of a signal, so equality means bit-identical.
 private func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
@@ -58,21 +59,21 @@ private func bits(_ x: [Float]) -> [UInt32] { x.map(\.bitPattern) }
         (SynthOptions(subjects: 2, hours: 25), "--hours"),
     ]
     for (options, name) in bad {
-        #expect(throws: SynthError.self) { try SynthCohort.generate(options) }
+        expectError(.invalidValue, field: name) { _ = try SynthCohort.generate(options) }
         do {
             try options.validate()
             Issue.record("\(options) accepted")
-        } catch let error as SynthError {
-            #expect(error.option == name)
-            #expect(error.description.contains(name) && error.description.contains("expected"))
         } catch {
-            Issue.record("unexpected error \(error)")
+            #expect(error.code == .invalidValue && error.file == nil && error.field == name)
+            #expect(error.description.hasPrefix("\(name): found ") && error.description.contains(", expected "), "\(error)")
         }
     }
     let options = SynthOptions(subjects: 2, nights: 1, hours: 0.1)
-    #expect(throws: SynthError.self) { try SynthCohort.night(subject: 2, night: 1, options: options) }
-    #expect(throws: SynthError.self) { try SynthCohort.night(subject: -1, night: 1, options: options) }
-    #expect(throws: SynthError.self) { try SynthCohort.night(subject: 0, night: 2, options: options) }
+    let subject = expectError(.invalidValue, field: "subject") { _ = try SynthCohort.night(subject: 2, night: 1, options: options) }
+    #expect(subject?.message == "found 2, expected a subject index in 0..<2")
+    expectError(.invalidValue, field: "subject") { _ = try SynthCohort.night(subject: -1, night: 1, options: options) }
+    let night = expectError(.invalidValue, field: "night") { _ = try SynthCohort.night(subject: 0, night: 2, options: options) }
+    #expect(night?.message == "found 2, expected a night in 1...1")
 }
 
 @Test func sameSeedIsBitIdenticalAndOtherSeedsDiffer() throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import Basics
 import Recordings
 
 /// Access to the committed fixtures (Tests/Fixtures: NPY/NPZ files written by
@@ -64,19 +65,22 @@ public func jsonIntegers(_ value: Any?) throws -> [Int64] {
     return try items.map { try #require(($0 as? NSNumber)?.int64Value) }
 }
 
-/// Runs `body`, expects it to throw a `DataError` with `code`, and returns the error
-/// so callers can check where it points.
+/// Runs `body`, expects it to throw a `SleepfoldError` with `code` (and, when given,
+/// `file` and `field`), and returns the error so callers can check the rest of it.
 @discardableResult
-public func expectDataError(_ code: DataError.Code, sourceLocation: SourceLocation = #_sourceLocation,
-                     _ body: () throws -> Void) -> DataError? {
+public func expectError(_ code: SleepfoldError.Code, file: String? = nil, field: String? = nil,
+                        sourceLocation: SourceLocation = #_sourceLocation,
+                        _ body: () throws -> Void) -> SleepfoldError? {
     do {
         try body()
-        Issue.record("expected DataError \(code), nothing was thrown", sourceLocation: sourceLocation)
-    } catch let error as DataError {
+        Issue.record("expected SleepfoldError \(code), nothing was thrown", sourceLocation: sourceLocation)
+    } catch let error as SleepfoldError {
         #expect(error.code == code, "\(error)", sourceLocation: sourceLocation)
+        if let file { #expect(error.file == file, "\(error)", sourceLocation: sourceLocation) }
+        if let field { #expect(error.field == field, "\(error)", sourceLocation: sourceLocation) }
         return error
     } catch {
-        Issue.record("expected DataError \(code), got \(error)", sourceLocation: sourceLocation)
+        Issue.record("expected SleepfoldError \(code), got \(type(of: error)): \(error)", sourceLocation: sourceLocation)
     }
     return nil
 }

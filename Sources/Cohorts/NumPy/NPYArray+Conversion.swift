@@ -4,7 +4,7 @@ import Recordings
 ///
 /// Every accessor converts from any dtype whose values it can represent exactly
 /// (e.g. `<i8` → `[Int32]` when all values fit, `<f8` 100.0 → `Int` 100, `|b1` → 0/1)
-/// and throws `DataError` (`.conversion`) naming the first value that does not fit.
+/// and throws `SleepfoldError` (`.conversion`) naming the first value that does not fit.
 /// The one lossy conversion is `floats()` on `<f8`, which rounds to the nearest
 /// `Float` (signals are stored as float32 anyway). Values come out in C order.
 extension NPYArray {
@@ -48,7 +48,7 @@ extension NPYArray {
     /// Code points that are not Unicode scalars are an error.
     public func strings() throws -> [String] {
         guard case .unicode(let length) = dtype else {
-            throw DataError(.conversion, "array is \(dtype.rawValue) of shape \(describe(shape: shape)), expected strings ('<U')")
+            throw SleepfoldError(.conversion, "array is \(dtype.rawValue) of shape \(describe(shape: shape)), expected strings ('<U')")
         }
         return try bytes.withUnsafeBytes { raw in
             try (0..<count).map { i in
@@ -57,7 +57,8 @@ extension NPYArray {
                     let code = UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * (i * length + j), as: UInt32.self))
                     if code == 0 { break }
                     guard let scalar = Unicode.Scalar(code) else {
-                        throw DataError(.conversion, "string \(i) holds code point \(code), which is not a Unicode scalar")
+                        throw SleepfoldError(.conversion, found: "code point \(code) in string \(i)",
+                                             expected: "Unicode scalar values")
                     }
                     scalars.append(scalar)
                 }
@@ -83,27 +84,27 @@ extension NPYArray {
         try requireSingleValue()
         let value = try int64s()[0]
         guard let result = Int(exactly: value) else {
-            throw DataError(.conversion, "value \(value) does not fit in Int")
+            throw SleepfoldError(.conversion, found: "value \(value)", expected: "an integer that fits in Int")
         }
         return result
     }
 
     private func requireSingleValue() throws {
         guard count == 1 else {
-            throw DataError(.conversion, "expected a single value, found shape \(describe(shape: shape))")
+            throw SleepfoldError(.conversion, "expected a single value, found shape \(describe(shape: shape))")
         }
     }
 
     /// Converts element by element; integers (and booleans) arrive as Int64,
     /// floats as Double, and a nil from a converter is an error at that index.
     private func converted<T>(to target: String, fromInteger: (Int64) -> T?, fromFloat: (Double) -> T?) throws -> [T] {
-        func failure(_ index: Int, _ value: String) -> DataError {
-            DataError(.conversion, "value \(value) at index \(index) cannot be represented as \(target) "
-                      + "(array is \(dtype.rawValue) of shape \(describe(shape: shape)))")
+        func failure(_ index: Int, _ value: String) -> SleepfoldError {
+            SleepfoldError(.conversion, found: "value \(value) at index \(index) of a \(dtype.rawValue) array of shape "
+                           + describe(shape: shape), expected: "values that \(target) represents exactly")
         }
         guard !dtype.isString else {
-            throw DataError(.conversion, "array is \(dtype.rawValue) (strings) of shape \(describe(shape: shape)), "
-                            + "expected numbers to convert to \(target)")
+            throw SleepfoldError(.conversion, "array is \(dtype.rawValue) (strings) of shape \(describe(shape: shape)), "
+                                 + "expected numbers to convert to \(target)")
         }
         var result: [T] = []
         result.reserveCapacity(count)

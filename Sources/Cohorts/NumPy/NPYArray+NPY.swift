@@ -6,9 +6,9 @@ import Recordings
 extension NPYArray {
     /// Decodes a complete `.npy` file image (header and data).
     ///
-    /// - Throws: `DataError` for a bad magic string or version, a malformed header,
-    ///   Fortran order, a big-endian or unsupported dtype, truncated data, or data
-    ///   longer than the header's shape.
+    /// - Throws: `SleepfoldError` (without a file: callers add it) for a bad magic string
+    ///   or version, a malformed header, Fortran order, a big-endian or unsupported dtype,
+    ///   truncated data, or data longer than the header's shape.
     public init(npy bytes: [UInt8]) throws {
         var collected: [UInt8] = []
         var decoder = NPYStreamDecoder { header, elements in
@@ -33,22 +33,16 @@ extension NPYArray {
 
     /// Writes this array as an `.npy` file, replacing any file at `url`.
     public func write(to url: URL, version: NPYVersion = .v1) throws {
-        do {
+        try fileAccess(url.path, cannot: "write the file") {
             try Data(npyBytes(version: version)).write(to: url, options: .atomic)
-        } catch {
-            throw DataError(.ioFailure, file: url.path, "cannot write the file: \(error.localizedDescription)")
         }
     }
 }
 
-/// Reads a whole file, turning Foundation's errors into `DataError`.
-func readFile(_ url: URL) throws -> [UInt8] {
+/// Reads a whole file, turning Foundation's errors into `SleepfoldError`.
+func readFile(_ url: URL) throws(SleepfoldError) -> [UInt8] {
     guard FileManager.default.fileExists(atPath: url.path) else {
-        throw DataError(.fileNotFound, file: url.path, "file not found")
+        throw SleepfoldError(.fileNotFound, file: url.path, found: "no such file", expected: "an existing file")
     }
-    do {
-        return [UInt8](try Data(contentsOf: url))
-    } catch {
-        throw DataError(.ioFailure, file: url.path, "cannot read the file: \(error.localizedDescription)")
-    }
+    return try fileAccess(url.path, cannot: "read the file") { [UInt8](try Data(contentsOf: url)) }
 }

@@ -22,23 +22,25 @@ public struct NPYArray: Equatable, Sendable {
 
     /// An array over raw little-endian bytes.
     ///
-    /// - Throws: `DataError` (`.sizeMismatch`) when `bytes.count` is not the product of
+    /// - Throws: `SleepfoldError` (`.sizeMismatch`) when `bytes.count` is not the product of
     ///   `shape` times the item size, or a dimension is negative.
     public init(dtype: NPYDType, shape: [Int], bytes: [UInt8]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw DataError(.sizeMismatch, "shape \(describe(shape: shape)) has a negative dimension")
+            throw SleepfoldError(.sizeMismatch, found: "shape \(describe(shape: shape))", expected: "dimensions ≥ 0")
         }
         var count = 1
         for dimension in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw DataError(.sizeMismatch, "shape \(describe(shape: shape)) is too large") }
+            guard !overflow else {
+                throw SleepfoldError(.sizeMismatch, found: "shape \(describe(shape: shape))", expected: "a shape whose size fits in memory")
+            }
             count = product
         }
         let needed = count.multipliedReportingOverflow(by: dtype.itemSize)
         guard !needed.overflow, needed.partialValue == bytes.count else {
-            throw DataError(.sizeMismatch,
-                            "\(bytes.count) bytes do not hold shape \(describe(shape: shape)) of \(dtype.rawValue) "
-                            + "(\(count) × \(dtype.itemSize) bytes needed)")
+            throw SleepfoldError(.sizeMismatch,
+                                 "\(bytes.count) bytes do not hold shape \(describe(shape: shape)) of \(dtype.rawValue) "
+                                 + "(\(count) × \(dtype.itemSize) bytes needed)")
         }
         self.dtype = dtype
         self.shape = shape
@@ -122,7 +124,7 @@ extension NPYArray {
 
     /// The array with a new shape of the same element count (numpy's `reshape`).
     ///
-    /// - Throws: `DataError` (`.sizeMismatch`) when the element counts differ.
+    /// - Throws: `SleepfoldError` (`.sizeMismatch`) when the element counts differ.
     public func reshaped(_ shape: [Int]) throws -> NPYArray {
         try NPYArray(dtype: dtype, shape: shape, bytes: bytes)
     }

@@ -1,3 +1,4 @@
+import Basics
 import Recordings
 /// An element type of an `.npy` array that sleepfold reads and writes.
 ///
@@ -56,8 +57,7 @@ public enum NPYDType: Hashable, Sendable, Codable {
     public init(descr: String) throws {
         let supported = NPYDType.allCases.map(\.rawValue).joined(separator: ", ") + ", <U<n>"
         guard let order = descr.first, "<>|=".contains(order) else {
-            throw DataError(.unsupportedDType,
-                            "dtype '\(descr)' is not supported (expected one of \(supported))")
+            throw SleepfoldError(.unsupportedDType, found: "dtype '\(descr)'", expected: "one of \(supported)")
         }
         let kind = String(descr.dropFirst())
         let oneByte: [String: NPYDType] = ["i1": .int8, "u1": .uint8, "b1": .bool]
@@ -73,16 +73,15 @@ public enum NPYDType: Hashable, Sendable, Codable {
             type = .unicode(length: length)
         }
         guard let type else {
-            throw DataError(.unsupportedDType,
-                            "dtype '\(descr)' is not supported (expected one of \(supported))")
+            throw SleepfoldError(.unsupportedDType, found: "dtype '\(descr)'", expected: "one of \(supported)")
         }
         guard order != ">" else {
-            throw DataError(.bigEndian,
-                            "dtype '\(descr)' is big-endian; save the array as little-endian ('<\(kind)')")
+            throw SleepfoldError(.bigEndian, found: "big-endian dtype '\(descr)'",
+                                 expected: "little-endian '<\(kind)' (save the array as little-endian)")
         }
         guard order == "<" else {
-            throw DataError(.unsupportedDType,
-                            "dtype '\(descr)' has no explicit byte order (expected '<\(kind)')")
+            throw SleepfoldError(.unsupportedDType, found: "dtype '\(descr)' without an explicit byte order",
+                                 expected: "'<\(kind)'")
         }
         self = type
     }

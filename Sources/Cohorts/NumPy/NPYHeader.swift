@@ -11,7 +11,8 @@ public enum NPYVersion: UInt8, Sendable, CaseIterable {
 /// The header of an `.npy` array: format version, dtype, shape and where the data starts.
 ///
 /// Only C-order arrays of the dtypes in `NPYDType` are accepted; parsing rejects
-/// Fortran order, big-endian and other dtypes with a `DataError`.
+/// Fortran order, big-endian and other dtypes with a `SleepfoldError` (without a file or
+/// field: the archive or file reading it adds them).
 public struct NPYHeader: Equatable, Sendable {
     /// Format version the header was written with.
     public var version: NPYVersion
@@ -38,17 +39,18 @@ public struct NPYHeader: Equatable, Sendable {
     /// that no more bytes will come, and turns a short header into an error.
     static func parse(prefix bytes: UnsafeRawBufferPointer, isComplete: Bool) throws -> NPYHeader? {
         func needMore(_ what: String) throws -> NPYHeader? {
-            if isComplete { throw DataError(.truncated, "file ends inside the .npy header (\(what))") }
+            if isComplete {
+                throw SleepfoldError(.truncated, "found the end of the data inside the .npy header (\(what)), expected the whole header")
+            }
             return nil
         }
         let prefixLength = min(bytes.count, magic.count)
         guard Array(bytes[0..<prefixLength]) == Array(magic[0..<prefixLength]) else {
-            throw DataError(.badMagic, "not an .npy array: missing the '\\x93NUMPY' magic string")
+            throw SleepfoldError(.badMagic, "found no '\\x93NUMPY' magic string at the start, expected an .npy array")
         }
         guard bytes.count >= 8 else { return try needMore("magic and version") }
         guard bytes[7] == 0, let version = NPYVersion(rawValue: bytes[6]) else {
-            throw DataError(.unsupportedVersion,
-                            "format version \(bytes[6]).\(bytes[7]) is not supported (expected 1.0, 2.0 or 3.0)")
+            throw SleepfoldError(.badVersion, found: ".npy format version \(bytes[6]).\(bytes[7])", expected: "1.0, 2.0 or 3.0")
         }
         let lengthSize = version == .v1 ? 2 : 4
         guard bytes.count >= 8 + lengthSize else { return try needMore("header length") }
@@ -62,7 +64,7 @@ public struct NPYHeader: Equatable, Sendable {
         let text: String
         if version == .v3 {
             guard let utf8 = String(validating: headerBytes, as: UTF8.self) else {
-                throw DataError(.malformedHeader, "the version 3.0 header is not valid UTF-8")
+                throw SleepfoldError(.malformedHeader, found: "a version 3.0 header that is not valid UTF-8", expected: "UTF-8 text")
             }
             text = utf8
         } else {
@@ -72,11 +74,13 @@ public struct NPYHeader: Equatable, Sendable {
         var count = 1
         for dimension in shape {
             let (product, overflow) = count.multipliedReportingOverflow(by: dimension)
-            guard !overflow else { throw DataError(.malformedHeader, "shape \(describe(shape: shape)) is too large") }
+            guard !overflow else {
+                throw SleepfoldError(.malformedHeader, found: "shape \(describe(shape: shape))", expected: "a shape whose size fits in memory")
+            }
             count = product
         }
         guard !count.multipliedReportingOverflow(by: dtype.itemSize).overflow else {
-            throw DataError(.malformedHeader, "shape \(describe(shape: shape)) is too large")
+            throw SleepfoldError(.malformedHeader, found: "shape \(describe(shape: shape))", expected: "a shape whose size fits in memory")
         }
         return NPYHeader(version: version, dtype: dtype, shape: shape, dataOffset: dataOffset, count: count)
     }
@@ -87,33 +91,36 @@ public struct NPYHeader: Equatable, Sendable {
         switch PythonLiteral.parse(text) {
         case .success(let value): literal = value
         case .failure(let failure):
-            throw DataError(.malformedHeader, "header is not a Python dictionary literal (\(failure.reason)): \(text.trimmed)")
+            throw SleepfoldError(.malformedHeader, found: "header \(text.trimmed) (\(failure.reason))",
+                                 expected: "a Python dictionary literal")
         }
         guard case .dict(let entries) = literal else {
-            throw DataError(.malformedHeader, "header is not a dictionary: \(text.trimmed)")
+            throw SleepfoldError(.malformedHeader, found: "header \(text.trimmed)", expected: "a dictionary")
         }
         var fields: [String: PythonLiteral] = [:]
         for entry in entries {
             guard case .string(let key) = entry.key else {
-                throw DataError(.malformedHeader, "header has a non-string key: \(text.trimmed)")
+                throw SleepfoldError(.malformedHeader, found: "a non-string key in header \(text.trimmed)", expected: "string keys")
             }
             fields[key] = entry.value
         }
         let expectedKeys: Set<String> = ["descr", "fortran_order", "shape"]
         guard Set(fields.keys) == expectedKeys else {
-            throw DataError(.malformedHeader,
-                            "header keys are \(fields.keys.sorted()), expected ['descr', 'fortran_order', 'shape']")
+            throw SleepfoldError(.malformedHeader, found: "header keys \(fields.keys.sorted())",
+                                 expected: "['descr', 'fortran_order', 'shape']")
         }
         guard case .bool(let fortranOrder)? = fields["fortran_order"] else {
-            throw DataError(.malformedHeader, "'fortran_order' is not True or False: \(text.trimmed)")
+            throw SleepfoldError(.malformedHeader, found: "'fortran_order' of another kind in header \(text.trimmed)",
+                                 expected: "True or False")
         }
         guard case .tuple(let dimensions)? = fields["shape"] else {
-            throw DataError(.malformedHeader, "'shape' is not a tuple: \(text.trimmed)")
+            throw SleepfoldError(.malformedHeader, found: "'shape' of another kind in header \(text.trimmed)", expected: "a tuple")
         }
         var shape: [Int] = []
         for dimension in dimensions {
             guard case .int(let size) = dimension, size >= 0 else {
-                throw DataError(.malformedHeader, "'shape' has an entry that is not a non-negative integer: \(text.trimmed)")
+                throw SleepfoldError(.malformedHeader, found: "a 'shape' entry of another kind in header \(text.trimmed)",
+                                     expected: "non-negative integers")
             }
             shape.append(size)
         }
@@ -121,14 +128,14 @@ public struct NPYHeader: Equatable, Sendable {
         switch fields["descr"] {
         case .string(let descr)?: dtype = try NPYDType(descr: descr)
         default:
-            throw DataError(.unsupportedDType,
-                            "structured dtypes are not supported (found descr \(describeDescr(fields["descr"]))), expected a plain type like '<f4'")
+            throw SleepfoldError(.unsupportedDType, found: "a structured dtype (descr \(describeDescr(fields["descr"])))",
+                                 expected: "a plain type like '<f4'")
         }
         // Order matters only for arrays with two or more dimensions above size 1,
         // but numpy sets the flag only when it matters too; reject it outright.
         if fortranOrder && shape.filter({ $0 > 1 }).count > 1 {
-            throw DataError(.fortranOrder,
-                            "array of shape \(describe(shape: shape)) is in Fortran order; save it in C order (np.ascontiguousarray)")
+            throw SleepfoldError(.fortranOrder, "found an array of shape \(describe(shape: shape)) in Fortran order, "
+                                 + "expected C order (save it with np.ascontiguousarray)")
         }
         return (dtype, shape)
     }
@@ -172,4 +179,20 @@ extension String {
               let last = scalars.lastIndex(where: { !$0.properties.isWhitespace }) else { return "" }
         return String(scalars[first...last])
     }
+}
+
+// Codes of the `.npy` format (`.badMagic` is declared in Recordings, `.badVersion`,
+// `.malformedHeader` and `.truncated` in Basics).
+extension SleepfoldError.Code {
+    /// The array is stored in Fortran (column-major) order.
+    public static let fortranOrder = Self("fortranOrder")
+    /// The dtype is big-endian (`>f4`, …).
+    public static let bigEndian = Self("bigEndian")
+    /// The dtype is not one of those `NPYDType` supports.
+    public static let unsupportedDType = Self("unsupportedDType")
+    /// More data bytes than the header's shape and dtype need, or bytes that do not match a shape.
+    public static let sizeMismatch = Self("sizeMismatch")
+    /// A typed accessor cannot represent a value exactly in the requested type, or the
+    /// array has the wrong element kind or element count for it.
+    public static let conversion = Self("conversion")
 }

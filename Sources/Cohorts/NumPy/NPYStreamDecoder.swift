@@ -40,13 +40,13 @@ struct NPYStreamDecoder {
         guard let header else {
             // Whatever arrived is a prefix of a header; parse it as complete to get the precise error.
             _ = try pending.withUnsafeBytes { try NPYHeader.parse(prefix: $0, isComplete: true) }
-            throw DataError(.truncated, "stream ended inside the .npy header")
+            throw SleepfoldError(.truncated, "found the end of the data inside the .npy header, expected the whole header")
         }
         let received = dataBytesSeen + pending.count
         guard received >= header.byteCount else {
-            throw DataError(.truncated,
-                            "data is truncated: shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) "
-                            + "needs \(header.byteCount) bytes, found \(received)")
+            throw SleepfoldError(.truncated,
+                                 "data is truncated: shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) "
+                                 + "needs \(header.byteCount) bytes, found \(received)")
         }
         return header
     }
@@ -56,9 +56,9 @@ struct NPYStreamDecoder {
     private mutating func deliver(_ chunk: UnsafeRawBufferPointer, header: NPYHeader) throws {
         let received = dataBytesSeen + pending.count + chunk.count
         guard received <= header.byteCount else {
-            throw DataError(.sizeMismatch,
-                            "data is longer than the header declares: shape \(describe(shape: header.shape)) of "
-                            + "\(header.dtype.rawValue) needs \(header.byteCount) bytes, found more")
+            throw SleepfoldError(.sizeMismatch,
+                                 "data is longer than the header declares: shape \(describe(shape: header.shape)) of "
+                                 + "\(header.dtype.rawValue) needs \(header.byteCount) bytes, found more")
         }
         let itemSize = header.dtype.itemSize
         var chunk = chunk

@@ -46,12 +46,12 @@ extension NPZArchive {
             }
         } catch {
             try? FileManager.default.removeItem(at: temporary)
-            throw DataError(.ioFailure, file: url.path, "cannot write the archive: \(error)")
+            throw SleepfoldError.fileAccess(error, file: url.path, cannot: "write the archive")
         }
         guard rename(temporary.path, url.path) == 0 else {
-            let reason = String(cString: strerror(errno))
+            let code = errno
             try? FileManager.default.removeItem(at: temporary)
-            throw DataError(.ioFailure, file: url.path, "cannot move the written archive into place: \(reason)")
+            throw SleepfoldError.system("rename of the written archive into place", file: url.path, errno: code)
         }
     }
 }

@@ -19,18 +19,18 @@ public final class NPZArchive {
 
     /// Opens the archive at `url`.
     ///
-    /// - Throws: `DataError` (`.fileNotFound`, `.notAnArchive`) when the file is missing
+    /// - Throws: `SleepfoldError` (`.fileNotFound`, `.notAnArchive`) when the file is missing
     ///   or not a readable ZIP file (e.g. truncated).
     public init(url: URL) throws {
         path = url.path
         guard FileManager.default.fileExists(atPath: url.path) else {
-            throw DataError(.fileNotFound, file: path, "file not found")
+            throw SleepfoldError(.fileNotFound, file: path, found: "no such file", expected: "an .npz archive")
         }
         do {
             archive = try Archive(url: url, accessMode: .read)
         } catch {
-            throw DataError(.notAnArchive, file: path,
-                            "not a readable .npz (ZIP) archive: the file is damaged, truncated or of another format (\(error))")
+            throw SleepfoldError(.notAnArchive, file: path, "found a file that is damaged, truncated or of another "
+                                 + "format (\(error)), expected a readable .npz (ZIP) archive")
         }
         entries = Self.memberEntries(of: archive)
     }
@@ -41,8 +41,8 @@ public final class NPZArchive {
         do {
             archive = try Archive(data: data, accessMode: .read)
         } catch {
-            throw DataError(.notAnArchive, file: path,
-                            "not a readable .npz (ZIP) archive: the data is damaged, truncated or of another format (\(error))")
+            throw SleepfoldError(.notAnArchive, file: path, "found data that is damaged, truncated or of another "
+                                 + "format (\(error)), expected a readable .npz (ZIP) archive")
         }
         entries = Self.memberEntries(of: archive)
     }
@@ -74,26 +74,26 @@ public final class NPZArchive {
             }
         } catch is StopReading {
             // The header is complete; the rest of the member is not needed.
-        } catch let error as DataError {
-            throw error.located(file: path, member: name)
+        } catch let error as SleepfoldError {
+            throw error.located(file: path, field: "member '\(name)'")
         } catch {
             throw readFailure(name, error)
         }
-        let header = try locating(file: path, member: name) { () throws -> NPYHeader in
+        let header = try locating(file: path, field: "member '\(name)'") { () throws -> NPYHeader in
             guard let header = decoder.header else { return try decoder.finish() }
             return header
         }
         let declared = header.dataOffset + header.byteCount
         let stored = entry.uncompressedSize
         if stored < UInt64(declared) {
-            throw DataError(.truncated, file: path, member: name,
-                            "data is truncated: shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) "
-                            + "needs \(header.byteCount) bytes, found \(Int(stored) - header.dataOffset)")
+            throw SleepfoldError(.truncated, file: path, field: "member '\(name)'",
+                                 "data is truncated: shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) "
+                                 + "needs \(header.byteCount) bytes, found \(Int(stored) - header.dataOffset)")
         }
         if stored > UInt64(declared) {
-            throw DataError(.sizeMismatch, file: path, member: name,
-                            "data is longer than the header declares: shape \(describe(shape: header.shape)) of "
-                            + "\(header.dtype.rawValue) needs \(header.byteCount) bytes, found \(stored - UInt64(header.dataOffset))")
+            throw SleepfoldError(.sizeMismatch, file: path, field: "member '\(name)'",
+                                 "data is longer than the header declares: shape \(describe(shape: header.shape)) of "
+                                 + "\(header.dtype.rawValue) needs \(header.byteCount) bytes, found \(stored - UInt64(header.dataOffset))")
         }
         return header
     }
@@ -120,34 +120,45 @@ public final class NPZArchive {
             checksum = try archive.extract(entry) { chunk in
                 try chunk.withUnsafeBytes { try decoder.consume($0) }
             }
-        } catch let error as DataError {
-            throw error.located(file: path, member: name)
+        } catch let error as SleepfoldError {
+            throw error.located(file: path, field: "member '\(name)'")
         } catch {
             throw readFailure(name, error)
         }
         guard checksum == entry.checksum else {
-            throw DataError(.checksumMismatch, file: path, member: name,
-                            "CRC-32 of the member is \(hex(checksum)), the archive records \(hex(entry.checksum)): the file is damaged")
+            throw SleepfoldError(.checksumMismatch, file: path, field: "member '\(name)'",
+                                 "found CRC-32 \(hex(checksum)), expected \(hex(entry.checksum)) as the archive records: "
+                                 + "the file is damaged")
         }
-        return try locating(file: path, member: name) { try decoder.finish() }
+        return try locating(file: path, field: "member '\(name)'") { try decoder.finish() }
     }
 
     private func entry(_ name: String) throws -> Entry {
         guard let entry = entries.first(where: { $0.name == name })?.entry else {
             let present = memberNames.map { "'\($0)'" }.joined(separator: ", ")
-            throw DataError(.missingMember, file: path, member: name,
-                            "no such member (the archive holds \(present.isEmpty ? "no members" : present))")
+            throw SleepfoldError(.missingMember, file: path, field: "member '\(name)'",
+                                 "no such member, expected one (the archive holds \(present.isEmpty ? "no members" : present))")
         }
         return entry
     }
 
-    private func readFailure(_ name: String, _ error: Error) -> DataError {
-        DataError(.notAnArchive, file: path, member: name,
-                  "cannot read the member: the archive is damaged or truncated (\(error))")
+    private func readFailure(_ name: String, _ error: Error) -> SleepfoldError {
+        SleepfoldError(.notAnArchive, file: path, field: "member '\(name)'",
+                       "found a damaged or truncated archive (\(error)), expected a readable member")
     }
 
     private func hex(_ value: CRC32) -> String { "0x" + String(value, radix: 16) }
 
     /// Thrown from an extract consumer to stop reading early.
     private struct StopReading: Error {}
+}
+
+// Codes of `.npz` archives (the members' own problems have the `.npy` codes).
+extension SleepfoldError.Code {
+    /// The file is not a readable ZIP archive (damaged, truncated, or not an NPZ at all).
+    public static let notAnArchive = Self("notAnArchive")
+    /// A required archive member is absent.
+    public static let missingMember = Self("missingMember")
+    /// An archive member fails its CRC-32 check.
+    public static let checksumMismatch = Self("checksumMismatch")
 }

@@ -16,7 +16,7 @@ public struct CurveKeyPair: Sendable, Equatable {
     public static func generate() throws -> CurveKeyPair {
         var pub = [CChar](repeating: 0, count: 41)
         var sec = [CChar](repeating: 0, count: 41)
-        guard zmq_curve_keypair(&pub, &sec) == 0 else { throw ZMQError(call: "zmq_curve_keypair") }
+        guard zmq_curve_keypair(&pub, &sec) == 0 else { throw SleepfoldError.zmq("zmq_curve_keypair") }
         return CurveKeyPair(publicKey: text(pub), secretKey: text(sec))
     }
 

@@ -1,4 +1,5 @@
 import CZeroMQ
+import Basics
 
 /// A libzmq context: owns the I/O threads; every socket belongs to one.
 ///
@@ -8,7 +9,7 @@ public final class ZMQContext: @unchecked Sendable {
     let handle: UnsafeMutableRawPointer
 
     public init() throws {
-        guard let h = zmq_ctx_new() else { throw ZMQError(call: "zmq_ctx_new") }
+        guard let h = zmq_ctx_new() else { throw SleepfoldError.zmq("zmq_ctx_new") }
         handle = h
     }
 

@@ -17,7 +17,7 @@ public struct ZMQPoller {
         while true {
             let rc = zmq_poll(&items, Int32(items.count), ms)
             if rc >= 0 { return items.map { $0.revents & Int16(ZMQ_POLLIN) != 0 } }
-            let error = ZMQError(call: "zmq_poll")
+            let error = SleepfoldError.zmq("zmq_poll")
             if error.interrupted { continue }
             throw error
         }

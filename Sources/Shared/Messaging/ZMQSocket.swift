@@ -21,7 +21,7 @@ public final class ZMQSocket {
 
     public init(_ context: ZMQContext, _ kind: Kind) throws {
         guard let h = zmq_socket(context.handle, kind.rawValue) else {
-            throw ZMQError(call: "zmq_socket")
+            throw SleepfoldError.zmq("zmq_socket")
         }
         self.handle = h
         self.context = context
@@ -42,15 +42,15 @@ public final class ZMQSocket {
     // MARK: - Endpoints
 
     public func bind(_ endpoint: String) throws {
-        guard zmq_bind(handle, endpoint) == 0 else { throw ZMQError(call: "zmq_bind \(endpoint)") }
+        guard zmq_bind(handle, endpoint) == 0 else { throw SleepfoldError.zmq("zmq_bind \(endpoint)") }
     }
 
     public func connect(_ endpoint: String) throws {
-        guard zmq_connect(handle, endpoint) == 0 else { throw ZMQError(call: "zmq_connect \(endpoint)") }
+        guard zmq_connect(handle, endpoint) == 0 else { throw SleepfoldError.zmq("zmq_connect \(endpoint)") }
     }
 
     public func disconnect(_ endpoint: String) throws {
-        guard zmq_disconnect(handle, endpoint) == 0 else { throw ZMQError(call: "zmq_disconnect \(endpoint)") }
+        guard zmq_disconnect(handle, endpoint) == 0 else { throw SleepfoldError.zmq("zmq_disconnect \(endpoint)") }
     }
 
     /// The endpoint actually bound (resolves `tcp://127.0.0.1:*` to its port).
@@ -59,7 +59,7 @@ public final class ZMQSocket {
             var buffer = [CChar](repeating: 0, count: 256)
             var size = buffer.count
             guard zmq_getsockopt(handle, ZMQ_LAST_ENDPOINT, &buffer, &size) == 0 else {
-                throw ZMQError(call: "zmq_getsockopt ZMQ_LAST_ENDPOINT")
+                throw SleepfoldError.zmq("zmq_getsockopt ZMQ_LAST_ENDPOINT")
             }
             return String(decoding: buffer.prefix(while: { $0 != 0 }).map { UInt8(bitPattern: $0) }, as: UTF8.self)
         }
@@ -70,13 +70,13 @@ public final class ZMQSocket {
     public func setOption(_ option: Int32, _ value: Int32) throws {
         var v = value
         guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int32>.size) == 0 else {
-            throw ZMQError(call: "zmq_setsockopt \(option)")
+            throw SleepfoldError.zmq("zmq_setsockopt \(option)")
         }
     }
 
     public func setOption(_ option: Int32, _ bytes: [UInt8]) throws {
         let rc = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
-        guard rc == 0 else { throw ZMQError(call: "zmq_setsockopt \(option)") }
+        guard rc == 0 else { throw SleepfoldError.zmq("zmq_setsockopt \(option)") }
     }
 
     public func setOption(_ option: Int32, _ string: String) throws {
@@ -102,7 +102,7 @@ public final class ZMQSocket {
     // MARK: - Messages
 
     /// Sends the frames as one multipart message.
-    /// - Parameter wait: when false, throws a `ZMQError` with `wouldBlock` if
+    /// - Parameter wait: when false, throws a `SleepfoldError` with `wouldBlock` if
     ///   the message cannot be queued now.
     public func send(_ frames: [[UInt8]], wait: Bool = true) throws {
         precondition(!frames.isEmpty, "a message has at least one frame")
@@ -112,7 +112,7 @@ public final class ZMQSocket {
             while true {
                 let rc = frame.withUnsafeBytes { zmq_send(handle, $0.baseAddress, $0.count, flags) }
                 if rc >= 0 { break }
-                let error = ZMQError(call: "zmq_send")
+                let error = SleepfoldError.zmq("zmq_send")
                 if error.interrupted { continue }
                 throw error
             }
@@ -128,7 +128,7 @@ public final class ZMQSocket {
         while true {
             let flags: Int32 = (wait || !frames.isEmpty) ? 0 : ZMQ_DONTWAIT
             if zmq_msg_recv(&msg, handle, flags) < 0 {
-                let error = ZMQError(call: "zmq_msg_recv")
+                let error = SleepfoldError.zmq("zmq_msg_recv")
                 if error.interrupted { continue }
                 if error.wouldBlock && frames.isEmpty { return nil }
                 throw error
@@ -151,7 +151,7 @@ public final class ZMQSocket {
         while true {
             let rc = zmq_poll(&item, 1, ms)
             if rc >= 0 { return item.revents & Int16(ZMQ_POLLIN) != 0 }
-            let error = ZMQError(call: "zmq_poll")
+            let error = SleepfoldError.zmq("zmq_poll")
             if error.interrupted { continue }
             throw error
         }

@@ -10,42 +10,52 @@ public enum Wire {
     /// The version frame every message starts with.
     public static let versionFrame: [UInt8] = Array("SLEEPFOLD/\(protocolVersion)".utf8)
 
-    /// Why a received message was dropped.
-    public enum DecodeError: Error, CustomStringConvertible, Equatable {
-        case frameCount(Int)
-        case version(String)
-        case malformed(String)
-
-        public var description: String {
-            switch self {
-            case .frameCount(let n): return "expected 2 frames (version, envelope), got \(n)"
-            case .version(let v): return "protocol version \"\(v)\", expected \"SLEEPFOLD/\(Wire.protocolVersion)\""
-            case .malformed(let why): return "malformed envelope: \(why)"
-            }
-        }
-    }
-
     /// The frames of a message (without any ROUTER routing id).
-    public static func frames(_ envelope: Sleepfold_Envelope) throws -> [[UInt8]] {
-        [versionFrame, try envelope.serializedBytes()]
+    public static func frames(_ envelope: Sleepfold_Envelope) throws(SleepfoldError) -> [[UInt8]] {
+        do {
+            return [versionFrame, try envelope.serializedBytes()]
+        } catch {
+            throw SleepfoldError(.badEnvelope, field: "envelope", found: "a message that does not serialize (\(error))",
+                                 expected: "a complete Sleepfold_Envelope")
+        }
     }
 
     /// Decodes the frames of a message (without any ROUTER routing id).
     /// Never traps on bad input; unknown fields are kept by SwiftProtobuf and ignored.
-    public static func decode(_ frames: [[UInt8]]) throws(DecodeError) -> Sleepfold_Envelope {
-        guard frames.count == 2 else { throw .frameCount(frames.count) }
+    ///
+    /// - Throws: `SleepfoldError` (no file; the frame as the field): `.badFrames` for a
+    ///   frame count other than 2, `.badVersion` for another protocol version, and
+    ///   `.badEnvelope` for bytes that are no `Sleepfold_Envelope` or one without a body.
+    public static func decode(_ frames: [[UInt8]]) throws(SleepfoldError) -> Sleepfold_Envelope {
+        guard frames.count == 2 else {
+            throw SleepfoldError(.badFrames, field: "frames", found: "\(frames.count)", expected: "2 (version, envelope)")
+        }
         guard frames[0] == versionFrame else {
-            throw .version(String(decoding: frames[0].prefix(64), as: UTF8.self))
+            throw SleepfoldError(.badVersion, field: "version frame",
+                                 found: "\"\(String(decoding: frames[0].prefix(64), as: UTF8.self))\"",
+                                 expected: "\"SLEEPFOLD/\(protocolVersion)\"")
         }
         let envelope: Sleepfold_Envelope
         do {
             envelope = try Sleepfold_Envelope(serializedBytes: frames[1])
         } catch {
-            throw .malformed("\(error)")
+            throw SleepfoldError(.badEnvelope, field: "envelope frame", found: "\(frames[1].count) bytes that do not decode (\(error))",
+                                 expected: "a serialized Sleepfold_Envelope")
         }
-        guard envelope.body != nil else { throw .malformed("no body set") }
+        guard envelope.body != nil else {
+            throw SleepfoldError(.badEnvelope, field: "envelope frame", found: "an envelope without a body",
+                                 expected: "one message (hello, fold task, result, …)")
+        }
         return envelope
     }
+}
+
+// Codes of the wire protocol (another protocol version is Basics' `.badVersion`).
+extension SleepfoldError.Code {
+    /// A message with a number of frames other than the protocol's.
+    public static let badFrames = Self("badFrames")
+    /// A message whose envelope frame does not decode, or decodes to an envelope without a body.
+    public static let badEnvelope = Self("badEnvelope")
 }
 
 extension ZMQSocket {

@@ -37,9 +37,3 @@ struct CohortOptions: ParsableArguments {
         return (cohort, plan)
     }
 }
-
-/// Exits with status 1 and a one-line reason on stderr.
-struct CommandFailure: Error, CustomStringConvertible {
-    let description: String
-    init(_ description: String) { self.description = description }
-}

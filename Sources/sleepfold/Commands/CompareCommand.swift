@@ -37,7 +37,9 @@ struct CompareCommand: ParsableCommand {
 
     func run() throws {
         guard runs.count >= 2 else { throw ValidationError("give at least two run directories") }
-        guard resamples >= 100 else { throw ValidationError("--resamples must be at least 100") }
+        guard resamples >= 100 else {
+            throw SleepfoldError(.invalidValue, field: "--resamples", found: "\(resamples)", expected: "at least 100")
+        }
         let loaded = try runs.map { path -> RunComparison.Run in
             let dir = URL(fileURLWithPath: path)
             let report = try Report.read(from: dir.appendingPathComponent("report.json"))

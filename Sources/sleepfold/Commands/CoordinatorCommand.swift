@@ -43,7 +43,7 @@ struct CoordinatorCommand: ParsableCommand {
     func run() throws {
         let layout = RunReporter.Layout(URL(fileURLWithPath: out))
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
-        let log = RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
+        let log = try RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
         let (setup, _) = try makeRunSetup(cohort, training)
         let report = try runCoordinator(setup: setup, layout: layout, bind: bind, curve: try curveOptions(),
                                         maxMessageBytes: maxMessageMb << 20, log: log) { endpoint in
@@ -86,7 +86,9 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
     log(coordinatorWorkLine(outcome.busy, setup: setup, reportSeconds: reportSeconds))
     if !outcome.failedFolds.isEmpty {
         let folds = outcome.failedFolds.keys.sorted().map(String.init).joined(separator: ", ")
-        throw CommandFailure("fold \(folds) failed \(CoordinatorRuntime.maxAttempts) times (see \(layout.logs.path)); the report covers the other folds")
+        throw SleepfoldError(.incompleteRun, file: layout.directory.path,
+                             "fold \(folds) failed \(CoordinatorRuntime.maxAttempts) times (see \(layout.logs.path)), expected "
+                             + "every fold to finish; the report covers the other folds")
     }
     return report
 }
@@ -100,4 +102,10 @@ func coordinatorWorkLine(_ busy: CoordinatorRuntime.Busy, setup: RunSetup, repor
         "\(ms((busy.tasks + busy.results) / Double(folds))) per fold over \(busy.foldsAccepted) folds " +
         "(task \(ms(busy.tasks / Double(folds))), result \(ms(busy.results / Double(folds)))), " +
         "data served \(ms(busy.data)), messages and view \(ms(busy.other)), reports \(ms(reportSeconds))"
+}
+
+extension SleepfoldError.Code {
+    /// A run that ended with folds given up after too many failed attempts (the
+    /// report covers the others).
+    static let incompleteRun = Self("incompleteRun")
 }

@@ -43,7 +43,7 @@ struct PredictCommand: ParsableCommand {
         let night = try Self.loadNight(URL(fileURLWithPath: data), model: model.config)
         let trainer = Trainer(config: ExperimentConfig(name: "predict", model: model.config), selection: .last, seed: 0)
         guard let prediction = try trainer.predict([night.recording], model: model).0.first else {
-            throw CommandFailure("\(data): no prediction made")
+            throw SleepfoldError(.emptyRecording, file: data, found: "no prediction for the night", expected: "one per epoch")
         }
         let K = Stage.count
         let labelled = night.labelled
@@ -88,7 +88,9 @@ struct PredictCommand: ParsableCommand {
             night = Night(recording: try unlabelled(archive, id: id, samplesPerEpoch: model.inputSamples), labelled: false)
         }
         guard night.recording.samplesPerEpoch == model.inputSamples else {
-            throw CommandFailure("\(url.path): x has \(night.recording.samplesPerEpoch) samples per epoch, but the checkpoint's model takes \(model.inputSamples)")
+            throw SleepfoldError(.unexpectedShape, file: url.path, field: "member 'x'",
+                                 found: "\(night.recording.samplesPerEpoch) samples per epoch",
+                                 expected: "\(model.inputSamples), as the checkpoint's model takes")
         }
         return night
     }
@@ -97,19 +99,24 @@ struct PredictCommand: ParsableCommand {
     static func unlabelled(_ archive: NPZArchive, id: String, samplesPerEpoch S: Int) throws -> Recording {
         let file = archive.path
         guard archive.contains("x") else {
-            throw CommandFailure("\(file): no member x, expected x (n, \(S)) float32 as in AttnSleep files")
+            throw SleepfoldError(.missingMember, file: file, field: "member 'x'", found: "no such member",
+                                 expected: "x (n, \(S)) float32 as in AttnSleep files")
         }
         let xArray = try archive.array("x")
         let shape = xArray.shape
         guard xArray.dtype.isFloatingPoint, shape.count == 2 || (shape.count == 3 && shape[2] == 1), shape[0] >= 1 else {
-            throw CommandFailure("\(file): x is \(xArray.dtype.rawValue) of shape \(shape), expected float of shape (n, \(S)) or (n, \(S), 1) with n ≥ 1")
+            throw SleepfoldError(xArray.dtype.isFloatingPoint ? .unexpectedShape : .unexpectedDType, file: file,
+                                 field: "member 'x'", found: "\(xArray.dtype.rawValue) of shape \(shape)",
+                                 expected: "float of shape (n, \(S)) or (n, \(S), 1) with n ≥ 1")
         }
         guard shape[1] == S else {
-            throw CommandFailure("\(file): x has \(shape[1]) samples per epoch, but the checkpoint's model takes \(S)")
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'x'", found: "\(shape[1]) samples per epoch",
+                                 expected: "\(S), as the checkpoint's model takes")
         }
-        let x = try xArray.floats()
+        let x = try locating(file: file, field: "member 'x'") { try xArray.floats() }
         if let bad = x.firstIndex(where: { !$0.isFinite }) {
-            throw CommandFailure("\(file): x value \(x[bad]) at epoch \(bad / S), sample \(bad % S) is not finite, expected finite numbers")
+            throw SleepfoldError(.nonFiniteSignal, file: file, field: "member 'x'",
+                                 found: "value \(x[bad]) at epoch \(bad / S), sample \(bad % S)", expected: "finite numbers")
         }
         let rate = Double(S) / Recording.epochSeconds
         return Recording(id: id, subject: id, night: nil, sampleRate: rate, samplesPerEpoch: S,

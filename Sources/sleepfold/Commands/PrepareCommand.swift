@@ -85,26 +85,33 @@ struct PrepareCommand: ParsableCommand {
                                                  annotationDirectory: URL(fileURLWithPath: annotations!), options: options, each: write)
             // Subjects come from the NSRR ids (shhs1-200001 → 200001), not Sleep-EDF names: keep them.
             let json = try JSONSerialization.data(withJSONObject: ["recordings": cohortEntries], options: [.prettyPrinted, .sortedKeys])
-            try json.write(to: directory.appendingPathComponent("manifest.json"), options: .atomic)
+            try Self.writeManifest(json, to: directory)
         case (let dir?, nil):
             report = try Preparation.prepareDirectory(URL(fileURLWithPath: dir), options: options, each: write)
         case (nil, let file?):
             report = try Preparation.prepare(try PrepareManifest.read(URL(fileURLWithPath: file)), options: options, each: write)
             // The cohort manifest that keeps the subjects for `--data OUT/manifest.json`.
             let json = try JSONSerialization.data(withJSONObject: ["recordings": cohortEntries], options: [.prettyPrinted, .sortedKeys])
-            try json.write(to: directory.appendingPathComponent("manifest.json"), options: .atomic)
+            try Self.writeManifest(json, to: directory)
         default:
             throw ValidationError("give exactly one of --edf-dir and --manifest (--annotations goes with --edf-dir)")
         }
         print(report.table())
         guard written > 0 else {
             let reasons = report.nights.map { "\($0.id): \($0.skipReason ?? "no recording")" }
-            throw CommandFailure("no recording written, every night was skipped (\(reasons.joined(separator: "; ")))")
+            throw SleepfoldError(.noRecordings, file: directory.path, found: "every night skipped (\(reasons.joined(separator: "; ")))",
+                                 expected: "at least one recording written")
         }
         let skipped = report.nights.count - written
         print("wrote \(written) recording\(written == 1 ? "" : "s") (\(epochs) epochs) to \(directory.path)" +
               (skipped > 0 ? "; skipped \(skipped) night\(skipped == 1 ? "" : "s")" : "") +
               (report.unpaired.isEmpty ? "" : "; \(report.unpaired.count) unpaired file\(report.unpaired.count == 1 ? "" : "s")"))
+    }
+
+    /// Writes the cohort manifest OUT/manifest.json.
+    static func writeManifest(_ json: Data, to directory: URL) throws(SleepfoldError) {
+        let url = directory.appendingPathComponent("manifest.json")
+        try AtomicFile.write(json, to: url)
     }
 
     /// Where a night's samples came from: the channel (a `<U` string, as DeepSleepNet's

@@ -47,11 +47,11 @@ struct RunCommand: ParsableCommand {
 
     func run() throws {
         try CPUFeatures.current.requireModelCore()
-        guard workers >= 1 else { throw ValidationError("--workers must be at least 1") }
+        guard workers >= 1 else { throw SleepfoldError(.invalidValue, field: "--workers", found: "\(workers)", expected: "at least 1") }
         let directory = URL(fileURLWithPath: out ?? Self.defaultRunDirectory())
         let layout = RunReporter.Layout(directory)
         try FileManager.default.createDirectory(at: layout.logs, withIntermediateDirectories: true)
-        let log = RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
+        let log = try RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
 
         var dataPath = data
         var fallback = ExperimentConfig(name: "ex1-attnsleep")
@@ -102,9 +102,7 @@ struct RunCommand: ParsableCommand {
                              "--worker-id", "local-\(index + 1)", "--give-up-after", "60",
                              "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
                              "--cache", layout.directory.appendingPathComponent("cache").path]
-        let logURL = layout.logs.appendingPathComponent("worker-\(index + 1).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
+        let handle = try newLogHandle(layout.logs.appendingPathComponent("worker-\(index + 1).log"))
         process.standardOutput = handle
         process.standardError = handle
         try process.run()

@@ -56,15 +56,14 @@ final class RunLog: @unchecked Sendable {
     private let lock = NSLock()
     var view: ProgressView?
 
-    init(file: URL?) {
-        if let file {
-            try? FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
-            FileManager.default.createFile(atPath: file.path, contents: nil)
-            handle = try? FileHandle(forWritingTo: file)
-            _ = try? handle?.seekToEnd()
-        } else {
+    /// Creates `file` (and its directory) for the log; throws a `SleepfoldError`
+    /// naming the file when it cannot be created.
+    init(file: URL?) throws {
+        guard let file else {
             handle = nil
+            return
         }
+        handle = try newLogHandle(file)
     }
 
     func callAsFunction(_ line: String) {
@@ -73,4 +72,18 @@ final class RunLog: @unchecked Sendable {
         handle?.write(Data((stamped + "\n").utf8))
         if let view { view.log(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
+}
+
+/// `file` created empty (replacing an old one, as before) with its directory, and opened
+/// for writing: a log that cannot be written is an error naming the file, not a silent loss.
+func newLogHandle(_ file: URL) throws(SleepfoldError) -> FileHandle {
+    let directory = file.deletingLastPathComponent()
+    try fileAccess(directory.path, cannot: "create the log directory") {
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+    let descriptor = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_APPEND | O_CLOEXEC, 0o644)
+    guard descriptor >= 0 else {
+        throw SleepfoldError.system("creating the log file", file: file.path, errno: errno)
+    }
+    return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
 }

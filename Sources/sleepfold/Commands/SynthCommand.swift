@@ -49,7 +49,9 @@ struct SynthCommand: ParsableCommand {
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         if format == .nsrr {
-            guard rate > 0 && rate <= 1000 else { throw ValidationError("--rate must be in (0, 1000] Hz, got \(rate)") }
+            guard rate > 0 && rate <= 1000 else {
+                throw SleepfoldError(.invalidValue, field: "--rate", found: "\(rate)", expected: "a rate in (0, 1000] Hz")
+            }
             let nights = try Self.writeNSRR(options, rate: rate, to: directory)
             print("wrote \(nights) SHHS-style nights (EDF at \(formatHz(rate)) Hz + NSRR XML) of \(subjects) subjects to \(directory.path)")
             return
@@ -73,10 +75,10 @@ struct SynthCommand: ParsableCommand {
                 let recording = try SynthCohort.night(subject: subject, night: night, options: options)
                 _ = try SynthNSRR.write(recording, subject: subject, visit: night, rate: rate, to: directory)
             } catch {
-                failures.add("\(error)")
+                failures.add(error)
             }
         }
-        if let first = failures.first { throw CommandFailure(first) }
+        if let first = failures.first { throw first }
         return jobs.count
     }
 
@@ -90,19 +92,19 @@ struct SynthCommand: ParsableCommand {
                 let recording = try SynthCohort.night(subject: subject, night: night, options: options)
                 try recording.write(to: directory.appendingPathComponent("\(recording.id).npz"))
             } catch {
-                failures.add("\(error)")
+                failures.add(error)
             }
         }
-        if let first = failures.first { throw CommandFailure(first) }
+        if let first = failures.first { throw first }
     }
 }
 
 /// Collects errors from concurrent jobs.
 final class FailureBox: @unchecked Sendable {
     private let lock = NSLock()
-    private var messages: [String] = []
-    func add(_ message: String) { lock.lock(); messages.append(message); lock.unlock() }
-    var first: String? { lock.lock(); defer { lock.unlock() }; return messages.first }
+    private var errors: [any Error] = []
+    func add(_ error: any Error) { lock.lock(); errors.append(error); lock.unlock() }
+    var first: (any Error)? { lock.lock(); defer { lock.unlock() }; return errors.first }
 }
 
 /// `synth --format`.

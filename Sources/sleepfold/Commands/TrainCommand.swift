@@ -43,7 +43,8 @@ struct TrainCommand: ParsableCommand {
         let (setup, experiment) = try makeRunSetup(cohort, training)
         let plan = setup.plan
         guard plan.folds.indices.contains(fold) else {
-            throw ValidationError("--fold must be in 0...\(plan.folds.count - 1) for \(plan.folds.count) folds, got \(fold)")
+            throw SleepfoldError(.invalidValue, field: "--fold", found: "\(fold)",
+                                 expected: "a fold in 0...\(plan.folds.count - 1) (the plan has \(plan.folds.count) folds)")
         }
         let layout = RunReporter.Layout(URL(fileURLWithPath: out))
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
