@@ -73,6 +73,34 @@ struct SleepfoldErrorTests {
         #expect(SleepfoldError.Code.unsupportedCPU.rawValue == "unsupportedCPU")
     }
 
+    /// Every code declared in Sources (`static let name = Self("raw")` in an extension of
+    /// `SleepfoldError.Code`) is spelled as its member, and no name is declared twice:
+    /// two modules declaring the same code would make `.name` ambiguous wherever both
+    /// are imported.
+    @Test func everyCodeInTheSourcesIsSpelledAsItsNameAndDeclaredOnce() throws {
+        let sources = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Sources")
+        let files = try #require(FileManager.default.enumerator(at: sources, includingPropertiesForKeys: nil))
+            .compactMap { $0 as? URL }.filter { $0.pathExtension == "swift" }
+        let declaration = /static let (\w+) = Self\("([^"]*)"\)/
+        // The pattern sees the old kebab-case spelling.
+        let old = try #require("    public static let wrongFold = Self(\"wrong-fold\")".firstMatch(of: declaration))
+        #expect(old.output.1 == "wrongFold" && old.output.2 == "wrong-fold")
+        var places: [String: [String]] = [:]
+        for file in files {
+            let text = try String(contentsOf: file, encoding: .utf8)
+            for match in text.matches(of: declaration) {
+                let (name, raw) = (String(match.output.1), String(match.output.2))
+                #expect(raw == name, "\(file.lastPathComponent): code \(name) is spelled \"\(raw)\"")
+                places[name, default: []].append(file.path.replacingOccurrences(of: sources.path + "/", with: ""))
+            }
+        }
+        #expect(places.count >= 50, "found only \(places.count) codes under \(sources.path)")
+        for (name, files) in places where files.count > 1 {
+            Issue.record("code \(name) is declared \(files.count) times: \(files.joined(separator: ", "))")
+        }
+    }
+
     @Test func atomicWritesIntoAMissingDirectoryNameTheFileAndErrno() throws {
         let url = FileManager.default.temporaryDirectory
             .appendingPathComponent("sleepfold-missing-\(UUID().uuidString)/report.json")
