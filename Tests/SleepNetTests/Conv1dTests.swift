@@ -86,13 +86,10 @@ struct ConvCase: Sendable, CustomStringConvertible {
     }
 
     /// A batch of 32 short outputs runs several samples per GEMM; each sample
-    /// must come out as when it is convolved alone (batch 1: one GEMM), and the
-    /// BatchNorm epilogue must give what the BatchNorm gives on its own.
-    @Test(arguments: [false, true])
-    func groupedSamplesMatchOneByOne(training: Bool) throws {
+    /// must come out as when it is convolved alone (batch 1: one GEMM).
+    @Test func groupedSamplesMatchOneByOne() throws {
         let store = ParameterStore()
         let conv = Conv1d(store: store, name: "c", inChannels: 3, outChannels: 5, kernel: 7, bias: true, causal: true)
-        let bn = BatchNorm1d(store: store, name: "bn", channels: 5, activation: .gelu)
         store.allocate(seed: 9)
         randomizeParameters(store, seed: 10)
         let B = 32, C = 3, F = 5, L = 40
@@ -111,14 +108,5 @@ struct ConvCase: Sendable, CustomStringConvertible {
             for i in 0..<(F * L) { worst = max(worst, abs(grouped[b * F * L + i] - y[i])) }
         }
         #expect(worst <= 1e-6, "grouped against one by one: max difference \(worst)")
-
-        let separate = bn.forward(Tensor(shape: Shape(B, F, L), values: grouped), training: training).array
-        // Evaluation applies BN + GELU in place (the result is the BN's output);
-        // training only collects the statistics for the BN's own forward.
-        let convolved = conv.forward(x, batchNorm: bn, training: training)
-        let fused = training ? bn.forward(convolved, training: true).array : convolved.array
-        var worstBN: Float = 0
-        for i in 0..<separate.count { worstBN = max(worstBN, abs(fused[i] - separate[i])) }
-        #expect(worstBN <= 1e-6, "BatchNorm epilogue: max difference \(worstBN)")
     }
 }
