@@ -36,8 +36,8 @@ final class ConvBranch {
         pool11 = MaxPool1d(kernel: b.lastPool.kernel, stride: b.lastPool.stride, padding: b.lastPool.padding)
         // Evaluation runs the two stride-1 convolutions (99 of AttnSleep's 117
         // forward MFLOP per sample) by Winograd F(4, k): 11/32 of the GEMM work for k = 8.
-        // Measured with the AVX-512 sgemm (bench, batch 128): F(4, 8) 1596 / 3014 samples/s
-        // at 1 / 2 threads against F(3, 8) 1463 / 2701, F(5, 8) 1541 / 2795, F(6, 8) 1529 / 2777.
+        // F(4, 8) was the fastest of F(3…6, 8) at 1 and 2 threads (Benchmarks/pytorch/README.md,
+        // "Winograd output tile").
         conv5.winogradTile = 4
         conv8.winogradTile = 4
     }

@@ -54,8 +54,9 @@ public final class Trainer {
     public let seed: UInt64
     /// Batch size used for evaluation passes (no gradients kept). 128, the default
     /// training batch: eval buffers then stay the size of the training ones, so a
-    /// full-size training process peaks at ~0.5 GiB (256: 0.62 GiB). Batch 128 infers
-    /// 0–13 % slower per sample than 512 (`sleepfold bench`), on a few % of an epoch.
+    /// training process peaks lower than with a larger evaluation batch; a larger
+    /// one infers only a little faster per sample, on a few % of an epoch
+    /// (measurements: Benchmarks/pytorch/README.md, "Evaluation batch").
     public var evaluationBatch = 128
 
     public init(config: ExperimentConfig, selection: SelectionMode, seed: UInt64) {
