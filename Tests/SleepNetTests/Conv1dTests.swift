@@ -94,11 +94,9 @@ struct ConvCase: Sendable, CustomStringConvertible {
         randomizeParameters(store, seed: 10)
         let B = 32, C = 3, F = 5, L = 40
         let x = randomTensor(Shape(B, C, L), seed: 11)
-        let grouped = conv.forward(x).array
+        let grouped = ComputeThreads.with(count: 1) { conv.forward(x).array }
         // Groups are cut from the batch alone: 2 threads give the same bits.
-        ComputeThreads.set(2)
-        let groupedTwoThreads = conv.forward(x).array
-        ComputeThreads.set(1)
+        let groupedTwoThreads = ComputeThreads.with(count: 2) { conv.forward(x).array }
         #expect(groupedTwoThreads == grouped)
         let one = Tensor(shape: Shape(1, C, L))
         var worst: Float = 0

@@ -55,12 +55,8 @@ import Recordings
         let x = randomTensor(Shape(33, 8, 50), seed: 15)
         let direct = bn.forward(conv.forward(x, training: false), training: false).array
         conv.winogradTile = 3
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.set(saved) }
-        ComputeThreads.set(1)
-        let one = block.forward(x, training: false).array
-        ComputeThreads.set(2)
-        let two = block.forward(x, training: false).array
+        let one = ComputeThreads.with(count: 1) { block.forward(x, training: false).array }
+        let two = ComputeThreads.with(count: 2) { block.forward(x, training: false).array }
         #expect(one == two)
         let scale = direct.map(abs).max() ?? 1
         var worst: Float = 0
