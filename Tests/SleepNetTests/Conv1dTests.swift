@@ -71,6 +71,37 @@ struct ConvCase: Sendable, CustomStringConvertible {
         } } }
     }
 
+    /// Σ|w·x| (+ |bias|) of one output, the scale of its rounding, against a direct sum
+    /// over the kernel; every case of the sweep (stride, dilation, groups, padding).
+    @Test(arguments: cases)
+    func absoluteTermSumMatchesADirectSum(_ c: ConvCase) throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "conv", inChannels: c.inChannels, outChannels: c.outChannels,
+                          kernel: c.kernel, stride: c.stride, padding: c.padding, dilation: c.dilation,
+                          groups: c.groups, bias: c.bias, causal: c.causal)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 4)
+        let x = randomTensor(Shape(2, c.inChannels, c.length), seed: 2)
+        let y = conv.forward(x)
+        let Lo = y.shape[2], Cg = c.inChannels / c.groups, Fg = c.outChannels / c.groups
+        let padLeft = c.causal ? c.dilation * (c.kernel - 1) : c.padding
+        let w = store.value("conv.weight")!
+        #expect(conv.termsPerOutput == Cg * c.kernel)
+        for b in 0..<2 { for f in 0..<c.outChannels { for t in 0..<Lo {
+            var sum = c.bias ? Double(abs(store.value("conv.bias")![f])) : 0
+            for ci in 0..<Cg { for k in 0..<c.kernel {
+                let i = t * c.stride + k * c.dilation - padLeft
+                guard i >= 0 && i < c.length else { continue }
+                let term = Double(w[(f * Cg + ci) * c.kernel + k]) * Double(x.data[(b * c.inChannels + f / Fg * Cg + ci) * c.length + i])
+                sum += abs(term)
+            } }
+            let got = conv.absoluteTermSum(sample: b, channel: f, position: t)
+            #expect(abs(Double(got) - sum) <= 1e-6 * max(1, sum), "(\(b), \(f), \(t)): \(got) vs \(sum)")
+            // The output itself is no larger than its terms' absolute sum.
+            #expect(abs(Double(y.data[(b * c.outChannels + f) * Lo + t])) <= sum * (1 + 1e-6) + 1e-6)
+        } } }
+    }
+
     /// Backward accumulates (+=) into parameter gradients.
     @Test func backwardAccumulatesParameterGradients() throws {
         let store = ParameterStore()

@@ -1,3 +1,4 @@
+import Foundation
 import SleepNet
 import Testing
 import Basics
@@ -103,6 +104,38 @@ import Basics
         #expect(dxFused == dxApart)
         for p in apartStore.parameters {
             #expect(Array(fusedStore.gradient(p.name)!) == Array(apartStore.gradient(p.name)!), "d\(p.name)")
+        }
+    }
+
+    /// The rounding scale of an output is |∂out/∂y|·Σ|w·x|: with identity, |γ|·istd of
+    /// the batch statistics; with GELU, also GELU'(z) (checked by a central difference).
+    @Test(arguments: [FusedActivation.identity, .gelu])
+    func roundingScaleIsSlopeTimesTermSum(activation: FusedActivation) throws {
+        let c = Case(conv: ConvCase(inChannels: 3, outChannels: 4, kernel: 3, padding: 1), activation: activation)
+        let store = ParameterStore()
+        let (conv, bn) = Self.layers(c, store: store)
+        let block = ConvBatchNorm1d(conv: conv, batchNorm: bn)
+        let x = randomTensor(Shape(c.batch, 3, c.conv.length), seed: 7)
+        block.forward(x, training: true)
+        let y = conv.output, L = y.shape[2], n = Double(c.batch * L)
+        for f in 0..<4 {
+            var sum = 0.0, squares = 0.0
+            for b in 0..<c.batch { for t in 0..<L { sum += Double(y.data[(b * 4 + f) * L + t]) } }
+            let mean = sum / n
+            for b in 0..<c.batch { for t in 0..<L { let d = Double(y.data[(b * 4 + f) * L + t]) - mean; squares += d * d } }
+            let istd = 1 / (squares / n + 1e-5).squareRoot(), gamma = Double(store.value("bn.weight")![f])
+            let beta = Double(store.value("bn.bias")![f])
+            for (b, t) in [(0, 0), (1, 5), (2, L - 1)] {
+                let z = (Double(y.data[(b * 4 + f) * L + t]) - mean) * istd * gamma + beta
+                var slope = abs(gamma * istd)
+                if activation == .gelu {
+                    func gelu(_ v: Double) -> Double { 0.5 * v * (1 + erf(v / 2.squareRoot())) }
+                    slope *= abs((gelu(z + 1e-4) - gelu(z - 1e-4)) / 2e-4)
+                }
+                let expected = slope * Double(conv.absoluteTermSum(sample: b, channel: f, position: t))
+                let got = Double(block.roundingScale(sample: b, channel: f, position: t))
+                #expect(abs(got - expected) <= 1e-5 * max(1, expected), "(\(b), \(f), \(t)): \(got) vs \(expected)")
+            }
         }
     }
 }

@@ -311,6 +311,28 @@ public final class Conv1d {
         return inputGradient
     }
 
+    /// Terms summed into each output: C/groups · kernel products (and the bias).
+    public var termsPerOutput: Int { inChannels / groups * kernel }
+
+    /// Σ |w·x| over the products summed into output (b, f, t) of the last
+    /// forward, plus |bias|: the scale of that output's float rounding (any
+    /// order of the sum is within about `termsPerOutput`·ε of this of any other).
+    public func absoluteTermSum(sample b: Int, channel f: Int, position t: Int) -> Float {
+        guard let x = input else { preconditionFailure("Conv1d.absoluteTermSum before forward") }
+        let C = inChannels, L = x.shape[2], K = kernel
+        let Cg = C / groups, g = f / (outChannels / groups)
+        let w = store.value(weight) + f * Cg * K
+        var s = Double(abs(bias.map { store.value($0)[f] } ?? 0))
+        for c in 0..<Cg {
+            let xc = x.data + (b * C + g * Cg + c) * L
+            for k in 0..<K {
+                let i = t * stride + k * dilation - padLeft
+                if i >= 0 && i < L { s += Double(abs(w[c * K + k] * xc[i])) }
+            }
+        }
+        return Float(s)
+    }
+
     /// Range of output positions t whose input index t·stride + off lies in [0, L).
     @inline(__always)
     private func validRange(offset off: Int, length L: Int, outLength Lo: Int) -> (Int, Int) {

@@ -107,4 +107,20 @@ public final class ConvBatchNorm1d {
             })
         }
     }
+
+    /// How far float rounding in the convolution can move output (b, f, t) of
+    /// the last training forward, per ε and per term: |∂out/∂y| · Σ|w·x| there
+    /// (`Conv1d.absoluteTermSum`), with ∂out/∂y = act'(z)·γ·istd.
+    public func roundingScale(sample b: Int, channel f: Int, position t: Int) -> Float {
+        precondition(trained, "ConvBatchNorm1d.roundingScale needs a training forward")
+        let F = conv.outChannels, Lo = output.shape[2], i = (b * F + f) * Lo + t
+        let activationSlope: Float
+        switch batchNorm.activation {
+        case .identity: activationSlope = 1
+        case .relu: activationSlope = output.data[i] > 0 ? 1 : 0
+        case .gelu: activationSlope = activationDerivative.data[i]
+        }
+        let slope = activationSlope * batchNorm.store.value(batchNorm.weight)[f] * invStd.data[f]
+        return abs(slope) * conv.absoluteTermSum(sample: b, channel: f, position: t)
+    }
 }
