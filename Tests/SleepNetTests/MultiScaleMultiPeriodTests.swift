@@ -106,7 +106,7 @@ import Evaluation
         #expect(model.store.gradient("mrcnn.features3.0.weight")!.contains { $0 != 0 })
         var bad = config
         bad.inceptionKernels = [1, 4]
-        #expect(throws: SleepNetError.self) { try bad.validate() }
+        expectError(.invalidConfig, field: "inceptionKernels") { try bad.validate() }
     }
 
     /// Any feature extractor with any encoder: a few Adam steps on one batch lower the loss

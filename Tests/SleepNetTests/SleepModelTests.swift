@@ -57,15 +57,17 @@ import Evaluation
     @Test func badConfigAndInputAreReportedNotCrashed() throws {
         var config = ModelConfig()
         config.dModel = 81
-        #expect(throws: SleepNetError.self) { try SleepModel(config: config) }
-        do { _ = try SleepModel(config: config) } catch let e as SleepNetError {
-            #expect(e.description.contains("dModel") && e.description.contains("80"))
-        }
+        let e = expectError(.invalidConfig, file: "model config", field: "dModel") { _ = try SleepModel(config: config) }
+        #expect(e?.message.hasPrefix("found 81, expected 80") == true)
         let model = try SleepModel()
-        #expect(throws: SleepNetError.self) { try model.forward([Float](repeating: 0, count: 2999), batch: 1, training: false) }
+        expectError(.shapeMismatch, field: "forward input") {
+            _ = try model.forward([Float](repeating: 0, count: 2999), batch: 1, training: false)
+        }
         // Evaluation keeps nothing for backward: asking for it is an error, not garbage.
         _ = try model.forward(Self.batch(1, seed: 2), batch: 1, training: false)
-        #expect(throws: SleepNetError.self) { try model.backward(Tensor(shape: Shape(1, 5))) }
+        expectError(.invalidConfig, field: "backward") { try model.backward(Tensor(shape: Shape(1, 5))) }
+        _ = try model.forward(Self.batch(1, seed: 2), batch: 1, training: true)
+        expectError(.shapeMismatch, field: "backward logits gradient") { try model.backward(Tensor(shape: Shape(2, 5))) }
     }
 
     /// A few steps on one small batch lower its loss (the pieces train together).
