@@ -96,11 +96,15 @@ import Recordings
     @Test func weightedCrossEntropyRejectsBadLabels() {
         let ce = WeightedCrossEntropy()
         let logits = randomTensor(Shape(2, 5), seed: 1)
-        #expect(throws: SleepNetError.self) {
-            try [Int32(0), 5].withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1, 1, 1, 1]) }
+        let label = expectError(.invalidConfig, field: "loss labels[1]") {
+            _ = try [Int32(0), 5].withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1, 1, 1, 1]) }
         }
-        #expect(throws: SleepNetError.self) {
-            try [Int32(0), 1].withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1]) }
+        #expect(label?.message == "found 5, expected a class in 0..<5")
+        expectError(.shapeMismatch, field: "loss class weights") {
+            _ = try [Int32(0), 1].withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1]) }
+        }
+        expectError(.shapeMismatch, field: "loss labels") {
+            _ = try [Int32(0)].withUnsafeBufferPointer { try ce.forward(logits: logits, labels: $0, classWeights: [1, 1, 1, 1, 1]) }
         }
     }
 }

@@ -29,18 +29,14 @@ import Evaluation
         defer { try? FileManager.default.removeItem(at: dir) }
         let bad = dir.appendingPathComponent("bad.json")
         try Data(#"{"model": {"heads": 3}}"#.utf8).write(to: bad)
-        do {
-            _ = try ExperimentConfig.load(from: bad)
-            Issue.record("expected an error")
-        } catch let e as SleepNetError {
-            #expect(e.description.contains("bad.json") && e.description.contains("heads"))
-        }
+        let heads = expectError(.invalidConfig, file: bad.path, field: "model.heads") { _ = try ExperimentConfig.load(from: bad) }
+        #expect(heads?.message == "found 3, expected a divisor of dModel (80)")
         try Data(#"{"training": {"epochs": "many"}}"#.utf8).write(to: bad)
-        do {
-            _ = try ExperimentConfig.load(from: bad)
-            Issue.record("expected an error")
-        } catch let e as SleepNetError {
-            #expect(e.description.contains("training.epochs"))
-        }
+        expectError(.invalidConfig, file: bad.path, field: "training.epochs") { _ = try ExperimentConfig.load(from: bad) }
+        try Data(#"{"training": {"epochs": 0}}"#.utf8).write(to: bad)
+        let epochs = expectError(.invalidConfig, file: bad.path, field: "training.epochs") { _ = try ExperimentConfig.load(from: bad) }
+        #expect(epochs?.description == "\(bad.path): training.epochs: found 0, expected a positive integer")
+        let missing = dir.appendingPathComponent("missing.json")
+        expectError(.fileNotFound, file: missing.path) { _ = try ExperimentConfig.load(from: missing) }
     }
 }

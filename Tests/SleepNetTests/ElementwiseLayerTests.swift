@@ -87,6 +87,40 @@ struct PoolCase: Sendable, CustomStringConvertible {
         #expect(dx == [0, 11, 100, 0, 1000, 0])
     }
 
+    /// Near-ties: windows whose winner and runner-up differ by at most the bound,
+    /// found with the winner the forward picks and the input the gradient would
+    /// go to otherwise; padding never counts, nor a window of one real input.
+    @Test func maxPoolReportsNearTies() {
+        let pool = MaxPool1d(kernel: 3, stride: 3, padding: 1)
+        let row0: [Float] = [-5, 1, 4, 5, 2, 5, -1, 7]
+        let row1: [Float] = [4, 4, 0, -3, -2, -2.5, 9, 3]
+        let x = Tensor(shape: Shape(1, 2, 8), values: row0 + row1)
+        // Windows (padding 1): row 0 {-5, 1} {4, 5, 2} {5, -1, 7}, gaps 6, 1, 2 (bound 2);
+        // row 1 {4, 4} {0, -3, -2} {-2.5, 9, 3}, gaps 0, 2, 6 (bound 1e-3).
+        var asked = 0
+        let ties = pool.nearTies(in: x) { row, _, _ in
+            asked += 1
+            return row == 0 ? 2 : 1e-3
+        }
+        #expect(asked == 6)
+        #expect(ties == [
+            MaxPool1d.NearTie(row: 0, window: 1, winner: 3, runnerUp: 2, gap: 1, bound: 2),
+            MaxPool1d.NearTie(row: 0, window: 2, winner: 7, runnerUp: 5, gap: 2, bound: 2),
+            MaxPool1d.NearTie(row: 1, window: 0, winner: 0, runnerUp: 1, gap: 0, bound: 1e-3),
+        ])
+        // A gap of a few ulp is found at a bound of ε-size; a bound below it finds nothing.
+        let near = Tensor(shape: Shape(1, 1, 3), values: [1, 1 + 2 * Float.ulpOfOne, 0.5])
+        let single = MaxPool1d(kernel: 3, stride: 3, padding: 0)
+        #expect(single.nearTies(in: near) { _, _, _ in 4 * Float.ulpOfOne }
+            == [MaxPool1d.NearTie(row: 0, window: 0, winner: 1, runnerUp: 0, gap: 2 * Float.ulpOfOne, bound: 4 * Float.ulpOfOne)])
+        #expect(single.nearTies(in: near) { _, _, _ in Float.ulpOfOne }.isEmpty)
+        // The winner is the one forward routes the gradient to.
+        single.forward(near, training: true)
+        #expect(single.backward(Tensor(shape: Shape(1, 1, 1), values: [1])).array == [0, 1, 0])
+        // A window with one real input (padding 1, kernel 2, stride 2 over a row of 1) has no runner-up.
+        #expect(MaxPool1d(kernel: 2, stride: 2, padding: 1).nearTies(in: Tensor(shape: Shape(1, 1, 1), values: [3])) { _, _, _ in 1 }.isEmpty)
+    }
+
     @Test func dropoutBackwardMatchesFiniteDifferences() {
         let drop = Dropout(probability: 0.3)
         let x = randomTensor(Shape(2, 4, 6), seed: 1)

@@ -31,7 +31,7 @@ import Evaluation
         var sleepEDFKernel = c
         sleepEDFKernel.branch2.convKernel = 7
         #expect(sleepEDFKernel.featureLength == 99)
-        #expect(throws: SleepNetError.self) { try sleepEDFKernel.validate() }
+        expectError(.invalidConfig, field: "dModel") { try sleepEDFKernel.validate() }
         let model = try SleepModel(config: c, seed: 0)
         #expect(model.store.parameter(named: "mrcnn.features2.5.weight")?.shape == [128, 64, 6])
         #expect(model.store.parameter(named: "mrcnn.features2.8.weight")?.shape == [128, 128, 6])

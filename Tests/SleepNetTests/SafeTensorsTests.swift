@@ -41,12 +41,27 @@ import Evaluation
             withUnsafeBytes(of: &n) { d.append(contentsOf: $0) }
             cases.append(d + h + good.suffix(16))
         }
-        for bad in cases {
-            #expect(throws: SleepNetError.self) { try SafeTensorsFile(data: bad, source: "bad.safetensors") }
+        let fields: [String?] = [
+            "tensor 'w'",      // its data ends early
+            nil,               // 5 bytes: no header length
+            "header length",
+            "tensor 'w'",      // dtype F16
+            "tensor 'w'",      // 5 elements in 16 bytes
+            "tensor 'w'",      // no shape
+        ]
+        for (bad, field) in zip(cases, fields) {
+            let e = expectError(.invalidFile, file: "bad.safetensors") { _ = try SafeTensorsFile(data: bad, source: "bad.safetensors") }
+            #expect(e?.field == field, "\(e.map(String.init(describing:)) ?? "")")
         }
-        do { _ = try SafeTensorsFile(data: cases[0], source: "bad.safetensors") } catch let e as SleepNetError {
-            #expect(e.description.contains("bad.safetensors") && e.description.contains("'w'"))
+        let dtype = expectError(.invalidFile) { _ = try SafeTensorsFile(data: cases[3], source: "bad.safetensors") }
+        #expect(dtype?.description == "bad.safetensors: tensor 'w': found dtype F16, expected F32 or I64")
+        let missing = expectError(.missingTensor, file: "good.safetensors", field: "tensor 'v'") {
+            _ = try SafeTensorsFile(data: good, source: "good.safetensors").tensor("v", source: "good.safetensors")
         }
+        #expect(missing?.message.contains("missing") == true)
+        let nowhere = Self.tempURL("nowhere/absent.safetensors")
+        expectError(.fileNotFound, file: nowhere.path) { _ = try SafeTensorsFile(contentsOf: nowhere) }
+        expectError(.fileNotFound, file: nowhere.path) { try file.write(to: nowhere) }
     }
 
     /// A checkpoint carries the config and PyTorch names; loading it gives the same network.
@@ -71,6 +86,23 @@ import Evaluation
         let url = Self.tempURL("plain.safetensors")
         defer { try? FileManager.default.removeItem(at: url) }
         try SleepModel(seed: 1).stateDict().write(to: url)
-        #expect(throws: SleepNetError.self) { try SleepModel.loadCheckpoint(from: url) }
+        let e = expectError(.invalidFile, file: url.path, field: "__metadata__.format") { _ = try SleepModel.loadCheckpoint(from: url) }
+        #expect(e?.message == "found nothing, expected \(CheckpointFormat.magic)")
+        // A checkpoint whose config does not fit together names the config's field in the file.
+        let model = try SleepModel(seed: 1)
+        try model.saveCheckpoint(to: url)
+        var file = try SafeTensorsFile(contentsOf: url)
+        file.metadata["model_config"] = file.metadata["model_config"]!.replacingOccurrences(of: "\"dModel\":80", with: "\"dModel\":81")
+        try file.write(to: url)
+        expectError(.invalidConfig, file: url.path, field: "__metadata__.model_config.dModel") {
+            _ = try SleepModel.loadCheckpoint(from: url)
+        }
+        // A tensor of another shape is named with both shapes.
+        file = try SafeTensorsFile(contentsOf: url)
+        file.metadata["model_config"] = file.metadata["model_config"]!.replacingOccurrences(of: "\"dModel\":81", with: "\"dModel\":80")
+        file.tensors["fc.bias"] = SafeTensor(floats: [0, 0, 0], shape: [3])
+        try file.write(to: url)
+        let shape = expectError(.shapeMismatch, file: url.path, field: "tensor 'fc.bias'") { _ = try SleepModel.loadCheckpoint(from: url) }
+        #expect(shape?.message == "found shape [3], expected [5]")
     }
 }

@@ -80,12 +80,14 @@ func stagePairs(_ predictions: [Trainer.RecordingPrediction]) -> [(truth: Stage,
 
     @Test func validationSelectionWithoutValidationDataIsAnError() {
         let trainer = Trainer(config: smallExperiment(epochs: 1), selection: .validation, seed: 0)
-        #expect(throws: SleepNetError.self) { try trainer.run(train: [Self.tiny[0]], validation: [], test: [Self.tiny[1]]) }
+        expectError(.invalidConfig, field: "selection") {
+            _ = try trainer.run(train: [Self.tiny[0]], validation: [], test: [Self.tiny[1]])
+        }
     }
 
     @Test func cancellationStopsTraining() {
         let trainer = Trainer(config: smallExperiment(epochs: 50), selection: .last, seed: 0)
-        #expect(throws: Trainer.Cancelled.self) {
+        #expect(throws: CancellationError.self) {
             try trainer.run(train: [Self.tiny[0]], validation: [], test: [Self.tiny[1]], isCancelled: { true })
         }
     }

@@ -31,9 +31,9 @@ import Recordings
                           kernel: c.kernel, padding: c.padding, bias: c.bias, causal: c.causal)
         store.allocate(seed: 11)
         let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 12)
-        let direct = conv.forward(x, batchNorm: nil, training: false).array
+        let direct = conv.forward(x, training: false).array
         conv.winogradTile = c.tile
-        let fast = conv.forward(x, batchNorm: nil, training: false)
+        let fast = conv.forward(x, training: false)
         #expect(fast.shape == Shape(c.batch, c.outChannels, direct.count / (c.batch * c.outChannels)))
         let scale = direct.map(abs).max() ?? 1
         var worst: Float = 0
@@ -48,18 +48,15 @@ import Recordings
         let store = ParameterStore()
         let conv = Conv1d(store: store, name: "c", inChannels: 8, outChannels: 16, kernel: 8, padding: 4, bias: false)
         let bn = BatchNorm1d(store: store, name: "bn", channels: 16, activation: .gelu)
+        let block = ConvBatchNorm1d(conv: conv, batchNorm: bn)
         store.allocate(seed: 13)
         randomizeParameters(store, seed: 14)
         for i in 0..<16 { store.bufferValue("bn.running_var")![i] = 0.5 + Float(i) / 16 }
         let x = randomTensor(Shape(33, 8, 50), seed: 15)
-        let direct = bn.forward(conv.forward(x, batchNorm: nil, training: false), training: false).array
+        let direct = bn.forward(conv.forward(x, training: false), training: false).array
         conv.winogradTile = 3
-        let saved = ComputeThreads.count
-        defer { ComputeThreads.set(saved) }
-        ComputeThreads.set(1)
-        let one = conv.forward(x, batchNorm: bn, training: false).array
-        ComputeThreads.set(2)
-        let two = conv.forward(x, batchNorm: bn, training: false).array
+        let one = ComputeThreads.with(count: 1) { block.forward(x, training: false).array }
+        let two = ComputeThreads.with(count: 2) { block.forward(x, training: false).array }
         #expect(one == two)
         let scale = direct.map(abs).max() ?? 1
         var worst: Float = 0

@@ -84,75 +84,98 @@ public struct SafeTensorsFile: Sendable, Equatable {
 
     public init() {}
 
-    /// Reads a file; errors name the file and what is wrong in it.
+    /// Reads a file; errors name the file and where in it the problem is
+    /// (`.fileNotFound`, `.io`, `.invalidFile`).
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw SleepNetError(.io, "\(url.path): cannot read (\(error.localizedDescription))")
+            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "read")
         }
         try self.init(data: data, source: url.path)
     }
 
-    /// Parses the bytes of a safetensors file; `source` names it in errors.
+    /// Parses the bytes of a safetensors file; `source` names it in errors
+    /// (`.invalidFile`, with the field: "header length", "__metadata__.x", "tensor 'x'").
     public init(data: Data, source: String = "safetensors data") throws {
-        func bad(_ what: String) -> SleepNetError { SleepNetError(.invalidFile, "\(source): \(what)") }
-        guard data.count >= 8 else { throw bad("file is \(data.count) bytes, expected at least 8 (header length)") }
+        func bad(_ field: String?, found: String, expected: String) -> SleepfoldError {
+            SleepfoldError(.invalidFile, file: source, field: field, found: found, expected: expected)
+        }
+        guard data.count >= 8 else {
+            throw bad(nil, found: "\(data.count) bytes", expected: "at least 8 (the header length)")
+        }
         let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
         guard headerLength <= UInt64(min(Self.maxHeaderBytes, data.count - 8)) else {
-            throw bad("header length \(headerLength) exceeds the \(data.count - 8) bytes after it")
+            throw bad("header length", found: "\(headerLength)",
+                      expected: "at most the \(data.count - 8) bytes after it (and \(Self.maxHeaderBytes))")
         }
         let start = data.startIndex
         let headerData = data.subdata(in: (start + 8)..<(start + 8 + Int(headerLength)))
         guard let header = (try? JSONSerialization.jsonObject(with: headerData)) as? [String: Any] else {
-            throw bad("header is not a JSON object")
+            throw bad("header", found: "no JSON object", expected: "a JSON object of tensors")
         }
         let dataStart = start + 8 + Int(headerLength)
         let dataLength = data.count - 8 - Int(headerLength)
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let meta = value as? [String: Any] else { throw bad("__metadata__ is not an object") }
+                guard let meta = value as? [String: Any] else {
+                    throw bad("__metadata__", found: "\(type(of: value))", expected: "an object of strings")
+                }
                 for (k, v) in meta {
-                    guard let s = v as? String else { throw bad("__metadata__.\(k) is not a string") }
+                    guard let s = v as? String else {
+                        throw bad("__metadata__.\(k)", found: "\(type(of: v))", expected: "a string")
+                    }
                     metadata[k] = s
                 }
                 continue
             }
-            guard let entry = value as? [String: Any] else { throw bad("tensor '\(name)' is not an object") }
-            guard let dtypeName = entry["dtype"] as? String else { throw bad("tensor '\(name)': field 'dtype' missing") }
-            guard let dtype = SafeTensorDType(rawValue: dtypeName) else {
-                throw bad("tensor '\(name)': dtype is \(dtypeName), expected F32 or I64")
+            let field = "tensor '\(name)'"
+            guard let entry = value as? [String: Any] else {
+                throw bad(field, found: "\(type(of: value))", expected: "an object (dtype, shape, data_offsets)")
             }
-            guard let shapeAny = entry["shape"] as? [Any] else { throw bad("tensor '\(name)': field 'shape' missing") }
+            guard let dtypeName = entry["dtype"] as? String else {
+                throw bad(field, found: "no dtype", expected: "a dtype (F32 or I64)")
+            }
+            guard let dtype = SafeTensorDType(rawValue: dtypeName) else {
+                throw bad(field, found: "dtype \(dtypeName)", expected: "F32 or I64")
+            }
+            guard let shapeAny = entry["shape"] as? [Any] else {
+                throw bad(field, found: "no shape", expected: "a shape (a list of sizes)")
+            }
             var shape: [Int] = []
             for d in shapeAny {
-                guard let n = d as? Int, n >= 0 else { throw bad("tensor '\(name)': shape \(shapeAny) is not a list of sizes") }
+                guard let n = d as? Int, n >= 0 else {
+                    throw bad(field, found: "shape \(shapeAny)", expected: "a list of sizes ≥ 0")
+                }
                 shape.append(n)
             }
             guard let offsets = entry["data_offsets"] as? [Any], offsets.count == 2,
                   let begin = offsets[0] as? Int, let end = offsets[1] as? Int else {
-                throw bad("tensor '\(name)': field 'data_offsets' is not [begin, end]")
+                throw bad(field, found: "data_offsets \(entry["data_offsets"].map { "\($0)" } ?? "absent")",
+                          expected: "[begin, end]")
             }
             var count = 1
             for d in shape {
                 let (p, overflow) = count.multipliedReportingOverflow(by: d)
-                guard !overflow else { throw bad("tensor '\(name)': shape \(shape) is too large") }
+                guard !overflow else { throw bad(field, found: "shape \(shape)", expected: "fewer than 2⁶³ elements") }
                 count = p
             }
             guard begin >= 0, end >= begin, end <= dataLength else {
-                throw bad("tensor '\(name)': data_offsets [\(begin), \(end)] outside the \(dataLength) data bytes")
+                throw bad(field, found: "data_offsets [\(begin), \(end)]",
+                          expected: "0 ≤ begin ≤ end ≤ \(dataLength) (the data bytes)")
             }
             guard end - begin == count * dtype.size else {
-                throw bad("tensor '\(name)': \(end - begin) bytes, expected \(count * dtype.size) for \(dtypeName) \(shape)")
+                throw bad(field, found: "\(end - begin) bytes", expected: "\(count * dtype.size) for \(dtypeName) \(shape)")
             }
             tensors[name] = SafeTensor(dtype: dtype, shape: shape,
                                        bytes: data.subdata(in: (dataStart + begin)..<(dataStart + end)))
         }
     }
 
-    /// The tensor `name`, or an error naming the source and the tensor.
+    /// The tensor `name`, or `.missingTensor` naming the source and the tensor.
     public func tensor(_ name: String, source: String = "safetensors") throws -> SafeTensor {
         guard let t = tensors[name] else {
-            throw SleepNetError(.missingTensor, "\(source): tensor '\(name)' is missing")
+            throw SleepfoldError(.missingTensor, file: source, field: "tensor '\(name)'",
+                                 "missing, expected a tensor of that name (the file has \(tensors.count))")
         }
         return t
     }
@@ -185,11 +208,38 @@ public struct SafeTensorsFile: Sendable, Equatable {
         return out
     }
 
-    /// Writes the file atomically.
+    /// Writes the file atomically (`.fileNotFound` when its directory is missing, else `.io`).
     public func write(to url: URL) throws {
         do { try serialized().write(to: url, options: .atomic) } catch {
-            throw SleepNetError(.io, "\(url.path): cannot write (\(error.localizedDescription))")
+            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "write")
         }
+    }
+}
+
+extension SleepfoldError.Code {
+    /// A safetensors file or checkpoint that is malformed or is not what it should be.
+    public static let invalidFile = Self("invalidFile")
+    /// A tensor the model needs is not in the file.
+    public static let missingTensor = Self("missingTensor")
+}
+
+extension SleepfoldError {
+    /// `error`, thrown by Foundation reading or writing `file`: `.fileNotFound` when
+    /// the file (or the directory it goes into) does not exist, else `.io`, with
+    /// the errno when there is one; the message "cannot \(action): reason".
+    static func fileProblem(_ error: any Error, file: String, cannot action: String) -> SleepfoldError {
+        if let error = error as? SleepfoldError { return error.located(file: file) }
+        let ns = error as NSError
+        var posix: Int32?
+        if ns.domain == NSPOSIXErrorDomain {
+            posix = Int32(ns.code)
+        } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
+            posix = Int32(underlying.code)
+        }
+        let missing = posix == ENOENT
+            || (ns.domain == NSCocoaErrorDomain && [NSFileNoSuchFileError, NSFileReadNoSuchFileError].contains(ns.code))
+        return SleepfoldError(missing ? .fileNotFound : .io, file: file, "cannot \(action): \(ns.localizedDescription)",
+                              errno: posix)
     }
 }
 

@@ -50,7 +50,8 @@ extension SleepModel {
         for (i, name) in store.counterNames.enumerated() {
             let t = try file.tensor(prefix + name, source: source)
             guard t.count == 1 else {
-                throw SleepNetError(.shapeMismatch, "\(source): tensor '\(prefix + name)' has shape \(t.shape), expected []")
+                throw SleepfoldError(.shapeMismatch, file: source, field: "tensor '\(prefix + name)'",
+                                     found: "shape \(t.shape)", expected: "[] (a counter)")
             }
             store.counters[i] = t.int64s[0]
         }
@@ -58,7 +59,8 @@ extension SleepModel {
 
     private func checkShape(_ t: SafeTensor, _ shape: [Int], _ name: String, _ source: String) throws {
         guard t.shape == shape else {
-            throw SleepNetError(.shapeMismatch, "\(source): tensor '\(name)' has shape \(t.shape), expected \(shape)")
+            throw SleepfoldError(.shapeMismatch, file: source, field: "tensor '\(name)'",
+                                 found: "shape \(t.shape)", expected: "\(shape)")
         }
     }
 
@@ -81,20 +83,22 @@ extension SleepModel {
         let file = try SafeTensorsFile(contentsOf: url)
         let source = url.path
         guard file.metadata["format"] == CheckpointFormat.magic else {
-            throw SleepNetError(.invalidFile, "\(source): __metadata__.format is \(file.metadata["format"] ?? "absent"), "
-                                + "expected \(CheckpointFormat.magic)")
+            throw SleepfoldError(.invalidFile, file: source, field: "__metadata__.format",
+                                 found: file.metadata["format"] ?? "nothing", expected: CheckpointFormat.magic)
         }
         guard file.metadata["format_version"] == CheckpointFormat.version else {
-            throw SleepNetError(.invalidFile, "\(source): __metadata__.format_version is "
-                                + "\(file.metadata["format_version"] ?? "absent"), expected \(CheckpointFormat.version)")
+            throw SleepfoldError(.invalidFile, file: source, field: "__metadata__.format_version",
+                                 found: file.metadata["format_version"] ?? "nothing", expected: CheckpointFormat.version)
         }
         guard let json = file.metadata["model_config"] else {
-            throw SleepNetError(.invalidFile, "\(source): __metadata__.model_config is absent, expected the model config")
+            throw SleepfoldError(.invalidFile, file: source, field: "__metadata__.model_config",
+                                 found: "nothing", expected: "the model config (JSON)")
         }
         let config: ModelConfig
         do { config = try JSONDecoder().decode(ModelConfig.self, from: Data(json.utf8)) } catch let e as DecodingError {
-            throw SleepNetError(.invalidFile, "\(source): __metadata__.model_config: \(describe(e))")
+            throw SleepfoldError(.invalidFile, decoding: e, file: source, fieldPrefix: "__metadata__.model_config.")
         }
+        try config.validate(source: source, fieldPrefix: "__metadata__.model_config.")
         let model = try SleepModel(config: config, seed: 0)
         try model.loadParameters(from: file, source: source)
         try model.loadBuffers(from: file, source: source)

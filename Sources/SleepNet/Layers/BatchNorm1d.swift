@@ -14,6 +14,10 @@ public enum FusedActivation: Sendable {
 /// running mean and the running variance (with the unbiased batch variance)
 /// by `momentum`, and counts `num_batches_tracked`. Evaluation: running stats.
 ///
+/// The per-channel steps (`batchStatistics`, `normalize`, `backwardSums`,
+/// `finishInputGradient`) are also what `ConvBatchNorm1d` runs, in another
+/// order around its convolution.
+///
 ///     // inp (B, C, L) -> out = act(BN(inp)) (B, C, L);  weight, bias (C); running_mean, running_var (C)
 public final class BatchNorm1d {
     public let channels: Int
@@ -30,25 +34,12 @@ public final class BatchNorm1d {
 
     public let output = Tensor()
     public let inputGradient = Tensor()
-    /// When true, `backward` writes the input gradient over the output
-    /// gradient it was given and returns that tensor (saves a buffer; only for
-    /// an owner that reads the output gradient nowhere else).
-    public var backwardInPlace = false
-    /// When true, `backward` leaves dy·act'(z) in the returned tensor and the
-    /// convolution before it finishes each sample's input gradient in its own
-    /// pass (`finishInputGradient`), while the sample is in cache.
-    var deferInputGradient = false
-    private var passTwo: [Float] = []   // per channel: γ·istd, mean(dz), mean(dz·x̂)
     private var input: Tensor?
+    private var trained = false
+    /// Per channel, saved by forward for backward: mean and 1/√(var + eps).
+    private let mean = Tensor(), invStd = Tensor()
     /// GELU'(z) saved by a training forward, so backward need not recompute erf and exp.
     private let activationDerivative = Tensor()
-    private var trained = false
-    /// Per (sample, channel) row sums from the convolution's epilogue.
-    private let sampleStatistics = Tensor()
-    private var sampleStatisticsReady = false
-    private var sampleLength = 0
-    private var mean: [Float]
-    private var invStd: [Float]
 
     /// Registers `name.weight` (N(1, 0.02) in AttnSleep), `name.bias` (0) and the buffers.
     public init(store: ParameterStore, name: String, channels: Int, eps: Float = 1e-5, momentum: Float = 0.1,
@@ -63,8 +54,6 @@ public final class BatchNorm1d {
         runningMean = store.registerBuffer(name + ".running_mean", shape: [channels], initialValue: 0)
         runningVar = store.registerBuffer(name + ".running_var", shape: [channels], initialValue: 1)
         batchesTracked = store.registerCounter(name + ".num_batches_tracked")
-        mean = Array(repeating: 0, count: channels)
-        invStd = Array(repeating: 1, count: channels)
     }
 
     /// inp (B, C, L) -> out (B, C, L)
@@ -74,93 +63,122 @@ public final class BatchNorm1d {
         input = x
         trained = training
         output.resize(x.shape)
-        let gamma = store.value(weight), beta = store.value(bias)
-        let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
-        let xp = x.data, yp = output.data
-        let n = B * L
-        let m = momentum, eps = self.eps, act = activation
-        let keepDerivative = training && act == .gelu
+        mean.resize(Shape(C))
+        invStd.resize(Shape(C))
+        let keepDerivative = training && activation == .gelu
         if keepDerivative { activationDerivative.resize(x.shape) }
-        let derp = activationDerivative.data
-        let usePrecomputed = training && sampleStatisticsReady && sampleStatistics.shape == Shape(B, C)
-            && sampleLength == L
-        sampleStatisticsReady = false
-        let stats = sampleStatistics.data
-        mean.withUnsafeMutableBufferPointer { meanP in
-            invStd.withUnsafeMutableBufferPointer { istdP in
-                let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
-                parallelFor(C) { c in
-                    var mu: Float, istd: Float
-                    if training {
-                        // Two passes: the mean, then the centred sum of squares (rows
-                        // summed in Float, rows added in Double). The row sums may
-                        // come from the convolution's epilogue: the same numbers.
-                        var s = 0.0
-                        if usePrecomputed {
-                            for b in 0..<B { s += Double(stats[b * C + c]) }
-                        } else {
-                            for b in 0..<B { s += Double(rowSum(xp + (b * C + c) * L, L)) }
-                        }
-                        let meanD = s / Double(n)
-                        var ss = 0.0
-                        for b in 0..<B { ss += Double(rowSquaredDeviation(xp + (b * C + c) * L, L, Float(meanD))) }
-                        let meanF = Float(meanD)
-                        let varBiased = ss / Double(n)
-                        let varUnbiased = n > 1 ? ss / Double(n - 1) : varBiased
-                        mu = meanF
-                        istd = Float(1 / (varBiased + Double(eps)).squareRoot())
-                        rm[c] = (1 - m) * rm[c] + m * mu
-                        rv[c] = (1 - m) * rv[c] + m * Float(varUnbiased)
-                    } else {
-                        mu = rm[c]
-                        istd = 1 / (rv[c] + eps).squareRoot()
-                    }
-                    meanP[c] = mu
-                    istdP[c] = istd
-                    let g = gamma[c], bt = beta[c]
-                    for b in 0..<B {
-                        let row = xp + (b * C + c) * L, out = yp + (b * C + c) * L
-                        switch act {
-                        case .identity:
-                            for t in 0..<L { out[t] = (row[t] - mu) * istd * g + bt }
-                        case .relu:
-                            for t in 0..<L { out[t] = max((row[t] - mu) * istd * g + bt, 0) }
-                        case .gelu where keepDerivative:
-                            let der = derp + (b * C + c) * L
-                            for t in 0..<L {
-                                let (v, d) = geluAndDerivative((row[t] - mu) * istd * g + bt)
-                                out[t] = v
-                                der[t] = d
-                            }
-                        case .gelu:
-                            for t in 0..<L { out[t] = geluValue((row[t] - mu) * istd * g + bt) }
-                        }
-                    }
-                }
+        let xp = x.data, yp = output.data, derp = keepDerivative ? activationDerivative.data : nil
+        let meanP = mean.data, istdP = invStd.data
+        parallelFor(C) { c in
+            let mu: Float, istd: Float
+            if training {
+                // Rows summed in Float, rows added in Double, in sample order.
+                var s = 0.0
+                for b in 0..<B { s += Double(rowSum(xp + (b * C + c) * L, L)) }
+                (mu, istd) = batchStatistics(channel: c, sum: s, x: xp, batch: B, length: L)
+            } else {
+                (mu, istd) = runningStatistics(channel: c)
             }
+            meanP[c] = mu
+            istdP[c] = istd
+            normalize(channel: c, x: xp, into: yp, derivative: derp, batch: B, length: L, mean: mu, invStd: istd)
         }
         if training { store.counters[batchesTracked] += 1 }
         return output
     }
 
-    /// Sizes the per-sample statistics for a batch before a convolution's
-    /// epilogue fills them (`collectSampleStatistics`).
-    func prepareSampleStatistics(batch: Int, length: Int) {
-        sampleStatistics.resize(Shape(batch, channels))
-        sampleLength = length
-        sampleStatisticsReady = true
+    /// dout (B, C, L) -> dinp (B, C, L); accumulates dweight, dbias (C).
+    @discardableResult
+    public func backward(_ dy: Tensor) -> Tensor {
+        guard let x = input else { preconditionFailure("BatchNorm1d.backward before forward") }
+        let B = x.shape[0], C = channels, L = x.count / (B * C)
+        inputGradient.resize(x.shape)
+        let xp = x.data, yp = output.data, dyp = dy.data, dxp = inputGradient.data
+        let derp = trained && activation == .gelu ? UnsafePointer(activationDerivative.data) : nil
+        let meanP = mean.data, istdP = invStd.data, training = trained
+        parallelFor(C) { c in
+            let k = backwardSums(channel: c, x: xp, output: yp, outputGradient: dyp, into: dxp, derivative: derp,
+                                 batch: B, length: L, mean: meanP[c], invStd: istdP[c], training: training)
+            for b in 0..<B {
+                let off = (b * C + c) * L
+                Self.finishInputGradient(dxp + off, x: xp + off, length: L, k)
+            }
+        }
+        return inputGradient
     }
+}
 
-    /// Row sum of each channel of one sample (C, L), exactly as the first
-    /// statistics pass forms it; called from the convolution's per-sample lanes.
+/// The second backward pass of one channel: dx = scale·(dz − meanGradient − x̂·meanGradientDotNormalized),
+/// x̂ = (x − mean)·invStd; in evaluation both means are 0 (dx = γ·istd·dz).
+struct BatchNormInputGradient {
+    var scale: Float                     // γ·istd
+    var meanGradient: Float              // mean(dz) (training)
+    var meanGradientDotNormalized: Float // mean(dz·x̂) (training)
+    var mean: Float
+    var invStd: Float
+}
+
+// The per-channel steps of forward and backward, over flat (B, C, L) buffers.
+extension BatchNorm1d {
+    /// Training statistics of channel c of x (B, C, L) whose values sum to `sum`
+    /// (each row summed by `rowSum`, rows added in Double in sample order): the
+    /// mean, and 1/√(biased variance + eps) from the centred sum of squares (a
+    /// second pass). Updates the running mean and (unbiased) variance.
     @inline(__always)
-    func collectSampleStatistics(_ y: UnsafeMutablePointer<Float>, sample b: Int) {
-        let L = sampleLength, out = sampleStatistics.data + b * channels
-        for c in 0..<channels { out[c] = rowSum(y + c * L, L) }
+    func batchStatistics(channel c: Int, sum s: Double, x: UnsafePointer<Float>, batch B: Int, length L: Int)
+        -> (mean: Float, invStd: Float) {
+        let C = channels, n = B * L, m = momentum
+        let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
+        let meanD = s / Double(n)
+        var ss = 0.0
+        for b in 0..<B { ss += Double(rowSquaredDeviation(x + (b * C + c) * L, L, Float(meanD))) }
+        let meanF = Float(meanD)
+        let varBiased = ss / Double(n)
+        let varUnbiased = n > 1 ? ss / Double(n - 1) : varBiased
+        let istd = Float(1 / (varBiased + Double(eps)).squareRoot())
+        rm[c] = (1 - m) * rm[c] + m * meanF
+        rv[c] = (1 - m) * rv[c] + m * Float(varUnbiased)
+        return (meanF, istd)
     }
 
-    /// Evaluation-mode BN + activation in place on one sample (C, L), with the
-    /// running statistics: the epilogue of the convolution before it.
+    /// Evaluation statistics of channel c: the running mean and 1/√(running var + eps).
+    @inline(__always)
+    func runningStatistics(channel c: Int) -> (mean: Float, invStd: Float) {
+        let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
+        return (rm[c], 1 / (rv[c] + eps).squareRoot())
+    }
+
+    /// y = act((x − mean)·invStd·γ + β) over channel c of every sample of x (B, C, L);
+    /// with `derivative` (GELU only), also act'(z) there.
+    @inline(__always)
+    func normalize(channel c: Int, x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                   derivative: UnsafeMutablePointer<Float>?, batch B: Int, length L: Int, mean mu: Float, invStd istd: Float) {
+        let C = channels
+        let g = store.value(weight)[c], bt = store.value(bias)[c]
+        for b in 0..<B {
+            let row = x + (b * C + c) * L, out = y + (b * C + c) * L
+            switch activation {
+            case .identity:
+                for t in 0..<L { out[t] = (row[t] - mu) * istd * g + bt }
+            case .relu:
+                for t in 0..<L { out[t] = max((row[t] - mu) * istd * g + bt, 0) }
+            case .gelu:
+                if let derivative {
+                    let der = derivative + (b * C + c) * L
+                    for t in 0..<L {
+                        let (v, d) = geluAndDerivative((row[t] - mu) * istd * g + bt)
+                        out[t] = v
+                        der[t] = d
+                    }
+                } else {
+                    for t in 0..<L { out[t] = geluValue((row[t] - mu) * istd * g + bt) }
+                }
+            }
+        }
+    }
+
+    /// Evaluation BN + activation in place on one sample y (C, L), with the
+    /// running statistics folded into a scale and a shift per channel.
     @inline(__always)
     func applyEvaluation(_ y: UnsafeMutablePointer<Float>, length L: Int) {
         let gamma = store.value(weight), beta = store.value(bias)
@@ -177,84 +195,53 @@ public final class BatchNorm1d {
         }
     }
 
-    /// dout (B, C, L) -> dinp (B, C, L); accumulates dweight, dbias (C).
-    @discardableResult
-    public func backward(_ dy: Tensor) -> Tensor {
-        guard let x = input else { preconditionFailure("BatchNorm1d.backward before forward") }
-        let B = x.shape[0], C = channels, L = x.count / (B * C)
-        let result = backwardInPlace ? dy : inputGradient
-        result.resize(x.shape)
-        let gamma = store.value(weight), beta = store.value(bias)
-        let dgamma = store.gradient(weight), dbeta = store.gradient(bias)
-        // With backwardInPlace dxp == dyp: each element is read before it is written.
-        let xp = x.data, yp = output.data, dyp = dy.data, dxp = result.data, derp = activationDerivative.data
-        let n = Float(B * L)
-        let training = trained, act = activation, deferred = deferInputGradient
-        if passTwo.count < 3 * C { passTwo = Array(repeating: 0, count: 3 * C) }
-        passTwo.withUnsafeMutableBufferPointer { p2 in
-        let p2 = p2.baseAddress!
-        mean.withUnsafeBufferPointer { meanP in
-            invStd.withUnsafeBufferPointer { istdP in
-                let meanP = meanP.baseAddress!, istdP = istdP.baseAddress!
-                parallelFor(C) { c in
-                    let mu = meanP[c], istd = istdP[c], g = gamma[c], bt = beta[c]
-                    // Pass 1: dz = dy·act'(z) (kept in dx), Σdz and Σdz·x̂.
-                    var sdz = 0.0, sdzx = 0.0
-                    for b in 0..<B {
-                        let off = (b * C + c) * L
-                        let row = xp + off, gr = dyp + off, dz = dxp + off, yr = yp + off
-                        switch act {
-                        case .identity:
-                            for t in 0..<L { dz[t] = gr[t] }
-                        case .relu:
-                            for t in 0..<L { dz[t] = yr[t] > 0 ? gr[t] : 0 }
-                        case .gelu where training:
-                            let der = derp + off
-                            for t in 0..<L { dz[t] = gr[t] * der[t] }
-                        case .gelu:
-                            for t in 0..<L { dz[t] = gr[t] * geluAndDerivative((row[t] - mu) * istd * g + bt).derivative }
-                        }
-                        let (s1, s2) = rowSumAndDot(dz, row, L, mu, istd)
-                        sdz += Double(s1)
-                        sdzx += Double(s2)
-                    }
-                    dgamma[c] += Float(sdzx)
-                    dbeta[c] += Float(sdz)
-                    // Pass 2: dx = γ·istd·(dz − mean(dz) − x̂·mean(dz·x̂)) in training, γ·istd·dz in evaluation.
-                    let k = g * istd
-                    let a = training ? Float(sdz) / n : 0, bc = training ? Float(sdzx) / n : 0
-                    p2[3 * c] = k; p2[3 * c + 1] = a; p2[3 * c + 2] = bc
-                    if deferred { return }
-                    for b in 0..<B {
-                        let off = (b * C + c) * L
-                        let row = xp + off, dz = dxp + off
-                        for t in 0..<L { dz[t] = k * (dz[t] - a - (row[t] - mu) * istd * bc) }
-                    }
+    /// First backward pass over channel c of every sample: dz = dy·act'(z) into
+    /// `dz` (which may be `dy` itself: each element is read before it is
+    /// written), then Σdz into dβ[c] and Σdz·x̂ into dγ[c] (accumulated).
+    /// `output` is the forward's output (ReLU), `derivative` GELU'(z) saved by
+    /// a training forward (else it is recomputed). Returns the second pass.
+    @inline(__always)
+    func backwardSums(channel c: Int, x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                      outputGradient dy: UnsafePointer<Float>, into dz: UnsafeMutablePointer<Float>,
+                      derivative: UnsafePointer<Float>?, batch B: Int, length L: Int,
+                      mean mu: Float, invStd istd: Float, training: Bool) -> BatchNormInputGradient {
+        let C = channels
+        let g = store.value(weight)[c], bt = store.value(bias)[c]
+        var sdz = 0.0, sdzx = 0.0
+        for b in 0..<B {
+            let off = (b * C + c) * L
+            let row = x + off, gr = dy + off, d = dz + off, yr = y + off
+            switch activation {
+            case .identity:
+                for t in 0..<L { d[t] = gr[t] }
+            case .relu:
+                for t in 0..<L { d[t] = yr[t] > 0 ? gr[t] : 0 }
+            case .gelu:
+                if let derivative {
+                    let der = derivative + off
+                    for t in 0..<L { d[t] = gr[t] * der[t] }
+                } else {
+                    for t in 0..<L { d[t] = gr[t] * geluAndDerivative((row[t] - mu) * istd * g + bt).derivative }
                 }
             }
+            let (s1, s2) = rowSumAndDot(d, row, L, mu, istd)
+            sdz += Double(s1)
+            sdzx += Double(s2)
         }
-        }
-        return result
+        store.gradient(weight)[c] += Float(sdzx)
+        store.gradient(bias)[c] += Float(sdz)
+        let n = Float(B * L)
+        return BatchNormInputGradient(scale: g * istd, meanGradient: training ? Float(sdz) / n : 0,
+                                      meanGradientDotNormalized: training ? Float(sdzx) / n : 0,
+                                      mean: mu, invStd: istd)
     }
 
-    /// Second pass of a deferred backward on one sample (C, L) of the tensor
-    /// `backward` returned: dx = γ·istd·(dz − mean(dz) − x̂·mean(dz·x̂)).
+    /// Second backward pass on one row (L) of one channel, in place: dz becomes dx.
     @inline(__always)
-    func finishInputGradient(_ dz: UnsafeMutablePointer<Float>, sample b: Int) {
-        guard let x = input else { return }
-        let C = channels, L = x.count / (x.shape[0] * C)
-        let xb = x.data + b * C * L
-        passTwo.withUnsafeBufferPointer { p2 in
-            mean.withUnsafeBufferPointer { meanP in
-                invStd.withUnsafeBufferPointer { istdP in
-                    for c in 0..<C {
-                        let k = p2[3 * c], a = p2[3 * c + 1], bc = p2[3 * c + 2], mu = meanP[c], istd = istdP[c]
-                        let row = xb + c * L, d = dz + c * L
-                        for t in 0..<L { d[t] = k * (d[t] - a - (row[t] - mu) * istd * bc) }
-                    }
-                }
-            }
-        }
+    static func finishInputGradient(_ dz: UnsafeMutablePointer<Float>, x row: UnsafePointer<Float>, length L: Int,
+                                    _ p: BatchNormInputGradient) {
+        let k = p.scale, a = p.meanGradient, bc = p.meanGradientDotNormalized, mu = p.mean, istd = p.invStd
+        for t in 0..<L { dz[t] = k * (dz[t] - a - (row[t] - mu) * istd * bc) }
     }
 }
 

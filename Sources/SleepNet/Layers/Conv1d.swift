@@ -68,7 +68,7 @@ public final class Conv1d {
     }
 
     /// Output tile m of the Winograd F(m, kernel) path that an evaluation
-    /// `forward(_:batchNorm:training: false)` takes; 0 (default): im2col + GEMM.
+    /// `forward(_:training: false)` takes; 0 (default): im2col + GEMM.
     /// Used only for stride 1, dilation 1, one group. It rounds differently (a
     /// few 1e-6 of the output scale): harmless for inference, but in training
     /// max-pool near-ties and Adam amplify it past the PyTorch parity tolerance
@@ -90,40 +90,38 @@ public final class Conv1d {
     /// sums are added up in order: fixed, so sums do not depend on threads.
     static let gradientChunk = 8
 
-    /// inp (B, C, L) -> out (B, F, Lo)
+    /// inp (B, C, L) -> out (B, F, Lo), by im2col + GEMM (what `backward` needs).
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {
-        forward(x, epilogue: nil)
+        forwardIm2col(x, epilogue: nil)
     }
 
-    /// inp (B, C, L) -> out (B, F, Lo), with the BatchNorm that follows fused
-    /// into each sample's pass while its output (F, Lo) is still in cache:
-    /// in evaluation the BN (and its activation) is applied in place — the
-    /// result then stands for the BN's output and has no backward; in training
-    /// the BN's per-sample statistics are collected for its forward.
+    /// inp (B, C, L) -> out (B, F, Lo). In evaluation (`training: false`) with a
+    /// `winogradTile`, by Winograd (no backward then); otherwise as `forward(_:)`.
     @discardableResult
-    public func forward(_ x: Tensor, batchNorm: BatchNorm1d?, training: Bool) -> Tensor {
-        if !training && winogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1 {
-            let plan = winograd ?? WinogradConvolution(outputTile: winogradTile, kernel: kernel)
-            winograd = plan
-            precondition(x.shape[1] == inChannels, "Conv1d: input has \(x.shape[1]) channels, expected \(inChannels)")
-            input = x
-            let Lo = outputLength(x.shape[2])
-            plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
-                         outChannels: outChannels, padLeft: padLeft, outLength: Lo, into: output,
-                         epilogue: batchNorm.map { bn in { y, _ in bn.applyEvaluation(y, length: Lo) } })
-            return output
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        forward(x, training: training, epilogue: nil)
+    }
+
+    /// `forward(_:training:)`, then `epilogue(out_b, b)` on each sample's output
+    /// (F, Lo) while it is still in cache (from any thread; it may write only
+    /// out_b and memory of its own for sample b).
+    func forward(_ x: Tensor, training: Bool, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        guard !training && winogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1 else {
+            return forwardIm2col(x, epilogue: epilogue)
         }
-        guard let bn = batchNorm else { return forward(x, epilogue: nil) }
-        if training {
-            bn.prepareSampleStatistics(batch: x.shape[0], length: outputLength(x.shape[2]))
-            return forward(x, epilogue: { y, b in bn.collectSampleStatistics(y, sample: b) })
-        }
-        return forward(x, epilogue: { y, _ in bn.applyEvaluation(y, length: self.outputLength(x.shape[2])) })
+        let plan = winograd ?? WinogradConvolution(outputTile: winogradTile, kernel: kernel)
+        winograd = plan
+        precondition(x.shape[1] == inChannels, "Conv1d: input has \(x.shape[1]) channels, expected \(inChannels)")
+        input = x
+        plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
+                     outChannels: outChannels, padLeft: padLeft, outLength: outputLength(x.shape[2]), into: output,
+                     epilogue: epilogue)
+        return output
     }
 
     /// inp (B, C, L) -> out (B, F, Lo), then `epilogue(out_b, b)` on each sample's output.
-    private func forward(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+    private func forwardIm2col(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
@@ -223,13 +221,15 @@ public final class Conv1d {
     /// dout (B, F, Lo) -> dinp (B, C, L); accumulates dW (F, C/g, K) and db (F).
     @discardableResult
     public func backward(_ dy: Tensor) -> Tensor {
-        backward(dy, finishing: nil)
+        backward(dy, prologue: nil)
     }
 
-    /// `backward` whose output gradient is first finished, sample by sample in
-    /// place, by the deferred BatchNorm that followed this convolution.
+    /// `backward` that first runs `prologue(dout_b, b)` on each sample's output
+    /// gradient (F, Lo), in place, before that sample's GEMMs read it (from any
+    /// thread; it may write only dout_b): the last step of a layer after this
+    /// one, done while the sample is in cache. The bias gradient sums the result.
     @discardableResult
-    func backward(_ dy: Tensor, finishing batchNorm: BatchNorm1d?) -> Tensor {
+    func backward(_ dy: Tensor, prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         guard let x = input else { preconditionFailure("Conv1d.backward before forward") }
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
@@ -253,7 +253,7 @@ public final class Conv1d {
             for b in (c * chunk)..<min(B, (c + 1) * chunk) {
                 let xb = xp + b * C * L
                 let dyb = dyp + b * F * Lo
-                batchNorm?.finishInputGradient(dyb, sample: b)
+                prologue?(dyb, b)
                 if inputGrad && !pointwise { (dxp + b * C * L).update(repeating: 0, count: C * L) }
                 for g in 0..<groups {
                     let xg = xb + g * Cg * L
@@ -309,6 +309,28 @@ public final class Conv1d {
             }
         }
         return inputGradient
+    }
+
+    /// Terms summed into each output: C/groups · kernel products (and the bias).
+    public var termsPerOutput: Int { inChannels / groups * kernel }
+
+    /// Σ |w·x| over the products summed into output (b, f, t) of the last
+    /// forward, plus |bias|: the scale of that output's float rounding (any
+    /// order of the sum is within about `termsPerOutput`·ε of this of any other).
+    public func absoluteTermSum(sample b: Int, channel f: Int, position t: Int) -> Float {
+        guard let x = input else { preconditionFailure("Conv1d.absoluteTermSum before forward") }
+        let C = inChannels, L = x.shape[2], K = kernel
+        let Cg = C / groups, g = f / (outChannels / groups)
+        let w = store.value(weight) + f * Cg * K
+        var s = Double(abs(bias.map { store.value($0)[f] } ?? 0))
+        for c in 0..<Cg {
+            let xc = x.data + (b * C + g * Cg + c) * L
+            for k in 0..<K {
+                let i = t * stride + k * dilation - padLeft
+                if i >= 0 && i < L { s += Double(abs(w[c * K + k] * xc[i])) }
+            }
+        }
+        return Float(s)
     }
 
     /// Range of output positions t whose input index t·stride + off lies in [0, L).

@@ -123,6 +123,55 @@ public final class MaxPool1d {
     }
 }
 
+extension MaxPool1d {
+    /// A window whose winner and runner-up are so close that float rounding in
+    /// what computed them could swap them: the other input would win, and take
+    /// the window's gradient.
+    public struct NearTie: Sendable, Equatable {
+        /// Row b·C + c of the input, and the window (output index).
+        public var row: Int, window: Int
+        /// Input positions of the winner (the first maximum, as `forward`
+        /// picks it) and of the runner-up (the largest other real input).
+        public var winner: Int, runnerUp: Int
+        /// Winner minus runner-up (≥ 0), and the bound it is within.
+        public var gap: Float, bound: Float
+
+        public init(row: Int, window: Int, winner: Int, runnerUp: Int, gap: Float, bound: Float) {
+            self.row = row
+            self.window = window
+            self.winner = winner
+            self.runnerUp = runnerUp
+            self.gap = gap
+            self.bound = bound
+        }
+    }
+
+    /// The windows of `x` (an input of this pool, (B, C, L)) whose winner and
+    /// runner-up differ by at most `bound(row, winner, runnerUp)`. Windows with
+    /// one real input have no runner-up; padding never takes part.
+    public func nearTies(in x: Tensor, bound: (_ row: Int, _ winner: Int, _ runnerUp: Int) -> Float) -> [NearTie] {
+        let rows = x.shape[0] * x.shape[1], L = x.shape[2], Lo = outputLength(L)
+        var ties: [NearTie] = []
+        for r in 0..<rows {
+            let v = x.data + r * L
+            for t in 0..<Lo {
+                let start = t * stride - padding
+                let lo = max(start, 0), hi = min(start + kernel, L)
+                guard hi - lo >= 2 else { continue }
+                var winner = lo
+                for j in lo..<hi where v[j] > v[winner] { winner = j }
+                var runnerUp = winner == lo ? lo + 1 : lo
+                for j in lo..<hi where j != winner && v[j] > v[runnerUp] { runnerUp = j }
+                let gap = v[winner] - v[runnerUp], limit = bound(r, winner, runnerUp)
+                if gap <= limit {
+                    ties.append(NearTie(row: r, window: t, winner: winner, runnerUp: runnerUp, gap: gap, bound: limit))
+                }
+            }
+        }
+        return ties
+    }
+}
+
 /// buf[i] = max(buf[i], buf[i + shift]) for i in 0..<count, ascending, in place
 /// (each 8-wide block loads before it stores, so it reads old values only).
 @inline(__always)

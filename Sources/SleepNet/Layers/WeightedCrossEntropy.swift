@@ -18,13 +18,15 @@ public final class WeightedCrossEntropy {
     public func forward(logits: Tensor, labels: UnsafeBufferPointer<Int32>, classWeights: [Float]) throws -> Float {
         let B = logits.shape[0], K = logits.count / max(1, B)
         guard labels.count == B else {
-            throw SleepNetError(.shapeMismatch, "loss: \(labels.count) labels for a batch of \(B) logits")
+            throw SleepfoldError(.shapeMismatch, field: "loss labels", found: "\(labels.count) labels",
+                                 expected: "\(B), one per row of logits")
         }
         guard classWeights.count == K else {
-            throw SleepNetError(.shapeMismatch, "loss: \(classWeights.count) class weights, expected \(K)")
+            throw SleepfoldError(.shapeMismatch, field: "loss class weights", found: "\(classWeights.count)",
+                                 expected: "\(K), one per class")
         }
-        for y in labels where y < 0 || Int(y) >= K {
-            throw SleepNetError(.invalidConfig, "loss: label \(y) outside 0..<\(K)")
+        for (i, y) in labels.enumerated() where y < 0 || Int(y) >= K {
+            throw SleepfoldError(.invalidConfig, field: "loss labels[\(i)]", found: "\(y)", expected: "a class in 0..<\(K)")
         }
         logitsGradient.resize(logits.shape)
         let z = logits.data, g = logitsGradient.data

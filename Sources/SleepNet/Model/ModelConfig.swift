@@ -138,10 +138,16 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         [("branch1", branch1), ("branch2", branch2)] + (featureExtractor == .msmp ? [("branch3", branch3)] : [])
     }
 
-    /// Checks that the sizes fit together; the error names the field.
+    /// Checks that the sizes fit together; the error (`.invalidConfig`) names
+    /// `source` as its file and the field.
     public func validate(source: String = "model config") throws {
-        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepNetError {
-            SleepNetError(.invalidConfig, "\(source): field '\(field)' is \(found), expected \(expected)")
+        try validate(source: source, fieldPrefix: "")
+    }
+
+    /// `validate`, with the fields named `fieldPrefix + name` (where the config sits in its file).
+    func validate(source: String, fieldPrefix: String) throws {
+        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepfoldError {
+            SleepfoldError(.invalidConfig, file: source, field: fieldPrefix + field, found: "\(found)", expected: expected)
         }
         let positives: [(String, Int)] = [
             ("inputSamples", inputSamples), ("classes", classes), ("cnnFirstChannels", cnnFirstChannels),
@@ -228,4 +234,10 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         cnnDropout = try c.decodeIfPresent(Float.self, forKey: .cnnDropout) ?? d.cnnDropout
         encoderDropout = try c.decodeIfPresent(Float.self, forKey: .encoderDropout) ?? d.encoderDropout
     }
+}
+
+extension SleepfoldError.Code {
+    /// A model or training config, or an argument of the model core, outside what
+    /// the model allows (`field` names it).
+    public static let invalidConfig = Self("invalidConfig")
 }

@@ -11,65 +11,52 @@ let attnSleepBatchNormInit = Initializer.normal(mean: 1, std: 0.02)
 ///
 ///     // inp (B, 1, S) -> out (B, cnnChannels, Lb)
 ///     // 0 conv · 1 BN · 2 GELU · 3 pool · 4 dropout · 5 conv · 6 BN · 7 GELU · 8 conv · 9 BN · 10 GELU · 11 pool
-/// (each BN and the GELU after it run as one fused layer, so do the pool and dropout 3–4).
+/// (each conv with the BN and GELU after it runs as one block, so do the pool and dropout 3–4).
 final class ConvBranch {
-    let conv0: Conv1d, bn1: BatchNorm1d, pool3: MaxPool1d
-    let conv5: Conv1d, bn6: BatchNorm1d
-    let conv8: Conv1d, bn9: BatchNorm1d, pool11: MaxPool1d
+    let block0: ConvBatchNorm1d, pool3: MaxPool1d   // 0 conv · 1 BN · 2 GELU; 3 pool · 4 dropout
+    let block5: ConvBatchNorm1d                      // 5 conv · 6 BN · 7 GELU
+    let block8: ConvBatchNorm1d, pool11: MaxPool1d   // 8 conv · 9 BN · 10 GELU; 11 pool
 
     init(store: ParameterStore, name: String, config b: ConvBranchConfig, first: Int, channels: Int, dropout: Float) {
-        conv0 = Conv1d(store: store, name: name + ".0", inChannels: 1, outChannels: first, kernel: b.kernel,
-                       stride: b.stride, padding: b.padding, bias: false, weightInit: attnSleepConvInit)
+        let conv0 = Conv1d(store: store, name: name + ".0", inChannels: 1, outChannels: first, kernel: b.kernel,
+                           stride: b.stride, padding: b.padding, bias: false, weightInit: attnSleepConvInit)
         conv0.needsInputGradient = false
-        bn1 = BatchNorm1d(store: store, name: name + ".1", channels: first, weightInit: attnSleepBatchNormInit,
-                          activation: .gelu)
+        block0 = ConvBatchNorm1d(conv: conv0, batchNorm: BatchNorm1d(
+            store: store, name: name + ".1", channels: first, weightInit: attnSleepBatchNormInit, activation: .gelu))
         pool3 = MaxPool1d(kernel: b.firstPool.kernel, stride: b.firstPool.stride, padding: b.firstPool.padding,
                           dropout: dropout)
-        conv5 = Conv1d(store: store, name: name + ".5", inChannels: first, outChannels: channels, kernel: b.convKernel,
-                       padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
-        bn6 = BatchNorm1d(store: store, name: name + ".6", channels: channels, weightInit: attnSleepBatchNormInit,
-                          activation: .gelu)
-        conv8 = Conv1d(store: store, name: name + ".8", inChannels: channels, outChannels: channels,
-                       kernel: b.convKernel, padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
-        bn9 = BatchNorm1d(store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit,
-                          activation: .gelu)
+        let conv5 = Conv1d(store: store, name: name + ".5", inChannels: first, outChannels: channels,
+                           kernel: b.convKernel, padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
+        block5 = ConvBatchNorm1d(conv: conv5, batchNorm: BatchNorm1d(
+            store: store, name: name + ".6", channels: channels, weightInit: attnSleepBatchNormInit, activation: .gelu))
+        let conv8 = Conv1d(store: store, name: name + ".8", inChannels: channels, outChannels: channels,
+                           kernel: b.convKernel, padding: b.convPadding, bias: false, weightInit: attnSleepConvInit)
+        block8 = ConvBatchNorm1d(conv: conv8, batchNorm: BatchNorm1d(
+            store: store, name: name + ".9", channels: channels, weightInit: attnSleepBatchNormInit, activation: .gelu))
         pool11 = MaxPool1d(kernel: b.lastPool.kernel, stride: b.lastPool.stride, padding: b.lastPool.padding)
-        // Each BN's output gradient comes from a pool or conv buffer read nowhere
-        // else, and the conv before it finishes the BN's input gradient per sample.
-        for bn in [bn1, bn6, bn9] {
-            bn.backwardInPlace = true
-            bn.deferInputGradient = true
-        }
         // Evaluation runs the two stride-1 convolutions (99 of AttnSleep's 117
         // forward MFLOP per sample) by Winograd F(4, k): 11/32 of the GEMM work for k = 8.
-        // Measured with the AVX-512 sgemm (bench, batch 128): F(4, 8) 1596 / 3014 samples/s
-        // at 1 / 2 threads against F(3, 8) 1463 / 2701, F(5, 8) 1541 / 2795, F(6, 8) 1529 / 2777.
+        // F(4, 8) was the fastest of F(3…6, 8) at 1 and 2 threads (Benchmarks/pytorch/README.md,
+        // "Winograd output tile").
         conv5.winogradTile = 4
         conv8.winogradTile = 4
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        if !training {
-            // Evaluation: each BN + GELU runs in place right after its convolution, per sample.
-            var h = conv0.forward(x, batchNorm: bn1, training: false)
-            h = pool3.forward(h)
-            h = conv5.forward(h, batchNorm: bn6, training: false)
-            h = conv8.forward(h, batchNorm: bn9, training: false)
-            return pool11.forward(h)
-        }
-        // Training: each convolution also collects its BN's per-sample statistics.
-        var h = bn1.forward(conv0.forward(x, batchNorm: bn1, training: true), training: true)
-        h = pool3.forward(h, training: true, key: rng.next())
-        h = bn6.forward(conv5.forward(h, batchNorm: bn6, training: true), training: true)
-        h = bn9.forward(conv8.forward(h, batchNorm: bn9, training: true), training: true)
-        return pool11.forward(h, training: true)
+        var h = block0.forward(x, training: training)
+        h = training ? pool3.forward(h, training: true, key: rng.next()) : pool3.forward(h)
+        h = block5.forward(h, training: training)
+        h = block8.forward(h, training: training)
+        return pool11.forward(h, training: training)
     }
 
-    /// dout (B, cnnChannels, Lb) -> nothing (the input is data).
+    /// dout (B, cnnChannels, Lb) -> nothing (the input is data). Each block's
+    /// output gradient is a pool's or a convolution's input gradient, read
+    /// nowhere else, so the block may write over it.
     func backward(_ dy: Tensor) {
-        var g = conv8.backward(bn9.backward(pool11.backward(dy)), finishing: bn9)
-        g = conv5.backward(bn6.backward(g), finishing: bn6)
-        conv0.backward(bn1.backward(pool3.backward(g)), finishing: bn1)
+        var g = block8.backward(pool11.backward(dy))
+        g = block5.backward(g)
+        block0.backward(pool3.backward(g))
     }
 }
 

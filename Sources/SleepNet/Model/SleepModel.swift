@@ -68,8 +68,8 @@ public final class SleepModel {
     public func forward(_ x: UnsafeBufferPointer<Float>, batch: Int, training: Bool) throws -> Tensor {
         let S = config.inputSamples
         guard batch > 0, x.count == batch * S, let base = x.baseAddress else {
-            throw SleepNetError(.shapeMismatch,
-                                "forward: input has \(x.count) values, expected batch (\(batch)) × \(S) samples")
+            throw SleepfoldError(.shapeMismatch, field: "forward input", found: "\(x.count) values",
+                                 expected: "batch (\(batch)) × \(S) samples, batch ≥ 1")
         }
         lastForwardTrained = training
         input.resize(Shape(batch, 1, S))
@@ -90,12 +90,12 @@ public final class SleepModel {
     /// fresh step).
     public func backward(_ logitsGradient: Tensor) throws {
         guard lastForwardTrained else {
-            throw SleepNetError(.invalidConfig, "backward: the last forward ran in evaluation mode, "
-                                + "expected a training forward (evaluation keeps nothing for backward)")
+            throw SleepfoldError(.invalidConfig, field: "backward", found: "an evaluation forward before it",
+                                 expected: "a training forward (evaluation keeps nothing for backward)")
         }
         guard logitsGradient.count == input.shape[0] * config.classes else {
-            throw SleepNetError(.shapeMismatch, "backward: logits gradient has shape \(logitsGradient.shape), "
-                                + "expected (\(input.shape[0]), \(config.classes))")
+            throw SleepfoldError(.shapeMismatch, field: "backward logits gradient", found: "shape \(logitsGradient.shape)",
+                                 expected: "(\(input.shape[0]), \(config.classes))")
         }
         let dEncoded = fc.backward(logitsGradient)
         let dFeatures = tce.backward(dEncoded)
@@ -104,4 +104,10 @@ public final class SleepModel {
 
     /// Sets every parameter gradient to zero.
     public func zeroGradients() { store.zeroGradients() }
+}
+
+extension SleepfoldError.Code {
+    /// Sizes that do not fit: an input, a gradient or labels for another batch
+    /// or model, a tensor of another shape, epochs of another length.
+    public static let shapeMismatch = Self("shapeMismatch")
 }

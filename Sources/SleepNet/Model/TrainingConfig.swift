@@ -45,10 +45,15 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
         amsgrad = try c.decodeIfPresent(Bool.self, forKey: .amsgrad) ?? d.amsgrad
     }
 
-    /// Checks the values; the error names the field.
+    /// Checks the values; the error (`.invalidConfig`) names `source` as its file and the field.
     public func validate(source: String = "training config") throws {
-        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepNetError {
-            SleepNetError(.invalidConfig, "\(source): field '\(field)' is \(found), expected \(expected)")
+        try validate(source: source, fieldPrefix: "")
+    }
+
+    /// `validate`, with the fields named `fieldPrefix + name` (where the config sits in its file).
+    func validate(source: String, fieldPrefix: String) throws {
+        func fail(_ field: String, _ found: Any, _ expected: String) -> SleepfoldError {
+            SleepfoldError(.invalidConfig, file: source, field: fieldPrefix + field, found: "\(found)", expected: expected)
         }
         if batchSize <= 0 { throw fail("batchSize", batchSize, "a positive integer") }
         if epochs <= 0 { throw fail("epochs", epochs, "a positive integer") }
@@ -82,30 +87,42 @@ public struct ExperimentConfig: Codable, Sendable, Equatable {
         training = try c.decodeIfPresent(TrainingConfig.self, forKey: .training) ?? TrainingConfig()
     }
 
-    /// Reads and validates a JSON experiment config.
+    /// Reads and validates a JSON experiment config. Errors name the file and the
+    /// field ("model.dModel"): `.fileNotFound`, `.io`, `.invalidConfig`.
     public static func load(from url: URL) throws -> ExperimentConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw SleepNetError(.io, "\(url.path): cannot read config (\(error.localizedDescription))")
+            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "read the config")
         }
         let config: ExperimentConfig
         do { config = try JSONDecoder().decode(ExperimentConfig.self, from: data) } catch let e as DecodingError {
-            throw SleepNetError(.invalidConfig, "\(url.path): \(describe(e))")
+            throw SleepfoldError(.invalidConfig, decoding: e, file: url.path)
         }
-        try config.model.validate(source: url.path + " (model)")
-        try config.training.validate(source: url.path + " (training)")
+        try config.model.validate(source: url.path, fieldPrefix: "model.")
+        try config.training.validate(source: url.path, fieldPrefix: "training.")
         return config
     }
 }
 
-/// A one-line account of a JSON decoding error: the field path and what was wrong.
-func describe(_ error: DecodingError) -> String {
-    func path(_ p: [CodingKey]) -> String { p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".") }
-    switch error {
-    case .typeMismatch(let t, let ctx): return "field '\(path(ctx.codingPath))' has the wrong type, expected \(t)"
-    case .valueNotFound(let t, let ctx): return "field '\(path(ctx.codingPath))' is null, expected \(t)"
-    case .keyNotFound(let k, let ctx): return "field '\(path(ctx.codingPath + [k]))' is missing"
-    case .dataCorrupted(let ctx): return "invalid JSON at '\(path(ctx.codingPath))': \(ctx.debugDescription)"
-    @unknown default: return "\(error)"
+extension SleepfoldError {
+    /// A JSON decoding error of `file` as `code`: `field` the path of the field at
+    /// fault (after `fieldPrefix`), the message what was wrong and what was expected.
+    init(_ code: Code, decoding error: DecodingError, file: String, fieldPrefix: String = "") {
+        func path(_ p: [CodingKey]) -> String? {
+            let joined = p.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
+            return fieldPrefix.isEmpty && joined.isEmpty ? nil : fieldPrefix + joined
+        }
+        switch error {
+        case .typeMismatch(let t, let ctx):
+            self.init(code, file: file, field: path(ctx.codingPath), "wrong type, expected \(t)")
+        case .valueNotFound(let t, let ctx):
+            self.init(code, file: file, field: path(ctx.codingPath), found: "null", expected: "\(t)")
+        case .keyNotFound(let k, let ctx):
+            self.init(code, file: file, field: path(ctx.codingPath + [k]), "missing, expected a value")
+        case .dataCorrupted(let ctx):
+            self.init(code, file: file, field: path(ctx.codingPath), "invalid JSON: \(ctx.debugDescription)")
+        @unknown default:
+            self.init(code, file: file, field: path([]), "\(error)")
+        }
     }
 }

@@ -46,7 +46,8 @@ public final class EpochFileSource: EpochSource {
         self.files = files
         samplesPerEpoch = files.first?.samplesPerEpoch ?? 0
         for f in files where f.samplesPerEpoch != samplesPerEpoch {
-            throw SleepNetError(.shapeMismatch, "\(f.url.path): \(f.samplesPerEpoch) samples per epoch, the others have \(samplesPerEpoch)")
+            throw SleepfoldError(.shapeMismatch, file: f.url.path, field: "samples per epoch", found: "\(f.samplesPerEpoch)",
+                                 expected: "\(samplesPerEpoch), as in \(files[0].url.path)")
         }
         labels = files.map(\.labels)
     }

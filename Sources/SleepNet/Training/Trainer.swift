@@ -45,17 +45,14 @@ public final class Trainer {
         public var model: SleepModel
     }
 
-    public struct Cancelled: Error, CustomStringConvertible {
-        public var description: String { "training cancelled" }
-    }
-
     public let config: ExperimentConfig
     public let selection: SelectionMode
     public let seed: UInt64
     /// Batch size used for evaluation passes (no gradients kept). 128, the default
     /// training batch: eval buffers then stay the size of the training ones, so a
-    /// full-size training process peaks at ~0.5 GiB (256: 0.62 GiB). Batch 128 infers
-    /// 0–13 % slower per sample than 512 (`sleepfold bench`), on a few % of an epoch.
+    /// training process peaks lower than with a larger evaluation batch; a larger
+    /// one infers only a little faster per sample, on a few % of an epoch
+    /// (measurements: Benchmarks/pytorch/README.md, "Evaluation batch").
     public var evaluationBatch = 128
 
     public init(config: ExperimentConfig, selection: SelectionMode, seed: UInt64) {
@@ -67,13 +64,14 @@ public final class Trainer {
     /// Trains for `config.training.epochs` epochs and predicts `test`.
     /// - Parameters:
     ///   - progress: called after every epoch.
-    ///   - isCancelled: polled between batches; when true, throws `Cancelled`.
+    ///   - isCancelled: polled between batches; when true, throws `CancellationError`.
     public func run(train: [Recording], validation: [Recording], test: [Recording],
                     progress: (EpochRecord) -> Void = { _ in },
                     isCancelled: () -> Bool = { false }) throws -> Outcome {
         let S = config.model.inputSamples
         for r in train + validation + test where r.samplesPerEpoch != S {
-            throw SleepNetError(.shapeMismatch, "recording \(r.id): \(r.samplesPerEpoch) samples per epoch, but the model takes \(S)")
+            throw SleepfoldError(.shapeMismatch, file: r.id, field: "samples per epoch", found: "\(r.samplesPerEpoch)",
+                                 expected: "\(S), the model's input")
         }
         return try run(train: InMemoryEpochs(train), validation: validation.map { LazyRecording($0) },
                        test: test.map { LazyRecording($0) }, progress: progress, isCancelled: isCancelled)
@@ -89,13 +87,16 @@ public final class Trainer {
         let training = config.training
         let S = config.model.inputSamples
         if !train.labels.isEmpty && train.samplesPerEpoch != S {
-            throw SleepNetError(.shapeMismatch, "training epochs have \(train.samplesPerEpoch) samples, but the model takes \(S)")
+            throw SleepfoldError(.shapeMismatch, field: "training epochs", found: "\(train.samplesPerEpoch) samples per epoch",
+                                 expected: "\(S), the model's input")
         }
         guard train.labels.contains(where: { !$0.isEmpty }) else {
-            throw SleepNetError(.invalidConfig, "no training epochs in this fold")
+            throw SleepfoldError(.invalidConfig, field: "training recordings", found: "no epochs",
+                                 expected: "at least one training epoch in the fold")
         }
         if selection == .validation && validation.isEmpty {
-            throw SleepNetError(.invalidConfig, "selection 'validation' needs validation recordings; this fold has none")
+            throw SleepfoldError(.invalidConfig, field: "selection", found: "'validation' and no validation recordings",
+                                 expected: "validation recordings in the fold, or another selection")
         }
 
         let model = try SleepModel(config: config.model, seed: seed)
@@ -117,7 +118,7 @@ public final class Trainer {
 
             var lossSum = 0.0, seen = 0, correct = 0
             for b in 0..<batches.count {
-                if isCancelled() { throw Cancelled() }
+                if isCancelled() { throw CancellationError() }
                 let (x, labels, n) = try batches.batch(b)
                 // model.trainStep, keeping the logits for the running accuracy.
                 let logits = try model.forward(x, batch: n, training: true)
@@ -192,7 +193,8 @@ public final class Trainer {
         for lazy in recordings {
             let r = try lazy.load()
             guard r.samplesPerEpoch == S else {
-                throw SleepNetError(.shapeMismatch, "recording \(r.id): \(r.samplesPerEpoch) samples per epoch, but the model takes \(S)")
+                throw SleepfoldError(.shapeMismatch, file: r.id, field: "samples per epoch", found: "\(r.samplesPerEpoch)",
+                                 expected: "\(S), the model's input")
             }
             var probabilities = [Float](repeating: 0, count: r.epochCount * K)
             var predicted = [Int32](repeating: 0, count: r.epochCount)
