@@ -89,7 +89,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
     public init(contentsOf url: URL) throws {
         let data: Data
         do { data = try Data(contentsOf: url, options: .mappedIfSafe) } catch {
-            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "read")
+            throw SleepfoldError.fileAccess(error, file: url.path, cannot: "read")
         }
         try self.init(data: data, source: url.path)
     }
@@ -211,7 +211,7 @@ public struct SafeTensorsFile: Sendable, Equatable {
     /// Writes the file atomically (`.fileNotFound` when its directory is missing, else `.io`).
     public func write(to url: URL) throws {
         do { try serialized().write(to: url, options: .atomic) } catch {
-            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "write")
+            throw SleepfoldError.fileAccess(error, file: url.path, cannot: "write")
         }
     }
 }
@@ -221,26 +221,6 @@ extension SleepfoldError.Code {
     public static let invalidFile = Self("invalidFile")
     /// A tensor the model needs is not in the file.
     public static let missingTensor = Self("missingTensor")
-}
-
-extension SleepfoldError {
-    /// `error`, thrown by Foundation reading or writing `file`: `.fileNotFound` when
-    /// the file (or the directory it goes into) does not exist, else `.io`, with
-    /// the errno when there is one; the message "cannot \(action): reason".
-    static func fileProblem(_ error: any Error, file: String, cannot action: String) -> SleepfoldError {
-        if let error = error as? SleepfoldError { return error.located(file: file) }
-        let ns = error as NSError
-        var posix: Int32?
-        if ns.domain == NSPOSIXErrorDomain {
-            posix = Int32(ns.code)
-        } else if let underlying = ns.userInfo[NSUnderlyingErrorKey] as? NSError, underlying.domain == NSPOSIXErrorDomain {
-            posix = Int32(underlying.code)
-        }
-        let missing = posix == ENOENT
-            || (ns.domain == NSCocoaErrorDomain && [NSFileNoSuchFileError, NSFileReadNoSuchFileError].contains(ns.code))
-        return SleepfoldError(missing ? .fileNotFound : .io, file: file, "cannot \(action): \(ns.localizedDescription)",
-                              errno: posix)
-    }
 }
 
 /// A JSON string literal for `s` (quotes, backslashes and control characters escaped).

@@ -71,7 +71,7 @@ extension SleepModel {
         file.metadata = extraMetadata
         file.metadata["format"] = CheckpointFormat.magic
         file.metadata["format_version"] = CheckpointFormat.version
-        file.metadata["sleepnet_version"] = sleepNetVersion
+        file.metadata["sleepfold_version"] = sleepfoldVersion
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         file.metadata["model_config"] = String(decoding: try encoder.encode(config), as: UTF8.self)

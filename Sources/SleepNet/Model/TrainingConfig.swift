@@ -92,7 +92,7 @@ public struct ExperimentConfig: Codable, Sendable, Equatable {
     public static func load(from url: URL) throws -> ExperimentConfig {
         let data: Data
         do { data = try Data(contentsOf: url) } catch {
-            throw SleepfoldError.fileProblem(error, file: url.path, cannot: "read the config")
+            throw SleepfoldError.fileAccess(error, file: url.path, cannot: "read the config")
         }
         let config: ExperimentConfig
         do { config = try JSONDecoder().decode(ExperimentConfig.self, from: data) } catch let e as DecodingError {
