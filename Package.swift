@@ -77,7 +77,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Basics"]),
-        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics"]),

@@ -1,5 +1,6 @@
 import SleepNet
 import Testing
+import TestSupport
 import Basics
 import Recordings
 

@@ -1,6 +1,7 @@
 import Foundation
 import SleepNet
 import Testing
+import TestSupport
 import Basics
 import Recordings
 import Evaluation
