@@ -17,6 +17,7 @@ public final class CoordinatorRuntime {
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
+    static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
 
     public struct Options: Sendable {
         public var bind: String
@@ -26,14 +27,18 @@ public final class CoordinatorRuntime {
         public var checkpointDirectory: URL
         /// Messages larger than this are logged and dropped (bytes).
         public var maxMessageBytes: Int
+        /// When a fold is stuck: no epoch for a multiple of the median epoch time (see `FoldDeadlines`).
+        public var deadlines: FoldDeadlines
 
         public init(bind: String, curve: (keys: CurveKeyPair, allowedWorkers: [String])? = nil,
-                    journalURL: URL, checkpointDirectory: URL, maxMessageBytes: Int = 256 << 20) {
+                    journalURL: URL, checkpointDirectory: URL, maxMessageBytes: Int = 256 << 20,
+                    deadlines: FoldDeadlines = FoldDeadlines()) {
             self.bind = bind
             self.curve = curve
             self.journalURL = journalURL
             self.checkpointDirectory = checkpointDirectory
             self.maxMessageBytes = maxMessageBytes
+            self.deadlines = deadlines
         }
     }
 
@@ -79,6 +84,7 @@ public final class CoordinatorRuntime {
     private var queue: FoldQueue
     private var registry = WorkerRegistry(heartbeatInterval: heartbeatInterval, liveness: liveness)
     private var nextHeartbeat = 0.0
+    private var deadlines: FoldDeadlines
     private let view: ProgressView
     private let clock = BusyClock()
 
@@ -90,6 +96,7 @@ public final class CoordinatorRuntime {
         self.options = options
         self.log = log
         self.view = view
+        deadlines = options.deadlines
         context = try ZMQContext()
         if let curve = options.curve {
             zap = try ZAPAuthenticator(context: context, allowedKeys: curve.allowedWorkers)
@@ -100,7 +107,7 @@ public final class CoordinatorRuntime {
         if let curve = options.curve { try router.makeCurveServer(secretKey: curve.keys.secretKey) }
         try router.bind(options.bind)
         endpoint = try router.lastEndpoint
-        journal = try Journal(url: options.journalURL, runID: plan.runID)
+        journal = try Journal(url: options.journalURL, runID: plan.runID) { [plan] in try plan.validate($0, checkpoint: false) }
         for w in journal.warnings { log(w) }
         journalledAtStart = journal.results.count
         queue = FoldQueue(cost: plan.folds.map(\.cost), done: Set(journal.results.keys), maxAttempts: Self.maxAttempts)
@@ -150,12 +157,31 @@ public final class CoordinatorRuntime {
         guard now() >= nextHeartbeat else { return }
         nextHeartbeat = now() + Self.heartbeatInterval
         for w in registry.workers.values { try? router.send(.heartbeat(), to: w.routingID) }
+        stopStuckFolds()
+    }
+
+    /// Queues again the folds whose holders heartbeat but report no epoch in time
+    /// (`FoldDeadlines`); the stuck worker is told to stop and forgotten. Counts as
+    /// a failure of the fold. Checked once per heartbeat interval.
+    private func stopStuckFolds() {
+        for fold in deadlines.expired(now: now()) {
+            deadlines.ended(fold: fold)
+            guard case .running(let address, _) = queue.states[fold] else { continue }
+            let message = String(format: "no epoch within %.0f s (%.0f × the median epoch time, at least %.0f s; %.0f s for the first)",
+                                 deadlines.stallLimit, deadlines.multiple, deadlines.floor, deadlines.firstEpochAllowance)
+            if let worker = registry.workers[address] {
+                try? router.send(.stop(reason: "fold \(fold) stuck: \(message)"), to: worker.routingID)
+            }
+            workerFailed(address, fold: fold, message: "stuck: \(message)")
+            registry.remove(address)
+        }
     }
 
     /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
     private func purgeExpiredWorkers() {
         for dead in registry.purgeExpired(now: now()) {
             let folds = queue.requeue(worker: dead.address)
+            for fold in folds { deadlines.ended(fold: fold) }
             log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
                 (folds.isEmpty ? "" : "; fold \(folds.map(String.init).joined(separator: ", ")) queued again"))
         }
@@ -164,11 +190,13 @@ public final class CoordinatorRuntime {
     /// Hands the longest queued folds to idle workers, in address order.
     private func dispatchToIdleWorkers() throws {
         guard queue.queuedCount > 0 else { return }
+        let t = now()
         let idle = registry.workers.values
-            .filter { queue.fold(of: $0.address) == nil }
+            .filter { queue.fold(of: $0.address) == nil && registry.mayTakeTask($0.address, now: t) }
             .sorted { $0.address < $1.address }
         for worker in idle {
             guard let (fold, attempt) = queue.take(for: worker.address) else { return }
+            deadlines.started(fold: fold, now: t)
             try router.send(.task(plan.task(fold: fold, attempt: attempt)), to: worker.routingID)
             log("fold \(fold) (attempt \(attempt)) → \(worker.hello.workerID)")
         }
@@ -219,9 +247,20 @@ public final class CoordinatorRuntime {
         }
         switch message.envelope.body {
         case .heartbeat(let hb):
-            // A worker busy with a fold we don't know it has (we restarted): adopt it.
-            if hb.fold >= 0 { queue.adopt(fold: Int(hb.fold), attempt: Int(hb.attempt), worker: address) }
+            // What the worker trains: no task for it meanwhile. A fold we don't know it
+            // has (we restarted) is adopted: it runs that fold for this run.
+            registry.setBusy(address, with: hb.fold >= 0 ? Int(hb.fold) : nil)
+            if hb.fold >= 0, queue.adopt(fold: Int(hb.fold), attempt: Int(hb.attempt), worker: address) {
+                deadlines.started(fold: Int(hb.fold), now: now())
+                log("fold \(hb.fold) (attempt \(hb.attempt)) adopted: \(name(of: address)) is training it")
+            }
         case .progress(let p):
+            // Only the holder's progress counts (and moves the fold's deadline).
+            guard queue.holds(worker: address, fold: Int(p.fold), attempt: Int(p.attempt)) else {
+                log("dropped progress of fold \(p.fold) (attempt \(p.attempt)) from \(name(of: address)): not its fold")
+                return
+            }
+            deadlines.progressed(fold: Int(p.fold), epochSeconds: p.epochSeconds, now: now())
             registry.setProgress(address, p)
             if !view.isInteractive {
                 log(String(format: "fold %d epoch %d/%d: loss %.4f, validation macro-F1 %.3f",
@@ -235,7 +274,9 @@ public final class CoordinatorRuntime {
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, queue.fold(of: address) == Int(report.fold) {
                 queue.requeue(worker: address)
-                log("fold \(report.fold) queued again: \(name(of: address)) is \(report.message)")
+                deadlines.ended(fold: Int(report.fold))
+                registry.backOff(address, until: now() + Self.refusalBackoff)
+                log("fold \(report.fold) queued again: \(name(of: address)) is \(report.message); no task for it for \(Int(Self.refusalBackoff)) s")
             }
         case .error(let report):
             workerFailed(address, fold: Int(report.fold), message: report.message)
@@ -246,25 +287,39 @@ public final class CoordinatorRuntime {
 
     /// Journals a sound result (checkpoint and journal line first, then the
     /// acknowledgement: whatever was acknowledged is on disk); a fold already
-    /// journalled is acknowledged again, an unsound result counts as a failure.
+    /// journalled is acknowledged again. A result is sound when it passes the
+    /// plan's checks and comes from the worker holding the fold's current attempt
+    /// (a queued fold is adopted first, as from a heartbeat: a worker's result may
+    /// reach a restarted coordinator before anything else). An unsound result is
+    /// logged and dropped: not acknowledged, and not a failure of the fold.
     private func accept(_ result: Sleepfold_FoldResult, from message: Message) throws {
         let fold = Int(result.fold), address = message.address
         do {
             try plan.validate(result)
         } catch {
-            log("rejected the result of fold \(result.fold) from \(address): \(error)")
-            workerFailed(address, fold: fold, message: "invalid result: \(error)")
+            log("rejected the result of fold \(result.fold) from \(name(of: address)): \(error)")
             return
         }
         if journal.results[fold] != nil {
             log("fold \(fold): duplicate result (attempt \(result.attempt)) ignored")
             try router.send(.ack(result), to: message.routingID)
             if queue.fold(of: address) == fold { _ = queue.complete(fold: fold, attempt: Int(result.attempt)) }
+            registry.setBusy(address, with: nil)
+            return
+        }
+        if queue.adopt(fold: fold, attempt: Int(result.attempt), worker: address) {
+            log("fold \(fold) (attempt \(result.attempt)) adopted: \(name(of: address)) sends its result")
+        }
+        guard queue.holds(worker: address, fold: fold, attempt: Int(result.attempt)) else {
+            log("rejected the result of fold \(fold) (attempt \(result.attempt)) from \(name(of: address)): " +
+                "not the worker holding the fold's current attempt")
             return
         }
         try journal.record(result, checkpointDirectory: options.checkpointDirectory)
         _ = queue.complete(fold: fold, attempt: Int(result.attempt))
+        deadlines.ended(fold: fold)
         registry.setProgress(address, nil)
+        registry.setBusy(address, with: nil)
         try router.send(.ack(result), to: message.routingID)
         log("fold \(fold) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
@@ -273,9 +328,13 @@ public final class CoordinatorRuntime {
         switch queue.fail(fold: fold, worker: address, reason: message) {
         case .unknownFold:
             log("worker \(address) reports: \(message)")
+        case .notHolder:
+            log("fold \(fold): failure reported by \(name(of: address)), which does not hold it, not counted: \(message)")
         case .counted:
+            deadlines.ended(fold: fold)
             log("fold \(fold) failed on \(name(of: address)): \(message)")
         case .givenUp:
+            deadlines.ended(fold: fold)
             log("fold \(fold) failed on \(name(of: address)): \(message)")
             log("fold \(fold) given up after \(Self.maxAttempts) failures")
         }

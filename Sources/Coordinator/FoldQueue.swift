@@ -62,6 +62,12 @@ public struct FoldQueue: Sendable {
     /// The fold `worker` is running, if any.
     public func fold(of worker: String) -> Int? { runningFold[worker] }
 
+    /// Whether `worker` holds `fold`'s current attempt: the only peer whose result,
+    /// progress or failure report for the fold counts.
+    public func holds(worker: String, fold: Int, attempt: Int) -> Bool {
+        states.indices.contains(fold) && states[fold] == .running(worker: worker, attempt: attempt)
+    }
+
     /// Takes the longest queued fold for `worker`; nil if none is queued or the
     /// worker already runs one. Ties go to the lower fold index, so the order is deterministic.
     public mutating func take(for worker: String) -> (fold: Int, attempt: Int)? {
@@ -86,11 +92,13 @@ public struct FoldQueue: Sendable {
 
     /// Records that `worker` is (still) running `fold`, e.g. after a coordinator
     /// restart, when the worker announces the fold it is busy with. Only a queued
-    /// fold is adopted, and only by a worker without one.
-    public mutating func adopt(fold: Int, attempt: Int, worker: String) {
-        guard states.indices.contains(fold), states[fold] == .queued, runningFold[worker] == nil else { return }
+    /// fold is adopted, and only by a worker without one; true when it was.
+    @discardableResult
+    public mutating func adopt(fold: Int, attempt: Int, worker: String) -> Bool {
+        guard states.indices.contains(fold), states[fold] == .queued, runningFold[worker] == nil else { return false }
         attempts[fold] = max(attempts[fold], attempt)
         set(fold, .running(worker: worker, attempt: attempt))
+        return true
     }
 
     public enum Completion: Equatable, Sendable {
@@ -110,21 +118,25 @@ public struct FoldQueue: Sendable {
     }
 
     public enum Failure: Equatable, Sendable {
-        /// Counted; the fold is queued again (if `worker` ran it) or still runs elsewhere.
+        /// Counted; the fold is queued again.
         case counted
         /// This failure was the fold's `maxAttempts`-th while it was queued: given up.
         case givenUp
         case unknownFold
+        /// Not counted: `worker` does not run the fold (a stale or foreign report).
+        case notHolder
     }
 
-    /// Records that `fold` failed on `worker` because of `reason`. The fold goes
-    /// back to the queue if `worker` was running it; once it has failed
-    /// `maxAttempts` times and is not running elsewhere, it is given up.
+    /// Records that `fold` failed on `worker` because of `reason`. Only the worker
+    /// running the fold can fail it (anyone else's report is `.notHolder`, not
+    /// counted); the fold goes back to the queue, and once it has failed
+    /// `maxAttempts` times it is given up.
     public mutating func fail(fold: Int, worker: String, reason: String) -> Failure {
         guard states.indices.contains(fold) else { return .unknownFold }
-        if runningFold[worker] == fold { set(fold, .queued) }
+        guard runningFold[worker] == fold else { return .notHolder }
+        set(fold, .queued)
         failures[fold] += 1
-        guard failures[fold] >= maxAttempts, states[fold] == .queued else { return .counted }
+        guard failures[fold] >= maxAttempts else { return .counted }
         set(fold, .givenUp(reason: reason))
         return .givenUp
     }

@@ -19,7 +19,8 @@ extension SleepfoldError.Code {
 /// coordinator killed at any moment loses nothing it acknowledged; restarted
 /// on the same run directory it reads the journal and skips those folds. A
 /// torn last line (killed mid-write) is reported and ignored, and that fold
-/// runs again.
+/// runs again, and so is an entry that fails the run plan's checks (say an
+/// out-of-range label): bad entries never reach the report.
 public final class Journal {
     public let url: URL
     private let fd: Int32
@@ -30,10 +31,13 @@ public final class Journal {
     public private(set) var warnings: [String] = []
 
     /// Opens (creating if needed) the journal and reads what it holds.
-    /// - Parameter runID: results of another run (another plan or seed) are refused.
+    /// - Parameters:
+    ///   - runID: results of another run (another plan or seed) are refused.
+    ///   - check: each entry's check (the plan's, as for live results); an entry it
+    ///     throws for is skipped with a warning naming the line, and its fold runs again.
     /// - Throws: `SleepfoldError`: `.journalOfAnotherRun` naming the line, or `.io`
     ///   (with errno) when the file cannot be opened for appending.
-    public init(url: URL, runID: String) throws {
+    public init(url: URL, runID: String, check: (Sleepfold_FoldResult) throws -> Void = { _ in }) throws {
         self.url = url
         if let data = FileManager.default.contents(atPath: url.path) {
             let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
@@ -46,6 +50,12 @@ public final class Journal {
                     throw SleepfoldError(.journalOfAnotherRun, file: url.path, field: "line \(index + 1): runId",
                                          found: "\"\(result.runID)\"",
                                          expected: "this run's \"\(runID)\" (the line is from other data, plan, config or seed); use a new run directory")
+                }
+                do {
+                    try check(result)
+                } catch {
+                    warnings.append("\(url.path) line \(index + 1): invalid entry for fold \(result.fold) ignored (\(error)); that fold runs again")
+                    continue
                 }
                 if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
             }

@@ -44,6 +44,8 @@ public struct RunPlan: Sendable {
     public let epochs: Int
     /// Recording id → file the coordinator serves to workers without shared storage.
     public let files: [String: URL]
+    /// Recording id → its number of 30-s epochs (labels): what a result must predict.
+    public let epochCounts: [String: Int]
 
     /// A plan, checked whole.
     ///
@@ -54,9 +56,10 @@ public struct RunPlan: Sendable {
     ///   recordings while the selection needs them; a fold puts one subject or recording
     ///   in two of train, validation and test, or leaves out a recording of `files`; a
     ///   recording has no id, no SHA-256 content hash, no size or no file, or is described
-    ///   differently in two folds; or a recording of `files` is tested in no fold or in more than one.
+    ///   differently in two folds, or has no epoch count of at least 1 in `epochCounts`;
+    ///   or a recording of `files` is tested in no fold or in more than one.
     public init(runID: String, folds: [Fold], configJSON: String, seed: UInt64,
-                selection: String, epochs: Int, files: [String: URL]) throws {
+                selection: String, epochs: Int, files: [String: URL], epochCounts: [String: Int]) throws {
         self.runID = runID
         self.folds = folds
         self.configJSON = configJSON
@@ -64,6 +67,7 @@ public struct RunPlan: Sendable {
         self.selection = selection
         self.epochs = epochs
         self.files = files
+        self.epochCounts = epochCounts
         let problems = self.problems()
         if var first = problems.first {
             first.problems = Array(problems.dropFirst())
@@ -114,6 +118,10 @@ public struct RunPlan: Sendable {
                         expected: "the file's SHA-256 as 64 lowercase hex digits (scan the cohort with content hashes)")
             }
             if ref.sizeBytes == 0 { problem("sizeBytes", in: file, found: "0", expected: "the file's size in bytes (above 0)") }
+            if (epochCounts[ref.id] ?? 0) < 1 {
+                problem("epochCounts", in: file, found: epochCounts[ref.id].map { "\($0) epochs" } ?? "no epoch count",
+                        expected: "the recording's number of epochs (at least 1)")
+            }
         }
 
         if runID.isEmpty { problem("runID", found: "an empty run id", expected: "the run's hash of data, plan, config and seed") }
@@ -192,12 +200,14 @@ public struct RunPlan: Sendable {
     // MARK: - Checking results
 
     /// Checks a fold result against the plan: this run's id, a fold of the plan,
-    /// predictions for exactly the fold's test recordings, and for each of them as
-    /// many predicted labels and `Stage.count` float32 probabilities per epoch as true
-    /// labels, every label a `Stage`.
+    /// predictions for exactly the fold's test recordings, and for each of them one
+    /// true label per epoch of the recording (`epochCounts`), as many predicted labels
+    /// and `Stage.count` float32 probabilities per epoch, every label a `Stage`; and
+    /// (with `checkpoint`) a checkpoint that is a well-formed safetensors file.
+    /// Journal entries carry no checkpoint (it is on disk): they are checked without.
     ///
     /// - Throws: `SleepfoldError` with code `.invalidFoldResult`, naming the field.
-    public func validate(_ result: Sleepfold_FoldResult) throws {
+    public func validate(_ result: Sleepfold_FoldResult, checkpoint: Bool = true) throws {
         func invalid(_ field: String, found: String, expected: String) -> SleepfoldError {
             SleepfoldError(.invalidFoldResult, file: "fold \(result.fold) result", field: field, found: found, expected: expected)
         }
@@ -216,6 +226,10 @@ public struct RunPlan: Sendable {
         let probabilityBytes = Stage.count * MemoryLayout<Float>.size
         for p in result.predictions {
             let n = p.trueLabels.count
+            guard let count = epochCounts[p.recordingID], n == count else {
+                throw invalid("predictions[\(p.recordingID)]", found: "\(n) true labels",
+                              expected: "one per epoch of the recording: \(epochCounts[p.recordingID] ?? 0)")
+            }
             guard n > 0, p.predictedLabels.count == n, p.probabilities.count == n * probabilityBytes else {
                 throw invalid("predictions[\(p.recordingID)]",
                               found: "\(n) true labels, \(p.predictedLabels.count) predicted, \(p.probabilities.count) probability bytes",
@@ -225,6 +239,9 @@ public struct RunPlan: Sendable {
                 throw invalid("predictions[\(p.recordingID)]", found: "a label outside 0..<\(Stage.count)",
                               expected: "stages 0…\(Stage.count - 1) (\(Stage.allCases.map(\.name).joined(separator: ", ")))")
             }
+        }
+        if checkpoint, let problem = SafetensorsFraming.problem(in: result.checkpoint) {
+            throw invalid("checkpoint", found: problem, expected: "a safetensors file of the chosen model")
         }
     }
 }

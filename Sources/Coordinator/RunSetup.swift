@@ -31,6 +31,7 @@ public struct RunSetup: Sendable {
 
         var refs: [String: Sleepfold_RecordingRef] = [:]
         var files: [String: URL] = [:]
+        var epochCounts: [String: Int] = [:]
         var idHasher = SHA256()
         for r in cohort.recordings {
             // A missing hash stays empty here; the plan's check names the file.
@@ -43,6 +44,7 @@ public struct RunSetup: Sendable {
                 ref.fileName = r.url.lastPathComponent
             }
             files[r.id] = r.url
+            epochCounts[r.id] = r.epochCount
             idHasher.update(Array("\(r.id) \(r.subject) \(hash)\n".utf8))
         }
         idHasher.update(Array(foldPlan.jsonData()))
@@ -58,7 +60,8 @@ public struct RunSetup: Sendable {
             return RunPlan.Fold(train: train, validation: validation, test: test, cost: trainEpochs)
         }
         plan = try RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
-                           selection: selection.rawValue, epochs: epochs, files: files)
+                           selection: selection.rawValue, epochs: epochs, files: files,
+                           epochCounts: epochCounts)
     }
 
     public var recordingSubjects: [String: String] {

@@ -14,6 +14,10 @@ public struct WorkerRegistry: Sendable {
         public var expiry: Double
         /// Latest progress, for the live view.
         public var progress: Sleepfold_Progress?
+        /// The fold its latest heartbeat says it trains (nil: idle, or not said yet).
+        public var busyWith: Int?
+        /// No task before this time (s): it refused one lately.
+        public var noTaskBefore: Double = 0
     }
 
     public let heartbeatInterval: Double   // s
@@ -33,7 +37,7 @@ public struct WorkerRegistry: Sendable {
     public mutating func register(routingID: [UInt8], hello: Sleepfold_Hello, now: Double) -> Worker {
         let address = Self.address(of: routingID)
         let worker = Worker(address: address, routingID: routingID, hello: hello,
-                            expiry: now + heartbeatInterval * Double(liveness), progress: nil)
+                            expiry: now + heartbeatInterval * Double(liveness), progress: nil, busyWith: nil)
         workers[address] = worker
         return worker
     }
@@ -48,6 +52,23 @@ public struct WorkerRegistry: Sendable {
 
     public mutating func setProgress(_ address: String, _ progress: Sleepfold_Progress?) {
         workers[address]?.progress = progress
+    }
+
+    /// Records what a worker's heartbeat says it trains (nil when idle).
+    public mutating func setBusy(_ address: String, with fold: Int?) {
+        workers[address]?.busyWith = fold
+    }
+
+    /// Sends no task to the worker before `time` (s), e.g. after it refused one.
+    public mutating func backOff(_ address: String, until time: Double) {
+        workers[address]?.noTaskBefore = time
+    }
+
+    /// Whether the worker may be sent a task now: known, not busy by its own
+    /// account, not backing off. (Whether the queue gave it a fold is the queue's.)
+    public func mayTakeTask(_ address: String, now: Double) -> Bool {
+        guard let w = workers[address] else { return false }
+        return w.busyWith == nil && now >= w.noTaskBefore
     }
 
     /// Removes and returns the workers whose expiry has passed.

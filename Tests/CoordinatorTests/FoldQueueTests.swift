@@ -72,17 +72,32 @@ import Coordinator
         #expect(q.isFinished)
     }
 
-    @Test func aFoldRunningElsewhereIsNotGivenUpUntilItIsQueued() {
-        var q = FoldQueue(cost: [1], maxAttempts: 2)
+    @Test func onlyTheHolderCanFailAFold() {
+        var q = FoldQueue(cost: [1, 1], maxAttempts: 3)
         _ = q.take(for: "a")
-        // Failures reported by workers that no longer run the fold: counted, the fold keeps running on "a".
-        #expect(q.fail(fold: 0, worker: "b", reason: "stale") == .counted)
-        #expect(q.fail(fold: 0, worker: "c", reason: "stale") == .counted)
-        #expect(q.states[0] == .running(worker: "a", attempt: 1))
-        // Its own worker fails too: now queued with enough failures, so given up.
-        #expect(q.fail(fold: 0, worker: "a", reason: "disk full") == .givenUp)
-        #expect(q.givenUp == [0: "disk full"] && q.isFinished)
+        // Issue 18: three error reports for a fold from anyone else (or from "a" about
+        // a fold it does not run) are not counted; the fold keeps running on "a".
+        for peer in ["b", "c", "b", "a"] {
+            let fold = peer == "a" ? 1 : 0
+            #expect(q.fail(fold: fold, worker: peer, reason: "forged") == .notHolder)
+        }
+        #expect(q.states[0] == .running(worker: "a", attempt: 1) && q.failures == [0, 0] && q.givenUp.isEmpty)
+        #expect(q.fail(fold: 0, worker: "a", reason: "disk full") == .counted)
+        #expect(q.states[0] == .queued && q.failures == [1, 0])
+        // Queued, nobody holds it: nobody can fail it.
+        #expect(q.fail(fold: 0, worker: "a", reason: "again") == .notHolder)
         #expect(q.fail(fold: 7, worker: "a", reason: "?") == .unknownFold)
+    }
+
+    @Test func holdsIsTheWorkerAndTheCurrentAttempt() {
+        var q = FoldQueue(cost: [1])
+        _ = q.take(for: "a")
+        #expect(q.holds(worker: "a", fold: 0, attempt: 1))
+        #expect(!q.holds(worker: "b", fold: 0, attempt: 1) && !q.holds(worker: "a", fold: 0, attempt: 2))
+        #expect(!q.holds(worker: "a", fold: 5, attempt: 1))
+        q.requeue(worker: "a")
+        _ = q.take(for: "b")
+        #expect(q.holds(worker: "b", fold: 0, attempt: 2) && !q.holds(worker: "a", fold: 0, attempt: 1))
     }
 
     @Test func aLateResultOfAGivenUpFoldMakesItDone() {

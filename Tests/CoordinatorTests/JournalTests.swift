@@ -78,4 +78,35 @@ import Shared
         let error = #expect(throws: SleepfoldError.self) { try Journal(url: url, runID: "run-1") }
         #expect(error?.code == .io && error?.errno == EISDIR && error?.file == url.path)
     }
+
+    @Test func entriesFailingThePlansChecksAreSkippedNamingTheLineAndTheirFoldsRunAgain() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        let plan = try PlanParts().plan()
+        func entry(_ fold: UInt32) -> Sleepfold_FoldResult {
+            var r = RunPlanTests().result(plan, fold: fold)
+            r.checkpoint = Data()   // on disk, not in the journal
+            return r
+        }
+        do {
+            let j = try Journal(url: url, runID: plan.runID)
+            try j.append(entry(0))                                  // line 2
+            var badLabel = entry(1)
+            badLabel.predictions[0].trueLabels[0] = 9
+            try j.append(badLabel)                                  // line 4
+            var shortProbabilities = entry(1)
+            shortProbabilities.predictions[1].probabilities.removeLast(3)
+            try j.append(shortProbabilities)                        // line 6
+        }
+        let check: (Sleepfold_FoldResult) throws -> Void = { try plan.validate($0, checkpoint: false) }
+        let j = try Journal(url: url, runID: plan.runID, check: check)
+        #expect(Set(j.results.keys) == [0])
+        #expect(j.warnings.count == 2)
+        #expect(j.warnings.first?.contains("line 4: invalid entry for fold 1") == true, "\(j.warnings)")
+        #expect(j.warnings.last?.contains("line 6: invalid entry for fold 1") == true, "\(j.warnings)")
+        // The fold runs again; its sound result is read after the bad ones.
+        try j.append(entry(1))
+        let again = try Journal(url: url, runID: plan.runID, check: check)
+        #expect(Set(again.results.keys) == [0, 1] && again.results[1] == entry(1))
+    }
 }

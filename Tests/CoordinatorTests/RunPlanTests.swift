@@ -12,6 +12,8 @@ struct PlanParts {
     var selection = "validation"
     var epochs = 2
     var files: [String: URL]
+    /// Fold 0 tests 3-epoch nights, fold 1 one-epoch nights.
+    var epochCounts = ["SC4011E0": 3, "SC4021E0": 3, "SC4031E0": 1, "SC4041E0": 1]
 
     static func ref(_ subject: String) -> Sleepfold_RecordingRef {
         .with {
@@ -41,7 +43,7 @@ struct PlanParts {
 
     func plan() throws -> RunPlan {
         try RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: 5, selection: selection,
-                    epochs: epochs, files: files)
+                    epochs: epochs, files: files, epochCounts: epochCounts)
     }
 }
 
@@ -81,6 +83,8 @@ struct PlanParts {
         ("recording without size", "sizeBytes", { $0.change("SC4021E0") { $0.sizeBytes = 0 } }),
         ("recording without a file", "files", { $0.files["SC4011E0"] = nil }),
         ("recording tested twice", "folds", { $0.folds[1].test.append(PlanParts.ref("01")) }),
+        ("recording without an epoch count", "epochCounts", { $0.epochCounts["SC4021E0"] = nil }),
+        ("recording with no epochs", "epochCounts", { $0.epochCounts["SC4031E0"] = 0 }),
         ("recording tested nowhere", "folds", { $0.files["SC4051E0"] = URL(fileURLWithPath: "/data/SC4051E0.npz") }),
     ]
 
@@ -120,13 +124,24 @@ struct PlanParts {
 
     // MARK: - Results
 
-    func result(_ plan: RunPlan, fold: UInt32 = 0, epochs n: Int = 3) -> Sleepfold_FoldResult {
+    /// A safetensors file: the 8-byte little-endian header length, the header, the data.
+    static func safetensors(header: String, dataBytes: Int) -> Data {
+        let h = Array(header.utf8)
+        return Data((0..<8).map { UInt8(truncatingIfNeeded: UInt64(h.count) >> (8 * UInt64($0))) } + h + [UInt8](repeating: 1, count: dataBytes))
+    }
+
+    static let checkpoint = safetensors(header: #"{"__metadata__": {"format": "pt"}, "b": {"dtype": "F32", "shape": [2], "data_offsets": [24, 32]}, "# +
+                                                #""w": {"dtype": "F32", "shape": [2, 3], "data_offsets": [0, 24]}}  "#, dataBytes: 32)
+
+    func result(_ plan: RunPlan, fold: UInt32 = 0) -> Sleepfold_FoldResult {
         .with { r in
             r.runID = plan.runID
             r.fold = fold
             r.attempt = 1
+            r.checkpoint = Self.checkpoint
             r.predictions = plan.folds[Int(fold)].test.map { ref in
-                .with {
+                let n = plan.epochCounts[ref.id]!
+                return .with {
                     $0.recordingID = ref.id
                     $0.trueLabels = Data((0..<n).map { UInt8($0 % Stage.count) })
                     $0.predictedLabels = Data(repeating: 2, count: n)
@@ -139,7 +154,11 @@ struct PlanParts {
     @Test func aSoundResultIsAccepted() throws {
         let plan = try PlanParts().plan()
         try plan.validate(result(plan, fold: 0))
-        try plan.validate(result(plan, fold: 1, epochs: 1))
+        try plan.validate(result(plan, fold: 1))
+        // Journal entries carry no checkpoint (it is on disk).
+        var entry = result(plan, fold: 1)
+        entry.checkpoint = Data()
+        try plan.validate(entry, checkpoint: false)
     }
 
     static let badResults: [(String, String, @Sendable (inout Sleepfold_FoldResult) -> Void)] = [
@@ -155,6 +174,39 @@ struct PlanParts {
         ("short probabilities", "predictions[SC4021E0]", { $0.predictions[1].probabilities.removeLast(4) }),
         ("a true label outside the stages", "predictions[SC4011E0]", { $0.predictions[0].trueLabels[1] = UInt8(Stage.count) }),
         ("a predicted label outside the stages", "predictions[SC4021E0]", { $0.predictions[1].predictedLabels[2] = 200 }),
+        ("one epoch per recording (issue 18)", "predictions[SC4011E0]", { r in
+            for i in r.predictions.indices {
+                r.predictions[i].trueLabels = Data([2]); r.predictions[i].predictedLabels = Data([2])
+                r.predictions[i].probabilities = Data(count: Stage.count * 4)
+            }
+        }),
+        ("a recording with an epoch too many", "predictions[SC4021E0]", { r in
+            r.predictions[1].trueLabels.append(0); r.predictions[1].predictedLabels.append(0)
+            r.predictions[1].probabilities.append(Data(count: Stage.count * 4))
+        }),
+        ("no checkpoint", "checkpoint", { $0.checkpoint = Data() }),
+        ("a junk checkpoint", "checkpoint", { $0.checkpoint = Data("not a model at all".utf8) }),
+        ("a checkpoint header longer than the file", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: "{}", dataBytes: 0); $0.checkpoint[0] = 200
+        }),
+        ("a checkpoint header length near 2^64", "checkpoint", { $0.checkpoint = Data(repeating: 0xFF, count: 64) }),
+        ("a checkpoint header that is not JSON", "checkpoint", { $0.checkpoint = RunPlanTests.safetensors(header: "{nope", dataBytes: 0) }),
+        ("a checkpoint without tensors", "checkpoint", { $0.checkpoint = RunPlanTests.safetensors(header: "{}", dataBytes: 0) }),
+        ("offsets that disagree with the shape", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: #"{"w": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, dataBytes: 8)
+        }),
+        ("offsets past the data", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: #"{"w": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#, dataBytes: 8)
+        }),
+        ("a gap in the data", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: #"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, dataBytes: 8)
+        }),
+        ("an unknown dtype", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: #"{"w": {"dtype": "F33", "shape": [2], "data_offsets": [0, 8]}}"#, dataBytes: 8)
+        }),
+        ("metadata that is not strings", "checkpoint", {
+            $0.checkpoint = RunPlanTests.safetensors(header: #"{"__metadata__": {"n": 1}, "w": {"dtype": "U8", "shape": [8], "data_offsets": [0, 8]}}"#, dataBytes: 8)
+        }),
     ]
 
     @Test(arguments: badResults.indices)

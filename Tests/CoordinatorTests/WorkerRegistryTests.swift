@@ -22,4 +22,18 @@ import Shared
         let touchedAfterDeath = r.touch("ab01", now: 106)
         #expect(!touchedAfterDeath)
     }
+
+    @Test func aBusyOrBackingOffWorkerTakesNoTask() {
+        var r = WorkerRegistry(heartbeatInterval: 1.0, liveness: 3)
+        _ = r.register(routingID: [0x01], hello: Sleepfold_Hello(), now: 0)
+        #expect(r.mayTakeTask("01", now: 0))
+        #expect(!r.mayTakeTask("02", now: 0))          // unknown
+        r.setBusy("01", with: 4)                         // its heartbeat: training fold 4
+        #expect(!r.mayTakeTask("01", now: 1))
+        r.setBusy("01", with: nil)
+        #expect(r.mayTakeTask("01", now: 1))
+        r.backOff("01", until: 11)                       // it refused a task at 1
+        #expect(!r.mayTakeTask("01", now: 10.9))
+        #expect(r.mayTakeTask("01", now: 11))
+    }
 }

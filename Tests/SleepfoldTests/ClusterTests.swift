@@ -123,6 +123,87 @@ import TestSupport
         #expect(!epochFiles.isEmpty && epochFiles.allSatisfy { $0.hasSuffix(".epochs") }, "\(epochFiles)")
     }
 
+    /// Issue 18: a connected client that holds no fold forges a result for a fold an
+    /// honest worker holds (one epoch per recording, a well-framed checkpoint), reports
+    /// it failed three times, and sends three results of another run. None of it is
+    /// acknowledged or counted; the run ends with every fold from the honest worker.
+    @Test func forgedResultsAndFailuresFromAClientNotHoldingTheFoldAreDropped() throws {
+        let f = try ClusterFixture(name: "forged", epochs: 2)
+        defer { f.remove() }
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path], log: f.root.appendingPathComponent("coordinator.out"))
+        #expect(coordinator.waitFor("listening", timeout: 30))
+
+        // The rogue says hello, learns the run id and a fold's test recordings from the
+        // task it is given, and refuses the task.
+        let context = try ZMQContext()
+        let rogue = try ZMQSocket(context, .dealer)
+        try rogue.connect("tcp://127.0.0.1:\(port)")
+        try rogue.send(.hello(.with { $0.workerID = "rogue" }))
+        var tasks = 0
+        func next(_ wanted: (Sleepfold_Envelope) -> Bool) throws -> Sleepfold_Envelope? {
+            let deadline = Date().addingTimeInterval(10)
+            while Date() < deadline {
+                guard try rogue.waitForInput(timeout: 0.1), let frames = try rogue.receive() else { continue }
+                let envelope = try Wire.decode(frames)
+                if case .foldTask = envelope.body { tasks += 1 }
+                if wanted(envelope) { return envelope }
+            }
+            return nil
+        }
+        let task = try #require(try next { if case .foldTask = $0.body { true } else { false } }?.foldTask)
+        try rogue.send(.error(.unexpectedMessage, fold: Int32(task.fold), "busy with fold 9"))
+        try rogue.send(.heartbeat(busyWith: .with { $0.fold = 9 }))   // no fold of this run: no task for it
+
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "honest",
+                                            "--threads", "2", "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
+        #expect(coordinator.waitFor("fold \(task.fold) (attempt 2) → honest", timeout: 30), "\(coordinator.output)")
+
+        let header = Array(#"{"w": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#.utf8)
+        let junk = Data((0..<8).map { UInt8(truncatingIfNeeded: header.count >> (8 * $0)) } + header + [1, 2, 3, 4])
+        var forged = Sleepfold_FoldResult.with { r in
+            r.runID = task.runID
+            r.fold = task.fold
+            r.attempt = 2
+            r.checkpoint = junk
+            r.predictions = task.test.map { ref in
+                .with { $0.recordingID = ref.id; $0.trueLabels = Data([2]); $0.predictedLabels = Data([2]); $0.probabilities = Data(count: 20) }
+            }
+        }
+        try rogue.send(.result(forged))
+        // Every epoch of the night (0.4 h: 48), from a client not holding the fold.
+        var whole = forged
+        for i in whole.predictions.indices {
+            whole.predictions[i].trueLabels = Data(repeating: 2, count: 48)
+            whole.predictions[i].predictedLabels = Data(repeating: 2, count: 48)
+            whole.predictions[i].probabilities = Data(count: 48 * 20)
+        }
+        try rogue.send(.result(whole))
+        for _ in 0..<3 { try rogue.send(.error(.trainingFailed, fold: Int32(task.fold), "forged failure")) }
+        forged.runID = "0000000000000000"
+        for _ in 0..<3 { try rogue.send(.result(forged)) }
+        let ack = try next { if case .resultAck = $0.body { true } else { false } }
+        #expect(ack == nil)
+        // It refused one task and says it is busy: it is sent no other (issue 18, item 10).
+        #expect(tasks == 1)
+        rogue.close()
+
+        #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
+        let log = coordinator.output
+        #expect(log.contains("found 1 true labels, expected one per epoch of the recording: 48"), "\(log)")
+        #expect(log.contains("rejected the result of fold \(task.fold) (attempt 2) from rogue: not the worker holding"), "\(log)")
+        #expect(log.contains("failure reported by rogue, which does not hold it, not counted"))
+        #expect(!log.contains("given up"))
+        #expect(log.contains("fold \(task.fold) done by honest"))
+        // Every epoch of every night predicted; the checkpoint is the honest worker's.
+        #expect(try f.predictions(run).split(separator: "\n").count == 1 + 4 * 48)
+        let checkpoint = try Data(contentsOf: run.appendingPathComponent(String(format: "checkpoints/fold-%02d.safetensors", task.fold)))
+        #expect(checkpoint != junk && checkpoint.count > 1000)
+        _ = worker.waitForExit(timeout: 10)
+    }
+
     @Test func garbageForeignVersionsAndOversizedMessagesAreDroppedAndTheRunGoesOn() throws {
         let f = try ClusterFixture(name: "garbage", epochs: 1)
         defer { f.remove() }

@@ -48,7 +48,7 @@ struct TrainCommand: ParsableCommand {
         }
         let layout = RunReporter.Layout(URL(fileURLWithPath: out))
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
-        let journal = try Journal(url: layout.journal, runID: plan.runID)
+        let journal = try Journal(url: layout.journal, runID: plan.runID) { try plan.validate($0, checkpoint: false) }
         for warning in journal.warnings { FileHandle.standardError.write(Data("\(warning)\n".utf8)) }
 
         let subjects = setup.foldPlan.folds[fold]

@@ -1,0 +1,65 @@
+import Foundation
+
+/// The framing of a safetensors file, checked without the model core (the
+/// coordinator does not import SleepNet): an 8-byte little-endian header length,
+/// a JSON object header, then the data. Each tensor entry names a known `dtype`,
+/// a `shape` and `data_offsets` [begin, end] relative to the data start, whose
+/// size is the shape's element count × the dtype's size; the tensors tile the
+/// data exactly, without gaps or overlaps. `__metadata__` is an object of strings.
+enum SafetensorsFraming {
+    static let maxHeaderBytes = 100 << 20   // bytes, as the format's reference reader
+
+    static let dtypeBytes: [String: Int] = [
+        "BOOL": 1, "U8": 1, "I8": 1, "F8_E4M3": 1, "F8_E5M2": 1, "I16": 2, "U16": 2, "F16": 2, "BF16": 2,
+        "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
+    ]
+
+    /// What is wrong with `data` as a safetensors file; nil when its framing is sound.
+    static func problem(in data: Data) -> String? {
+        let bytes = [UInt8](data)
+        guard bytes.count >= 8 else { return "\(bytes.count) bytes, fewer than the 8-byte header length" }
+        var headerLength: UInt64 = 0
+        for i in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(bytes[i]) }
+        guard headerLength <= UInt64(min(maxHeaderBytes, bytes.count - 8)) else {
+            return "a header length of \(headerLength) bytes in a file of \(bytes.count) bytes"
+        }
+        let dataSize = bytes.count - 8 - Int(headerLength)
+        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + Int(headerLength))])) as? [String: Any] else {
+            return "a header that is not a JSON object"
+        }
+        var ranges: [(begin: Int, end: Int, name: String)] = []
+        for (name, value) in header {
+            if name == "__metadata__" {
+                guard let metadata = value as? [String: Any], metadata.values.allSatisfy({ $0 is String }) else {
+                    return "__metadata__ that is not an object of strings"
+                }
+                continue
+            }
+            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
+                  let size = dtypeBytes[dtype], let shape = entry["shape"] as? [Any],
+                  let offsets = entry["data_offsets"] as? [Any], offsets.count == 2 else {
+                return "tensor '\(name)' without a known dtype, a shape and two data_offsets"
+            }
+            var elements = 1
+            for d in shape {
+                guard let d = d as? Int, d >= 0 else { return "tensor '\(name)' with a shape entry that is not a count" }
+                let (product, overflow) = elements.multipliedReportingOverflow(by: d)
+                guard !overflow, product <= dataSize else { return "tensor '\(name)' larger than the data" }
+                elements = product
+            }
+            guard let begin = offsets[0] as? Int, let end = offsets[1] as? Int, 0 <= begin, begin <= end, end <= dataSize,
+                  end - begin == elements * size else {
+                return "tensor '\(name)' with data_offsets \(offsets) for \(elements) × \(size) bytes in \(dataSize) data bytes"
+            }
+            ranges.append((begin, end, name))
+        }
+        guard !ranges.isEmpty else { return "no tensor" }
+        var next = 0
+        for r in ranges.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
+            guard r.begin == next else { return "tensor '\(r.name)' at data offset \(r.begin), expected \(next) (gap or overlap)" }
+            next = r.end
+        }
+        guard next == dataSize else { return "tensors ending at data offset \(next) of \(dataSize) data bytes" }
+        return nil
+    }
+}
