@@ -207,6 +207,14 @@ public final class WorkerRuntime {
         case .heartbeat:
             break
         case .foldTask(let task):
+            do {
+                try task.validate()
+            } catch {
+                // Refused before any of its names becomes a path.
+                log("refused fold \(task.fold): \(error)")
+                try send(.error(.malformedMessage, fold: Int32(task.fold), "\(error)"))
+                return false
+            }
             if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
                 // Finished already; the coordinator has not seen the result yet.
                 try send(.result(result))
