@@ -23,32 +23,36 @@ import TestSupport
         return nil
     }
 
-    @Test func aLocalWorkerKilledMidRunIsNamedRestartedAndTheRunFinishes() throws {
+    /// With 2 workers, local-2 is killed; with 1, the only worker (without a restart, the
+    /// run would wait forever for a worker).
+    @Test(arguments: [2, 1])
+    func aLocalWorkerKilledMidRunIsNamedRestartedAndTheRunFinishes(workers: Int) throws {
         let f = try ClusterFixture(name: "run-kill-local", epochs: 4)
         defer { f.remove() }
         let out = f.root.appendingPathComponent("run")
-        let run = try BackgroundProcess(["run", "--workers", "2"] + f.runArguments + ["--out", out.path],
+        let run = try BackgroundProcess(["run", "--workers", String(workers)] + f.runArguments + ["--out", out.path],
                                         log: f.root.appendingPathComponent("run.out"))
         defer { run.kill() }
-        // Wait until local-2 is training a fold, then kill it.
-        let workerLog = out.appendingPathComponent("logs/worker-2.log")
+        // Wait until local-N is training a fold, then kill it.
+        let name = "local-\(workers)"
+        let workerLog = out.appendingPathComponent("logs/worker-\(workers).log")
         let deadline = Date().addingTimeInterval(120)
         var victim: Int32?
         while Date() < deadline, run.process.isRunning {
             let text = (try? String(contentsOf: workerLog, encoding: .utf8)) ?? ""
-            if text.contains("(attempt "), let pid = Self.workerPID(parent: run.process.processIdentifier, id: "local-2") {
+            if text.contains("(attempt "), let pid = Self.workerPID(parent: run.process.processIdentifier, id: name) {
                 victim = pid
                 break
             }
             Thread.sleep(forTimeInterval: 0.1)
         }
-        let pid = try #require(victim, "local-2 never started a fold: \(run.output)")
+        let pid = try #require(victim, "\(name) never started a fold: \(run.output)")
         #expect(kill(pid, SIGKILL) == 0)
 
-        #expect(run.waitForExit(timeout: 300) == 0, "\(run.output)")
+        #expect(run.waitForExit(timeout: 120) == 0, "\(run.output)")
         let log = try String(contentsOf: out.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
-        #expect(log.contains("worker local-2 (pid \(pid)) died: killed by signal SIGKILL (9)"), "\(log)")
-        #expect(log.contains("restarted worker local-2"), "\(log)")
+        #expect(log.contains("worker \(name) (pid \(pid)) died: killed by signal SIGKILL (9)"), "\(log)")
+        #expect(log.contains("restarted worker \(name)"), "\(log)")
         #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("report.json").path))
         #expect(try f.predictions(out).split(separator: "\n").count == 1 + 4 * 48)
     }

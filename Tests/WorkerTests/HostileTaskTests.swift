@@ -68,12 +68,6 @@ import Shared
         try FileManager.default.copyItem(at: fold.files[secretRef.id]!, to: outside.appendingPathComponent("secret.npz"))
         try Data("precious".utf8).write(to: outside.appendingPathComponent("victim.npz"))
 
-        let h = try WorkerRuntimeTests.Harness(cache: cache, data: data)
-        let hello = try h.next()
-        guard case .hello = hello.envelope.body else { Issue.record("expected hello"); return }
-        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
-        let before = try Self.snapshot(sandbox)
-
         var readSecret = fold.task
         readSecret.test[0].fileName = "../outside/secret.npz"
         var deleteVictim = fold.task
@@ -82,21 +76,31 @@ import Shared
         var writeOutside = fold.task
         writeOutside.test[0].id = "../../outside/evil"
         writeOutside.test[0].fileName = "not-in-data.npz"
+        // Each case against a worker of its own, so each is proved alone.
         for (task, field) in [(readSecret, "test[0].file_name"), (deleteVictim, "test[0].sha256"), (writeOutside, "test[0].id")] {
+            let h = try WorkerRuntimeTests.Harness(cache: cache, data: data)
+            let hello = try h.next()
+            guard case .hello = hello.envelope.body else { Issue.record("expected hello"); return }
+            try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
+            let before = try Self.snapshot(sandbox)
             try h.router.send(.task(task), to: hello.id)
             let message = try h.next()
-            guard case .error(let report) = message.envelope.body else {
+            if case .error(let report) = message.envelope.body {
+                #expect(report.code == .malformedMessage && report.fold == 1)
+                #expect(report.message.contains(field), "\(report.message)")
+            } else {
                 Issue.record("expected an error report for \(field), got \(message.envelope)")
-                return
             }
-            #expect(report.code == .malformedMessage && report.fold == 1)
-            #expect(report.message.contains(field), "\(report.message)")
+            // Nothing created, changed or removed anywhere (the cache is still empty).
+            #expect(try Self.snapshot(sandbox) == before, "\(field)")
+            #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).isEmpty, "\(field)")
+            #expect(try h.stop(hello.id))
         }
-        // Nothing created, changed or removed anywhere (the cache is still empty).
-        #expect(try Self.snapshot(sandbox) == before)
-        #expect(try FileManager.default.contentsOfDirectory(atPath: cache.path).isEmpty)
 
-        // The worker is not busy: an honest task is taken from the data directory.
+        // An honest task is accepted from the data directory.
+        let h = try WorkerRuntimeTests.Harness(cache: cache, data: data)
+        let hello = try h.next()
+        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
         try h.router.send(.task(fold.task), to: hello.id)
         let next = try h.next(timeout: 60)
         if case .error(let report) = next.envelope.body { Issue.record("honest task refused: \(report.message)") }
