@@ -103,7 +103,7 @@ public final class CoordinatorRuntime {
         } else {
             zap = nil
         }
-        router = try ZMQSocket(context, .router)
+        router = try ZMQSocket(context, .router); try router.setMaxMessageSize(options.maxMessageBytes)
         if let curve = options.curve { try router.makeCurveServer(secretKey: curve.keys.secretKey) }
         try router.bind(options.bind)
         endpoint = try router.lastEndpoint

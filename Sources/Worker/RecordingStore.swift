@@ -46,7 +46,7 @@ final class RecordingStore {
     ///   file but with other content.
     func localFile(for ref: Sleepfold_RecordingRef) throws -> URL? {
         if let dataDirectory {
-            let url = manifestFiles.map { $0[ref.id] } ?? dataDirectory.appendingPathComponent(ref.fileName)
+            let url = try manifestFiles.map { $0[ref.id] } ?? dataFile(named: ref.fileName, in: dataDirectory)
             if let url, FileManager.default.fileExists(atPath: url.path) {
                 let digest = try sha256(url)
                 guard digest == ref.sha256 else {
@@ -63,6 +63,19 @@ final class RecordingStore {
             try? FileManager.default.removeItem(at: cached)
         }
         return nil
+    }
+
+    /// `name` in the data directory, checked to stay directly inside it once standardized
+    /// (a symlink placed there by whoever owns the data is followed, as before).
+    /// - Throws: `SleepfoldError` (`.invalidFoldTask`, field `file_name`) otherwise.
+    private func dataFile(named name: String, in directory: URL) throws -> URL {
+        let base = directory.standardizedFileURL
+        let url = base.appendingPathComponent(name).standardizedFileURL
+        guard Sleepfold_FoldTask.isPlainName(name), url.deletingLastPathComponent().path == base.path else {
+            throw SleepfoldError(.invalidFoldTask, file: directory.path, field: "file_name",
+                                 found: "\"\(name.prefix(80))\"", expected: "a file directly inside the data directory")
+        }
+        return url
     }
 
     func cacheURL(for ref: Sleepfold_RecordingRef) -> URL {

@@ -27,6 +27,11 @@ public final class WorkerRuntime {
     static let pollInterval = 0.05                 // s, how often training events are picked up
     static let chunkSize: UInt64 = 1 << 20         // bytes per data request
     static let chunksInFlight = 8                  // pipelined data requests
+    /// Bytes, largest frame accepted from the coordinator (ZMQ_MAXMSGSIZE: libzmq drops a
+    /// coordinator announcing a larger one before reading it). The largest legitimate
+    /// messages are a data chunk (at most 4 MiB, the coordinator's `maxChunk`) plus its
+    /// framing, and a fold task (a few hundred bytes per recording of the cohort).
+    public static let maxMessageBytes = 16 << 20
 
     public struct Options: Sendable {
         public var endpoint: String
@@ -145,6 +150,7 @@ public final class WorkerRuntime {
     private func connect() throws {
         socket?.close()
         let s = try ZMQSocket(context, .dealer)
+        try s.setMaxMessageSize(Self.maxMessageBytes)
         try s.setRoutingID(Array("\(options.workerID)#\(UInt32.random(in: 0 ... .max))".utf8))
         if let curve = options.curve {
             try s.makeCurveClient(keys: curve.keys, serverKey: curve.serverKey)
@@ -201,6 +207,14 @@ public final class WorkerRuntime {
         case .heartbeat:
             break
         case .foldTask(let task):
+            do {
+                try task.validate()
+            } catch {
+                // Refused before any of its names becomes a path.
+                log("refused fold \(task.fold): \(error)")
+                try send(.error(.malformedMessage, fold: Int32(task.fold), "\(error)"))
+                return false
+            }
             if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
                 // Finished already; the coordinator has not seen the result yet.
                 try send(.result(result))

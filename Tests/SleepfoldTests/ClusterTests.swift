@@ -220,7 +220,12 @@ import TestSupport
         try rogue.send([[0xDE, 0xAD, 0xBE, 0xEF]])                                  // one frame of garbage
         try rogue.send([Array("SLEEPFOLD/999".utf8), [1, 2, 3]])                    // a foreign version
         try rogue.send([Wire.versionFrame, [0xFF, 0xFF, 0xFF, 0xFF]])                // a malformed envelope
-        try rogue.send([Wire.versionFrame, [UInt8](repeating: 0, count: 2 << 20)])   // 2 MiB > 1 MiB limit
+        // 2 frames of 768 KiB: each under libzmq's ZMQ_MAXMSGSIZE, together over the 1 MiB limit.
+        try rogue.send([Wire.versionFrame, [UInt8](repeating: 0, count: 768 << 10), [UInt8](repeating: 0, count: 768 << 10)])
+        // One 2 MiB frame: libzmq disconnects its sender before reading it (on a socket of its own).
+        let huge = try ZMQSocket(context, .dealer)
+        try huge.connect("tcp://127.0.0.1:\(port)")
+        try huge.send([Wire.versionFrame, [UInt8](repeating: 0, count: 2 << 20)])
         var progress = Sleepfold_Envelope()
         progress.progress = Sleepfold_Progress()
         try rogue.send(progress)                                                     // no hello first

@@ -24,12 +24,12 @@ import Shared
         let router: ZMQSocket
         let run: Run
 
-        init(cache: URL) throws {
+        init(cache: URL, data: URL? = nil) throws {
             context = try ZMQContext()
             router = try ZMQSocket(context, .router)
             try router.bind("tcp://127.0.0.1:*")
             let options = WorkerRuntime.Options(
-                endpoint: try router.lastEndpoint, threads: 1, dataDirectory: nil,
+                endpoint: try router.lastEndpoint, threads: 1, dataDirectory: data,
                 cacheDirectory: cache, workerID: "w-test")
             let run = Run(try WorkerRuntime(options: options, trainer: FoldRunner.train) { _ in })
             self.run = run

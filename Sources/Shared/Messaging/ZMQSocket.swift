@@ -74,6 +74,18 @@ public final class ZMQSocket {
         }
     }
 
+    public func setOption(_ option: Int32, _ value: Int64) throws {
+        var v = value
+        guard zmq_setsockopt(handle, option, &v, MemoryLayout<Int64>.size) == 0 else {
+            throw SleepfoldError.zmq("zmq_setsockopt \(option)")
+        }
+    }
+
+    /// Sets ZMQ_MAXMSGSIZE: libzmq reads each incoming frame's size from its header and
+    /// disconnects a peer announcing a frame over `bytes` before receiving (or allocating) it.
+    /// Applies to connections made after the call (set it before bind or connect); not to inproc.
+    public func setMaxMessageSize(_ bytes: Int) throws { try setOption(ZMQ_MAXMSGSIZE, Int64(bytes)) }
+
     public func setOption(_ option: Int32, _ bytes: [UInt8]) throws {
         let rc = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
         guard rc == 0 else { throw SleepfoldError.zmq("zmq_setsockopt \(option)") }

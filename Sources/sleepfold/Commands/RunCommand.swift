@@ -20,6 +20,11 @@ struct RunCommand: ParsableCommand {
         Without --data it first writes the demo cohort (\(Demo.subjects) synthetic subjects, one \
         \(Demo.hours)-hour night each) into RUN_DIR/data and trains the demo model (a narrow \
         AttnSleep, \(Demo.epochs) epochs) with \(Demo.folds) folds: a few minutes on 2 cores.
+
+        A local worker that dies (non-zero exit or a signal) is named in the log with its exit \
+        status or signal and restarted after a back-off (\(Int(LocalWorkers.backoffInitial)) s, \
+        doubling), at most \(LocalWorkers.maxRestarts) times per worker; its fold is re-issued. When \
+        every worker has died more often than that, the run stops with exit status \(LocalWorkers.exitStatus).
         """)
 
     @Option(help: "Number of local worker processes.")
@@ -75,15 +80,18 @@ struct RunCommand: ParsableCommand {
             "config \(experiment.name), \(experiment.training.epochs) epochs, \(workers) local workers")
 
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
-        var children: [Process] = []
-        defer { Self.stop(children) }
+        var children: LocalWorkers?
+        defer { if let children { children.stopWatching(); Self.stop(children.all) } }
         let report = try runCoordinator(setup: setup, layout: layout, bind: "tcp://127.0.0.1:*", curve: nil, log: log) { endpoint in
-            for i in 0..<workers {
-                children.append(try Self.startWorker(index: i, endpoint: endpoint, threads: threads,
-                                                     data: dataPath!, layout: layout))
-            }
+            let local = LocalWorkers(start: { i, restart in
+                try Self.startWorker(index: i, endpoint: endpoint, threads: threads, data: dataPath!,
+                                     layout: layout, appendLog: restart)
+            }, log: { log($0) })
+            children = local
+            try local.launch(workers)
         }
-        Self.wait(children, seconds: 10)
+        children?.stopWatching()
+        Self.wait(children?.all ?? [], seconds: 10)
         print(summaryLine(report))
         print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
     }
@@ -95,14 +103,22 @@ struct RunCommand: ParsableCommand {
     }
 
     static func startWorker(index: Int, endpoint: String, threads: Int, data: String,
-                            layout: RunReporter.Layout) throws -> Process {
+                            layout: RunReporter.Layout, appendLog: Bool = false) throws -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
         process.arguments = ["worker", "--connect", endpoint, "--threads", String(threads), "--data", data,
                              "--worker-id", "local-\(index + 1)", "--give-up-after", "60",
                              "--parent-pid", String(ProcessInfo.processInfo.processIdentifier),
                              "--cache", layout.directory.appendingPathComponent("cache").path]
-        let handle = try newLogHandle(layout.logs.appendingPathComponent("worker-\(index + 1).log"))
+        let logFile = layout.logs.appendingPathComponent("worker-\(index + 1).log")
+        let handle: FileHandle
+        if appendLog, let existing = try? FileHandle(forWritingTo: logFile) {
+            // A restarted worker's log follows its predecessor's, which tells why it died.
+            _ = try? existing.seekToEnd()
+            handle = existing
+        } else {
+            handle = try newLogHandle(logFile)
+        }
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
