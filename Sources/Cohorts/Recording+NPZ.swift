@@ -114,9 +114,10 @@ struct RecordingLayout {
                                  "expected a single number (the sampling rate), found \(fsArray.dtype.rawValue) of shape \(describe(shape: fsArray.shape))")
         }
         let fs = try locating(file: file, field: "member 'fs'") { try fsArray.doubleScalar() }
-        guard fs.isFinite, fs > 0 else {
+        // 1 Hz … 100 kHz: every EEG/PSG rate with a wide margin, and 30 · fs samples stay a small Int.
+        guard fs.isFinite, fs >= Recording.minSampleRate, fs <= Recording.maxSampleRate else {
             throw SleepfoldError(.sampleRateMismatch, file: file, field: "member 'fs'", found: "sampling rate \(fs)",
-                                 expected: "a positive number")
+                                 expected: "a rate between \(formatRate(Recording.minSampleRate)) and \(formatRate(Recording.maxSampleRate)) Hz")
         }
         if let expectedSampleRate, fs != expectedSampleRate {
             throw SleepfoldError(.sampleRateMismatch, file: file, field: "member 'fs'",
@@ -213,4 +214,12 @@ extension SleepfoldError.Code {
 /// A rate without a needless ".0": 100, 128, 62.5.
 func formatRate(_ rate: Double) -> String {
     rate.rounded() == rate && abs(rate) < 1e15 ? String(Int(rate)) : String(rate)
+}
+
+extension Recording {
+    /// Lowest sampling rate a recording file may declare (Hz): below any EEG rate.
+    public static let minSampleRate = 1.0
+    /// Highest sampling rate a recording file may declare (Hz): 100 kHz, far above
+    /// PSG rates (100–512 Hz), and 30 s of it (3,000,000 samples) is a small Int.
+    public static let maxSampleRate = 100_000.0
 }

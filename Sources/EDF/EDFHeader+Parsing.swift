@@ -62,9 +62,9 @@ extension EDFHeader {
                                  found: "\(recordCountField)", expected: "a count ≥ 0, or −1 for unknown")
         }
         let recordDuration = try fields.decimal(244..<252, field: "duration of a data record")
-        guard recordDuration >= 0 else {
+        guard recordDuration >= 0, recordDuration <= EDFLimits.maxRecordDuration else {
             throw SleepfoldError(.badField, file: file, field: "duration of a data record",
-                                 found: "\(recordDuration)", expected: "seconds ≥ 0")
+                                 found: "\(recordDuration)", expected: "seconds in 0…\(Int(EDFLimits.maxRecordDuration))")
         }
 
         let variant = plusVariant(reserved: reserved, format: format)
@@ -122,6 +122,11 @@ extension EDFHeader {
             let name = SleepfoldError.signalName(i, of: ns, label: label)
             let physicalMinimum = try fields.decimal(range(3, i), field: "\(name): physical minimum")
             let physicalMaximum = try fields.decimal(range(4, i), field: "\(name): physical maximum")
+            for (field, value) in [("physical minimum", physicalMinimum), ("physical maximum", physicalMaximum)]
+            where abs(value) > EDFLimits.maxPhysicalMagnitude {
+                throw SleepfoldError(.badField, file: fields.file, field: "\(name): \(field)", found: "\(value)",
+                                     expected: "a magnitude of at most \(EDFLimits.maxPhysicalMagnitude)")
+            }
             let digitalMinimum = try fields.integer(range(5, i), field: "\(name): digital minimum")
             let digitalMaximum = try fields.integer(range(6, i), field: "\(name): digital maximum")
             let samples = try fields.integer(range(8, i), field: "\(name): number of samples in each data record")
@@ -314,4 +319,16 @@ struct HeaderFields {
         }
         return values
     }
+}
+
+/// Bounds on header values that are decimal numbers, beyond being finite.
+public enum EDFLimits {
+    /// Longest data record (s): the EDF spec suggests records of at most 61440 bytes,
+    /// in practice 1–60 s; 10^6 s (11.6 days) is far beyond, and keeps record counts
+    /// times durations, and rates (samples / duration), ordinary numbers.
+    public static let maxRecordDuration = 1_000_000.0
+    /// Largest magnitude of a physical minimum or maximum: samples become float32
+    /// (max ≈ 3.4·10^38) and a digital value may lie outside the digital range, so
+    /// 10^20 keeps every scaled sample finite; real units (µV, mV, °C) stay below 10^7.
+    public static let maxPhysicalMagnitude = 1e20
 }

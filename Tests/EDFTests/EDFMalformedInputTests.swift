@@ -82,6 +82,10 @@ private func expectError(_ bytes: [UInt8], code: SleepfoldError.Code, field: Str
                     code: .badField, field: "signal 3/7 'EOG horizontal': physical maximum")
     try expectError(patched(psg, at: signalFieldOffset(ns: ns, field: 4, signal: 2), width: 8, "1e999"),
                     code: .badField, field: "signal 3/7 'EOG horizontal': physical maximum")
+    try expectError(patched(psg, at: signalFieldOffset(ns: ns, field: 4, signal: 0), width: 8, "1e308"),
+                    code: .badField, field: "signal 1/7 'EEG Fpz-Cz': physical maximum", foundContains: "1e+308")
+    try expectError(patched(psg, at: signalFieldOffset(ns: ns, field: 3, signal: 0), width: 8, "-1e21"),
+                    code: .badField, field: "signal 1/7 'EEG Fpz-Cz': physical minimum")
     try expectError(patched(psg, at: signalFieldOffset(ns: ns, field: 5, signal: 1), width: 8, "-2048.5"),
                     code: .badField, field: "signal 2/7 'EEG Pz-Oz': digital minimum")
     try expectError(patched(psg, at: signalFieldOffset(ns: ns, field: 8, signal: 3), width: 8, "-30"),
@@ -110,6 +114,10 @@ private func expectError(_ bytes: [UInt8], code: SleepfoldError.Code, field: Str
     try expectError(patched(psg, at: 244, width: 8, "-30"), code: .badField, field: "duration of a data record")
     try expectError(patched(psg, at: 244, width: 8, "0"), code: .badField, field: "duration of a data record")
     try expectError(patched(psg, at: 244, width: 8, "0x1E"), code: .badField, field: "duration of a data record")
+    // Finite but absurd: named against the file and the field, not failing later without either.
+    try expectError(patched(psg, at: 244, width: 8, "1e308"), code: .badField, field: "duration of a data record",
+                    foundContains: "1e+308")
+    try expectError(patched(psg, at: 244, width: 8, "1e7"), code: .badField, field: "duration of a data record")
     // "EDF+C" promises an annotation signal this file does not have.
     try expectError(patched(psg, at: 192, width: 44, "EDF+C"), code: .badField, field: "signal labels")
 }

@@ -15,6 +15,7 @@ extension NPYArray {
             if collected.isEmpty { collected.reserveCapacity(header.byteCount) }
             collected.append(contentsOf: elements)
         }
+        decoder.streamSize = bytes.count
         try bytes.withUnsafeBytes { try decoder.consume($0) }
         let header = try decoder.finish()
         self.init(unchecked: header.dtype, shape: header.shape, bytes: collected)

@@ -15,6 +15,11 @@ struct NPYStreamDecoder {
     private(set) var dataBytesSeen = 0
     /// Called with each run of whole elements (little-endian, C order).
     var onElements: (NPYHeader, UnsafeRawBufferPointer) throws -> Void
+    /// Size of the whole stream (header and data) when known in advance: checked
+    /// against the header's shape as soon as the header is read, before any element
+    /// is delivered, so a shape claiming more than the stream holds is refused
+    /// before a consumer reserves memory for it.
+    var streamSize: Int?
 
     init(onElements: @escaping (NPYHeader, UnsafeRawBufferPointer) throws -> Void) {
         self.onElements = onElements
@@ -26,6 +31,7 @@ struct NPYStreamDecoder {
             pending.append(contentsOf: chunk)
             let parsed = try pending.withUnsafeBytes { try NPYHeader.parse(prefix: $0, isComplete: false) }
             guard let parsed else { return }
+            if let streamSize { try Self.check(parsed, streamSize: streamSize) }
             self.header = parsed
             let rest = Array(pending[parsed.dataOffset...])
             pending = []
@@ -33,6 +39,19 @@ struct NPYStreamDecoder {
             return
         }
         try deliver(chunk, header: header)
+    }
+
+    /// Checks that the data `header` declares (count × item size, checked for
+    /// overflow when parsed) is what a stream of `streamSize` bytes holds.
+    static func check(_ header: NPYHeader, streamSize: Int) throws {
+        let available = streamSize - header.dataOffset
+        let (declared, overflow) = header.dataOffset.addingReportingOverflow(header.byteCount)
+        if !overflow && declared == streamSize { return }
+        let needs = "shape \(describe(shape: header.shape)) of \(header.dtype.rawValue) needs \(header.byteCount) bytes"
+        if overflow || declared > streamSize {
+            throw SleepfoldError(.truncated, "data is truncated: \(needs), found \(max(0, available))")
+        }
+        throw SleepfoldError(.sizeMismatch, "data is longer than the header declares: \(needs), found \(available)")
     }
 
     /// Checks the end of the stream: header complete and data exactly as declared.

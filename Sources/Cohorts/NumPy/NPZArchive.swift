@@ -115,6 +115,7 @@ public final class NPZArchive {
     public func stream(_ name: String, _ body: @escaping (NPYHeader, UnsafeRawBufferPointer) throws -> Void) throws -> NPYHeader {
         let entry = try self.entry(name)
         var decoder = NPYStreamDecoder(onElements: body)
+        decoder.streamSize = try plausibleSize(of: entry, name)
         let checksum: CRC32
         do {
             checksum = try archive.extract(entry) { chunk in
@@ -140,6 +141,20 @@ public final class NPZArchive {
                                  "no such member, expected one (the archive holds \(present.isEmpty ? "no members" : present))")
         }
         return entry
+    }
+
+    /// The member's uncompressed size as the archive records it, refused when no
+    /// deflate stream of its compressed size could produce it (deflate expands at
+    /// most 1032:1), so a header's shape is checked against a size the data can have.
+    private func plausibleSize(of entry: Entry, _ name: String) throws -> Int {
+        let stored = entry.uncompressedSize, compressed = entry.compressedSize
+        let (limit, overflow) = compressed.multipliedReportingOverflow(by: 1032)
+        guard let size = Int(exactly: stored), overflow || stored <= limit + 1024 else {
+            throw SleepfoldError(.sizeMismatch, file: path, field: "member '\(name)'",
+                                 found: "\(stored) bytes uncompressed from \(compressed) compressed",
+                                 expected: "at most 1032 times the compressed size (deflate's limit)")
+        }
+        return size
     }
 
     private func readFailure(_ name: String, _ error: Error) -> SleepfoldError {

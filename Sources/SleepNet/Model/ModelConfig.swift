@@ -177,10 +177,11 @@ public struct ModelConfig: Codable, Sendable, Equatable {
                                                 ("branch3.lastPool.kernel", b.lastPool.kernel), ("branch3.lastPool.stride", b.lastPool.stride)]
             for (field, value) in positives3 where value <= 0 { throw fail(field, value, "a positive integer") }
         }
+        try validateBounds(fail: fail)
         for (name, b) in branches {
             if b.padding < 0 || b.convPadding < 0 { throw fail(name + ".padding", b.padding, "≥ 0") }
             for (pname, p) in [("firstPool", b.firstPool), ("lastPool", b.lastPool)]
-            where p.padding < 0 || 2 * p.padding > p.kernel {
+            where p.padding < 0 || p.padding > p.kernel / 2 {
                 throw fail("\(name).\(pname).padding", p.padding, "between 0 and half the pool kernel (\(p.kernel / 2))")
             }
             for (pname, p) in [("firstPool", b.firstPool), ("lastPool", b.lastPool)] where p.kernel > MaxPool1d.maxKernel {
@@ -200,6 +201,9 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         for (field, p) in [("cnnDropout", cnnDropout), ("encoderDropout", encoderDropout)] where !(p >= 0 && p < 1) {
             throw fail(field, p, "a probability in [0, 1)")
         }
+        // The model alone (a batch of one) must fit; callers that know the batch check it too.
+        try validateMemory(batchSize: 1, source: source,
+                           field: fieldPrefix.isEmpty ? "model" : String(fieldPrefix.dropLast()))
     }
 
     private enum CodingKeys: String, CodingKey {

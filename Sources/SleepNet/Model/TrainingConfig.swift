@@ -56,7 +56,12 @@ public struct TrainingConfig: Codable, Sendable, Equatable {
             SleepfoldError(.invalidConfig, file: source, field: fieldPrefix + field, found: "\(found)", expected: expected)
         }
         if batchSize <= 0 { throw fail("batchSize", batchSize, "a positive integer") }
+        if batchSize > ModelLimits.maxBatchSize {
+            throw fail("batchSize", batchSize, "at most \(ModelLimits.maxBatchSize) (the batch limit)")
+        }
         if epochs <= 0 { throw fail("epochs", epochs, "a positive integer") }
+        // One history row per epoch: a million is years of training.
+        if epochs > 1_000_000 { throw fail("epochs", epochs, "at most 1000000") }
         if !(learningRate > 0) { throw fail("learningRate", learningRate, "a positive number") }
         if !(decayedLearningRate > 0) { throw fail("decayedLearningRate", decayedLearningRate, "a positive number") }
         if !(weightDecay >= 0) { throw fail("weightDecay", weightDecay, "≥ 0") }
@@ -100,6 +105,7 @@ public struct ExperimentConfig: Codable, Sendable, Equatable {
         }
         try config.model.validate(source: url.path, fieldPrefix: "model.")
         try config.training.validate(source: url.path, fieldPrefix: "training.")
+        try config.model.validateMemory(batchSize: config.training.batchSize, source: url.path, field: "training.batchSize")
         return config
     }
 }

@@ -85,6 +85,10 @@ public final class Trainer {
                     progress: (EpochRecord) -> Void = { _ in },
                     isCancelled: () -> Bool = { false }) throws -> Outcome {
         let training = config.training
+        // Sizes bounded and the memory of a batch estimated before anything is allocated.
+        try config.model.validate(source: "model config")
+        try training.validate(source: "training config")
+        try config.model.validateMemory(batchSize: training.batchSize, source: "training config", field: "batchSize")
         let S = config.model.inputSamples
         if !train.labels.isEmpty && train.samplesPerEpoch != S {
             throw SleepfoldError(.shapeMismatch, field: "training epochs", found: "\(train.samplesPerEpoch) samples per epoch",
