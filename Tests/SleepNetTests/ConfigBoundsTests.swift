@@ -2,6 +2,7 @@ import Foundation
 import Basics
 import SleepNet
 import Testing
+import TestSupport
 
 /// Absurd sizes (SleepNet is built -Ounchecked, so they would wrap or abort in
 /// allocation) are refused by validation, naming the file and the field, whether
