@@ -34,7 +34,9 @@ import Evaluation
         // Truncated data, cut header, bad header length, bad dtype, wrong byte count.
         var cases: [Data] = [good.prefix(good.count - 4), good.prefix(5), Data([255, 255, 255, 255, 0, 0, 0, 0]) + good.dropFirst(8)]
         let header = String(decoding: good.dropFirst(8).prefix(good.count - 8 - 16), as: UTF8.self)
-        for (from, to) in [("F32", "F16"), ("[4]", "[5]"), ("\"shape\"", "\"shapes\"")] {
+        // Last two: sizes whose element count (2⁶²·4) or byte count ((2⁶¹ + 1)·4) overflows Int.
+        for (from, to) in [("F32", "F16"), ("[4]", "[5]"), ("\"shape\"", "\"shapes\""),
+                           ("[4]", "[4611686018427387904,4]"), ("[4]", "[2305843009213693953]")] {
             var h = Data(header.replacingOccurrences(of: from, with: to).utf8)
             while h.count % 8 != 0 { h.append(0x20) }
             var d = Data()
@@ -49,6 +51,8 @@ import Evaluation
             "tensor 'w'",      // dtype F16
             "tensor 'w'",      // 5 elements in 16 bytes
             "tensor 'w'",      // no shape
+            "tensor 'w'",      // 2⁶⁴ elements
+            "tensor 'w'",      // 2⁶³ + 4 bytes
         ]
         for (bad, field) in zip(cases, fields) {
             let e = expectError(.invalidFile, file: "bad.safetensors") { _ = try SafeTensorsFile(data: bad, source: "bad.safetensors") }
@@ -56,6 +60,8 @@ import Evaluation
         }
         let dtype = expectError(.invalidFile) { _ = try SafeTensorsFile(data: cases[3], source: "bad.safetensors") }
         #expect(dtype?.description == "bad.safetensors: tensor 'w': found dtype F16, expected F32 or I64")
+        let huge = expectError(.invalidFile) { _ = try SafeTensorsFile(data: cases[7], source: "bad.safetensors") }
+        #expect(huge?.message.contains("fewer than 2⁶³ bytes") == true, "\(huge.map(String.init(describing:)) ?? "")")
         let missing = expectError(.missingTensor, file: "good.safetensors", field: "tensor 'v'") {
             _ = try SafeTensorsFile(data: good, source: "good.safetensors").tensor("v", source: "good.safetensors")
         }

@@ -83,7 +83,14 @@ public final class NPZArchive {
             guard let header = decoder.header else { return try decoder.finish() }
             return header
         }
-        let declared = header.dataOffset + header.byteCount
+        // The decoder bounded the element count by the member's recorded size, which a crafted
+        // archive may set near 2⁶⁴: add with a check.
+        let (declared, overflow) = header.dataOffset.addingReportingOverflow(header.byteCount)
+        guard !overflow else {
+            throw SleepfoldError(.sizeMismatch, file: path, field: "member '\(name)'",
+                                 found: "shape \(describe(shape: header.shape)) of \(header.dtype.rawValue)",
+                                 expected: "an array of fewer than 2⁶³ bytes")
+        }
         let stored = entry.uncompressedSize
         if stored < UInt64(declared) {
             throw SleepfoldError(.truncated, file: path, field: "member '\(name)'",

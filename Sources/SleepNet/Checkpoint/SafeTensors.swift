@@ -163,8 +163,10 @@ public struct SafeTensorsFile: Sendable, Equatable {
                 throw bad(field, found: "data_offsets [\(begin), \(end)]",
                           expected: "0 ≤ begin ≤ end ≤ \(dataLength) (the data bytes)")
             }
-            guard end - begin == count * dtype.size else {
-                throw bad(field, found: "\(end - begin) bytes", expected: "\(count * dtype.size) for \(dtypeName) \(shape)")
+            let (bytes, bytesOverflow) = count.multipliedReportingOverflow(by: dtype.size)
+            guard !bytesOverflow, end - begin == bytes else {
+                throw bad(field, found: "\(end - begin) bytes",
+                          expected: bytesOverflow ? "a tensor of fewer than 2⁶³ bytes" : "\(bytes) for \(dtypeName) \(shape)")
             }
             tensors[name] = SafeTensor(dtype: dtype, shape: shape,
                                        bytes: data.subdata(in: (dataStart + begin)..<(dataStart + end)))
