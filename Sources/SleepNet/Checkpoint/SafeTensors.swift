@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Element type of a safetensors tensor (the two sleepfold reads and writes).
 public enum SafeTensorDType: String, Sendable, Equatable {

@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Checkpoint format written in every sleepfold checkpoint's `__metadata__`.
 public enum CheckpointFormat {

@@ -1,5 +1,3 @@
-import Recordings
-import Evaluation
 /// Branch-free float32 exp and erf for the elementwise hot loops (the compiler
 /// can vectorise them, unlike calls into libm).
 

@@ -3,8 +3,6 @@ import Foundation
 import SgemmAVX512
 import Synchronization
 import Basics
-import Recordings
-import Evaluation
 
 /// Floating-point operations issued through `sgemm` (2·m·n·k per call), for the
 /// benchmark's FLOPs per sample: the matrix work as executed (convolutions as GEMM or

@@ -2,7 +2,6 @@ import COpenBLAS
 import Dispatch
 import Synchronization
 import Basics
-import Evaluation
 
 /// How many threads the model core uses.
 ///

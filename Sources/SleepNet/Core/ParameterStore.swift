@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 
 /// Where a parameter or buffer lives inside its store's block.
 public struct TensorView: Sendable, Equatable {

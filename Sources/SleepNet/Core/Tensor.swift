@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// A contiguous Float32 buffer with an explicit shape, batch first (B, C, L).
 ///
 /// The tensor is the one place that allocates activation and gradient memory.

@@ -1,6 +1,5 @@
 import Foundation
 import Basics
-import Recordings
 
 /// GELU, exact (erf) form: y = x·Φ(x) = ½x(1 + erf(x/√2)).
 ///

@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// AttnSleep's layer norm over the last dimension (not torch's LayerNorm):
 /// y = a_2·(x − mean)/(std + eps) + b_2 with the unbiased std (divide by n−1).
 ///

@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Activation applied right after a BatchNorm in the same pass.
 public enum FusedActivation: Sendable {
     case identity, gelu, relu

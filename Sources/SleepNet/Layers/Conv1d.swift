@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
 ///
 /// Supports stride, dilation, groups (depthwise included), an optional bias and

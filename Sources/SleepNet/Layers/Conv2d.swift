@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 
 /// 2-D convolution with stride 1 and "same" zero padding (odd square kernel), as
 /// PyTorch's `nn.Conv2d(C, F, k, padding=k // 2)`, one image at a time.

@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 /// Inverted dropout with a counter-based mask: element i of a pass is dropped
 /// when its 16 random bits fall below p·2¹⁶, kept and scaled by 1/(1−p) otherwise.
 ///

@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 /// Concatenation of two (B, C, ·) tensors along time.
 ///
 ///     // a (B, C, La), b (B, C, Lb) -> out (B, C, La + Lb)

@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Gated linear unit over the channel dimension, PyTorch's `F.glu(x, dim=1)`:
 /// the first half of the channels gated by the sigmoid of the second half.
 ///

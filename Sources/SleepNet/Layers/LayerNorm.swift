@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Layer normalisation over the last dimension, PyTorch's `nn.LayerNorm`:
 /// y = (x − mean)/√(var + eps)·weight + bias with the biased variance.
 ///

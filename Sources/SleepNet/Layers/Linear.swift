@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Fully connected layer over the last dimension, PyTorch's `nn.Linear`.
 ///
 ///     // inp (N, …, in) -> out (N, …, out),  y = x Wᵀ + b;  weight (out, in), bias (out)

@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Max pooling over time, PyTorch's `nn.MaxPool1d` (padding counts as −∞; the
 /// first maximum of a window wins ties and takes the gradient), optionally
 /// followed by dropout in the same pass (the CNN's pool → dropout).

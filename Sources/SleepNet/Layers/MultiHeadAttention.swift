@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// AttnSleep's multi-headed attention: the query is used as given, keys and
 /// values come from causal convolutions of the layer input (`convs.1`,

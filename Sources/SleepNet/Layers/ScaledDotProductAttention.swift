@@ -1,4 +1,3 @@
-import Evaluation
 /// The attention core that AttnSleep's attention and the Conformer's MHSA share:
 /// heads are slices of the features, scaled dot products, softmax, dropout on
 /// the weights, weighted sum of the values.

@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 /// Standard multi-head self-attention (the Conformer's MHSA): q, k, v are
 /// linear projections of the same input, heads are slices of the features.
 ///

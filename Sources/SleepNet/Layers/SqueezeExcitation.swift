@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Squeeze-and-excitation gate: each channel scaled by
 /// sigmoid(W2·relu(W1·mean_t(x))), AttnSleep's SELayer (`se.fc.0`, `se.fc.2`, no biases).
 ///

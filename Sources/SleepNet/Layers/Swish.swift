@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 /// Swish (SiLU): y = x·σ(x), PyTorch's `nn.SiLU`.
 ///
 ///     // inp (any shape) -> out (same);  dy/dx = σ(x)·(1 + x·(1 − σ(x)))

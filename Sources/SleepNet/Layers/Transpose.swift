@@ -1,5 +1,3 @@
-import Recordings
-import Evaluation
 /// Swaps the last two dimensions of a (B, R, C) tensor: the Conformer's
 /// convolution module runs along tokens with the features as channels.
 ///

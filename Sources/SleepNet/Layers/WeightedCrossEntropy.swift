@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Cross-entropy with class weights, PyTorch's `CrossEntropyLoss(weight=w)`:
 /// loss = Σᵢ w_yᵢ·(−log softmax(zᵢ)_yᵢ) / Σᵢ w_yᵢ.

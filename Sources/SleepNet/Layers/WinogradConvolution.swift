@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 /// Evaluation-mode 1-D convolution by Winograd's minimal filtering F(m, r)
 /// (Toom-Cook): each tile of m outputs costs α = m + r − 1 products per
 /// (output, input) channel pair instead of m·r, so the GEMM work of a k = 8

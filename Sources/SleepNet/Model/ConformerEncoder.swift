@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 
 /// The Conformer's feed-forward module (used as a half step, ½·FFN):
 /// LayerNorm → Linear d→e·d → Swish → dropout → Linear e·d→d → dropout.

@@ -1,6 +1,5 @@
 import Foundation
 import Basics
-import Evaluation
 
 /// Which network turns an epoch of signal into a feature sequence.
 public enum FeatureExtractorKind: String, Codable, Sendable, CaseIterable {

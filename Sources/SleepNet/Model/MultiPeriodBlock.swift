@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// The multi-period block (after TimesNet's TimesBlock), over a feature sequence:
 /// for each sample, the `periods` strongest frequencies of its amplitude spectrum

@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 
 /// Weight initialisation of AttnSleep's plain Conv1d layers (not the causal ones).
 let attnSleepConvInit = Initializer.normal(mean: 0, std: 0.02)

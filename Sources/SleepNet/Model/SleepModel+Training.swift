@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 extension SleepModel {
     /// One training step on a batch: training forward, weighted cross-entropy,

@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// The temporal context encoder (`tce`) a config selects.
 ///

@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Optimiser and schedule of a training run (AttnSleep's by default): Adam with
 /// AMSGrad and L2 weight decay, lr 1e-3 dropping to 1e-4 after epoch 10.

@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 
 /// One AttnSleep encoder layer (`tce.layers.i`).
 ///

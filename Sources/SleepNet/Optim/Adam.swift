@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Adam as PyTorch's `torch.optim.Adam(lr, betas, eps, weight_decay, amsgrad)`:
 /// L2 weight decay added to the gradient (not decoupled), bias-corrected

@@ -1,7 +1,5 @@
 import Foundation
 import Basics
-import Recordings
-import Evaluation
 
 /// Loss weights per class from the training labels, by the AttnSleep
 /// reference's formula (`calc_class_weight`):

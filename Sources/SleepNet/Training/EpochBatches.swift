@@ -1,6 +1,4 @@
 import Basics
-import Recordings
-import Evaluation
 
 /// Shuffled mini-batches over the epochs of several recordings, assembled
 /// into one reused buffer (B, samples) with its labels (B); the epochs come from

@@ -1,6 +1,5 @@
 import Basics
 import Recordings
-import Evaluation
 
 /// Where training epochs come from: epoch `e` of recording `r`, copied into a
 /// batch buffer on demand. Labels stay in memory (4 bytes an epoch); signals need

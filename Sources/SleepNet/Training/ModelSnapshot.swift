@@ -1,5 +1,4 @@
 import Basics
-import Recordings
 /// A copy of a model's parameters, buffers and counters: the best epoch's
 /// weights, kept while training goes on.
 struct ModelSnapshot {
