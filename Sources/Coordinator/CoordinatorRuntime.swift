@@ -7,6 +7,12 @@ import Shared
 /// journals each result before acknowledging it, serves recordings to workers
 /// without shared storage, and stops the workers when every fold is done.
 ///
+/// It serves one run (`sleepfold run`, `coordinator`) or several at once (a
+/// study: arms × seeds). Each run keeps its own plan, journal and checkpoints;
+/// their folds form one queue, so no worker idles while any run has a fold
+/// queued. A task is a (run, fold) pair, numbered across runs: run 0's folds
+/// first, then run 1's, and so on; messages name the run by its id.
+///
 /// Modelled on the ZeroMQ Guide's Paranoid Pirate queue and Majordomo broker:
 /// poll, handle each message by its command, send heartbeats when due, purge
 /// expired workers, hand queued folds to idle workers.
@@ -23,32 +29,61 @@ public final class CoordinatorRuntime {
         public var bind: String
         /// CURVE: the coordinator's key pair and the admitted worker public keys.
         public var curve: (keys: CurveKeyPair, allowedWorkers: [String])?
-        public var journalURL: URL
-        public var checkpointDirectory: URL
         /// Messages larger than this are logged and dropped (bytes).
         public var maxMessageBytes: Int
         /// When a fold is stuck: no epoch for a multiple of the median epoch time (see `FoldDeadlines`).
         public var deadlines: FoldDeadlines
+        /// The id a worker is welcomed with: the run's, or the study's when serving several runs.
+        public var welcomeID: String?
 
         public init(bind: String, curve: (keys: CurveKeyPair, allowedWorkers: [String])? = nil,
-                    journalURL: URL, checkpointDirectory: URL, maxMessageBytes: Int = 256 << 20,
-                    deadlines: FoldDeadlines = FoldDeadlines()) {
+                    maxMessageBytes: Int = 256 << 20, deadlines: FoldDeadlines = FoldDeadlines(),
+                    welcomeID: String? = nil) {
             self.bind = bind
             self.curve = curve
-            self.journalURL = journalURL
-            self.checkpointDirectory = checkpointDirectory
             self.maxMessageBytes = maxMessageBytes
             self.deadlines = deadlines
+            self.welcomeID = welcomeID
         }
     }
 
-    /// What the run ended with: every fold's result (from this run or the
-    /// journal), the folds given up after `maxAttempts` failures (with the last
-    /// failure's message), and the coordinator's own work.
+    /// One run the coordinator serves: its plan, where its journal and
+    /// checkpoints go, and a label for logs and the live view (e.g. "ex1/seed-0").
+    public struct Run: Sendable {
+        public let plan: RunPlan
+        public let journalURL: URL
+        public let checkpointDirectory: URL
+        public let label: String
+
+        public init(plan: RunPlan, journalURL: URL, checkpointDirectory: URL, label: String = "") {
+            self.plan = plan
+            self.journalURL = journalURL
+            self.checkpointDirectory = checkpointDirectory
+            self.label = label
+        }
+    }
+
+    /// What the runs ended with, one entry per run in `runs` order: every fold's
+    /// result (from this session or the journal), the folds given up after
+    /// `maxAttempts` failures (with the last failure's message); and the
+    /// coordinator's own work and timing.
     public struct Outcome {
-        public let results: [Int: Sleepfold_FoldResult]
-        public let failedFolds: [Int: String]
+        public let results: [[Int: Sleepfold_FoldResult]]
+        public let failedFolds: [[Int: String]]
         public let busy: Busy
+        public let timing: Timing
+    }
+
+    /// When this session's work happened, for a study's utilisation (makespan
+    /// against the LPT lower bound).
+    public struct Timing: Sendable {
+        /// Seconds from the first task sent to the last result journalled in this
+        /// session; nil when no result was accepted in it.
+        public var makespan: Double?
+        /// Training seconds (the workers' `train_seconds`) of each result accepted in this session.
+        public var taskSeconds: [Double] = []
+        /// Most workers connected at once.
+        public var peakWorkers = 0
     }
 
     /// Wall time (s) the coordinator's loop spent on its own work, by kind:
@@ -73,26 +108,44 @@ public final class CoordinatorRuntime {
         let envelope: Sleepfold_Envelope
     }
 
-    public let plan: RunPlan
+    public let runs: [Run]
     private let options: Options
     private let log: (String) -> Void
     private let context: ZMQContext
     private let router: ZMQSocket
     private let zap: ZAPAuthenticator?
-    private let journal: Journal
+    private let journals: [Journal]
     private let journalledAtStart: Int
+    /// Tasks in queue order: task t is fold `tasks[t].fold` of run `tasks[t].run`.
+    private let tasks: [(run: Int, fold: Int)]
+    /// The first task of each run: task = `firstTask[run] + fold`.
+    private let firstTask: [Int]
+    private let runIndex: [String: Int]
+    /// Recording id → file, over all runs (what `serve` may read).
+    private let files: [String: URL]
     private var queue: FoldQueue
     private var registry = WorkerRegistry(heartbeatInterval: heartbeatInterval, liveness: liveness)
     private var nextHeartbeat = 0.0
     private var deadlines: FoldDeadlines
     private let view: ProgressView
     private let clock = BusyClock()
+    private var firstTaskSent: Double?
+    private var timing = Timing()
 
     /// The endpoint actually bound (with the real port when binding port `*`).
     public let endpoint: String
 
-    public init(plan: RunPlan, options: Options, view: ProgressView, log: @escaping (String) -> Void) throws {
-        self.plan = plan
+    /// A coordinator for one run.
+    public convenience init(plan: RunPlan, journalURL: URL, checkpointDirectory: URL, options: Options,
+                            view: ProgressView, log: @escaping (String) -> Void) throws {
+        try self.init(runs: [Run(plan: plan, journalURL: journalURL, checkpointDirectory: checkpointDirectory)],
+                      options: options, view: view, log: log)
+    }
+
+    /// A coordinator for `runs` (at least one, distinct run ids), their folds in one queue.
+    public init(runs: [Run], options: Options, view: ProgressView, log: @escaping (String) -> Void) throws {
+        precondition(!runs.isEmpty, "a coordinator serves at least one run")
+        self.runs = runs
         self.options = options
         self.log = log
         self.view = view
@@ -107,11 +160,34 @@ public final class CoordinatorRuntime {
         if let curve = options.curve { try router.makeCurveServer(secretKey: curve.keys.secretKey) }
         try router.bind(options.bind)
         endpoint = try router.lastEndpoint
-        journal = try Journal(url: options.journalURL, runID: plan.runID) { [plan] in try plan.validate($0, checkpoint: false) }
-        for w in journal.warnings { log(w) }
-        journalledAtStart = journal.results.count
-        queue = FoldQueue(cost: plan.folds.map(\.cost), done: Set(journal.results.keys), maxAttempts: Self.maxAttempts)
-        try FileManager.default.createDirectory(at: options.checkpointDirectory, withIntermediateDirectories: true)
+        var runIndex: [String: Int] = [:], tasks: [(run: Int, fold: Int)] = [], firstTask: [Int] = []
+        var files: [String: URL] = [:], journals: [Journal] = [], done = Set<Int>(), cost: [Int] = []
+        for (r, run) in runs.enumerated() {
+            guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
+                throw SleepfoldError(.invalidRunPlan, file: run.journalURL.path, field: "runID", found: "\"\(run.plan.runID)\" twice",
+                                     expected: "one run id per run served (the same run listed twice?)")
+            }
+            firstTask.append(tasks.count)
+            let journal = try Journal(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
+                try plan.validate($0, checkpoint: false)
+            }
+            for w in journal.warnings { log(w) }
+            for fold in journal.results.keys { done.insert(tasks.count + fold) }
+            for (fold, f) in run.plan.folds.enumerated() {
+                tasks.append((r, fold))
+                cost.append(f.cost)
+            }
+            files.merge(run.plan.files) { first, _ in first }
+            journals.append(journal)
+            try FileManager.default.createDirectory(at: run.checkpointDirectory, withIntermediateDirectories: true)
+        }
+        self.runIndex = runIndex
+        self.tasks = tasks
+        self.firstTask = firstTask
+        self.files = files
+        self.journals = journals
+        journalledAtStart = journals.reduce(0) { $0 + $1.results.count }
+        queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts)
         zap?.onDecision = { key, admitted in
             if !admitted { log("refused a worker with public key \(key): not in the admitted keys") }
         }
@@ -119,7 +195,7 @@ public final class CoordinatorRuntime {
 
     /// Runs until every fold is done or given up; then tells workers to stop.
     public func run() throws -> Outcome {
-        if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(plan.folds.count) folds already done") }
+        if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(tasks.count) folds already done") }
         view.update(snapshot())
         let poller = ZMQPoller(zap.map { [router, $0.socket] } ?? [router])
         while !queue.isFinished {
@@ -134,8 +210,10 @@ public final class CoordinatorRuntime {
         for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
         view.finish(snapshot())
         var busy = clock.busy
-        busy.foldsAccepted = journal.results.count - journalledAtStart
-        return Outcome(results: journal.results, failedFolds: queue.givenUp, busy: busy)
+        busy.foldsAccepted = journals.reduce(0) { $0 + $1.results.count } - journalledAtStart
+        var failed = [[Int: String]](repeating: [:], count: runs.count)
+        for (task, reason) in queue.givenUp { failed[tasks[task].run][tasks[task].fold] = reason }
+        return Outcome(results: journals.map(\.results), failedFolds: failed, busy: busy, timing: timing)
     }
 
     // MARK: - The loop's steps
@@ -164,15 +242,15 @@ public final class CoordinatorRuntime {
     /// (`FoldDeadlines`); the stuck worker is told to stop and forgotten. Counts as
     /// a failure of the fold. Checked once per heartbeat interval.
     private func stopStuckFolds() {
-        for fold in deadlines.expired(now: now()) {
-            deadlines.ended(fold: fold)
-            guard case .running(let address, _) = queue.states[fold] else { continue }
+        for task in deadlines.expired(now: now()) {
+            deadlines.ended(fold: task)
+            guard case .running(let address, _) = queue.states[task] else { continue }
             let message = String(format: "no epoch within %.0f s (%.0f × the median epoch time, at least %.0f s; %.0f s for the first)",
                                  deadlines.stallLimit, deadlines.multiple, deadlines.floor, deadlines.firstEpochAllowance)
             if let worker = registry.workers[address] {
-                try? router.send(.stop(reason: "fold \(fold) stuck: \(message)"), to: worker.routingID)
+                try? router.send(.stop(reason: "\(describe(task)) stuck: \(message)"), to: worker.routingID)
             }
-            workerFailed(address, fold: fold, message: "stuck: \(message)")
+            workerFailed(address, task: task, message: "stuck: \(message)")
             registry.remove(address)
         }
     }
@@ -180,10 +258,10 @@ public final class CoordinatorRuntime {
     /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
     private func purgeExpiredWorkers() {
         for dead in registry.purgeExpired(now: now()) {
-            let folds = queue.requeue(worker: dead.address)
-            for fold in folds { deadlines.ended(fold: fold) }
+            let requeued = queue.requeue(worker: dead.address)
+            for task in requeued { deadlines.ended(fold: task) }
             log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
-                (folds.isEmpty ? "" : "; fold \(folds.map(String.init).joined(separator: ", ")) queued again"))
+                (requeued.isEmpty ? "" : "; \(requeued.map(describe).joined(separator: ", ")) queued again"))
         }
     }
 
@@ -195,10 +273,12 @@ public final class CoordinatorRuntime {
             .filter { queue.fold(of: $0.address) == nil && registry.mayTakeTask($0.address, now: t) }
             .sorted { $0.address < $1.address }
         for worker in idle {
-            guard let (fold, attempt) = queue.take(for: worker.address) else { return }
-            deadlines.started(fold: fold, now: t)
-            try router.send(.task(plan.task(fold: fold, attempt: attempt)), to: worker.routingID)
-            log("fold \(fold) (attempt \(attempt)) → \(worker.hello.workerID)")
+            guard let (task, attempt) = queue.take(for: worker.address) else { return }
+            deadlines.started(fold: task, now: t)
+            let (run, fold) = tasks[task]
+            try router.send(.task(runs[run].plan.task(fold: fold, attempt: attempt)), to: worker.routingID)
+            if firstTaskSent == nil { firstTaskSent = t }
+            log("\(describe(task)) (attempt \(attempt)) → \(worker.hello.workerID)")
         }
     }
 
@@ -234,8 +314,10 @@ public final class CoordinatorRuntime {
         let address = message.address
         if case .hello(let hello) = message.envelope.body {
             _ = registry.register(routingID: message.routingID, hello: hello, now: now())
+            timing.peakWorkers = max(timing.peakWorkers, registry.workers.count)
             log("worker \(hello.workerID) joined (\(hello.host), \(hello.cores) cores, \(hello.threads) threads, sleepfold \(hello.softwareVersion))")
-            try router.send(.welcome(runID: plan.runID, heartbeatInterval: Self.heartbeatInterval, liveness: Self.liveness),
+            try router.send(.welcome(runID: options.welcomeID ?? runs[0].plan.runID,
+                                     heartbeatInterval: Self.heartbeatInterval, liveness: Self.liveness),
                             to: message.routingID)
             return
         }
@@ -247,24 +329,26 @@ public final class CoordinatorRuntime {
         }
         switch message.envelope.body {
         case .heartbeat(let hb):
-            // What the worker trains: no task for it meanwhile. A fold we don't know it
-            // has (we restarted) is adopted: it runs that fold for this run.
-            registry.setBusy(address, with: hb.fold >= 0 ? Int(hb.fold) : nil)
-            if hb.fold >= 0, queue.adopt(fold: Int(hb.fold), attempt: Int(hb.attempt), worker: address) {
-                deadlines.started(fold: Int(hb.fold), now: now())
-                log("fold \(hb.fold) (attempt \(hb.attempt)) adopted: \(name(of: address)) is training it")
+            // What the worker trains: no task for it meanwhile (even a fold of a run we
+            // do not serve). A fold of ours we don't know it has (we restarted) is adopted.
+            let task = hb.fold >= 0 ? self.task(run: hb.runID, fold: UInt32(hb.fold)) : nil
+            registry.setBusy(address, with: hb.fold >= 0 ? (task ?? -1) : nil)
+            if let task, queue.adopt(fold: task, attempt: Int(hb.attempt), worker: address) {
+                deadlines.started(fold: task, now: now())
+                log("\(describe(task)) (attempt \(hb.attempt)) adopted: \(name(of: address)) is training it")
             }
         case .progress(let p):
             // Only the holder's progress counts (and moves the fold's deadline).
-            guard queue.holds(worker: address, fold: Int(p.fold), attempt: Int(p.attempt)) else {
+            guard let task = task(run: p.runID, fold: p.fold),
+                  queue.holds(worker: address, fold: task, attempt: Int(p.attempt)) else {
                 log("dropped progress of fold \(p.fold) (attempt \(p.attempt)) from \(name(of: address)): not its fold")
                 return
             }
-            deadlines.progressed(fold: Int(p.fold), epochSeconds: p.epochSeconds, now: now())
+            deadlines.progressed(fold: task, epochSeconds: p.epochSeconds, now: now())
             registry.setProgress(address, p)
             if !view.isInteractive {
-                log(String(format: "fold %d epoch %d/%d: loss %.4f, validation macro-F1 %.3f",
-                           p.fold, p.epoch, p.epochs, p.trainLoss, p.validationMacroF1))
+                log(String(format: "%@ epoch %d/%d: loss %.4f, validation macro-F1 %.3f",
+                           describe(task), p.epoch, p.epochs, p.trainLoss, p.validationMacroF1))
             }
         case .foldResult(let result):
             try accept(result, from: message)
@@ -272,14 +356,18 @@ public final class CoordinatorRuntime {
             try serve(request, to: message.routingID)
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
-            if report.fold >= 0, queue.fold(of: address) == Int(report.fold) {
+            if report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)), queue.fold(of: address) == task {
                 queue.requeue(worker: address)
-                deadlines.ended(fold: Int(report.fold))
+                deadlines.ended(fold: task)
                 registry.backOff(address, until: now() + Self.refusalBackoff)
-                log("fold \(report.fold) queued again: \(name(of: address)) is \(report.message); no task for it for \(Int(Self.refusalBackoff)) s")
+                log("\(describe(task)) queued again: \(name(of: address)) is \(report.message); no task for it for \(Int(Self.refusalBackoff)) s")
             }
         case .error(let report):
-            workerFailed(address, fold: Int(report.fold), message: report.message)
+            guard report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)) else {
+                log("worker \(name(of: address)) reports: \(report.message)")
+                return
+            }
+            workerFailed(address, task: task, message: report.message)
         default:
             log("dropped an unexpected message from worker \(address)")
         }
@@ -293,50 +381,57 @@ public final class CoordinatorRuntime {
     /// reach a restarted coordinator before anything else). An unsound result is
     /// logged and dropped: not acknowledged, and not a failure of the fold.
     private func accept(_ result: Sleepfold_FoldResult, from message: Message) throws {
-        let fold = Int(result.fold), address = message.address
+        let address = message.address
+        guard let run = runIndex[result.runID] else {
+            log("rejected the result of fold \(result.fold) from \(name(of: address)): run id \"\(result.runID)\" is not a run served here")
+            return
+        }
         do {
-            try plan.validate(result)
+            try runs[run].plan.validate(result)
         } catch {
             log("rejected the result of fold \(result.fold) from \(name(of: address)): \(error)")
             return
         }
-        if journal.results[fold] != nil {
-            log("fold \(fold): duplicate result (attempt \(result.attempt)) ignored")
+        let fold = Int(result.fold), task = firstTask[run] + fold
+        if journals[run].results[fold] != nil {
+            log("\(describe(task)): duplicate result (attempt \(result.attempt)) ignored")
             try router.send(.ack(result), to: message.routingID)
-            if queue.fold(of: address) == fold { _ = queue.complete(fold: fold, attempt: Int(result.attempt)) }
+            if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
             registry.setBusy(address, with: nil)
             return
         }
-        if queue.adopt(fold: fold, attempt: Int(result.attempt), worker: address) {
-            log("fold \(fold) (attempt \(result.attempt)) adopted: \(name(of: address)) sends its result")
+        if queue.adopt(fold: task, attempt: Int(result.attempt), worker: address) {
+            log("\(describe(task)) (attempt \(result.attempt)) adopted: \(name(of: address)) sends its result")
         }
-        guard queue.holds(worker: address, fold: fold, attempt: Int(result.attempt)) else {
-            log("rejected the result of fold \(fold) (attempt \(result.attempt)) from \(name(of: address)): " +
+        guard queue.holds(worker: address, fold: task, attempt: Int(result.attempt)) else {
+            log("rejected the result of \(describe(task)) (attempt \(result.attempt)) from \(name(of: address)): " +
                 "not the worker holding the fold's current attempt")
             return
         }
-        try journal.record(result, checkpointDirectory: options.checkpointDirectory)
-        _ = queue.complete(fold: fold, attempt: Int(result.attempt))
-        deadlines.ended(fold: fold)
+        try journals[run].record(result, checkpointDirectory: runs[run].checkpointDirectory)
+        _ = queue.complete(fold: task, attempt: Int(result.attempt))
+        deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
         try router.send(.ack(result), to: message.routingID)
-        log("fold \(fold) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
+        if let start = firstTaskSent { timing.makespan = now() - start }
+        timing.taskSeconds.append(result.trainSeconds)
+        log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
 
-    private func workerFailed(_ address: String, fold: Int, message: String) {
-        switch queue.fail(fold: fold, worker: address, reason: message) {
+    private func workerFailed(_ address: String, task: Int, message: String) {
+        switch queue.fail(fold: task, worker: address, reason: message) {
         case .unknownFold:
             log("worker \(address) reports: \(message)")
         case .notHolder:
-            log("fold \(fold): failure reported by \(name(of: address)), which does not hold it, not counted: \(message)")
+            log("\(describe(task)): failure reported by \(name(of: address)), which does not hold it, not counted: \(message)")
         case .counted:
-            deadlines.ended(fold: fold)
-            log("fold \(fold) failed on \(name(of: address)): \(message)")
+            deadlines.ended(fold: task)
+            log("\(describe(task)) failed on \(name(of: address)): \(message)")
         case .givenUp:
-            deadlines.ended(fold: fold)
-            log("fold \(fold) failed on \(name(of: address)): \(message)")
-            log("fold \(fold) given up after \(Self.maxAttempts) failures")
+            deadlines.ended(fold: task)
+            log("\(describe(task)) failed on \(name(of: address)): \(message)")
+            log("\(describe(task)) given up after \(Self.maxAttempts) failures")
         }
     }
 
@@ -354,7 +449,7 @@ public final class CoordinatorRuntime {
     /// The bytes `request` asks for and the file's size; nil unless the recording
     /// is one of the plan's, the chunk at most `maxChunk` bytes, and the offset within the file.
     private func read(_ request: Sleepfold_DataRequest) -> (data: Data, totalSize: UInt64)? {
-        guard let url = plan.files[request.recordingID], request.length <= Self.maxChunk,
+        guard let url = files[request.recordingID], request.length <= Self.maxChunk,
               let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value,
               request.offset <= size,
               let handle = try? FileHandle(forReadingFrom: url) else { return nil }
@@ -371,15 +466,29 @@ public final class CoordinatorRuntime {
 
     private func name(of address: String) -> String { registry.workers[address]?.hello.workerID ?? address }
 
+    /// The task of fold `fold` of the run with id `runID`; nil when that is no fold served here.
+    private func task(run runID: String, fold: UInt32) -> Int? {
+        guard let run = runIndex[runID], runs[run].plan.folds.indices.contains(Int(fold)) else { return nil }
+        return firstTask[run] + Int(fold)
+    }
+
+    /// "fold 3", or "ex1/seed-0 fold 3" when the run has a label.
+    private func describe(_ task: Int) -> String {
+        let (run, fold) = tasks[task]
+        return runs[run].label.isEmpty ? "fold \(fold)" : "\(runs[run].label) fold \(fold)"
+    }
+
     private func snapshot() -> ProgressView.Snapshot {
         ProgressView.Snapshot(
-            folds: plan.folds.count,
+            folds: tasks.count,
             done: queue.doneCount,
             failed: queue.givenUpCount,
             running: queue.runningCount,
             queued: queue.queuedCount,
             workers: registry.workers.values.sorted { $0.address < $1.address }.map {
-                .init(id: $0.hello.workerID, fold: queue.fold(of: $0.address), progress: $0.progress)
+                let task = queue.fold(of: $0.address)
+                return .init(id: $0.hello.workerID, fold: task.map { tasks[$0].fold }, progress: $0.progress,
+                             run: task.map { runs[tasks[$0].run].label } ?? "")
             })
     }
 

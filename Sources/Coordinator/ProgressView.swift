@@ -14,13 +14,17 @@ public final class ProgressView {
     public struct Snapshot {
         public struct WorkerLine {
             public let id: String
+            /// The fold it trains, within its run.
             public let fold: Int?
             public let progress: Sleepfold_Progress?
+            /// The run's label when the coordinator serves several (e.g. "ex1/seed-0"), else empty.
+            public let run: String
 
-            public init(id: String, fold: Int?, progress: Sleepfold_Progress?) {
+            public init(id: String, fold: Int?, progress: Sleepfold_Progress?, run: String = "") {
                 self.id = id
                 self.fold = fold
                 self.progress = progress
+                self.run = run
             }
         }
         public let folds, done, failed, running, queued: Int
@@ -60,7 +64,7 @@ public final class ProgressView {
         for w in s.workers {
             var line = "  \(w.id.padding(toLength: 24, withPad: " ", startingAt: 0)) "
             if let fold = w.fold {
-                line += "fold \(fold)"
+                line += w.run.isEmpty ? "fold \(fold)" : "\(w.run) fold \(fold)"
                 if let p = w.progress, p.fold == fold {
                     line += String(format: "  epoch %d/%d  loss %.4f  val F1 %.3f", p.epoch, p.epochs, p.trainLoss, p.validationMacroF1)
                 } else {

@@ -74,6 +74,7 @@ public enum FoldRunner {
         let epochs = config.training.epochs
         let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in
             progress(.with { p in
+                p.runID = task.runID
                 p.fold = task.fold
                 p.attempt = task.attempt
                 p.epoch = UInt32(record.epoch)

@@ -212,7 +212,7 @@ public final class WorkerRuntime {
             } catch {
                 // Refused before any of its names becomes a path.
                 log("refused fold \(task.fold): \(error)")
-                try send(.error(.malformedMessage, fold: Int32(task.fold), "\(error)"))
+                try send(.error(.malformedMessage, runID: task.runID, fold: Int32(task.fold), "\(error)"))
                 return false
             }
             if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
@@ -223,7 +223,7 @@ public final class WorkerRuntime {
             guard training == nil, pendingTask == nil else {
                 let busy = training?.task.fold ?? pendingTask!.fold
                 log("refused fold \(task.fold): busy with fold \(busy)")
-                try send(.error(.unexpectedMessage, fold: Int32(task.fold), "busy with fold \(busy)"))
+                try send(.error(.unexpectedMessage, runID: task.runID, fold: Int32(task.fold), "busy with fold \(busy)"))
                 return false
             }
             log("fold \(task.fold) (attempt \(task.attempt)): \(task.train.count) train, \(task.validation.count) validation, \(task.test.count) test recordings")
@@ -232,7 +232,7 @@ public final class WorkerRuntime {
         case .dataChunk(let chunk):
             try receive(chunk)
         case .resultAck(let ack):
-            if let r = unacknowledged, r.fold == ack.fold {
+            if let r = unacknowledged, r.fold == ack.fold, r.runID == ack.runID {
                 unacknowledged = nil
                 log("fold \(ack.fold) acknowledged")
             }
@@ -266,7 +266,7 @@ public final class WorkerRuntime {
                     continue
                 }
             } catch {
-                try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
+                try reportFailure(runID: task.runID, fold: task.fold, code: .dataUnavailable, "\(error)")
                 return
             }
             let handle: FileHandle
@@ -274,7 +274,7 @@ public final class WorkerRuntime {
                 handle = try store.createPartial(for: ref)
             } catch {
                 log("cannot fetch recording \(ref.id) for fold \(task.fold): \(error)")
-                try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)")
+                try reportFailure(runID: task.runID, fold: task.fold, code: .dataUnavailable, "\(error)")
                 return
             }
             fetches[ref.id] = Fetch(ref: ref, handle: handle, requested: 0, received: 0)
@@ -305,7 +305,7 @@ public final class WorkerRuntime {
             do {
                 localFiles[fetch.ref.id] = try store.commit(partial: store.partialURL(for: fetch.ref), for: fetch.ref)
             } catch {
-                if let task = pendingTask { try reportFailure(fold: task.fold, code: .dataUnavailable, "\(error)") }
+                if let task = pendingTask { try reportFailure(runID: task.runID, fold: task.fold, code: .dataUnavailable, "\(error)") }
                 return
             }
             try startTrainingIfReady()
@@ -354,7 +354,7 @@ public final class WorkerRuntime {
             case .failed(let fold, let message):
                 log("fold \(fold) failed: \(message)")
                 self.training = nil
-                try reportFailure(fold: fold, code: .trainingFailed, message)
+                try reportFailure(runID: training.task.runID, fold: fold, code: .trainingFailed, message)
             }
         }
     }
@@ -370,10 +370,10 @@ public final class WorkerRuntime {
 
     /// Gives up the pending fold: its other transfers stop (their chunks are then
     /// dropped), so one bad fold is reported once.
-    private func reportFailure(fold: UInt32, code: Sleepfold_ErrorReport.Code, _ message: String) throws {
+    private func reportFailure(runID: String, fold: UInt32, code: Sleepfold_ErrorReport.Code, _ message: String) throws {
         pendingTask = nil
         cancelFetches()
-        try send(.error(code, fold: Int32(fold), message))
+        try send(.error(code, runID: runID, fold: Int32(fold), message))
     }
 
     private func now() -> Double {

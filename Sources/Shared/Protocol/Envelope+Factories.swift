@@ -14,13 +14,14 @@ extension Sleepfold_Envelope {
         .with { $0.hello = hello }
     }
 
-    /// A worker's heartbeat, naming the fold it trains (fold -1, attempt 0 when idle),
-    /// so a restarted coordinator learns what the worker is busy with.
+    /// A worker's heartbeat, naming the run and fold it trains (fold -1, attempt 0,
+    /// no run when idle), so a restarted coordinator learns what the worker is busy with.
     public static func heartbeat(busyWith task: Sleepfold_FoldTask?) -> Self {
         .with {
             $0.heartbeat = .with { hb in
                 hb.fold = task.map { Int32($0.fold) } ?? -1
                 hb.attempt = task?.attempt ?? 0
+                hb.runID = task?.runID ?? ""
             }
         }
     }
@@ -76,6 +77,7 @@ extension Sleepfold_Envelope {
             $0.resultAck = .with { a in
                 a.fold = result.fold
                 a.attempt = result.attempt
+                a.runID = result.runID
             }
         }
     }
@@ -99,12 +101,14 @@ extension Sleepfold_Envelope {
 
     // MARK: Both ways
 
-    /// A problem, about fold `fold` or (fold -1) about no fold in particular.
-    public static func error(_ code: Sleepfold_ErrorReport.Code, fold: Int32 = -1, _ message: String) -> Self {
+    /// A problem, about fold `fold` of run `runID` or (fold -1) about no fold in particular.
+    public static func error(_ code: Sleepfold_ErrorReport.Code, runID: String = "", fold: Int32 = -1,
+                             _ message: String) -> Self {
         .with {
             $0.error = .with { e in
                 e.code = code
                 e.fold = fold
+                e.runID = runID
                 e.message = message
             }
         }

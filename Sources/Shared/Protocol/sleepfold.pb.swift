@@ -18,6 +18,14 @@
 /// A peer that receives another version logs it and drops the message; the
 /// coordinator answers a worker of another version with an Error and forgets it.
 ///
+/// One coordinator may serve several runs at once (a study: arms × seeds, each
+/// an ordinary run with its own run id), so every message about a fold names
+/// the run as well: a fold is (run_id, fold).
+///
+/// Version 2: run_id on Heartbeat, Progress, ResultAck and ErrorReport; the
+/// last-epoch and test-oracle predictions and the per-epoch test scores in
+/// FoldResult / EpochRecord.
+///
 /// Regenerate Sources/Shared/Protocol/sleepfold.pb.swift with protocols/generate.sh.
 
 #if canImport(FoundationEssentials)
@@ -211,6 +219,7 @@ public nonisolated struct Sleepfold_Welcome: Sendable {
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
   // methods supported on all messages.
 
+  /// the run's id, or the study's when it serves several runs
   public var runID: String = String()
 
   public var heartbeatIntervalS: Double = 0
@@ -233,6 +242,9 @@ public nonisolated struct Sleepfold_Heartbeat: Sendable {
   public var fold: Int32 = 0
 
   public var attempt: UInt32 = 0
+
+  /// the run of `fold` (empty when idle)
+  public var runID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -329,6 +341,8 @@ public nonisolated struct Sleepfold_Progress: Sendable {
 
   public var epochSeconds: Double = 0
 
+  public var runID: String = String()
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -375,6 +389,15 @@ public nonisolated struct Sleepfold_EpochRecord: Sendable {
 
   public var seconds: Double = 0
 
+  /// The test fold scored after this epoch (never used for training or for the
+  /// validation choice; it gives the last-epoch and test-oracle selections).
+  /// NaN when not scored.
+  public var testLoss: Double = 0
+
+  public var testAccuracy: Double = 0
+
+  public var testMacroF1: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -405,6 +428,16 @@ public nonisolated struct Sleepfold_FoldResult: Sendable {
 
   public var workerID: String = String()
 
+  /// The same training's test predictions under the other selections: the last
+  /// epoch's model, and the epoch with the best test accuracy (the AttnSleep
+  /// reference's choice, which leaks the test fold). `predictions` is the
+  /// task's own selection.
+  public var lastPredictions: [Sleepfold_RecordingPredictions] = []
+
+  public var oraclePredictions: [Sleepfold_RecordingPredictions] = []
+
+  public var oracleEpoch: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -418,6 +451,8 @@ public nonisolated struct Sleepfold_ResultAck: Sendable {
   public var fold: UInt32 = 0
 
   public var attempt: UInt32 = 0
+
+  public var runID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -484,6 +519,9 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
 
   /// -1 when not about a fold
   public var fold: Int32 = 0
+
+  /// the run of `fold`
+  public var runID: String = String()
 
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
@@ -868,7 +906,7 @@ nonisolated extension Sleepfold_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Heartbeat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{3}run_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -878,6 +916,7 @@ nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.fold) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.runID) }()
       default: break
       }
     }
@@ -890,12 +929,16 @@ nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
     if self.attempt != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
     }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sleepfold_Heartbeat, rhs: Sleepfold_Heartbeat) -> Bool {
     if lhs.fold != rhs.fold {return false}
     if lhs.attempt != rhs.attempt {return false}
+    if lhs.runID != rhs.runID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1033,7 +1076,7 @@ nonisolated extension Sleepfold_FoldTask: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Sleepfold_Progress: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Progress"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{1}epoch\0\u{1}epochs\0\u{3}train_loss\0\u{3}train_accuracy\0\u{3}validation_loss\0\u{3}validation_accuracy\0\u{3}validation_macro_f1\0\u{3}epoch_seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{1}epoch\0\u{1}epochs\0\u{3}train_loss\0\u{3}train_accuracy\0\u{3}validation_loss\0\u{3}validation_accuracy\0\u{3}validation_macro_f1\0\u{3}epoch_seconds\0\u{3}run_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1051,6 +1094,7 @@ nonisolated extension Sleepfold_Progress: SwiftProtobuf.Message, SwiftProtobuf._
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.validationAccuracy) }()
       case 9: try { try decoder.decodeSingularDoubleField(value: &self.validationMacroF1) }()
       case 10: try { try decoder.decodeSingularDoubleField(value: &self.epochSeconds) }()
+      case 11: try { try decoder.decodeSingularStringField(value: &self.runID) }()
       default: break
       }
     }
@@ -1087,6 +1131,9 @@ nonisolated extension Sleepfold_Progress: SwiftProtobuf.Message, SwiftProtobuf._
     if self.epochSeconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.epochSeconds, fieldNumber: 10)
     }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 11)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1101,6 +1148,7 @@ nonisolated extension Sleepfold_Progress: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.validationAccuracy != rhs.validationAccuracy {return false}
     if lhs.validationMacroF1 != rhs.validationMacroF1 {return false}
     if lhs.epochSeconds != rhs.epochSeconds {return false}
+    if lhs.runID != rhs.runID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1153,7 +1201,7 @@ nonisolated extension Sleepfold_RecordingPredictions: SwiftProtobuf.Message, Swi
 
 nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".EpochRecord"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epoch\0\u{3}train_loss\0\u{3}train_accuracy\0\u{3}validation_loss\0\u{3}validation_accuracy\0\u{3}validation_macro_f1\0\u{1}seconds\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}epoch\0\u{3}train_loss\0\u{3}train_accuracy\0\u{3}validation_loss\0\u{3}validation_accuracy\0\u{3}validation_macro_f1\0\u{1}seconds\0\u{3}test_loss\0\u{3}test_accuracy\0\u{3}test_macro_f1\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1168,6 +1216,9 @@ nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobu
       case 5: try { try decoder.decodeSingularDoubleField(value: &self.validationAccuracy) }()
       case 6: try { try decoder.decodeSingularDoubleField(value: &self.validationMacroF1) }()
       case 7: try { try decoder.decodeSingularDoubleField(value: &self.seconds) }()
+      case 8: try { try decoder.decodeSingularDoubleField(value: &self.testLoss) }()
+      case 9: try { try decoder.decodeSingularDoubleField(value: &self.testAccuracy) }()
+      case 10: try { try decoder.decodeSingularDoubleField(value: &self.testMacroF1) }()
       default: break
       }
     }
@@ -1195,6 +1246,15 @@ nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobu
     if self.seconds.bitPattern != 0 {
       try visitor.visitSingularDoubleField(value: self.seconds, fieldNumber: 7)
     }
+    if self.testLoss.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.testLoss, fieldNumber: 8)
+    }
+    if self.testAccuracy.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.testAccuracy, fieldNumber: 9)
+    }
+    if self.testMacroF1.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.testMacroF1, fieldNumber: 10)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1206,6 +1266,9 @@ nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobu
     if lhs.validationAccuracy != rhs.validationAccuracy {return false}
     if lhs.validationMacroF1 != rhs.validationMacroF1 {return false}
     if lhs.seconds != rhs.seconds {return false}
+    if lhs.testLoss != rhs.testLoss {return false}
+    if lhs.testAccuracy != rhs.testAccuracy {return false}
+    if lhs.testMacroF1 != rhs.testMacroF1 {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1213,7 +1276,7 @@ nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FoldResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{1}predictions\0\u{3}chosen_epoch\0\u{1}history\0\u{1}checkpoint\0\u{3}train_seconds\0\u{3}worker_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{1}predictions\0\u{3}chosen_epoch\0\u{1}history\0\u{1}checkpoint\0\u{3}train_seconds\0\u{3}worker_id\0\u{3}last_predictions\0\u{3}oracle_predictions\0\u{3}oracle_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1230,6 +1293,9 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
       case 7: try { try decoder.decodeSingularBytesField(value: &self.checkpoint) }()
       case 8: try { try decoder.decodeSingularDoubleField(value: &self.trainSeconds) }()
       case 9: try { try decoder.decodeSingularStringField(value: &self.workerID) }()
+      case 10: try { try decoder.decodeRepeatedMessageField(value: &self.lastPredictions) }()
+      case 11: try { try decoder.decodeRepeatedMessageField(value: &self.oraclePredictions) }()
+      case 12: try { try decoder.decodeSingularUInt32Field(value: &self.oracleEpoch) }()
       default: break
       }
     }
@@ -1263,6 +1329,15 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
     if !self.workerID.isEmpty {
       try visitor.visitSingularStringField(value: self.workerID, fieldNumber: 9)
     }
+    if !self.lastPredictions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.lastPredictions, fieldNumber: 10)
+    }
+    if !self.oraclePredictions.isEmpty {
+      try visitor.visitRepeatedMessageField(value: self.oraclePredictions, fieldNumber: 11)
+    }
+    if self.oracleEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.oracleEpoch, fieldNumber: 12)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1276,6 +1351,9 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.checkpoint != rhs.checkpoint {return false}
     if lhs.trainSeconds != rhs.trainSeconds {return false}
     if lhs.workerID != rhs.workerID {return false}
+    if lhs.lastPredictions != rhs.lastPredictions {return false}
+    if lhs.oraclePredictions != rhs.oraclePredictions {return false}
+    if lhs.oracleEpoch != rhs.oracleEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1283,7 +1361,7 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
 
 nonisolated extension Sleepfold_ResultAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ResultAck"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{3}run_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1293,6 +1371,7 @@ nonisolated extension Sleepfold_ResultAck: SwiftProtobuf.Message, SwiftProtobuf.
       switch fieldNumber {
       case 1: try { try decoder.decodeSingularUInt32Field(value: &self.fold) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 3: try { try decoder.decodeSingularStringField(value: &self.runID) }()
       default: break
       }
     }
@@ -1305,12 +1384,16 @@ nonisolated extension Sleepfold_ResultAck: SwiftProtobuf.Message, SwiftProtobuf.
     if self.attempt != 0 {
       try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 2)
     }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 3)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
   public static func ==(lhs: Sleepfold_ResultAck, rhs: Sleepfold_ResultAck) -> Bool {
     if lhs.fold != rhs.fold {return false}
     if lhs.attempt != rhs.attempt {return false}
+    if lhs.runID != rhs.runID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1438,7 +1521,7 @@ nonisolated extension Sleepfold_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._
 
 nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".ErrorReport"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{1}fold\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}code\0\u{1}message\0\u{1}fold\0\u{3}run_id\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1449,6 +1532,7 @@ nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobu
       case 1: try { try decoder.decodeSingularEnumField(value: &self.code) }()
       case 2: try { try decoder.decodeSingularStringField(value: &self.message) }()
       case 3: try { try decoder.decodeSingularInt32Field(value: &self.fold) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.runID) }()
       default: break
       }
     }
@@ -1464,6 +1548,9 @@ nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobu
     if self.fold != 0 {
       try visitor.visitSingularInt32Field(value: self.fold, fieldNumber: 3)
     }
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 4)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1471,6 +1558,7 @@ nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobu
     if lhs.code != rhs.code {return false}
     if lhs.message != rhs.message {return false}
     if lhs.fold != rhs.fold {return false}
+    if lhs.runID != rhs.runID {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }

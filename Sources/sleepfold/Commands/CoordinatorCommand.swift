@@ -74,18 +74,17 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
     log.view = view
     defer { log.view = nil }
     let runtime = try CoordinatorRuntime(
-        plan: setup.plan,
-        options: .init(bind: bind, curve: curve, journalURL: layout.journal, checkpointDirectory: layout.checkpoints,
-                       maxMessageBytes: maxMessageBytes),
+        plan: setup.plan, journalURL: layout.journal, checkpointDirectory: layout.checkpoints,
+        options: .init(bind: bind, curve: curve, maxMessageBytes: maxMessageBytes),
         view: view, log: { log($0) })
     try started(runtime.endpoint)
     let outcome = try runtime.run()
     let reportStarted = DispatchTime.now().uptimeNanoseconds
-    let report = try RunReporter.write(setup: setup, results: outcome.results, to: layout)
+    let report = try RunReporter.write(setup: setup, results: outcome.results[0], to: layout)
     let reportSeconds = Double(DispatchTime.now().uptimeNanoseconds - reportStarted) / 1e9
-    log(coordinatorWorkLine(outcome.busy, setup: setup, reportSeconds: reportSeconds))
-    if !outcome.failedFolds.isEmpty {
-        let folds = outcome.failedFolds.keys.sorted().map(String.init).joined(separator: ", ")
+    log(coordinatorWorkLine(outcome.busy, recordings: setup.cohort.recordings.count, reportSeconds: reportSeconds))
+    if !outcome.failedFolds[0].isEmpty {
+        let folds = outcome.failedFolds[0].keys.sorted().map(String.init).joined(separator: ", ")
         throw SleepfoldError(.incompleteRun, file: layout.directory.path,
                              "fold \(folds) failed \(CoordinatorRuntime.maxAttempts) times (see \(layout.logs.path)), expected "
                              + "every fold to finish; the report covers the other folds")
@@ -95,10 +94,10 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
 
 /// What the coordinator itself spent, for a cohort of this size: per accepted fold
 /// (its task and its result), data served, and writing the reports.
-func coordinatorWorkLine(_ busy: CoordinatorRuntime.Busy, setup: RunSetup, reportSeconds: Double) -> String {
+func coordinatorWorkLine(_ busy: CoordinatorRuntime.Busy, recordings: Int, reportSeconds: Double) -> String {
     func ms(_ seconds: Double) -> String { String(format: "%.1f ms", 1000 * seconds) }
     let folds = max(1, busy.foldsAccepted)
-    return "coordinator work for \(setup.cohort.recordings.count) recordings: " +
+    return "coordinator work for \(recordings) recordings: " +
         "\(ms((busy.tasks + busy.results) / Double(folds))) per fold over \(busy.foldsAccepted) folds " +
         "(task \(ms(busy.tasks / Double(folds))), result \(ms(busy.results / Double(folds)))), " +
         "data served \(ms(busy.data)), messages and view \(ms(busy.other)), reports \(ms(reportSeconds))"
