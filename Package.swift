@@ -58,10 +58,15 @@ let package = Package(
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),  // the journal is protobuf JSON
         ]),
 
+        // Studies: arms × seeds × folds as one queue, and their comparison.
+        .target(name: "Studies", dependencies: [
+            "Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "SleepNet", "Shared", "Coordinator",
+        ]),
+
         // Tools.
         .executableTarget(name: "sleepfold", dependencies: [
             "Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation", "Reports",
-            "SleepNet", "Shared", "Worker", "Coordinator",
+            "SleepNet", "Shared", "Worker", "Coordinator", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -81,6 +86,9 @@ let package = Package(
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics"]),
+        .testTarget(name: "StudiesTests", dependencies: [
+            "Studies", "Coordinator", "SleepNet", "Reports", "Evaluation", "Cohorts", "Synthesis", "Shared", "Basics", "TestSupport",
+        ]),
         // End to end: the real `sleepfold` executable in real processes.
         .testTarget(name: "SleepfoldTests", dependencies: [
             "sleepfold", "Shared", "Basics", "Recordings", "Cohorts", "EDF", "Synthesis", "Evaluation", "Reports", "TestSupport",

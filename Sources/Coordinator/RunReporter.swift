@@ -10,7 +10,7 @@ import Shared
 /// report.json, report.md and report.html (SPEC §6).
 public enum RunReporter {
     /// The files of a run directory.
-    public struct Layout {
+    public struct Layout: Sendable {
         public let directory: URL
         public init(_ directory: URL) { self.directory = directory }
         public var journal: URL { directory.appendingPathComponent("journal.jsonl") }

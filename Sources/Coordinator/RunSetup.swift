@@ -18,11 +18,16 @@ public struct RunSetup: Sendable {
     public let configJSON: String
     public let plan: RunPlan
 
-    /// - Parameter cohort: scanned with content hashes (`computeHashes: true`).
+    /// - Parameters:
+    ///   - cohort: scanned with content hashes (`computeHashes: true`).
+    ///   - cost: a fold's expected work from its epoch counts (training; validation + test,
+    ///     which are scored every epoch), for the queue's longest-first order. By default
+    ///     its training epochs; a study weighs them by its arms' FLOPs (`Studies.TaskCost`).
     /// - Throws: `SleepfoldError` (`.invalidRunPlan`) when the run breaks a rule of
     ///   `RunPlan`, e.g. a recording without a content hash or a fold without test recordings.
     public init(cohort: Cohort, foldPlan: FoldPlan, foldPlanKind: FoldPlanKind, configJSON: String,
-                seed: UInt64, selection: SelectionMode, epochs: Int) throws {
+                seed: UInt64, selection: SelectionMode, epochs: Int,
+                cost: (_ trainEpochs: Int, _ evaluatedEpochs: Int) -> Int = { train, _ in train }) throws {
         self.cohort = cohort
         self.foldPlan = foldPlan
         self.foldPlanKind = foldPlanKind
@@ -54,10 +59,13 @@ public struct RunSetup: Sendable {
         func refsOf(_ subjects: [String]) -> [Sleepfold_RecordingRef] {
             subjects.flatMap { cohort.recordings(ofSubject: $0) }.map { refs[$0.id]! }
         }
+        func epochCount(_ subjects: [String]) -> Int {
+            subjects.flatMap { cohort.recordings(ofSubject: $0) }.reduce(0) { $0 + $1.epochCount }
+        }
         let folds = foldPlan.folds.map { fold in
             let train = refsOf(fold.train), validation = refsOf(fold.validation), test = refsOf(fold.test)
-            let trainEpochs = fold.train.flatMap { cohort.recordings(ofSubject: $0) }.reduce(0) { $0 + $1.epochCount }
-            return RunPlan.Fold(train: train, validation: validation, test: test, cost: trainEpochs)
+            return RunPlan.Fold(train: train, validation: validation, test: test,
+                                cost: cost(epochCount(fold.train), epochCount(fold.validation) + epochCount(fold.test)))
         }
         plan = try RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
                            selection: selection.rawValue, epochs: epochs, files: files,

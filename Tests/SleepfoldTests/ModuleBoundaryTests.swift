@@ -21,8 +21,9 @@ import Testing
         "Shared": ["Basics", "CZeroMQ", "SwiftProtobuf"],
         "Worker": ["Basics", "Recordings", "Cohorts", "Evaluation", "SleepNet", "Shared"],
         "Coordinator": ["Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "Shared", "SwiftProtobuf"],
+        "Studies": ["Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "SleepNet", "Shared", "Coordinator"],
         "sleepfold": ["Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation",
-                      "Reports", "SleepNet", "Shared", "Worker", "Coordinator", "ArgumentParser"],
+                      "Reports", "SleepNet", "Shared", "Worker", "Coordinator", "Studies", "ArgumentParser"],
     ]
     static let system: Set<String> = ["Foundation", "FoundationEssentials", "FoundationXML", "Glibc", "Darwin",
                                       "Dispatch", "Synchronization"]

@@ -83,6 +83,14 @@ public struct ExperimentConfig: Codable, Sendable, Equatable {
 
     private enum CodingKeys: String, CodingKey { case name, model, training }
 
+    /// The JSON a run plan carries and its run id hashes: keys sorted, so the same
+    /// config gives the same bytes whichever command (`run`, `coordinator`, `study`) made it.
+    public func canonicalJSON() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return String(decoding: try encoder.encode(self), as: UTF8.self)
+    }
+
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         name = try c.decodeIfPresent(String.self, forKey: .name) ?? "unnamed"

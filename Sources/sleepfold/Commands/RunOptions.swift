@@ -25,9 +25,7 @@ struct TrainingOptions: ParsableArguments {
         var experiment = try config.map { try ExperimentConfig.load(from: URL(fileURLWithPath: $0)) } ?? fallback
         // A bad count is refused with the run plan (RunPlan checks epochs).
         if let epochs { experiment.training.epochs = epochs }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        return (experiment, String(decoding: try encoder.encode(experiment), as: UTF8.self))
+        return (experiment, try experiment.canonicalJSON())
     }
 }
 
