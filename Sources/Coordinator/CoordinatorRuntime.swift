@@ -168,6 +168,11 @@ public final class CoordinatorRuntime {
                                      expected: "one run id per run served (the same run listed twice?)")
             }
             firstTask.append(tasks.count)
+            for directory in [run.journalURL.deletingLastPathComponent(), run.checkpointDirectory] {
+                try fileAccess(directory.path, cannot: "create the run directory") {
+                    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+                }
+            }
             let journal = try Journal(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
@@ -179,7 +184,6 @@ public final class CoordinatorRuntime {
             }
             files.merge(run.plan.files) { first, _ in first }
             journals.append(journal)
-            try FileManager.default.createDirectory(at: run.checkpointDirectory, withIntermediateDirectories: true)
         }
         self.runIndex = runIndex
         self.tasks = tasks
