@@ -3,7 +3,7 @@ import Testing
 import Basics
 import Evaluation
 import SleepNet
-@testable import Studies
+import Studies
 import TestSupport
 
 /// A study file is read with its paths relative to it, and a bad one is refused

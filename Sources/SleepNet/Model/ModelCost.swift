@@ -12,6 +12,12 @@ public struct ModelCost: Sendable, Equatable, Codable {
     public var inferFLOPsPerSample: Double
     public var parameters: Int
 
+    public init(trainFLOPsPerSample: Double, inferFLOPsPerSample: Double, parameters: Int) {
+        self.trainFLOPsPerSample = trainFLOPsPerSample
+        self.inferFLOPsPerSample = inferFLOPsPerSample
+        self.parameters = parameters
+    }
+
     /// Counts the GEMM work of one training step and one evaluation forward at
     /// batch `batch` (GEMM work grows linearly with the batch, so per sample it does
     /// not depend on it; a small batch measures fast). Uses the process-wide
