@@ -55,6 +55,32 @@ import TestSupport
         }
     }
 
+    @Test func studyRunsAStudyHereWithAWorkerOnEachHost() throws {
+        let f = try StudyCommandTests.Fixture(name: "hosts-study")
+        defer { f.remove() }
+        // One seed, no paper runs: 2 arms × 3 folds.
+        try """
+        {"name": "tiny", "data": "data", "folds": 3, "seeds": [4], "baseline": "a",
+         "arms": [{"name": "a", "config": "a.json"}, {"name": "b", "config": "b.json"}]}
+        """.write(to: f.studyFile, atomically: true, encoding: .utf8)
+        let h = try Hosts(root: f.root, hosts: "alpha threads=1 data=\(f.data.path)\nbeta threads=1\n")
+        let port = try freePort()
+        let out = f.root.appendingPathComponent("out")
+        let result = try h.run(["study", h.file.path, f.studyFile.path, "--out", out.path], [
+            "SLEEPFOLD_PORT": String(port), "SLEEPFOLD_CONNECT": "tcp://127.0.0.1:\(port)",
+            "SLEEPFOLD_WORKER_ARGS": "--cache \(f.root.appendingPathComponent("cache").path)",
+        ], timeout: 240)
+        #expect(result.status == 0, "\(result.stdout)\(result.stderr)")
+        #expect(h.hostsCalled() == ["alpha", "beta"])
+        for arm in ["a", "b"] {
+            let report = try Report.read(from: out.appendingPathComponent("\(arm)/seed-4/report.json"))
+            #expect(report.pooled.epochs == 6 * 48)
+        }
+        let log = try String(contentsOf: out.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
+        #expect(log.contains("worker alpha-1 joined") && log.contains("worker beta-2 joined"), "\(log)")
+        #expect(result.stdout.contains("study: \(out.path)/study.html"), "\(result.stdout)")
+    }
+
     @Test func runStartsTheCoordinatorHereAndAWorkerOnEachHost() throws {
         let f = try ClusterFixture(name: "hosts-run", epochs: 2)
         defer { f.remove() }

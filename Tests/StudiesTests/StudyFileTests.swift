@@ -82,3 +82,24 @@ import TestSupport
         #expect(TaskCost.megaFLOPs(epochs: 2, trainSamples: 100, evaluatedSamples: 50, model: cost) == 700)
     }
 }
+
+/// The study files shipped in configs/ are valid: the seed's table and the synthetic one.
+@Suite struct ShippedStudyFileTests {
+    static let configs = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("configs")
+
+    @Test func theSleepEDF20StudyIsTheSeedsTable() throws {
+        let study = try StudyFile.load(from: Self.configs.appendingPathComponent("study-sleep-edf-20.json"))
+        #expect(study.arms.map(\.name) == ["ex1", "ex2", "ex3", "ex4"] && study.baseline == "ex1")
+        #expect(study.folds == 20 && study.foldPlan == .attnsleep && study.seeds == [0, 1, 2] && study.paperProtocol)
+        #expect(study.arms.map(\.config.lastPathComponent) == ["ex1-attnsleep.json", "ex2-conformer.json", "ex3-msmp.json", "ex4-msmp-batch32.json"])
+        #expect(study.data.path.hasSuffix("/data/sleep-edf-20") && study.epochs == nil)
+    }
+
+    @Test func theSyntheticStudyUsesTheSmallConfigs() throws {
+        let study = try StudyFile.load(from: Self.configs.appendingPathComponent("small/study-synthetic.json"))
+        #expect(study.arms.allSatisfy { $0.config.deletingLastPathComponent().lastPathComponent == "small" })
+        #expect(study.paperProtocol && study.epochs == 5)
+    }
+}

@@ -3,6 +3,7 @@
 # the coordinator here as well. See cluster/hosts/README.md.
 #
 #   sleepfold-hosts.sh run    HOSTS_FILE COORDINATOR_OPTIONS...  coordinator here + workers there, until done
+#   sleepfold-hosts.sh study  HOSTS_FILE STUDY_FILE [STUDY_OPTIONS...]  the same for a study (`sleepfold study`)
 #   sleepfold-hosts.sh start  HOSTS_FILE ENDPOINT [WORKER_OPTIONS...]  workers only, detached
 #   sleepfold-hosts.sh status HOSTS_FILE
 #   sleepfold-hosts.sh stop   HOSTS_FILE
@@ -31,7 +32,7 @@ me=$(basename "$0")
 die() { echo "$me: $*" >&2; exit 1; }
 usage() {
   echo "usage:" >&2
-  sed -n '5,8p' "$0" | sed 's/^# *//' >&2
+  sed -n '5,9p' "$0" | sed 's/^# *//' >&2
   exit 2
 }
 # Quotes arguments for the remote shell.
@@ -120,12 +121,18 @@ case $command in
     [ $# -eq 0 ] || die "$command: unexpected argument '$1'"
     for i in "${!hosts[@]}"; do echo "${hosts[$i]}: worker ${ids[$i]} $(worker_state "$i" "$command")"; done
     ;;
-  run)
+  run|study)
     port=${SLEEPFOLD_PORT:-5555}
     bind=${SLEEPFOLD_BIND:-tcp://0.0.0.0:$port}
     connect=${SLEEPFOLD_CONNECT:-tcp://$(hostname -f 2>/dev/null || hostname):$port}
     command -v "$bin" >/dev/null || die "SLEEPFOLD_BIN: '$bin' not found here, expected the sleepfold executable"
-    "$bin" coordinator --bind "$bind" "$@" &
+    if [ "$command" = study ]; then
+      [ $# -ge 1 ] || die "study: missing the study file, expected e.g. configs/study-sleep-edf-20.json"
+      [ -f "$1" ] || die "study: $1: no such file, expected a study file (JSON)"
+      "$bin" study "$@" --bind "$bind" &
+    else
+      "$bin" coordinator --bind "$bind" "$@" &
+    fi
     coordinator=$!
     # shellcheck disable=SC2206  # extra options are split into words on purpose
     extra=(${SLEEPFOLD_WORKER_ARGS:-})
