@@ -30,7 +30,7 @@ extension ErrorAnalysis {
         } else {
             md += "No errors.\n\n"
         }
-        md += M.table(["epochs", "count", "share of epochs", "accuracy", "macro-F1", "kappa", "errors", "share of errors"],
+        md += M.table(["", "epochs", "share of epochs", "accuracy", "macro-F1", "kappa", "errors", "share of errors"],
                       [("at a transition", transitions), ("stable", stable)].map { name, m in
                           let wrong = m.epochs - m.confusion.correct
                           return [name, String(m.epochs), M.percent(Double(m.epochs) / Double(total)), M.percent(m.accuracy),

@@ -144,7 +144,12 @@ extension Report {
             html += "<td>\(T.percent(m.macroF1))</td><td>\(Self.difference(m.macroF1, pooled.macroF1, scale: 100, digits: 1))</td>"
             html += "<td>\(T.fraction(m.kappa))</td><td>\(Self.difference(m.kappa, pooled.kappa, scale: 1, digits: 3))</td></tr>\n"
         }
-        return html + "</tbody>\n</table>\n</section>\n"
+        html += "</tbody>\n</table>\n"
+        if others.contains(where: { $0.1.epochs != pooled.epochs }) {
+            html += "<p class=\"note\"><span class=\"bad\">Not the same test epochs:</span> a selection scored on another number "
+            html += "of epochs than this report (a fold missing from one of them) differs for that reason too.</p>\n"
+        }
+        return html + "</section>\n"
     }
 
     /// A selection mode as the selections table names it; test-oracle marked as leaking.

@@ -102,7 +102,12 @@ extension Report {
                          M.percent(m.macroF1), Self.difference(m.macroF1, pooled.macroF1, scale: 100, digits: 1),
                          M.fraction(m.kappa), Self.difference(m.kappa, pooled.kappa, scale: 1, digits: 3)])
         }
-        return md + M.table(["selection", "epochs", "accuracy", "Δ", "macro-F1", "Δ", "kappa", "Δ"], rows)
+        md += M.table(["selection", "epochs", "accuracy", "Δ", "macro-F1", "Δ", "kappa", "Δ"], rows)
+        if others.contains(where: { $0.1.epochs != pooled.epochs }) {
+            md += "Not the same test epochs: a selection scored on another number of epochs than this report "
+            md += "(a fold missing from one of them) differs for that reason too.\n\n"
+        }
+        return md
     }
 
     /// One row of the folds table.

@@ -100,6 +100,12 @@ extension Prediction {
         #expect(md.contains("| validation (this report) | \(report.pooled.epochs) | "))
         #expect(md.contains("| test-oracle (leaks test data) | \(report.pooled.epochs) | 100.0 | \(gain) | 100.0 | "))
 
+        #expect(!section.contains("Not the same test epochs") && !md.contains("Not the same test epochs"))
+        // A selection with a fold missing is flagged.
+        let partial = try makeReport(run, selections: ["last": run.predictions.filter { $0.fold != 0 }])
+        #expect(partial.html(predictions: run.predictions, histories: []).contains("Not the same test epochs:"))
+        #expect(partial.markdown().contains("Not the same test epochs:"))
+
         // No other selection: no section, no table.
         let plain = try makeReport(run, selections: [:])
         #expect(!plain.html(predictions: run.predictions, histories: []).contains("id=\"selections\""))
