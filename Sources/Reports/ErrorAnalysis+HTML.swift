@@ -116,7 +116,8 @@ extension ErrorAnalysis {
     private func htmlWorstNights(_ level: Int, _ predictions: [Prediction]) -> String {
         var html = "<h\(level)>Worst nights</h\(level)>\n"
         guard !worstNights.isEmpty else { return html }
-        html += "<p class=\"note\">The \(worstNights.count) test nights with the lowest accuracy, lowest first; in each "
+        html += worstNights.count == 1 ? "<p class=\"note\">The test night with the lowest accuracy; in its "
+            : "<p class=\"note\">The \(worstNights.count) test nights with the lowest accuracy, lowest first; in each "
         html += "hypnogram the expert's stages are above the predicted ones, and epochs where they differ are marked in "
         html += "<span style=\"color:\(ReportSVG.disagreementColour);font-weight:600\">orange</span>.</p>\n"
         let wanted = Set(worstNights.map(\.recording))

@@ -55,6 +55,7 @@ import TestSupport
         // Worst nights, worst first, each with a hypnogram of its own predictions.
         let figures = html.matches(of: /<figure class="worst-night" data-recording="([A-Z]+)">/).map { String($0.output.1) }
         #expect(figures == ["B", "A"])
+        #expect(html.contains("The 2 test nights with the lowest accuracy, lowest first; in each hypnogram"))
         #expect(html.components(separatedBy: "<svg class=\"hypnogram-plot\"").count - 1 == 2)
         #expect(html.contains("1. <strong>B</strong> — subject 02, fold 1, 6 epochs; accuracy 50.0 %"))
         // B differs at 0–1 and 5, A at 2, 4 and 8: one orange mark per run of differing epochs.
@@ -70,6 +71,7 @@ import TestSupport
         #expect(!html.contains("<h2>"))
         // No predictions given: the night is listed without a hypnogram.
         #expect(html.contains("<strong>B</strong> — fold 1"))
+        #expect(html.contains("The test night with the lowest accuracy; in its hypnogram"))
         #expect(html.contains("No predictions of this night were given") && !html.contains("<svg"))
 
         let empty = ErrorAnalysis(predictions: [], recordingSubjects: [:]).htmlSection(predictions: [])
