@@ -5,7 +5,7 @@
 #   scripts/screenshot-report.sh RUN_DIR|REPORT.html OUT.png [WIDTH HEIGHT [SECTION]]
 #
 # Defaults: 1400 x 3000 pixels, from the top of the page. SECTION (setup, scores,
-# confusion, folds, subjects, curves, hypnograms, config) shows only that section,
+# selections, confusion, errors, folds, subjects, curves, hypnograms, config) shows only that section,
 # to look at the parts further down a long page. Needs chromium (Debian: apt-get install chromium).
 # Chromium runs with --no-sandbox (it refuses to start as root otherwise), with
 # networking off: report.html must not need any.
@@ -29,7 +29,7 @@ profile=$(mktemp -d)
 trap 'rm -rf "$profile"' EXIT
 if [ -n "$section" ]; then
   # A copy of the page that hides the header and every other section.
-  grep -q "<section id=\"$section\">" "$page" || { echo "$0: $page has no section \"$section\"" >&2; exit 1; }
+  grep -Eq "<section id=\"$section\"[ >]" "$page" || { echo "$0: $page has no section \"$section\"" >&2; exit 1; }
   hide="<style>header, main > section:not(#$section) { display: none; }</style>"
   awk -v hide="$hide" '{ print } /<\/style>/ && !done { print hide; done = 1 }' "$page" > "$profile/report.html"
   page=$profile/report.html

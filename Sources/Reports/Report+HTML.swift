@@ -6,12 +6,14 @@ import Evaluation
 extension Report {
     /// report.html: the report as one self-contained page (inline CSS and SVG, no
     /// script, no network) for people to read — run setup, pooled scores with the
-    /// mean ± sd over folds, the confusion matrix as a heat map, per-class bars, the
-    /// fold and subject tables, training curves per fold and a hypnogram of each
-    /// test night (expert above predicted, disagreements marked).
+    /// mean ± sd over folds, the same models' scores under other selections (when
+    /// the report has them), the confusion matrix as a heat map, per-class bars, the
+    /// error analysis, the fold and subject tables, training curves per fold and a
+    /// hypnogram of each test night (expert above predicted, disagreements marked).
     ///
     /// - Parameters:
-    ///   - predictions: the run's test predictions (predictions.csv): the hypnograms.
+    ///   - predictions: the run's test predictions (predictions.csv): the hypnograms,
+    ///     and the error analysis of a schema-1 report, which did not store one.
     ///     Recordings without predictions get no hypnogram.
     ///   - histories: per-fold training histories (from the journal): the curves.
     ///     Folds without one get none; with none at all the page says so.
@@ -19,12 +21,15 @@ extension Report {
     public func html(predictions: [Prediction], histories: [FoldHistory]) -> String {
         var page = "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
         page += "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-        page += "<title>\(HTMLText.escape(title))</title>\n<style>\n\(Self.htmlStyle)</style>\n</head>\n<body>\n"
+        page += "<title>\(HTMLText.escape(title))</title>\n<style>\n\(Self.htmlStyle)\(ErrorAnalysis.htmlStyle)</style>\n</head>\n<body>\n"
         page += htmlHeader()
         page += "<main>\n"
         page += htmlSetup()
         page += htmlScores()
+        page += htmlSelections()
         page += htmlConfusion()
+        let analysis = errorAnalysis ?? ErrorAnalysis(predictions: predictions, recordingSubjects: recordingSubjects)
+        page += analysis.htmlSection(predictions: predictions)
         page += htmlFolds()
         page += htmlSubjects()
         page += htmlCurves(histories)
@@ -116,6 +121,53 @@ extension Report {
             html += "<td>\(T.percent(s.f1))</td><td>\(T.percentMeanSD(spread)) (n \(spread.n))</td><td>\(T.count(s.support))</td></tr>\n"
         }
         return html + "</tbody>\n</table>\n</section>\n"
+    }
+
+    /// The pooled scores of the same models under each other selection the report
+    /// has, beside this report's own; nothing when it has none.
+    private func htmlSelections() -> String {
+        let own = evaluationProtocol.selection
+        let others = SelectionMode.allCases.filter { $0 != own }.compactMap { mode in selections[mode.rawValue].map { (mode, $0) } }
+        guard !others.isEmpty else { return "" }
+        var html = "<section id=\"selections\">\n<h2>Same model, other selections</h2>\n"
+        html += "<p class=\"note\">The models of the same training runs, with the checkpoint chosen another way, scored on the "
+        html += "same test epochs (pooled over folds). The differences are to this report's \(own.rawValue) selection, "
+        html += "in percentage points (κ as a fraction): what the choice of epoch alone changes.</p>\n"
+        html += "<table class=\"numbers selections\">\n<thead><tr><th>selection</th><th>epochs</th><th>accuracy</th><th>Δ</th>"
+        html += "<th>macro-F1</th><th>Δ</th><th>κ</th><th>Δ</th></tr></thead>\n<tbody>\n"
+        html += "<tr class=\"own\" data-selection=\"\(own.rawValue)\"><th>\(Self.selectionName(own)) (this report)</th>"
+        html += "<td>\(T.count(pooled.epochs))</td><td>\(T.percent(pooled.accuracy))</td><td></td>"
+        html += "<td>\(T.percent(pooled.macroF1))</td><td></td><td>\(T.fraction(pooled.kappa))</td><td></td></tr>\n"
+        for (mode, m) in others {
+            html += "<tr data-selection=\"\(mode.rawValue)\"><th>\(Self.selectionName(mode))</th><td>\(T.count(m.epochs))</td>"
+            html += "<td>\(T.percent(m.accuracy))</td><td>\(Self.difference(m.accuracy, pooled.accuracy, scale: 100, digits: 1))</td>"
+            html += "<td>\(T.percent(m.macroF1))</td><td>\(Self.difference(m.macroF1, pooled.macroF1, scale: 100, digits: 1))</td>"
+            html += "<td>\(T.fraction(m.kappa))</td><td>\(Self.difference(m.kappa, pooled.kappa, scale: 1, digits: 3))</td></tr>\n"
+        }
+        html += "</tbody>\n</table>\n"
+        if others.contains(where: { $0.1.epochs != pooled.epochs }) {
+            html += "<p class=\"note\"><span class=\"bad\">Not the same test epochs:</span> a selection scored on another number "
+            html += "of epochs than this report (a fold missing from one of them) differs for that reason too.</p>\n"
+        }
+        return html + "</section>\n"
+    }
+
+    /// A selection mode as the selections table names it; test-oracle marked as leaking.
+    private static func selectionName(_ mode: SelectionMode) -> String {
+        switch mode {
+        case .validation: return "validation: best validation macro-F1"
+        case .last: return "last: the last epoch"
+        case .testOracle: return "<span class=\"bad\">test-oracle: best test accuracy, leaks test data</span>"
+        }
+    }
+
+    /// `value − reference` × `scale` with a sign ("+2.3", "−0.8", "0.0"), or "–" when either is undefined.
+    static func difference(_ value: Double?, _ reference: Double?, scale: Double, digits: Int) -> String {
+        guard let value, let reference, value.isFinite, reference.isFinite else { return "–" }
+        let text = String(format: "%+.\(digits)f", (value - reference) * scale)
+        // "+0.0" and "-0.0" say there is no difference at this precision: no sign.
+        if text.dropFirst().allSatisfy({ $0 == "0" || $0 == "." }) { return String(text.dropFirst()) }
+        return text.replacingOccurrences(of: "-", with: "−")
     }
 
     private func htmlConfusion() -> String {
@@ -252,13 +304,8 @@ extension Report {
             html += "nights of each fold in turn. predictions.csv holds every night.</p>\n"
         }
         for night in nights {
-            // Index the night by epoch; a missing epoch leaves a gap, a duplicate keeps the first.
-            let length = (night.predictions.map(\.epoch).max() ?? -1) + 1
-            var truth = [Stage?](repeating: nil, count: length), predicted = [Stage?](repeating: nil, count: length)
-            for p in night.predictions where truth[p.epoch] == nil {
-                truth[p.epoch] = p.truth
-                predicted[p.epoch] = p.predicted
-            }
+            let (truth, predicted) = ReportSVG.nightStages(night.predictions)
+            let length = truth.count
             let metrics = Metrics(pairs: night.predictions.map { (truth: $0.truth, predicted: $0.predicted) })
             let differing = night.predictions.count - metrics.confusion.correct
             let subject = subjectOf[night.recording].map { "subject \(T.escape($0)), " } ?? ""
@@ -294,6 +341,9 @@ extension Report {
     .warning { background: #fef3f2; border: 1px solid #fda29b; color: #912018; padding: 10px 14px; border-radius: 6px; }
     .bad { color: #b42318; font-weight: 600; }
     .note { color: #475467; font-size: 13px; max-width: 900px; }
+    h3 { font-size: 15px; margin: 18px 0 8px; }
+    .selections tr.own th, .selections tr.own td { font-weight: 600; }
+    .selections thead th:first-child { text-align: left; }
     code, pre { font-family: ui-monospace, "SFMono-Regular", Menlo, Consolas, "DejaVu Sans Mono", monospace; font-size: 12.5px; }
     pre { background: #f9fafb; border: 1px solid #eaecf0; padding: 10px; overflow-x: auto; }
     table { border-collapse: collapse; }

@@ -13,7 +13,7 @@ import Evaluation
 public struct Report: Codable, Equatable, Sendable {
     /// Version of the report.json layout this code writes; bumped on any change of
     /// keys or meaning. Reading accepts this version and older ones.
-    public static let currentSchemaVersion = 1
+    public static let currentSchemaVersion = 2
 
     /// JSON `schema_version`.
     public var schemaVersion: Int
@@ -37,6 +37,14 @@ public struct Report: Codable, Equatable, Sendable {
     public var subjects: [SubjectMetrics]
     /// Mean ± sd over folds of accuracy, macro-F1, kappa and per-class F1.
     public var overFolds: FoldStatistics
+    /// Where the predictions go wrong (transitions, top confusions, worst nights),
+    /// of the same predictions as `pooled`. Nil only in a report read from a
+    /// schema-1 report.json, which did not have it.
+    public var errorAnalysis: ErrorAnalysis?
+    /// The pooled scores of the same trained models under other checkpoint
+    /// selections, by `SelectionMode` raw value ("validation", "last",
+    /// "test-oracle"); only those the run produced. Empty in schema 1.
+    public var selections: [String: Metrics]
 
     /// Suffix of the title of every report made with `--selection test-oracle`.
     public static let testOracleWarning =
@@ -51,13 +59,36 @@ public struct Report: Codable, Equatable, Sendable {
     ///   - plan: the run's fold plan.
     ///   - recordingSubjects: the subject of every recording of the cohort.
     ///   - runs: per-fold training facts by fold number; missing folds get nulls.
+    ///   - selections: the test predictions the same trained models made under other
+    ///     checkpoint selections, keyed by `SelectionMode` raw value ("validation",
+    ///     "last", "test-oracle"); each is scored pooled, as `pooled` is, so the report
+    ///     shows what the selection alone changes. The run's own selection may be among
+    ///     them.
     ///   - createdAt: the time the report is made.
-    /// - Throws: `SleepfoldError` from `Evaluation.init` when the predictions do not
-    ///   fit the plan or the cohort (`.unknownRecording`, `.wrongFold`, …).
+    /// - Throws: `SleepfoldError` from `Evaluation.init` when the predictions (or those
+    ///   of a selection, the field then names it) do not fit the plan or the cohort
+    ///   (`.unknownRecording`, `.wrongFold`, …); `.invalidValue` (field `selections`)
+    ///   for a key that is not a selection mode.
     public init(predictions: [Prediction], plan: FoldPlan, recordingSubjects: [String: String],
-                runs: [Int: FoldRun] = [:], data: DataSummary, protocol evaluationProtocol: ProtocolSummary,
-                config: JSONValue, sleepfoldVersion: String, createdAt: Date = Date()) throws(SleepfoldError) {
+                runs: [Int: FoldRun] = [:], selections: [String: [Prediction]] = [:], data: DataSummary,
+                protocol evaluationProtocol: ProtocolSummary, config: JSONValue, sleepfoldVersion: String,
+                createdAt: Date = Date()) throws(SleepfoldError) {
         let evaluation = try Evaluation(predictions: predictions, plan: plan, recordingSubjects: recordingSubjects)
+        var selectionScores: [String: Metrics] = [:]
+        // Sorted, so that an error names the same selection every time.
+        for (name, selected) in selections.sorted(by: { $0.key < $1.key }) {
+            guard SelectionMode(rawValue: name) != nil else {
+                throw SleepfoldError(.invalidValue, field: "selections", found: "selection \"\(name)\"",
+                                     expected: SelectionMode.allCases.map(\.rawValue).joined(separator: ", "))
+            }
+            do {
+                selectionScores[name] = try Evaluation(predictions: selected, plan: plan,
+                                                       recordingSubjects: recordingSubjects).pooled
+            } catch {
+                throw SleepfoldError(error.code, file: error.file,
+                                     field: "selections.\(name)" + (error.field.map { ": \($0)" } ?? ""), error.message)
+            }
+        }
         schemaVersion = Self.currentSchemaVersion
         title = Self.title(data: data, protocol: evaluationProtocol)
         self.sleepfoldVersion = sleepfoldVersion
@@ -74,6 +105,8 @@ public struct Report: Codable, Equatable, Sendable {
         }
         subjects = evaluation.subjects
         overFolds = evaluation.overFolds
+        errorAnalysis = ErrorAnalysis(predictions: predictions, recordingSubjects: recordingSubjects)
+        self.selections = selectionScores
     }
 
     /// The title of a run's report: e.g. "sleepfold: 20-fold subject-wise
@@ -105,7 +138,10 @@ public struct Report: Codable, Equatable, Sendable {
     }
 
     /// The same report with every metric recomputed from `predictions` (e.g. read
-    /// from predictions.csv); title, times, data, protocol, config and fold runs kept.
+    /// from predictions.csv), the error analysis included; title, times, data,
+    /// protocol, config, fold runs and the other selections' scores (whose
+    /// predictions are not in predictions.csv) kept. It is written in the current
+    /// schema, so a schema-1 report comes back as schema 2 with its error analysis.
     ///
     /// - Throws: `SleepfoldError` `.invalidPlan` (folds that break the plan's invariants)
     ///   or an `Evaluation.init` error (predictions that do not fit the plan or cohort).
@@ -117,6 +153,8 @@ public struct Report: Codable, Equatable, Sendable {
         copy.folds = zip(folds, evaluation.folds).map { FoldReport(fold: $0.fold, metrics: $1, run: $0.run) }
         copy.subjects = evaluation.subjects
         copy.overFolds = evaluation.overFolds
+        copy.errorAnalysis = ErrorAnalysis(predictions: predictions, recordingSubjects: recordingSubjects)
+        copy.schemaVersion = Self.currentSchemaVersion
         return copy
     }
 
@@ -125,7 +163,47 @@ public struct Report: Codable, Equatable, Sendable {
     enum CodingKeys: String, CodingKey {
         case schemaVersion = "schema_version", title, sleepfoldVersion = "sleepfold_version",
              createdAt = "created_at", data, evaluationProtocol = "protocol", config, pooled,
-             folds, subjects, overFolds = "over_folds"
+             folds, subjects, overFolds = "over_folds", errorAnalysis = "error_analysis", selections
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        schemaVersion = try container.decode(Int.self, forKey: .schemaVersion)
+        title = try container.decode(String.self, forKey: .title)
+        sleepfoldVersion = try container.decode(String.self, forKey: .sleepfoldVersion)
+        createdAt = try container.decode(String.self, forKey: .createdAt)
+        data = try container.decode(DataSummary.self, forKey: .data)
+        evaluationProtocol = try container.decode(ProtocolSummary.self, forKey: .evaluationProtocol)
+        config = try container.decode(JSONValue.self, forKey: .config)
+        pooled = try container.decode(Metrics.self, forKey: .pooled)
+        folds = try container.decode([FoldReport].self, forKey: .folds)
+        subjects = try container.decode([SubjectMetrics].self, forKey: .subjects)
+        overFolds = try container.decode(FoldStatistics.self, forKey: .overFolds)
+        // Schema 2 added these two; a schema-1 file has neither, a schema-2 file both.
+        if schemaVersion < 2 {
+            errorAnalysis = try container.decodeIfPresent(ErrorAnalysis.self, forKey: .errorAnalysis)
+            selections = try container.decodeIfPresent([String: Metrics].self, forKey: .selections) ?? [:]
+        } else {
+            errorAnalysis = try container.decode(ErrorAnalysis?.self, forKey: .errorAnalysis)
+            selections = try container.decode([String: Metrics].self, forKey: .selections)
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(schemaVersion, forKey: .schemaVersion)
+        try container.encode(title, forKey: .title)
+        try container.encode(sleepfoldVersion, forKey: .sleepfoldVersion)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(data, forKey: .data)
+        try container.encode(evaluationProtocol, forKey: .evaluationProtocol)
+        try container.encode(config, forKey: .config)
+        try container.encode(pooled, forKey: .pooled)
+        try container.encode(folds, forKey: .folds)
+        try container.encode(subjects, forKey: .subjects)
+        try container.encode(overFolds, forKey: .overFolds)
+        try container.encode(errorAnalysis, forKey: .errorAnalysis)  // explicit null: keys always present
+        try container.encode(selections, forKey: .selections)
     }
 
     /// report.json's bytes: pretty-printed, keys sorted, ending with a newline.

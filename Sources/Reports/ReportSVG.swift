@@ -102,6 +102,19 @@ enum ReportSVG {
         return svg + "</svg>"
     }
 
+    /// The expert and the predicted stage of each epoch of one night, indexed by
+    /// epoch: `hypnogram`'s input. A missing epoch is nil (a gap in the plot), a
+    /// duplicate keeps the first prediction.
+    static func nightStages(_ predictions: [Prediction]) -> (truth: [Stage?], predicted: [Stage?]) {
+        let length = (predictions.map(\.epoch).max() ?? -1) + 1
+        var truth = [Stage?](repeating: nil, count: length), predicted = [Stage?](repeating: nil, count: length)
+        for p in predictions where truth[p.epoch] == nil {
+            truth[p.epoch] = p.truth
+            predicted[p.epoch] = p.predicted
+        }
+        return (truth, predicted)
+    }
+
     /// Runs of consecutive epochs of one stage; nil epochs end a run.
     static func runs(_ stages: [Stage?]) -> [(start: Int, end: Int, stage: Stage)] {
         var runs: [(start: Int, end: Int, stage: Stage)] = []

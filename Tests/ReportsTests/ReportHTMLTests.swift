@@ -74,7 +74,8 @@ import TestSupport
         #expect(html.hasPrefix("<!DOCTYPE html>"))
         #expect(html.components(separatedBy: "<table").count == html.components(separatedBy: "</table>").count)
         #expect(html.components(separatedBy: "<svg").count == html.components(separatedBy: "</svg>").count)
-        #expect(html.components(separatedBy: "<section").count - 1 == 8)
+        // Setup, scores, confusion, errors, folds, subjects, curves, hypnograms, config (no other selections given).
+        #expect(html.components(separatedBy: "<section").count - 1 == 9)
 
         // Nothing from the network, no script; URLs only as xmlns values.
         let withoutNamespaces = html.replacing(/xmlns(:[a-z]+)?="[^"]*"/, with: "")
@@ -130,7 +131,9 @@ import TestSupport
             for (i, p) in sorted.enumerated() where i == 0 || sorted[i - 1].truth != p.truth { stageRuns += 1 }
             #expect(path.output.1.filter { $0 == "H" }.count == stageRuns)
         }
-        #expect(html.components(separatedBy: "<rect class=\"differ\"").count - 1 == differRuns)
+        // Counted in the hypnograms section only: the worst nights of the error analysis have their own.
+        let section = try #require(html.range(of: "<section id=\"hypnograms\">"))
+        #expect(html[section.lowerBound...].components(separatedBy: "<rect class=\"differ\"").count - 1 == differRuns)
         #expect(differRuns > 0)
         // Stages from the top: W, REM, N1, N2, N3.
         let labels = html.matches(of: /class="stage-label">([A-Z0-9]+)</).prefix(5).map { String($0.output.1) }

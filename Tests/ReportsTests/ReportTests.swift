@@ -11,7 +11,8 @@ private let config: JSONValue = .object([
     "batch": .integer(128), "lr": .number(0.001), "epochs": .integer(3), "amsgrad": .bool(true), "note": .null,
 ])
 
-private func makeReport(selection: SelectionMode = .validation, skipFold: Int? = nil) throws -> (Report, SmallRun) {
+private func makeReport(selection: SelectionMode = .validation, skipFold: Int? = nil,
+                        selections: [String: [Prediction]] = [:]) throws -> (Report, SmallRun) {
     let run = try SmallRun(selection: selection, skipFold: skipFold)
     var counts = Array(repeating: 0, count: 5)
     for p in run.predictions { counts[Int(p.truth.rawValue)] += 1 }
@@ -19,7 +20,7 @@ private func makeReport(selection: SelectionMode = .validation, skipFold: Int? =
     let runs: [Int: FoldRun] = [0: FoldRun(chosenEpoch: 2, epochsTrained: 3, wallSeconds: 12.5, worker: "node1-7"),
                                 2: FoldRun(chosenEpoch: 3, epochsTrained: 3, wallSeconds: 11.25, worker: "node2-1")]
     let report = try Report(predictions: run.predictions, plan: run.plan, recordingSubjects: run.recordingSubjects,
-                            runs: runs, data: data,
+                            runs: runs, selections: selections, data: data,
                         protocol: ProtocolSummary(folds: 3, foldPlan: .seeded, seed: 11, selection: selection),
                         config: config, sleepfoldVersion: "0.1.0", createdAt: Date(timeIntervalSince1970: 1_764_000_000))
     return (report, run)
@@ -35,7 +36,7 @@ private func temporaryDirectory() throws -> URL {
     let (report, _) = try makeReport(skipFold: 1)
     let json = try #require(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
     #expect(Set(json.keys) == ["schema_version", "title", "sleepfold_version", "created_at", "data", "protocol",
-                               "config", "pooled", "folds", "subjects", "over_folds"])
+                               "config", "pooled", "folds", "subjects", "over_folds", "error_analysis", "selections"])
     #expect(json["schema_version"] as? Int == Report.currentSchemaVersion)
     #expect(json["created_at"] as? String == "2025-11-24T16:00:00Z")
     let data = try #require(json["data"] as? [String: Any])
@@ -71,8 +72,8 @@ private func temporaryDirectory() throws -> URL {
     #expect(text.hasPrefix("{\n  \""))
     #expect(text.hasSuffix("}\n"))
     // Top-level keys appear in sorted order.
-    let keys = ["config", "created_at", "data", "folds", "over_folds", "pooled", "protocol", "schema_version",
-                "sleepfold_version", "subjects", "title"]
+    let keys = ["config", "created_at", "data", "error_analysis", "folds", "over_folds", "pooled", "protocol",
+                "schema_version", "selections", "sleepfold_version", "subjects", "title"]
     let positions = keys.compactMap { text.range(of: "\n  \"\($0)\" : ")?.lowerBound }
     #expect(positions.count == keys.count)
     #expect(positions == positions.sorted())
@@ -219,7 +220,10 @@ private func allKeys(_ value: Any, into keys: inout Set<String>) {
     let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs/report-json.md")
     let text = try String(contentsOf: docs, encoding: .utf8)
-    let (report, _) = try makeReport()
+    // With every optional part present: other selections, and errors to analyse.
+    let other = try SmallRun().predictions.map { try $0.predicting(.n2) }
+    let (report, _) = try makeReport(selections: ["last": other, "test-oracle": other])
+    #expect(report.errorAnalysis?.topConfusions.isEmpty == false && report.errorAnalysis?.worstNights.isEmpty == false)
     var json = try #require(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
     json.removeValue(forKey: "config")  // free-form, the user's keys
     var keys = Set<String>()
@@ -228,4 +232,49 @@ private func allKeys(_ value: Any, into keys: inout Set<String>) {
     for key in keys.sorted() {
         #expect(text.contains("`\(key)`") || text.contains("\"\(key)\""), "docs/report-json.md does not list \(key)")
     }
+}
+
+@Test func aSchema1ReportStillReadsAndIsRebuiltAsSchema2() throws {
+    // Written by sleepfold before schema 2 (Tests/Fixtures/reports/v1/README.md).
+    let url = try TestFixtures.url("reports/v1/report.json")
+    let old = try Report.read(from: url)
+    #expect(old.schemaVersion == 1 && old.errorAnalysis == nil && old.selections.isEmpty)
+    #expect(old.pooled.epochs == 60 && old.folds.count == 4 && old.folds[0].run.worker == "vm:750")
+    // Its own numbers are intact: the pooled matrix is the sum of the folds'.
+    var sum = ConfusionMatrix()
+    for fold in old.folds { sum.add(fold.metrics.confusion) }
+    #expect(sum == old.pooled.confusion)
+    #expect(old.markdown().contains("## Error analysis\n\nNot in this report (report.json schema 1)"))
+
+    // `sleepfold report` rebuilds it from predictions.csv: same metrics, now with the analysis, schema 2.
+    let predictions = try PredictionsCSV.read(from: TestFixtures.url("reports/v1/predictions.csv"))
+    let rebuilt = try old.rebuilt(from: predictions)
+    #expect(rebuilt.schemaVersion == Report.currentSchemaVersion && Report.currentSchemaVersion == 2)
+    #expect(rebuilt.pooled == old.pooled && rebuilt.folds == old.folds && rebuilt.subjects == old.subjects)
+    #expect(rebuilt.errorAnalysis == ErrorAnalysis(predictions: predictions, recordingSubjects: old.recordingSubjects))
+    #expect(rebuilt.errorAnalysis?.transitions.epochs ?? 0 > 0)
+    #expect(rebuilt.selections.isEmpty)
+    let back = try Report.decode(rebuilt.jsonData())
+    #expect(back == rebuilt)
+
+    // report.html of the old report still shows the analysis, computed from the predictions.
+    let html = old.html(predictions: predictions, histories: [])
+    #expect(html.contains("<section id=\"errors\" class=\"error-analysis\">"))
+    #expect(html == rebuilt.html(predictions: predictions, histories: []).replacingOccurrences(
+        of: "report.json schema 2", with: "report.json schema 1"))
+}
+
+@Test func aSchema2ReportMustHaveItsNewKeys() throws {
+    let (report, _) = try makeReport()
+    for key in ["error_analysis", "selections"] {
+        var json = try #require(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
+        json.removeValue(forKey: key)
+        let data = try JSONSerialization.data(withJSONObject: json)
+        _ = expectError(.badReport, field: key) { _ = try Report.decode(data) }
+    }
+    // Null is read as no analysis (a schema-1 report written back without a rebuild).
+    var json = try #require(try JSONSerialization.jsonObject(with: report.jsonData()) as? [String: Any])
+    json["error_analysis"] = NSNull()
+    let withoutAnalysis = try Report.decode(JSONSerialization.data(withJSONObject: json))
+    #expect(withoutAnalysis.errorAnalysis == nil)
 }
