@@ -106,7 +106,7 @@ enum Script {
 
     @Test(.enabled(if: SlurmTests.canStartSlurm,
                    "needs root, Slurm or apt-get to install it, and no real /etc/slurm/slurm.conf"),
-          .timeLimit(.minutes(5)))
+          .timeLimit(.minutes(8)))
     func oneJobRunsTheCoordinatorAndAWorkerOnEachNode() throws {
         let f = try ClusterFixture(name: "slurm", epochs: 2)
         defer { f.remove() }
@@ -150,6 +150,32 @@ enum Script {
             #expect(workerLog.contains("coordinator says stop"), "\(workerLog)")
         }
         #expect(Set(report.folds.compactMap(\.run.worker)) == ["node1-0", "node2-1"])
+
+        // A study job (SLEEPFOLD_STUDY): 2 arms × 1 seed, its run directories and
+        // study report; workers fetch recordings from the coordinator (no SLEEPFOLD_DATA).
+        let wide = f.root.appendingPathComponent("wide.json")
+        try #"{"name": "wide", "model": {"cnnFirstChannels": 8, "cnnChannels": 16, "afrChannels": 4, "heads": 2, "dFF": 32}, "training": {"epochs": 1, "batchSize": 16}}"#
+            .write(to: wide, atomically: true, encoding: .utf8)
+        let studyFile = f.root.appendingPathComponent("study.json")
+        try """
+        {"name": "slurm", "data": "data", "folds": 4, "seeds": [9], "baseline": "tiny",
+         "arms": [{"name": "tiny", "config": "tiny.json"}, {"name": "wide", "config": "wide.json"}]}
+        """.write(to: studyFile, atomically: true, encoding: .utf8)
+        let study = f.root.appendingPathComponent("study")
+        let studyOutput = f.root.appendingPathComponent("study-job.out")
+        let studySubmit = try Script.run("/usr/bin/timeout", [
+            "150", "sbatch", "--wait", "--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1", "--time=5",
+            "--output=\(studyOutput.path)", Self.batchScript.path,
+        ], environment: [
+            "SLEEPFOLD_BIN": CommandRunner.executable.path, "SLEEPFOLD_STUDY": studyFile.path, "SLEEPFOLD_OUT": study.path,
+            "SLEEPFOLD_PORT": String(try freePort()),
+        ], directory: f.root, timeout: 170)
+        let studyJob = (try? String(contentsOf: studyOutput, encoding: .utf8)) ?? "(no job output)"
+        #expect(studySubmit.status == 0, "sbatch: \(studySubmit.stdout)\(studySubmit.stderr)\njob output:\n\(studyJob)")
+        #expect(studyJob.contains("study: \(study.path)/study.html"), "\(studyJob)")
+        // The tiny arm's run is the first job's run: same data, folds, config and seed.
+        #expect(try f.predictions(study.appendingPathComponent("tiny/seed-9")) == f.predictions(run))
+        #expect(try Report.read(from: study.appendingPathComponent("wide/seed-9/report.json")).pooled.epochs == 4 * 48)
     }
 
     @Test func theBatchScriptRefusesToRunOutsideAJobOrWithoutData() throws {
@@ -162,6 +188,12 @@ enum Script {
         ], timeout: 30)
         #expect(noData.status != 0)
         #expect(noData.stderr.contains("SLEEPFOLD_DATA is not set"), "\(noData.stderr)")
+
+        let noStudy = try Script.run("/bin/bash", [Self.batchScript.path], environment: [
+            "SLURM_JOB_ID": "7", "SLEEPFOLD_BIN": CommandRunner.executable.path, "SLEEPFOLD_STUDY": "/nonexistent/study.json",
+        ], timeout: 30)
+        #expect(noStudy.status != 0)
+        #expect(noStudy.stderr.contains("SLEEPFOLD_STUDY: /nonexistent/study.json is not a file"), "\(noStudy.stderr)")
 
         let noBinary = try Script.run("/bin/bash", [Self.batchScript.path], environment: [
             "SLURM_JOB_ID": "7", "SLEEPFOLD_BIN": "/nonexistent/sleepfold",
