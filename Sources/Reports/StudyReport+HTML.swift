@@ -218,6 +218,7 @@ extension StudyReport {
     .numbers th, .numbers td { padding: 3px 7px; border-bottom: 1px solid #eaecf0; text-align: right; white-space: nowrap; }
     .numbers thead th { color: #475467; font-weight: 600; border-bottom: 1px solid #98a2b3; }
     .numbers tbody th { text-align: left; vertical-align: top; }
+    .numbers td[rowspan] { vertical-align: top; }
     .numbers tr.arm-start th, .numbers tr.arm-start td { border-top: 1px solid #98a2b3; }
     .numbers td.selection { text-align: left; }
     .significant { font-weight: 650; }
