@@ -31,14 +31,19 @@ public struct StudyInput: Sendable {
         public var predictions: [Selection: [Prediction]]
         /// Sum of the run's fold training times.
         public var wallSeconds: Double?
+        /// This seed's fold plan when it differs from the study's `foldPlan` (a
+        /// seeded order shuffles subjects per seed); its test folds hold for every
+        /// selection of the seed (the paper protocol only drops the validation subjects).
+        public var foldPlan: FoldPlan?
 
         public init(seed: UInt64, directory: String, paperDirectory: String? = nil,
-                    predictions: [Selection: [Prediction]], wallSeconds: Double? = nil) {
+                    predictions: [Selection: [Prediction]], wallSeconds: Double? = nil, foldPlan: FoldPlan? = nil) {
             self.seed = seed
             self.directory = directory
             self.paperDirectory = paperDirectory
             self.predictions = predictions
             self.wallSeconds = wallSeconds
+            self.foldPlan = foldPlan
         }
     }
 
@@ -70,7 +75,7 @@ public struct StudyInput: Sendable {
     public var name: String
     /// An arm name.
     public var baseline: String
-    /// The same for all runs.
+    /// The fold plan of runs without one of their own (its fold and subject counts hold for all).
     public var foldPlan: FoldPlan
     public var recordingSubjects: [String: String]
     public var arms: [Arm]

@@ -55,7 +55,7 @@ extension StudyReport {
                 for selection in Selection.allCases {
                     guard let predictions = run.predictions[selection] else { continue }
                     do {
-                        perSelection[selection] = try Evaluation(predictions: predictions, plan: input.foldPlan,
+                        perSelection[selection] = try Evaluation(predictions: predictions, plan: run.foldPlan ?? input.foldPlan,
                                                                  recordingSubjects: input.recordingSubjects)
                     } catch {
                         var located = error
