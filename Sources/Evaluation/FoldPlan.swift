@@ -3,7 +3,8 @@ import Basics
 
 /// How a fold plan orders the subjects before cutting them into folds (`--fold-plan`).
 public enum FoldPlanKind: String, Codable, Sendable, CaseIterable {
-    /// The AttnSleep paper's order; only for 20 or 78 subjects.
+    /// The AttnSleep paper's order; only for 20 or 78 subjects (Sleep-EDF) or the
+    /// paper's 329 SHHS1 recordings (see `AttnSleepFoldOrder`).
     case attnsleep
     /// Sorted subjects shuffled by a seeded Fisher–Yates shuffle.
     case seeded
@@ -56,7 +57,8 @@ public struct Fold: Codable, Equatable, Hashable, Sendable {
 ///
 /// Built from subject ids by `init(subjects:folds:kind:seed:selection:)`:
 /// 1. order the subjects: sort them (by string), then either apply the AttnSleep
-///    paper's order (`attnsleep`, 20 or 78 subjects) or shuffle them with
+///    paper's order (`attnsleep`: 20 or 78 subjects, or the paper's 329 SHHS1
+///    recordings; `AttnSleepFoldOrder.order(sortedSubjects:)`) or shuffle them with
 ///    `seededShuffle` and `SeededGenerator(seed: seed)` (`seeded`);
 /// 2. cut that order into `k` contiguous slices as `numpy.array_split` does:
 ///    the first `n % k` folds get `n / k + 1` subjects, the others `n / k`;
@@ -87,9 +89,10 @@ public struct FoldPlan: Codable, Equatable, Sendable {
     /// Plans `folds` subject-wise folds over `subjects` (see the type's documentation).
     ///
     /// - Throws: `SleepfoldError` when `folds < 2` or `folds > subjects.count`, a subject
-    ///   id is empty or repeated, `kind` is `attnsleep` and the subject count is
-    ///   neither 20 nor 78, or `selection` needs validation subjects and some fold
-    ///   has fewer than two training subjects to split.
+    ///   id is empty or repeated, `kind` is `attnsleep` and the paper has no order for
+    ///   these subjects (`AttnSleepFoldOrder.order(sortedSubjects:)`), or `selection`
+    ///   needs validation subjects and some fold has fewer than two training subjects
+    ///   to split.
     public init(subjects: [String], folds k: Int, kind: FoldPlanKind, seed: UInt64,
                 selection: SelectionMode) throws(SleepfoldError) {
         if k < 2 {
@@ -112,11 +115,7 @@ public struct FoldPlan: Codable, Equatable, Sendable {
         let ordered: [String]
         switch kind {
         case .attnsleep:
-            guard let order = AttnSleepFoldOrder.order(subjectCount: sorted.count) else {
-                throw SleepfoldError(.attnsleepSubjectCount, field: "--fold-plan attnsleep",
-                                     "found \(sorted.count) subjects, expected 20 (Sleep-EDF-20) or 78 (Sleep-EDF-78); "
-                                     + "use --fold-plan seeded")
-            }
+            let order = try AttnSleepFoldOrder.order(sortedSubjects: sorted)
             ordered = order.map { sorted[$0] }
         case .seeded:
             var shuffled = sorted
@@ -233,8 +232,10 @@ extension SleepfoldError.Code {
     public static let emptySubject = Self("emptySubject")
     /// A subject id appears twice.
     public static let duplicateSubject = Self("duplicateSubject")
-    /// `attnsleep` order asked for a cohort that is neither 20 nor 78 subjects.
+    /// `attnsleep` order asked for a cohort that is neither 20 nor 78 nor 329 subjects.
     public static let attnsleepSubjectCount = Self("attnsleepSubjectCount")
+    /// `attnsleep` order asked for 329 subjects that are not the paper's SHHS1 recordings.
+    public static let attnsleepSHHSSubjects = Self("attnsleepSHHSSubjects")
     /// A fold's training pool is too small to hold out validation subjects.
     public static let tooFewForValidation = Self("tooFewForValidation")
     /// Explicit folds break an invariant of `FoldPlan.validate()`.

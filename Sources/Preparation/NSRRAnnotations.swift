@@ -61,28 +61,8 @@ public struct NSRRAnnotations: Sendable, Equatable {
     /// element, `.badAnnotation` for a missing root or a bad EpochLength, Start or Duration.
     public init(xml data: Data, file: String) throws {
         let reader = Reader(file: file)
-        let parser = XMLParser(data: data)
-        parser.delegate = reader
-        let parsed = parser.parse()
-        if let problem = reader.problem { throw problem }
-        // Foundation on Linux returns true for a document cut short, with parserError set.
-        guard parsed, parser.parserError == nil else {
-            let reason = parser.parserError.map { error -> String in
-                (error as NSError).code == XMLParser.ErrorCode.prematureDocumentEndError.rawValue
-                    ? "the document ends early" : error.localizedDescription
-            } ?? "unknown error"
-            throw SleepfoldError(.badXML, file: file, field: "line \(parser.lineNumber)", found: "malformed XML (\(reason))",
-                                 expected: "a well-formed NSRR annotation file")
-        }
-        guard !reader.insideRoot else {
-            throw SleepfoldError(.truncated, file: file, field: "line \(parser.lineNumber)",
-                                 found: "the end of the file inside <PSGAnnotation>",
-                                 expected: "a complete NSRR annotation file")
-        }
-        guard reader.sawRoot else {
-            throw SleepfoldError(.badAnnotation, file: file, field: "root element", found: "no <PSGAnnotation>",
-                                 expected: "<PSGAnnotation> with <ScoredEvents>")
-        }
+        try parseAnnotationXML(data, file: file, reader: reader, root: "PSGAnnotation", format: "NSRR annotation",
+                               rootContent: "<ScoredEvents>")
         guard reader.epochLength > 0 else {
             throw SleepfoldError(.badAnnotation, file: file, field: "EpochLength", found: "\(reader.epochLength)",
                                  expected: "a positive number of seconds")
@@ -112,7 +92,7 @@ public struct NSRRAnnotations: Sendable, Equatable {
     }
 
     /// SAX reader: collects each <ScoredEvent>'s fields, checks numbers as they close.
-    private final class Reader: NSObject, XMLParserDelegate {
+    private final class Reader: NSObject, AnnotationXMLReader {
         let file: String
         var sawRoot = false
         var insideRoot = false

@@ -80,10 +80,20 @@ public struct NightFiles: Sendable, Equatable {
         return (pairs, unpaired)
     }
 
-    /// NSRR pairs: each `<id>.edf` of `edfDirectory` with `<id>-nsrr.xml` of
+    /// Name ending of an NSRR annotation file (`shhs1-200001-nsrr.xml`).
+    public static let nsrrSuffix = "-nsrr.xml"
+    /// Name ending of a Compumedics Profusion annotation file (`shhs1-200001-profusion.xml`).
+    public static let profusionSuffix = "-profusion.xml"
+
+    /// NSRR pairs: each `<id>.edf` of `edfDirectory` with its annotations in
     /// `annotationDirectory` (the two may be one directory), sorted by id, and the EDF
-    /// files without annotations. Ids like `shhs1-200001` (cohort, visit, participant)
-    /// give subject "200001" and night 1, so a participant's visits share a fold.
+    /// files without annotations. The annotations are `<id>-nsrr.xml` (NSRR XML) or else
+    /// `<id>-profusion.xml` (Compumedics Profusion, what the AttnSleep paper read). When
+    /// both are there, NSRR XML is taken: a directory that prepared before prepares the
+    /// same, and NSRR's downloads keep the two kinds in separate directories
+    /// (`annotations-events-nsrr`, `annotations-events-profusion`), so pointing at the
+    /// Profusion one is how to choose it. Ids like `shhs1-200001` (cohort, visit,
+    /// participant) give subject "200001" and night 1, so a participant's visits share a fold.
     public static func nsrrPairs(edfDirectory: URL, annotationDirectory: URL) throws -> (pairs: [NightFiles], unpaired: [String]) {
         func list(_ directory: URL, _ what: String) throws -> [String] {
             do {
@@ -93,17 +103,18 @@ public struct NightFiles: Sendable, Equatable {
             }
         }
         let edfs = try list(edfDirectory, "EDF directory").filter { $0.lowercased().hasSuffix(".edf") }.sorted()
-        let xmls = Set(try list(annotationDirectory, "annotation directory").filter { $0.hasSuffix("-nsrr.xml") })
+        let xmls = Set(try list(annotationDirectory, "annotation directory")
+            .filter { $0.hasSuffix(nsrrSuffix) || $0.hasSuffix(profusionSuffix) })
         var pairs: [NightFiles] = [], unpaired: [String] = []
         for name in edfs {
             let id = String(name.dropLast(4))
-            guard xmls.contains(id + "-nsrr.xml") else {
-                unpaired.append("\(name): no \(id)-nsrr.xml in \(annotationDirectory.path)")
+            guard let annotations = [id + nsrrSuffix, id + profusionSuffix].first(where: xmls.contains) else {
+                unpaired.append("\(name): no \(id)\(nsrrSuffix) or \(id)\(profusionSuffix) in \(annotationDirectory.path)")
                 continue
             }
             let (subject, night) = nsrrSubjectAndVisit(of: id)
             pairs.append(NightFiles(id: id, subject: subject, night: night, psg: edfDirectory.appendingPathComponent(name),
-                                    hypnogram: annotationDirectory.appendingPathComponent(id + "-nsrr.xml")))
+                                    hypnogram: annotationDirectory.appendingPathComponent(annotations)))
         }
         return (pairs, unpaired)
     }

@@ -4,22 +4,35 @@ import Recordings
 import Cohorts
 import EDF
 
+/// How `PrepareOptions.channel` names the PSG signal to use (`--channel-match`).
+public enum ChannelMatch: String, Sendable, Equatable, CaseIterable {
+    /// The one data signal whose label is the channel; none or several is an error.
+    case exact
+    /// The first data signal, in file order, whose label contains the channel text: the
+    /// rule of the AttnSleep paper's SHHS preparation (`[s for s in ch_names if "EEG" in
+    /// s][0]`), which in SHHS1 files picks "EEG(sec)" (C3-A2), listed before "EEG" (C4-A1).
+    case firstContaining = "first-containing"
+}
+
 /// Settings of `Preparation` (the options of `sleepfold prepare`).
 public struct PrepareOptions: Sendable, Equatable {
-    /// Label of the PSG signal to use.
+    /// Label of the PSG signal to use (or the text its label contains, see `channelMatch`).
     public var channel: String
+    /// How `channel` picks the signal.
+    public var channelMatch: ChannelMatch
     /// Minutes of wake kept before the first and after the last sleep epoch; nil keeps all
     /// epochs (and keeps nights without sleep).
     public var trimWakeMinutes: Int?
     /// Sample rate of the output in Hz; other rates are resampled (`PolyphaseResampler`).
     public var sampleRate: Double
     /// Annotation texts → stages / dropped; nil: by hypnogram format (`.sleepEDF` for EDF+
-    /// hypnograms, `.nsrr` for NSRR XML).
+    /// hypnograms, `.nsrr` for NSRR XML, `.profusion` for Profusion XML).
     public var stageMapping: StageMapping?
 
-    public init(channel: String = "EEG Fpz-Cz", trimWakeMinutes: Int? = 30, sampleRate: Double = 100,
-                stageMapping: StageMapping? = nil) {
+    public init(channel: String = "EEG Fpz-Cz", channelMatch: ChannelMatch = .exact, trimWakeMinutes: Int? = 30,
+                sampleRate: Double = 100, stageMapping: StageMapping? = nil) {
         self.channel = channel
+        self.channelMatch = channelMatch
         self.trimWakeMinutes = trimWakeMinutes
         self.sampleRate = sampleRate
         self.stageMapping = stageMapping
@@ -30,7 +43,7 @@ public struct PrepareOptions: Sendable, Equatable {
 public struct PreparedNight: Sendable {
     /// The epochs (physical units of the channel, e.g. µV) and their stage labels.
     public var recording: Recording
-    /// Label of the PSG channel used.
+    /// Label of the PSG channel used (with `.firstContaining`, the label found).
     public var channel: String
     /// Sample rate of the channel in the PSG, before resampling to `recording.sampleRate`.
     public var sourceSampleRate: Double
@@ -89,6 +102,12 @@ public struct EpochPlan: Sendable, Equatable {
 /// Differences from the reference: an annotation without duration covers one epoch, a
 /// duration that is not a multiple of 30 s is floored (the reference raises), onsets are
 /// rounded to the nearest sample (the reference truncates: equal for whole-second onsets).
+///
+/// Profusion XML (SHHS, `prepare_shhs.py`): stage value `i` covers the 30 s from `i · 30`
+/// s; a night with a value above 5 is skipped whole, as the reference skips it. The
+/// reference also requires the signal to be a whole number of epochs and exactly as many
+/// epochs as stage values (it raises otherwise); here stage values past the end of the
+/// signal are counted as outside it and a trailing part-epoch of signal is not used.
 public enum Preparation {
     /// Seconds per epoch.
     public static let epochSeconds = 30.0
@@ -110,16 +129,17 @@ public enum Preparation {
         return report
     }
 
-    /// Prepares every NSRR pair (`<id>.edf` in `edfDirectory` with `<id>-nsrr.xml` in
-    /// `annotationDirectory`, e.g. SHHS's `shhs1-200001.edf` + `shhs1-200001-nsrr.xml`), as
-    /// `prepareDirectory` does for Sleep-EDF.
+    /// Prepares every NSRR pair (`<id>.edf` in `edfDirectory` with `<id>-nsrr.xml` or
+    /// `<id>-profusion.xml` in `annotationDirectory`, e.g. SHHS's `shhs1-200001.edf` +
+    /// `shhs1-200001-nsrr.xml`; see `NightFiles.nsrrPairs`), as `prepareDirectory` does
+    /// for Sleep-EDF.
     public static func prepareNSRR(edfDirectory: URL, annotationDirectory: URL, options: PrepareOptions = PrepareOptions(),
                                    each: (NightOutcome) throws -> Void) throws -> PreparationReport {
         let (pairs, unpaired) = try NightFiles.nsrrPairs(edfDirectory: edfDirectory, annotationDirectory: annotationDirectory)
         guard !pairs.isEmpty else {
             throw SleepfoldError(.noRecordings, file: edfDirectory.path,
                                  found: unpaired.isEmpty ? "no *.edf file" : "no complete pair (\(unpaired.prefix(5).joined(separator: "; ")))",
-                                 expected: "<id>.edf with <id>-nsrr.xml in \(annotationDirectory.path)")
+                                 expected: "<id>.edf with <id>-nsrr.xml or <id>-profusion.xml in \(annotationDirectory.path)")
         }
         var report = try prepare(pairs, options: options, each: each)
         report.unpaired = unpaired
@@ -143,10 +163,11 @@ public enum Preparation {
     public static func prepareNight(_ files: NightFiles, options: PrepareOptions = PrepareOptions()) throws -> NightOutcome {
         try check(options)
         let psg = try EDFReader(url: files.psg)
-        let index = try channelIndex(options.channel, in: psg)
+        let index = try channelIndex(options.channel, match: options.channelMatch, in: psg)
+        let channel = psg.header.signals[index].label
         guard let sourceRate = psg.header.sampleRate(ofSignal: index) else {
             throw SleepfoldError(.badField, file: psg.name, field: "duration of a data record", found: "0",
-                                 expected: "a positive duration for signal '\(options.channel)'")
+                                 expected: "a positive duration for signal '\(channel)'")
         }
 
         // Seconds from the PSG's first sample = hypnogram onset + shift.
@@ -163,7 +184,24 @@ public enum Preparation {
         }
         let annotations: [EDFAnnotation]
         let defaultMapping: StageMapping
-        if files.hypnogram.pathExtension.lowercased() == "xml" {
+        if files.hypnogram.lastPathComponent.hasSuffix(NightFiles.profusionSuffix) {
+            // Profusion: one stage per 30 s from the recording's start.
+            let profusion = try ProfusionAnnotations(contentsOf: files.hypnogram)
+            if let (epoch, value) = profusion.valueAboveFive {
+                // The reference's rule: a night with a stage value above 5 is left out whole.
+                let summary = NightSummary(
+                    id: files.id, channel: channel, epochsPerStage: Array(repeating: 0, count: Stage.count),
+                    droppedEpochs: [:], epochsOutsideSignal: 0, trimmedWakeEpochs: 0, overlappingEpochs: 0,
+                    partialEpochAnnotations: 0, ignoredAnnotations: [:], signalDuration: psg.header.duration,
+                    skipReason: "stage value \(value) (above 5: unscored or movement) at epoch \(epoch) of "
+                        + "\(files.hypnogram.lastPathComponent); the reference preparation leaves such nights out")
+                return .skipped(summary)
+            }
+            annotations = profusion.events.map {
+                EDFAnnotation(onset: $0.onset - psgStartOffset, duration: $0.duration, text: $0.text)
+            }
+            defaultMapping = .profusion
+        } else if files.hypnogram.pathExtension.lowercased() == "xml" {
             // NSRR: Start is seconds from the recording's start.
             annotations = try NSRRAnnotations(contentsOf: files.hypnogram).events.map {
                 EDFAnnotation(onset: $0.onset - psgStartOffset, duration: $0.duration, text: $0.text)
@@ -188,7 +226,7 @@ public enum Preparation {
                              mapping: options.stageMapping ?? defaultMapping, trimWakeMinutes: options.trimWakeMinutes)
 
         var summary = NightSummary(
-            id: files.id, channel: options.channel,
+            id: files.id, channel: channel,
             epochsPerStage: (0..<Stage.count).map { k in plan.stages.filter { $0.rawValue == k }.count },
             droppedEpochs: plan.droppedEpochs, epochsOutsideSignal: plan.epochsOutsideSignal,
             trimmedWakeEpochs: plan.trimmedWakeEpochs, overlappingEpochs: plan.overlappingEpochs,
@@ -213,7 +251,7 @@ public enum Preparation {
                                   sampleRate: options.sampleRate, samplesPerEpoch: samplesPerEpoch,
                                   x: x, labels: plan.stages.map(\.rawValue))
         return .prepared(PreparedNight(
-            recording: recording, channel: options.channel, sourceSampleRate: sourceRate,
+            recording: recording, channel: channel, sourceSampleRate: sourceRate,
             startTime: psg.header.startTime,
             epochOnsets: plan.starts.map { Double($0) / options.sampleRate }, summary: summary))
     }
@@ -299,20 +337,31 @@ public enum Preparation {
         }
     }
 
-    /// The one data signal labelled `channel`.
-    private static func channelIndex(_ channel: String, in psg: EDFReader) throws -> Int {
-        let matches = psg.header.signalIndices(label: channel).filter { !psg.header.signals[$0].isAnnotation }
-        guard matches.count == 1 else {
-            let labels = psg.header.dataSignalIndices.map { "'\(psg.header.signals[$0].label)'" }
-            if matches.isEmpty {
-                throw SleepfoldError(.missingChannel, file: psg.name, field: "channel", found: "no signal labelled '\(channel)'",
-                                     expected: "one of \(labels.joined(separator: ", "))")
+    /// The data signal `channel` names: the one labelled so (`.exact`), or the first whose
+    /// label contains it (`.firstContaining`).
+    private static func channelIndex(_ channel: String, match: ChannelMatch, in psg: EDFReader) throws -> Int {
+        let data = psg.header.dataSignalIndices
+        let labels = data.map { "'\(psg.header.signals[$0].label)'" }.joined(separator: ", ")
+        switch match {
+        case .firstContaining:
+            guard let first = data.first(where: { psg.header.signals[$0].label.contains(channel) }) else {
+                throw SleepfoldError(.missingChannel, file: psg.name, field: "channel",
+                                     found: "no signal whose label contains '\(channel)'", expected: "one of \(labels)")
             }
-            throw SleepfoldError(.ambiguousChannel, file: psg.name, field: "channel",
-                                 found: "\(matches.count) signals labelled '\(channel)' (signals \(matches.map { "\($0 + 1)" }.joined(separator: ", ")))",
-                                 expected: "a label that names one signal")
+            return first
+        case .exact:
+            let matches = psg.header.signalIndices(label: channel).filter { !psg.header.signals[$0].isAnnotation }
+            guard matches.count == 1 else {
+                if matches.isEmpty {
+                    throw SleepfoldError(.missingChannel, file: psg.name, field: "channel", found: "no signal labelled '\(channel)'",
+                                         expected: "one of \(labels)")
+                }
+                throw SleepfoldError(.ambiguousChannel, file: psg.name, field: "channel",
+                                     found: "\(matches.count) signals labelled '\(channel)' (signals \(matches.map { "\($0 + 1)" }.joined(separator: ", ")))",
+                                     expected: "a label that names one signal")
+            }
+            return matches[0]
         }
-        return matches[0]
     }
 }
 

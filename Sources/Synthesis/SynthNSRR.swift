@@ -6,16 +6,25 @@ import EDF
 import Preparation
 
 /// Synthetic nights in the NSRR layout of SHHS: `shhs1-<id>.edf` (plain EDF, 1-s records,
-/// "EEG" = C4-A1 and "EEG(sec)" = C3-A2 at `rate` Hz, "SaO2" at 1 Hz) with
-/// `shhs1-<id>-nsrr.xml` (stage events in 30-s multiples, plus the things real files
-/// have: stage 4 next to stage 3, a movement epoch, an arousal, and unscored time that
-/// runs past the end of the signal).
+/// "EEG(sec)" = C3-A2 listed before "EEG" = C4-A1 at `rate` Hz, as in SHHS1 files, and
+/// "SaO2" at 1 Hz) with either
+/// - `shhs1-<id>-nsrr.xml` (stage events in 30-s multiples, plus the things real files
+///   have: stage 4 next to stage 3, a movement epoch, an arousal, and unscored time that
+///   runs past the end of the signal), or
+/// - `shhs1-<id>-profusion.xml` (Compumedics Profusion: one value per 30-s epoch of the
+///   signal, 4 for every other run of N3, a scored arousal; no value above 5, which would
+///   make the night skipped).
 ///
 /// The signal is a `SynthCohort` night resampled from 100 Hz, so a model learns on it
 /// as on the Sleep-EDF-style synthetic cohort.
 public enum SynthNSRR {
+    /// Which annotation file a night gets.
+    public enum Annotations: String, Sendable, CaseIterable {
+        case nsrr, profusion
+    }
+
     /// What was written for one night: its id and the labels `sleepfold prepare --trim-wake
-    /// none` must produce (the movement epoch dropped).
+    /// none` must produce (NSRR: the movement epoch dropped; Profusion: every epoch).
     public struct Night: Sendable {
         public var id: String
         public var expectedLabels: [Int32]
@@ -26,7 +35,7 @@ public enum SynthNSRR {
 
     /// Writes the EDF + XML pair of `recording` (a 100-Hz synthetic night) into `directory`.
     public static func write(_ recording: Recording, subject: Int, visit: Int = 1, rate: Double,
-                             to directory: URL) throws -> Night {
+                             annotations: Annotations = .nsrr, to directory: URL) throws -> Night {
         let id = id(subject: subject, visit: visit)
         let source = recording.x.map(Double.init)
         let eeg = rate == recording.sampleRate ? source
@@ -52,8 +61,28 @@ public enum SynthNSRR {
             plus: false, patient: "\(id) X X X")
         try edf.write(to: directory.appendingPathComponent("\(id).edf"))
 
-        // Stage events: runs of one stage; N3 alternates "Stage 3"/"Stage 4" by run.
         let labels = recording.labels
+        if annotations == .profusion {
+            // One value per epoch; N3 runs alternate 3 and 4 (R&K stage 4), as NSRR's do below.
+            var values: [Int] = [], n3Runs = 0
+            for (e, label) in labels.enumerated() {
+                switch Stage(rawValue: label)! {
+                case .wake: values.append(0)
+                case .n1: values.append(1)
+                case .n2: values.append(2)
+                case .n3:
+                    if e == 0 || labels[e - 1] != label { n3Runs += 1 }
+                    values.append(n3Runs % 2 == 1 ? 3 : 4)
+                case .rem: values.append(5)
+                }
+            }
+            let xmlURL = directory.appendingPathComponent(id + NightFiles.profusionSuffix)
+            let xml = ProfusionAnnotations(stages: values).xml()
+            try fileAccess(xmlURL.path, cannot: "write the annotations") { try Data(xml.utf8).write(to: xmlURL) }
+            return Night(id: id, expectedLabels: labels)
+        }
+
+        // Stage events: runs of one stage; N3 alternates "Stage 3"/"Stage 4" by run.
         let movement = labels.count / 2
         var events: [EDFAnnotation] = [], types: [String] = []
         var expected: [Int32] = []

@@ -144,8 +144,8 @@ func attnsleep78SubjectPlanIsThePapers(k: Int, sizes: [Int]) throws {
         Issue.record("19 subjects with the attnsleep order must fail")
     } catch {
         #expect(error.code == .attnsleepSubjectCount && error.file == nil && error.field == "--fold-plan attnsleep")
-        #expect(error.description == "--fold-plan attnsleep: found 19 subjects, expected 20 (Sleep-EDF-20) or 78 "
-                + "(Sleep-EDF-78); use --fold-plan seeded")
+        #expect(error.description == "--fold-plan attnsleep: found 19 subjects, expected 20 (Sleep-EDF-20), 78 "
+                + "(Sleep-EDF-78) or 329 (the paper's SHHS1 recordings); use --fold-plan seeded")
     }
     do {
         _ = try FoldPlan(subjects: subjects, folds: 11, kind: .seeded, seed: 0, selection: .last)

@@ -21,7 +21,7 @@ struct CohortOptions: ParsableArguments {
     @Option(help: "Number of subject-wise folds.")
     var folds: Int = 20
 
-    @Option(help: "Subject order: attnsleep (the paper's, for 20 or 78 subjects) or seeded.")
+    @Option(help: "Subject order: attnsleep (the paper's, for 20 or 78 subjects or its 329 SHHS1 recordings) or seeded.")
     var foldPlan: FoldPlanKind = .seeded
 
     @Option(help: "Run seed: fold plan, validation subjects, initialisation, shuffling.")

@@ -20,8 +20,12 @@ struct PrepareCommand: ParsableCommand {
         cuts 30-s epochs aligned to the stage annotations, drops ?/movement epochs and keeps \
         --trim-wake minutes of wake around the sleep period, as the reference preparation does. \
         With --annotations DIR, pairs NSRR files instead (SHHS: shhs1-200001.edf with \
-        shhs1-200001-nsrr.xml; channel "EEG" = C4-A1 at 125 Hz by default; stages Wake|0 … \
-        REM sleep|5, 3 and 4 → N3, Unscored/Movement dropped). \
+        shhs1-200001-nsrr.xml, or else shhs1-200001-profusion.xml; channel "EEG" = C4-A1 at \
+        125 Hz by default). NSRR XML: stages Wake|0 … REM sleep|5, 3 and 4 → N3, \
+        Unscored/Movement epochs dropped. Profusion XML (what the AttnSleep paper read): one \
+        value per 30 s, 0 W … 5 REM, 4 → N3, and a night with a value above 5 is skipped. \
+        The paper's channel is --channel EEG --channel-match first-containing ("EEG(sec)", \
+        C3-A2, in SHHS1 files). \
         Each night becomes OUT/<id>.npz with x (n, 30·rate) float32, y (n,) int32 and fs, plus \
         ch_label (the channel, a string), source_fs (the channel's rate in the PSG), start_time \
         (the PSG header's start, seconds since 1970 reading the header clock as UTC) and \
@@ -32,7 +36,7 @@ struct PrepareCommand: ParsableCommand {
     @Option(help: "Directory of *-PSG.edf and *-Hypnogram.edf files (or of NSRR *.edf files with --annotations).")
     var edfDir: String?
 
-    @Option(help: "Directory of NSRR annotation files (<id>-nsrr.xml) for the EDF files of --edf-dir (SHHS, MESA, …).")
+    @Option(help: "Directory of NSRR annotation files (<id>-nsrr.xml, or <id>-profusion.xml; NSRR XML when both) for the EDF files of --edf-dir (SHHS, MESA, …).")
     var annotations: String?
 
     @Option(help: "Prepare manifest (JSON: {\"nights\": [{\"psg\", \"hypnogram\", \"subject\", \"night\", \"id\"}]}) for files not named like Sleep-EDF; also writes OUT/manifest.json for --data.")
@@ -43,6 +47,9 @@ struct PrepareCommand: ParsableCommand {
 
     @Option(help: "Label of the EEG channel to use (default: \"EEG Fpz-Cz\"; \"EEG\" with --annotations).")
     var channel: String?
+
+    @Option(help: "exact: the one signal labelled --channel; first-containing: the first signal whose label contains it, as the AttnSleep SHHS preparation picks (\"EEG\" → \"EEG(sec)\", C3-A2, in SHHS1 files).")
+    var channelMatch: ChannelMatch = .exact
 
     @Option(help: "Minutes of wake kept before the first and after the last sleep epoch, or none to keep every epoch.")
     var trimWake: TrimWake = .minutes(30)
@@ -61,7 +68,7 @@ struct PrepareCommand: ParsableCommand {
             throw ValidationError("--annotations pairs the EDF files of --edf-dir; give --edf-dir too")
         }
         let mapping = try stageMap.map { try StageMapping(contentsOf: URL(fileURLWithPath: $0)) }
-        let options = PrepareOptions(channel: channel ?? (annotations == nil ? "EEG Fpz-Cz" : "EEG"),
+        let options = PrepareOptions(channel: channel ?? (annotations == nil ? "EEG Fpz-Cz" : "EEG"), channelMatch: channelMatch,
                                      trimWakeMinutes: trimWake.minutes, sampleRate: rate, stageMapping: mapping)
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -151,3 +158,5 @@ enum TrimWake: ExpressibleByArgument, Equatable {
         }
     }
 }
+
+extension ChannelMatch: ExpressibleByArgument {}

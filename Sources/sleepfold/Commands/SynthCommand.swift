@@ -37,10 +37,10 @@ struct SynthCommand: ParsableCommand {
     @Option(help: "Directory to write the recordings to (created if missing).")
     var out: String
 
-    @Option(help: "npz: AttnSleep NPZ files (SC4ssNE0.npz); nsrr: SHHS-style EDF + NSRR XML pairs (shhsV-2000ss.edf, …-nsrr.xml) for `prepare --annotations`.")
+    @Option(help: "npz: AttnSleep NPZ files (SC4ssNE0.npz); nsrr: SHHS-style EDF + NSRR XML pairs (shhsV-2000ss.edf, …-nsrr.xml) for `prepare --annotations`; profusion: the same EDF with Compumedics Profusion XML (…-profusion.xml).")
     var format: SynthFormat = .npz
 
-    @Option(help: "EEG sample rate of --format nsrr files in Hz (SHHS: 125).")
+    @Option(help: "EEG sample rate of --format nsrr and profusion files in Hz (SHHS: 125).")
     var rate: Double = 125
 
     func run() throws {
@@ -48,12 +48,14 @@ struct SynthCommand: ParsableCommand {
         try options.validate()
         let directory = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        if format == .nsrr {
+        if format == .nsrr || format == .profusion {
             guard rate > 0 && rate <= 1000 else {
                 throw SleepfoldError(.invalidValue, field: "--rate", found: "\(rate)", expected: "a rate in (0, 1000] Hz")
             }
-            let nights = try Self.writeNSRR(options, rate: rate, to: directory)
-            print("wrote \(nights) SHHS-style nights (EDF at \(formatHz(rate)) Hz + NSRR XML) of \(subjects) subjects to \(directory.path)")
+            let annotations: SynthNSRR.Annotations = format == .nsrr ? .nsrr : .profusion
+            let nights = try Self.writeNSRR(options, rate: rate, annotations: annotations, to: directory)
+            print("wrote \(nights) SHHS-style nights (EDF at \(formatHz(rate)) Hz + \(format == .nsrr ? "NSRR" : "Profusion") XML) "
+                  + "of \(subjects) subjects to \(directory.path)")
             return
         }
         try Self.write(options, to: directory)
@@ -66,14 +68,16 @@ struct SynthCommand: ParsableCommand {
     }
 
     /// SHHS-style pairs, in parallel; visit = night.
-    static func writeNSRR(_ options: SynthOptions, rate: Double, to directory: URL) throws -> Int {
+    static func writeNSRR(_ options: SynthOptions, rate: Double, annotations: SynthNSRR.Annotations,
+                          to directory: URL) throws -> Int {
         let jobs = (0..<options.subjects).flatMap { s in (1...options.nights).map { (s, $0) } }
         let failures = FailureBox()
         DispatchQueue.concurrentPerform(iterations: jobs.count) { i in
             let (subject, night) = jobs[i]
             do {
                 let recording = try SynthCohort.night(subject: subject, night: night, options: options)
-                _ = try SynthNSRR.write(recording, subject: subject, visit: night, rate: rate, to: directory)
+                _ = try SynthNSRR.write(recording, subject: subject, visit: night, rate: rate, annotations: annotations,
+                                        to: directory)
             } catch {
                 failures.add(error)
             }
@@ -109,7 +113,7 @@ final class FailureBox: @unchecked Sendable {
 
 /// `synth --format`.
 enum SynthFormat: String, ExpressibleByArgument, CaseIterable {
-    case npz, nsrr
+    case npz, nsrr, profusion
 }
 
 private func formatHz(_ rate: Double) -> String {
