@@ -13,9 +13,9 @@ import TestSupport
 /// End-to-end tests of the cluster: real coordinator and worker processes over
 /// real sockets, on a tiny synthetic cohort (issue: the cluster's "done means").
 @Suite(.serialized) struct ClusterTests {
-    /// Bytes: the most a coordinator of these tiny runs (4 nights of 48 epochs, a model of
-    /// a few hundred KB) may hold at its peak, hostile peers or not. It measures ~N MiB;
-    /// a frame of the sizes the hostile tests send, if read, would take it far above.
+    /// Bytes: the most a coordinator of these tiny runs (4 nights of 48 epochs, a tiny
+    /// model) may hold at its peak, hostile peers or not. It measures ~40 MiB; the 512 MiB
+    /// frame of the garbage test, if read, takes it to ~1 GiB (measured with ZMQ_MAXMSGSIZE off).
     static let coordinatorPeakBound = 300 << 20
 
     /// Checks (and prints, for the record) a coordinator's peak resident memory.
@@ -371,7 +371,7 @@ import TestSupport
         // Protobuf JSON, one result a line; bytes fields are base64, fold 0 is left out.
         let journal = run.appendingPathComponent("journal.jsonl")
         var lines = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n").map(String.init)
-        #expect(lines.count == 4)
+        try #require(lines.count == 4)
         var badFolds: [Int] = []
         for (line, damage) in [(1, "label"), (2, "probabilities")] {
             var entry = try #require(try JSONSerialization.jsonObject(with: Data(lines[line].utf8)) as? [String: Any])

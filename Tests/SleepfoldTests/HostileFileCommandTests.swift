@@ -9,7 +9,7 @@ import TestSupport
 /// is reserved for it.
 @Suite struct HostileFileCommandTests {
     /// Bytes: the most `plan` may hold at its peak on a cohort of two tiny nights. It
-    /// measures ~N MiB; the member claims 4 TB (x) or 4 TB of int32 labels (y).
+    /// measures ~20-25 MiB; the member claims 4 TB (x: float32, y: int32).
     static let planPeakBound = 64 << 20
 
     @Test(arguments: ["x", "y"])
