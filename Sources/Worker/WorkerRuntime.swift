@@ -30,8 +30,10 @@ public final class WorkerRuntime {
     /// Bytes, largest frame accepted from the coordinator (ZMQ_MAXMSGSIZE: libzmq drops a
     /// coordinator announcing a larger one before reading it). The largest legitimate
     /// messages are a data chunk (at most 4 MiB, the coordinator's `maxChunk`) plus its
-    /// framing, and a fold task (a few hundred bytes per recording of the cohort).
-    public static let maxMessageBytes = 16 << 20
+    /// framing, and a fold task (a few hundred bytes per recording of the cohort). 16 MiB is
+    /// 4 × the chunk and holds the task of a cohort of tens of thousands of recordings, while
+    /// a hostile coordinator cannot make an idle worker hold more than that per message.
+    public static let maxMessageBytes = 16 << 20   // bytes
 
     public struct Options: Sendable {
         public var endpoint: String

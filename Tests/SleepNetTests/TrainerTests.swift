@@ -86,6 +86,21 @@ func stagePairs(_ predictions: [Trainer.RecordingPrediction]) -> [(truth: Stage,
         }
     }
 
+    /// Issue 18: `predict` bounds its evaluation batch before allocating for it, as `run`
+    /// bounds the training batch: 0 or less would never advance (or trap), 2^40 is refused
+    /// by the memory estimate (without the check a night's epochs would simply be taken).
+    @Test(arguments: [0, -1, 1 << 40])
+    func predictRefusesAnUnboundedEvaluationBatch(batch: Int) throws {
+        let config = smallExperiment(epochs: 1)
+        let trainer = Trainer(config: config, selection: .last, seed: 0)
+        trainer.evaluationBatch = batch
+        let model = try SleepModel(config: config.model, seed: 0)
+        let e = expectError(.invalidConfig, field: "evaluationBatch") { _ = try trainer.predict([Self.tiny[0]], model: model) }
+        #expect(e?.message.contains("\(batch)") == true, "\(String(describing: e))")
+        trainer.evaluationBatch = 128
+        #expect(try trainer.predict([Self.tiny[0]], model: model).0.first?.predictedLabels.count == Self.tiny[0].epochCount)
+    }
+
     @Test func cancellationStopsTraining() {
         let trainer = Trainer(config: smallExperiment(epochs: 50), selection: .last, seed: 0)
         #expect(throws: CancellationError.self) {

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Basics
 import Recordings
 import Cohorts
@@ -46,10 +47,45 @@ struct ClusterFixture {
     }
 }
 
+/// An undisturbed run of the cluster fixture (`sleepfold run --workers 1`), one per
+/// epoch count, made once per test process and shared: the hostile-peer tests compare
+/// their runs' predictions.csv with its byte for byte (the synthetic cohort and the
+/// model are deterministic, so the same arguments give the same file).
+struct ReferenceRun: Sendable {
+    let fixture: ClusterFixture
+    let directory: URL
+    let predictions: String
+
+    private static let made = Mutex<[Int: ReferenceRun]>([:])
+
+    static func make(epochs: Int) throws -> ReferenceRun {
+        try made.withLock { runs in
+            if let run = runs[epochs] { return run }
+            if runs.isEmpty { atexit { ReferenceRun.removeAll() } }
+            let fixture = try ClusterFixture(name: "reference-\(epochs)", epochs: epochs)
+            let directory = fixture.root.appendingPathComponent("run")
+            let result = try CommandRunner.run(["run", "--workers", "1"] + fixture.runArguments + ["--out", directory.path])
+            guard result.status == 0 else {
+                fixture.remove()
+                throw ClusterFixture.Failure("the reference run failed: \(result.stderr)")
+            }
+            let run = ReferenceRun(fixture: fixture, directory: directory, predictions: try fixture.predictions(directory))
+            runs[epochs] = run
+            return run
+        }
+    }
+
+    private static func removeAll() {
+        made.withLock { runs in for run in runs.values { run.fixture.remove() } }
+    }
+}
+
 /// A `sleepfold` process running in the background, its output in a log file.
 final class BackgroundProcess {
     let process = Process()
     let log: URL
+    /// Its peak resident memory, sampled from outside while it runs.
+    let memory: MemoryWatch
 
     init(_ arguments: [String], log: URL, prefix: [String] = []) throws {
         self.log = log
@@ -68,6 +104,7 @@ final class BackgroundProcess {
         process.standardOutput = handle
         process.standardError = handle
         try process.run()
+        memory = MemoryWatch(pid: process.processIdentifier)
     }
 
     var output: String { (try? String(contentsOf: log, encoding: .utf8)) ?? "" }

@@ -13,6 +13,20 @@ import TestSupport
 /// End-to-end tests of the cluster: real coordinator and worker processes over
 /// real sockets, on a tiny synthetic cohort (issue: the cluster's "done means").
 @Suite(.serialized) struct ClusterTests {
+    /// Bytes: the most a coordinator of these tiny runs (4 nights of 48 epochs, a tiny
+    /// model) may hold at its peak, hostile peers or not. It measures ~40 MiB; the 512 MiB
+    /// frame of the garbage test, if read, takes it to ~1 GiB (measured with ZMQ_MAXMSGSIZE off).
+    static let coordinatorPeakBound = 300 << 20
+
+    /// Checks (and prints, for the record) a coordinator's peak resident memory.
+    static func expectBoundedMemory(_ coordinator: BackgroundProcess, _ test: String,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        let peak = coordinator.memory.peakBytes
+        print("\(test): coordinator peak RSS \(peak >> 20) MiB")
+        #expect(peak > 0 && peak < coordinatorPeakBound,
+                "coordinator peak RSS \(peak >> 20) MiB, bound \(coordinatorPeakBound >> 20) MiB", sourceLocation: sourceLocation)
+    }
+
     @Test func twoWorkersAndOneWorkerGiveBitIdenticalPredictions() throws {
         let f = try ClusterFixture(name: "two-vs-one")
         defer { f.remove() }
@@ -128,6 +142,7 @@ import TestSupport
     /// it failed three times, and sends three results of another run. None of it is
     /// acknowledged or counted; the run ends with every fold from the honest worker.
     @Test func forgedResultsAndFailuresFromAClientNotHoldingTheFoldAreDropped() throws {
+        let reference = try ReferenceRun.make(epochs: 2)
         let f = try ClusterFixture(name: "forged", epochs: 2)
         defer { f.remove() }
         let port = try freePort()
@@ -201,10 +216,13 @@ import TestSupport
         #expect(try f.predictions(run).split(separator: "\n").count == 1 + 4 * 48)
         let checkpoint = try Data(contentsOf: run.appendingPathComponent(String(format: "checkpoints/fold-%02d.safetensors", task.fold)))
         #expect(checkpoint != junk && checkpoint.count > 1000)
+        #expect(try f.predictions(run) == reference.predictions)
+        Self.expectBoundedMemory(coordinator, "forged results")
         _ = worker.waitForExit(timeout: 10)
     }
 
     @Test func garbageForeignVersionsAndOversizedMessagesAreDroppedAndTheRunGoesOn() throws {
+        let reference = try ReferenceRun.make(epochs: 1)
         let f = try ClusterFixture(name: "garbage", epochs: 1)
         defer { f.remove() }
         let port = try freePort()
@@ -222,10 +240,11 @@ import TestSupport
         try rogue.send([Wire.versionFrame, [0xFF, 0xFF, 0xFF, 0xFF]])                // a malformed envelope
         // 2 frames of 768 KiB: each under libzmq's ZMQ_MAXMSGSIZE, together over the 1 MiB limit.
         try rogue.send([Wire.versionFrame, [UInt8](repeating: 0, count: 768 << 10), [UInt8](repeating: 0, count: 768 << 10)])
-        // One 2 MiB frame: libzmq disconnects its sender before reading it (on a socket of its own).
+        // One 512 MiB frame: libzmq disconnects its sender before reading it (on a socket of
+        // its own). Read, it would take the coordinator above its memory bound.
         let huge = try ZMQSocket(context, .dealer)
         try huge.connect("tcp://127.0.0.1:\(port)")
-        try huge.send([Wire.versionFrame, [UInt8](repeating: 0, count: 2 << 20)])
+        try huge.send([Wire.versionFrame, [UInt8](repeating: 0x5A, count: 512 << 20)])
         var progress = Sleepfold_Envelope()
         progress.progress = Sleepfold_Progress()
         try rogue.send(progress)                                                     // no hello first
@@ -256,6 +275,137 @@ import TestSupport
                                             "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
         #expect(coordinator.waitForExit(timeout: 180) == 0, "\(coordinator.output)")
         #expect(FileManager.default.fileExists(atPath: run.appendingPathComponent("report.json").path))
+        #expect(try f.predictions(run) == reference.predictions)
+        Self.expectBoundedMemory(coordinator, "garbage and oversized frames")
+        huge.close()
+        _ = worker.waitForExit(timeout: 10)
+    }
+
+    /// Issue 18, item 11: a client says hello, takes a fold and heartbeats that it trains
+    /// it (run id, fold, attempt) but never reports an epoch. With the first-epoch allowance
+    /// and the stall floor set to `stall` seconds, the coordinator takes the fold back once
+    /// that passes (not before), tells the client to stop, and an honest worker finishes
+    /// it: the predictions are those of an undisturbed run, byte for byte.
+    @Test func aFoldHeldByAPeerThatHeartbeatsButNeverProgressesIsQueuedAgainAtItsDeadline() throws {
+        let stall = 10.0   // s: long enough for an honest tiny fold's epoch on a loaded machine
+        let reference = try ReferenceRun.make(epochs: 1)
+        let f = try ClusterFixture(name: "stall", epochs: 1)
+        defer { f.remove() }
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run")
+        let coordinator = try BackgroundProcess(["coordinator"] + f.runArguments +
+            // Multiple 1: the stall limit stays `stall` unless an honest epoch takes longer.
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path, "--stall-multiple", "1",
+             "--stall-floor-s", "\(stall)", "--first-epoch-allowance-s", "\(stall)"],
+            log: f.root.appendingPathComponent("coordinator.out"))
+        #expect(coordinator.waitFor("listening", timeout: 30))
+
+        let context = try ZMQContext()
+        let staller = try ZMQSocket(context, .dealer)
+        try staller.connect("tcp://127.0.0.1:\(port)")
+        try staller.send(.hello(.with { $0.workerID = "staller" }))
+        var task: Sleepfold_FoldTask?
+        var deadline = Date().addingTimeInterval(10)
+        while task == nil, Date() < deadline {
+            guard try staller.waitForInput(timeout: 0.1), let frames = try staller.receive() else { continue }
+            if case .foldTask(let t) = try Wire.decode(frames).body { task = t }
+        }
+        let held = try #require(task)
+        let taken = Date()
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "honest",
+                                            "--threads", "2", "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
+
+        // Heartbeats twice a second (never silent long enough to be declared dead), no progress,
+        // until the coordinator says stop.
+        var stop: Sleepfold_Shutdown?
+        deadline = Date().addingTimeInterval(stall + 30)
+        while stop == nil, Date() < deadline {
+            try staller.send(.heartbeat(busyWith: held))
+            guard try staller.waitForInput(timeout: 0.5), let frames = try staller.receive() else { continue }
+            if case .shutdown(let s) = try Wire.decode(frames).body { stop = s }
+        }
+        let heldFor = Date().timeIntervalSince(taken)
+        staller.close()
+        #expect(stop?.reason.contains("fold \(held.fold) stuck: no epoch within 10 s") == true, "\(String(describing: stop))")
+        #expect(heldFor >= stall - 1 && heldFor < stall + 10, "the fold was taken back after \(heldFor) s")
+
+        #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
+        let log = coordinator.output
+        #expect(log.contains("fold \(held.fold) failed on staller: stuck: no epoch within 10 s"), "\(log)")
+        #expect(log.contains("fold \(held.fold) done by honest"), "\(log)")
+        #expect(!log.contains("given up"))
+        #expect(try f.predictions(run) == reference.predictions)
+        Self.expectBoundedMemory(coordinator, "staller")
+        _ = worker.waitForExit(timeout: 10)
+    }
+
+    /// The stall limits are numbers of seconds (or a multiple) above 0: anything else is
+    /// refused before the coordinator starts, naming the option.
+    @Test(arguments: ["--stall-multiple", "--stall-floor-s", "--first-epoch-allowance-s"])
+    func stallLimitsThatAreNotPositiveAreRefused(option: String) throws {
+        let root = try CommandRunner.temporaryDirectory("stall-options")
+        defer { try? FileManager.default.removeItem(at: root) }
+        for value in ["0", "-5", "inf", "nan"] {
+            let result = try CommandRunner.run(["coordinator", "--data", root.path, "--out", root.appendingPathComponent("run").path,
+                                                "\(option)=\(value)"], timeout: 30)
+            #expect(result.status != 0)
+            #expect(result.stderr.contains("\(option): found"), "\(option)=\(value): \(result.stderr)")
+            #expect(!FileManager.default.fileExists(atPath: root.appendingPathComponent("run").path))
+        }
+    }
+
+    /// Issue 18, item 9: a finished run's journal edited so that one entry has a predicted
+    /// label of 7 and another is 4 bytes short of its probabilities. The coordinator restarted
+    /// on it names each bad line, runs exactly those two folds again, and ends with the
+    /// undisturbed run's predictions.csv.
+    @Test func aRestartOnAJournalWithCorruptEntriesRunsExactlyThoseFoldsAgain() throws {
+        let reference = try ReferenceRun.make(epochs: 1)
+        let root = try CommandRunner.temporaryDirectory("bad-journal")
+        defer { try? FileManager.default.removeItem(at: root) }
+        let run = root.appendingPathComponent("run")
+        try FileManager.default.copyItem(at: reference.directory, to: run)
+        for file in ["predictions.csv", "report.json", "report.md", "report.html"] {
+            try? FileManager.default.removeItem(at: run.appendingPathComponent(file))
+        }
+
+        // Protobuf JSON, one result a line; bytes fields are base64, fold 0 is left out.
+        let journal = run.appendingPathComponent("journal.jsonl")
+        var lines = try String(contentsOf: journal, encoding: .utf8).split(separator: "\n").map(String.init)
+        try #require(lines.count == 4)
+        var badFolds: [Int] = []
+        for (line, damage) in [(1, "label"), (2, "probabilities")] {
+            var entry = try #require(try JSONSerialization.jsonObject(with: Data(lines[line].utf8)) as? [String: Any])
+            var predictions = try #require(entry["predictions"] as? [[String: Any]])
+            let key = damage == "label" ? "predictedLabels" : "probabilities"
+            let base64 = try #require(predictions[0][key] as? String)
+            var bytes = try #require(Data(base64Encoded: base64))
+            if damage == "label" { bytes[bytes.startIndex + 3] = 7 } else { bytes.removeLast(4) }
+            predictions[0][key] = bytes.base64EncodedString()
+            entry["predictions"] = predictions
+            lines[line] = String(decoding: try JSONSerialization.data(withJSONObject: entry, options: .withoutEscapingSlashes), as: UTF8.self)
+            badFolds.append(entry["fold"] as? Int ?? 0)
+        }
+        try Data((lines.joined(separator: "\n") + "\n").utf8).write(to: journal)
+
+        let port = try freePort()
+        let coordinator = try BackgroundProcess(["coordinator"] + reference.fixture.runArguments +
+            ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path], log: root.appendingPathComponent("coordinator.out"))
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "w",
+                                            "--threads", "2", "--data", reference.fixture.data.path],
+                                           log: root.appendingPathComponent("worker.out"))
+        #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
+        let log = coordinator.output
+        for (line, fold) in zip([2, 3], badFolds) {
+            #expect(log.contains("journal.jsonl line \(line): invalid entry for fold \(fold) ignored"), "\(log)")
+        }
+        #expect(log.contains("journal: 2 of 4 folds already done"), "\(log)")
+        let dispatched = log.split(separator: "\n").compactMap { line -> Int? in
+            guard let arrow = line.range(of: " (attempt 1) → w"), let start = line.range(of: "fold ") else { return nil }
+            return Int(line[start.upperBound..<arrow.lowerBound])
+        }
+        #expect(dispatched.sorted() == badFolds.sorted(), "\(log)")
+        #expect(try String(contentsOf: run.appendingPathComponent("predictions.csv"), encoding: .utf8) == reference.predictions)
+        Self.expectBoundedMemory(coordinator, "corrupt journal")
         _ = worker.waitForExit(timeout: 10)
     }
 

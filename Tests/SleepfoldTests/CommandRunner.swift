@@ -14,6 +14,9 @@ struct CommandRunner {
         let status: Int32
         let stdout: String
         let stderr: String
+        /// Its peak resident memory (VmHWM), sampled from outside while it ran, in bytes
+        /// (nil when not measured).
+        var peakResidentBytes: Int? = nil
     }
 
     /// The sleepfold binary next to the test bundle (same build configuration).
@@ -36,6 +39,7 @@ struct CommandRunner {
         process.standardOutput = out
         process.standardError = err
         try process.run()
+        let memory = MemoryWatch(pid: process.processIdentifier)
         // Read both pipes while the process runs so neither fills up.
         let group = DispatchGroup()
         nonisolated(unsafe) var outData = Data(), errData = Data()
@@ -51,7 +55,7 @@ struct CommandRunner {
         process.waitUntilExit()
         return Output(status: process.terminationStatus,
                       stdout: String(decoding: outData, as: UTF8.self),
-                      stderr: String(decoding: errData, as: UTF8.self))
+                      stderr: String(decoding: errData, as: UTF8.self), peakResidentBytes: memory.peakBytes)
     }
 
     struct TimedOut: Error { let arguments: [String] }

@@ -8,6 +8,9 @@ import TestSupport
 /// (`predict`) end the command within seconds with one line naming the field:
 /// nothing of the absurd size is allocated.
 @Suite struct ConfigBoundsCommandTests {
+    /// Bytes: the most either command may hold at its peak before refusing (measured
+    /// from outside, VmHWM); the sizes asked for are gigabytes to exabytes.
+    static let peakBound = 128 << 20
     /// (JSON of the model's absurd fields, the field the error must name).
     static let absurd: [(model: String, field: String)] = [
         (#"{"branch1": {"kernel": 50, "stride": 6, "padding": 9223372036854775807, "firstPool": {"kernel": 8, "stride": 2, "padding": 4}, "convKernel": 8, "convPadding": 4, "lastPool": {"kernel": 4, "stride": 4, "padding": 2}}}"#,
@@ -40,6 +43,7 @@ import TestSupport
             #expect(result.stderr.contains("absurd.safetensors") && result.stderr.contains("__metadata__.model_config.\(field)"),
                     "\(result.stderr)")
             #expect(result.stderr.contains("expected"), "\(result.stderr)")
+            Self.expectBoundedMemory(result, "predict, \(field)")
         }
     }
 
@@ -55,6 +59,15 @@ import TestSupport
             #expect(result.status != 0)
             #expect(Date().timeIntervalSince(start) < 20, "\(field): took \(Date().timeIntervalSince(start)) s")
             #expect(result.stderr.contains("tiny.json") && result.stderr.contains(field), "\(result.stderr)")
+            Self.expectBoundedMemory(result, "train, \(field)")
         }
+    }
+
+    static func expectBoundedMemory(_ result: CommandRunner.Output, _ what: String,
+                                    sourceLocation: SourceLocation = #_sourceLocation) {
+        let peak = result.peakResidentBytes ?? 0
+        print("\(what): peak RSS \(peak >> 20) MiB")
+        #expect(peak > 0 && peak < peakBound, "\(what): peak RSS \(peak >> 20) MiB, bound \(peakBound >> 20) MiB",
+                sourceLocation: sourceLocation)
     }
 }

@@ -189,6 +189,13 @@ public final class Trainer {
     /// `predict` loading one night at a time.
     public func predict(_ recordings: [LazyRecording], model: SleepModel,
                         lossWeights: [Float]? = nil) throws -> ([RecordingPrediction], Double) {
+        // Activations for `evaluationBatch` epochs at once are allocated below: bound it first, as
+        // `run` bounds the training batch (0 would never advance; a huge one would abort).
+        guard evaluationBatch >= 1 else {
+            throw SleepfoldError(.invalidConfig, file: "trainer", field: "evaluationBatch", found: "\(evaluationBatch)",
+                                 expected: "at least 1")
+        }
+        try config.model.validateMemory(batchSize: evaluationBatch, source: "trainer", field: "evaluationBatch")
         let K = config.model.classes
         let S = config.model.inputSamples
         let loss = WeightedCrossEntropy()

@@ -34,11 +34,33 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Largest message accepted from a worker, in MiB.")
     var maxMessageMb: Int = 256
 
+    // When a fold is stuck (its holder heartbeats but reports no epoch): see FoldDeadlines.
+    @Option(help: "A running fold with no new epoch for this many times the run's median epoch time is queued again.")
+    var stallMultiple: Double = FoldDeadlines.defaultMultiple
+
+    @Option(help: "Shortest wait for a fold's next epoch, in seconds, whatever the median epoch time.")
+    var stallFloorS: Double = FoldDeadlines.defaultFloor
+
+    @Option(help: "Longest wait for a fold's first epoch (fetching data and writing epoch files included), in seconds.")
+    var firstEpochAllowanceS: Double = FoldDeadlines.defaultFirstEpochAllowance
+
     @Option(help: "CURVE: this coordinator's .key_secret file (from `sleepfold keygen`).")
     var curveSecret: String?
 
     @Option(help: "CURVE: directory of admitted workers' public .key files.")
     var allow: String?
+
+    func validate() throws {
+        // Zero, negative or infinite limits would requeue every fold at once or never.
+        for (option, value) in [("--stall-multiple", stallMultiple), ("--stall-floor-s", stallFloorS),
+                                ("--first-epoch-allowance-s", firstEpochAllowanceS)] where !(value.isFinite && value > 0) {
+            throw ValidationError("\(option): found \(value), expected a finite number greater than 0")
+        }
+    }
+
+    var deadlines: FoldDeadlines {
+        FoldDeadlines(multiple: stallMultiple, floor: stallFloorS, firstEpochAllowance: firstEpochAllowanceS)
+    }
 
     func run() throws {
         let layout = RunReporter.Layout(URL(fileURLWithPath: out))
@@ -46,7 +68,7 @@ struct CoordinatorCommand: ParsableCommand {
         let log = try RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
         let (setup, _) = try makeRunSetup(cohort, training)
         let report = try runCoordinator(setup: setup, layout: layout, bind: bind, curve: try curveOptions(),
-                                        maxMessageBytes: maxMessageMb << 20, log: log) { endpoint in
+                                        maxMessageBytes: maxMessageMb << 20, deadlines: deadlines, log: log) { endpoint in
             log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
         }
         print(summaryLine(report))
@@ -68,14 +90,15 @@ struct CoordinatorCommand: ParsableCommand {
 /// Runs the coordinator to the end and writes the report; throws (after
 /// writing what it has) when some folds were given up.
 func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
-                    curve: (keys: CurveKeyPair, allowedWorkers: [String])?, maxMessageBytes: Int = 256 << 20, log: RunLog,
+                    curve: (keys: CurveKeyPair, allowedWorkers: [String])?, maxMessageBytes: Int = 256 << 20,
+                    deadlines: FoldDeadlines = FoldDeadlines(), log: RunLog,
                     started: (String) throws -> Void) throws -> Report {
     let view = ProgressView()
     log.view = view
     defer { log.view = nil }
     let runtime = try CoordinatorRuntime(
         plan: setup.plan, journalURL: layout.journal, checkpointDirectory: layout.checkpoints,
-        options: .init(bind: bind, curve: curve, maxMessageBytes: maxMessageBytes),
+        options: .init(bind: bind, curve: curve, maxMessageBytes: maxMessageBytes, deadlines: deadlines),
         view: view, log: { log($0) })
     try started(runtime.endpoint)
     let outcome = try runtime.run()
