@@ -34,15 +34,7 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "Largest message accepted from a worker, in MiB.")
     var maxMessageMb: Int = 256
 
-    // When a fold is stuck (its holder heartbeats but reports no epoch): see FoldDeadlines.
-    @Option(help: "A running fold with no new epoch for this many times the run's median epoch time is queued again.")
-    var stallMultiple: Double = FoldDeadlines.defaultMultiple
-
-    @Option(help: "Shortest wait for a fold's next epoch, in seconds, whatever the median epoch time.")
-    var stallFloorS: Double = FoldDeadlines.defaultFloor
-
-    @Option(help: "Longest wait for a fold's first epoch (fetching data and writing epoch files included), in seconds.")
-    var firstEpochAllowanceS: Double = FoldDeadlines.defaultFirstEpochAllowance
+    @OptionGroup var stall: StallOptions
 
     @Option(help: "CURVE: this coordinator's .key_secret file (from `sleepfold keygen`).")
     var curveSecret: String?
@@ -50,40 +42,18 @@ struct CoordinatorCommand: ParsableCommand {
     @Option(help: "CURVE: directory of admitted workers' public .key files.")
     var allow: String?
 
-    func validate() throws {
-        // Zero, negative or infinite limits would requeue every fold at once or never.
-        for (option, value) in [("--stall-multiple", stallMultiple), ("--stall-floor-s", stallFloorS),
-                                ("--first-epoch-allowance-s", firstEpochAllowanceS)] where !(value.isFinite && value > 0) {
-            throw ValidationError("\(option): found \(value), expected a finite number greater than 0")
-        }
-    }
-
-    var deadlines: FoldDeadlines {
-        FoldDeadlines(multiple: stallMultiple, floor: stallFloorS, firstEpochAllowance: firstEpochAllowanceS)
-    }
-
     func run() throws {
         let layout = RunReporter.Layout(URL(fileURLWithPath: out))
         try FileManager.default.createDirectory(at: layout.directory, withIntermediateDirectories: true)
         let log = try RunLog(file: layout.logs.appendingPathComponent("coordinator.log"))
         let (setup, _) = try makeRunSetup(cohort, training)
-        let report = try runCoordinator(setup: setup, layout: layout, bind: bind, curve: try curveOptions(),
-                                        maxMessageBytes: maxMessageMb << 20, deadlines: deadlines, log: log) { endpoint in
+        let report = try runCoordinator(setup: setup, layout: layout, bind: bind,
+                                        curve: try curveConfiguration(secret: curveSecret, allow: allow),
+                                        maxMessageBytes: maxMessageMb << 20, deadlines: stall.deadlines, log: log) { endpoint in
             log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
         }
         print(summaryLine(report))
         print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
-    }
-
-    func curveOptions() throws -> (keys: CurveKeyPair, allowedWorkers: [String])? {
-        switch (curveSecret, allow) {
-        case (nil, nil): return nil
-        case (let secret?, let dir?):
-            return (try CurveKeyFile.readKeyPair(URL(fileURLWithPath: secret)),
-                    try CurveKeyFile.readPublicKeys(directory: URL(fileURLWithPath: dir)))
-        default:
-            throw ValidationError("CURVE needs both --curve-secret and --allow")
-        }
     }
 }
 

@@ -48,6 +48,8 @@ struct StudyCommand: ParsableCommand {
     @Option(help: "Largest message accepted from a worker, in MiB.")
     var maxMessageMb: Int = 256
 
+    @OptionGroup var stall: StallOptions
+
     @Option(help: "CURVE (with --bind): this coordinator's .key_secret file (from `sleepfold keygen`).")
     var curveSecret: String?
 
@@ -75,7 +77,7 @@ struct StudyCommand: ParsableCommand {
         let runtime = try CoordinatorRuntime(
             runs: plan.coordinatorRuns,
             options: .init(bind: bind ?? "tcp://127.0.0.1:*", curve: curve, maxMessageBytes: maxMessageMb << 20,
-                           welcomeID: plan.studyID),
+                           deadlines: stall.deadlines, welcomeID: plan.studyID),
             view: view, log: { log($0) })
         var children: LocalWorkers?
         defer { if let children { children.stopWatching(); RunCommand.stop(children.all) } }
