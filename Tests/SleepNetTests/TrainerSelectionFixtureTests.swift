@@ -10,8 +10,9 @@ import Evaluation
 /// trainer of commit 7b33180, which scored the test fold only for its own selection
 /// (Fixtures/trainer-selections.json). Scoring the test fold after every epoch must
 /// leave each mode's own predictions, chosen weights and training bit for bit as they
-/// were. Bit identity holds for one GEMM kernel: the test runs where the fixture's
-/// backend is the process's.
+/// were, and the last-epoch and test-oracle predictions of any mode's training must
+/// be those the `last` and `test-oracle` runs gave. Bit identity holds for one GEMM
+/// kernel: the test runs where the fixture's backend is the process's.
 ///
 /// To record the digests again (only when a change is meant to alter results):
 /// `SLEEPFOLD_RECORD_SELECTION_FIXTURE=/path/trainer-selections.json swift test --filter TrainerSelectionFixtureTests`.
@@ -93,6 +94,13 @@ import Evaluation
         let fixture = try Self.fixture()
         try #require(fixture.gemm == GEMMBackend.current.rawValue)
         let expected = try #require(fixture.modes[mode.rawValue])
-        #expect(Self.digest(try Self.train(mode)) == expected)
+        let outcome = try Self.train(mode)
+        #expect(Self.digest(outcome) == expected)
+        // The other two selections of the same training are what their own runs gave.
+        let last = try #require(fixture.modes[SelectionMode.last.rawValue])
+        let oracle = try #require(fixture.modes[SelectionMode.testOracle.rawValue])
+        #expect(Self.digest(outcome.lastPredictions) == last.predictions)
+        #expect(Self.digest(outcome.oraclePredictions) == oracle.predictions)
+        #expect(outcome.oracleEpoch == oracle.chosenEpoch)
     }
 }
