@@ -21,7 +21,8 @@ struct TrainCommand: ParsableCommand {
         The fold gets the task a coordinator would send (same run id, fold seed and \
         selection), so its predictions equal the cluster's. The result goes into OUT's \
         journal (checkpoint in OUT/checkpoints/fold-KK.safetensors), and report.json, \
-        report.md and predictions.csv are written from every fold in the journal: running \
+        report.md and predictions.csv (with predictions-last.csv and predictions-test-oracle.csv, \
+        the same training's other selections) are written from every fold in the journal: running \
         each fold with the same options into the same OUT (e.g. a Slurm job array) builds \
         the whole cross-validation. A fold already in the journal is not trained again.
         """)
