@@ -202,8 +202,11 @@ public struct RunPlan: Sendable {
     /// Checks a fold result against the plan: this run's id, a fold of the plan,
     /// predictions for exactly the fold's test recordings, and for each of them one
     /// true label per epoch of the recording (`epochCounts`), as many predicted labels
-    /// and `Stage.count` float32 probabilities per epoch, every label a `Stage`; and
-    /// (with `checkpoint`) a checkpoint that is a well-formed safetensors file.
+    /// and `Stage.count` float32 probabilities per epoch, every label a `Stage`; the
+    /// same for the other selections' predictions (`last_predictions`,
+    /// `oracle_predictions`), whose true labels must be those of `predictions`, and an
+    /// `oracle_epoch` in 1...epochs; and (with `checkpoint`) a checkpoint that is a
+    /// well-formed safetensors file.
     /// Journal entries carry no checkpoint (it is on disk): they are checked without.
     ///
     /// - Throws: `SleepfoldError` with code `.invalidFoldResult`, naming the field.
@@ -218,27 +221,44 @@ public struct RunPlan: Sendable {
             throw invalid("fold", found: "\(result.fold)", expected: "a fold in 0..<\(folds.count)")
         }
         let expected = Set(folds[Int(result.fold)].test.map(\.id))
-        let got = result.predictions.map(\.recordingID)
-        guard Set(got) == expected, got.count == expected.count else {
-            throw invalid("predictions", found: "predictions for \(got.sorted())",
-                          expected: "one for each test recording \(expected.sorted())")
-        }
         let probabilityBytes = Stage.count * MemoryLayout<Float>.size
-        for p in result.predictions {
-            let n = p.trueLabels.count
-            guard let count = epochCounts[p.recordingID], n == count else {
-                throw invalid("predictions[\(p.recordingID)]", found: "\(n) true labels",
-                              expected: "one per epoch of the recording: \(epochCounts[p.recordingID] ?? 0)")
+        /// One selection's predictions: one per test recording, each with the recording's epochs.
+        func check(_ predictions: [Sleepfold_RecordingPredictions], field: String) throws {
+            let got = predictions.map(\.recordingID)
+            guard Set(got) == expected, got.count == expected.count else {
+                throw invalid(field, found: "predictions for \(got.sorted())",
+                              expected: "one for each test recording \(expected.sorted())")
             }
-            guard n > 0, p.predictedLabels.count == n, p.probabilities.count == n * probabilityBytes else {
-                throw invalid("predictions[\(p.recordingID)]",
-                              found: "\(n) true labels, \(p.predictedLabels.count) predicted, \(p.probabilities.count) probability bytes",
-                              expected: "n > 0 true labels, n predicted, \(probabilityBytes) × n probability bytes")
+            for p in predictions {
+                let n = p.trueLabels.count
+                guard let count = epochCounts[p.recordingID], n == count else {
+                    throw invalid("\(field)[\(p.recordingID)]", found: "\(n) true labels",
+                                  expected: "one per epoch of the recording: \(epochCounts[p.recordingID] ?? 0)")
+                }
+                guard n > 0, p.predictedLabels.count == n, p.probabilities.count == n * probabilityBytes else {
+                    throw invalid("\(field)[\(p.recordingID)]",
+                                  found: "\(n) true labels, \(p.predictedLabels.count) predicted, \(p.probabilities.count) probability bytes",
+                                  expected: "n > 0 true labels, n predicted, \(probabilityBytes) × n probability bytes")
+                }
+                guard p.trueLabels.allSatisfy({ $0 < Stage.count }), p.predictedLabels.allSatisfy({ $0 < Stage.count }) else {
+                    throw invalid("\(field)[\(p.recordingID)]", found: "a label outside 0..<\(Stage.count)",
+                                  expected: "stages 0…\(Stage.count - 1) (\(Stage.allCases.map(\.name).joined(separator: ", ")))")
+                }
             }
-            guard p.trueLabels.allSatisfy({ $0 < Stage.count }), p.predictedLabels.allSatisfy({ $0 < Stage.count }) else {
-                throw invalid("predictions[\(p.recordingID)]", found: "a label outside 0..<\(Stage.count)",
-                              expected: "stages 0…\(Stage.count - 1) (\(Stage.allCases.map(\.name).joined(separator: ", ")))")
+        }
+        try check(result.predictions, field: "predictions")
+        // The other selections come from the same training on the same test nights:
+        // the same truth, whatever the epoch that predicted them.
+        let truth = Dictionary(uniqueKeysWithValues: result.predictions.map { ($0.recordingID, $0.trueLabels) })
+        for (field, predictions) in [("last_predictions", result.lastPredictions), ("oracle_predictions", result.oraclePredictions)] {
+            try check(predictions, field: field)
+            for p in predictions where p.trueLabels != truth[p.recordingID] {
+                throw invalid("\(field)[\(p.recordingID)]", found: "true labels other than those of predictions",
+                              expected: "the test night's labels, as in predictions")
             }
+        }
+        guard (1...epochs).contains(Int(result.oracleEpoch)) else {
+            throw invalid("oracle_epoch", found: "\(result.oracleEpoch)", expected: "an epoch in 1...\(epochs)")
         }
         if checkpoint, let problem = SafetensorsFraming.problem(in: result.checkpoint) {
             throw invalid("checkpoint", found: problem, expected: "a safetensors file of the chosen model")

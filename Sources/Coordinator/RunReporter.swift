@@ -7,7 +7,8 @@ import Reports
 import Shared
 
 /// Turns fold results into the run directory's report files: predictions.csv,
-/// report.json, report.md and report.html (SPEC §6).
+/// predictions-last.csv, predictions-test-oracle.csv, report.json, report.md and
+/// report.html (SPEC §6).
 public enum RunReporter {
     /// The files of a run directory.
     public struct Layout: Sendable {
@@ -19,15 +20,26 @@ public enum RunReporter {
         public var reportJSON: URL { directory.appendingPathComponent("report.json") }
         public var reportMarkdown: URL { directory.appendingPathComponent("report.md") }
         public var reportHTML: URL { directory.appendingPathComponent("report.html") }
+        /// The run's own selection (`--selection`): what the reports are computed from.
         public var predictionsCSV: URL { directory.appendingPathComponent("predictions.csv") }
+        /// The same trainings' last-epoch predictions.
+        public var predictionsLastCSV: URL { directory.appendingPathComponent("predictions-last.csv") }
+        /// The same trainings' predictions of the epoch with the best test accuracy (leaks the test fold).
+        public var predictionsOracleCSV: URL { directory.appendingPathComponent("predictions-test-oracle.csv") }
         public var runJSON: URL { directory.appendingPathComponent("run.json") }
     }
 
-    /// Prediction rows of fold results (one per test epoch).
-    public static func predictions(_ results: [Int: Sleepfold_FoldResult]) throws -> [Prediction] {
+    /// Prediction rows of fold results (one per test epoch), of one selection.
+    public static func predictions(_ results: [Int: Sleepfold_FoldResult],
+                                   selection: ResultSelection = .own) throws -> [Prediction] {
         var rows: [Prediction] = []
         for (fold, result) in results.sorted(by: { $0.key < $1.key }) {
-            for p in result.predictions {
+            let predictions = switch selection {
+            case .own: result.predictions
+            case .last: result.lastPredictions
+            case .testOracle: result.oraclePredictions
+            }
+            for p in predictions {
                 let truth = Array(p.trueLabels), predicted = Array(p.predictedLabels)
                 let probabilities: [Float] = p.probabilities.withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
                 for e in 0..<truth.count {
@@ -41,7 +53,8 @@ public enum RunReporter {
         return rows
     }
 
-    /// Writes predictions.csv, report.json, report.md and report.html; returns the report.
+    /// Writes predictions.csv, predictions-last.csv, predictions-test-oracle.csv,
+    /// report.json, report.md and report.html; returns the report (of the run's own selection).
     @discardableResult
     public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], to layout: Layout) throws -> Report {
         let rows = try predictions(results)
@@ -58,6 +71,8 @@ public enum RunReporter {
                                       seed: setup.plan.seed, selection: setup.selection),
             config: config, sleepfoldVersion: sleepfoldVersion)
         try PredictionsCSV.write(rows, to: layout.predictionsCSV)
+        try PredictionsCSV.write(try predictions(results, selection: .last), to: layout.predictionsLastCSV)
+        try PredictionsCSV.write(try predictions(results, selection: .testOracle), to: layout.predictionsOracleCSV)
         try report.write(to: layout.reportJSON)
         try report.writeMarkdown(to: layout.reportMarkdown)
         try report.writeHTML(to: layout.reportHTML, predictions: rows, histories: histories(results))

@@ -17,13 +17,23 @@ extension SleepfoldError.Code {
 ///
 /// Reads the config from the task, loads the recordings from local files,
 /// trains with the fold's seed and selection mode, and packs the test
-/// predictions, the per-epoch history and the chosen checkpoint into a
+/// predictions of the three selections (the task's own, the last epoch's, the
+/// test oracle's), the per-epoch history and the chosen checkpoint into a
 /// `FoldResult`.
 public enum FoldRunner {
     /// - Throws: `SleepfoldError`: `.invalidFoldTask` naming the task's field
     ///   (config_json, selection), `.recordingNotLocal`; and whatever training throws.
     public static func train(_ job: FoldJob,
                              progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
+                             isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
+        try train(job, progress: progress, epochEnded: { _ in }, isCancelled: isCancelled)
+    }
+
+    /// `train`, also handing over the trainer's own record of every epoch: what
+    /// the protocol does not carry, e.g. the seconds spent scoring the test fold.
+    public static func train(_ job: FoldJob,
+                             progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
+                             epochEnded: (Trainer.EpochRecord) -> Void,
                              isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
         let task = job.task
         let started = DispatchTime.now().uptimeNanoseconds
@@ -86,6 +96,7 @@ public enum FoldRunner {
                 p.validationMacroF1 = record.selectionMacroF1 ?? .nan
                 p.epochSeconds = record.seconds
             })
+            epochEnded(record)
         }, isCancelled: isCancelled)
 
         var result = Sleepfold_FoldResult.with { r in
@@ -94,14 +105,10 @@ public enum FoldRunner {
             r.attempt = task.attempt
             r.chosenEpoch = UInt32(outcome.chosenEpoch)
             r.workerID = job.workerID
-            r.predictions = outcome.predictions.map { p in
-                .with { rp in
-                    rp.recordingID = p.recordingID
-                    rp.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
-                    rp.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
-                    rp.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
-                }
-            }
+            r.predictions = message(outcome.predictions)
+            r.lastPredictions = message(outcome.lastPredictions)
+            r.oraclePredictions = message(outcome.oraclePredictions)
+            r.oracleEpoch = UInt32(outcome.oracleEpoch)
             r.history = outcome.history.map { h in
                 .with { e in
                     e.epoch = UInt32(h.epoch)
@@ -111,6 +118,9 @@ public enum FoldRunner {
                     e.validationAccuracy = h.selectionAccuracy ?? .nan
                     e.validationMacroF1 = h.selectionMacroF1 ?? .nan
                     e.seconds = h.seconds
+                    e.testLoss = h.testLoss
+                    e.testAccuracy = h.testAccuracy ?? .nan
+                    e.testMacroF1 = h.testMacroF1 ?? .nan
                 }
             }
         }
@@ -125,5 +135,17 @@ public enum FoldRunner {
         result.checkpoint = try Data(contentsOf: checkpoint)
         result.trainSeconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
         return result
+    }
+
+    /// The wire form of test predictions: labels one byte each, probabilities float32 (epochs, 5).
+    static func message(_ predictions: [Trainer.RecordingPrediction]) -> [Sleepfold_RecordingPredictions] {
+        predictions.map { p in
+            .with { rp in
+                rp.recordingID = p.recordingID
+                rp.trueLabels = Data(p.trueLabels.map { UInt8(truncatingIfNeeded: $0) })
+                rp.predictedLabels = Data(p.predictedLabels.map { UInt8(truncatingIfNeeded: $0) })
+                rp.probabilities = p.probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
+            }
+        }
     }
 }

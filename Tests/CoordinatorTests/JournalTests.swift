@@ -97,13 +97,19 @@ import Shared
             var shortProbabilities = entry(1)
             shortProbabilities.predictions[1].probabilities.removeLast(3)
             try j.append(shortProbabilities)                        // line 6
+            var shortLast = entry(1)
+            shortLast.lastPredictions[0].predictedLabels.removeLast()
+            shortLast.lastPredictions[0].trueLabels.removeLast()
+            try j.append(shortLast)                                 // line 8
         }
         let check: (Sleepfold_FoldResult) throws -> Void = { try plan.validate($0, checkpoint: false) }
         let j = try Journal(url: url, runID: plan.runID, check: check)
         #expect(Set(j.results.keys) == [0])
-        #expect(j.warnings.count == 2)
+        #expect(j.warnings.count == 3)
         #expect(j.warnings.first?.contains("line 4: invalid entry for fold 1") == true, "\(j.warnings)")
-        #expect(j.warnings.last?.contains("line 6: invalid entry for fold 1") == true, "\(j.warnings)")
+        #expect(j.warnings.dropFirst().first?.contains("line 6: invalid entry for fold 1") == true, "\(j.warnings)")
+        #expect(j.warnings.last?.contains("line 8: invalid entry for fold 1") == true, "\(j.warnings)")
+        #expect(j.warnings.last?.contains("last_predictions[SC4031E0]") == true, "\(j.warnings)")
         // The fold runs again; its sound result is read after the bad ones.
         try j.append(entry(1))
         let again = try Journal(url: url, runID: plan.runID, check: check)

@@ -139,15 +139,22 @@ struct PlanParts {
             r.fold = fold
             r.attempt = 1
             r.checkpoint = Self.checkpoint
-            r.predictions = plan.folds[Int(fold)].test.map { ref in
-                let n = plan.epochCounts[ref.id]!
-                return .with {
-                    $0.recordingID = ref.id
-                    $0.trueLabels = Data((0..<n).map { UInt8($0 % Stage.count) })
-                    $0.predictedLabels = Data(repeating: 2, count: n)
-                    $0.probabilities = Data(repeating: 0, count: n * Stage.count * MemoryLayout<Float>.size)
+            // The three selections of one training: same nights and truth, other predicted stages.
+            func predictions(_ stage: UInt8) -> [Sleepfold_RecordingPredictions] {
+                plan.folds[Int(fold)].test.map { ref in
+                    let n = plan.epochCounts[ref.id]!
+                    return .with {
+                        $0.recordingID = ref.id
+                        $0.trueLabels = Data((0..<n).map { UInt8($0 % Stage.count) })
+                        $0.predictedLabels = Data(repeating: stage, count: n)
+                        $0.probabilities = Data(repeating: 0, count: n * Stage.count * MemoryLayout<Float>.size)
+                    }
                 }
             }
+            r.predictions = predictions(2)
+            r.lastPredictions = predictions(3)
+            r.oraclePredictions = predictions(0)
+            r.oracleEpoch = 2
         }
     }
 
@@ -184,6 +191,25 @@ struct PlanParts {
             r.predictions[1].trueLabels.append(0); r.predictions[1].predictedLabels.append(0)
             r.predictions[1].probabilities.append(Data(count: Stage.count * 4))
         }),
+        // The other selections, checked as `predictions` are, and with their truth.
+        ("no last-epoch predictions (a result of protocol 1)", "last_predictions", { $0.lastPredictions = [] }),
+        ("no test-oracle predictions", "oracle_predictions", { $0.oraclePredictions = [] }),
+        ("a last-epoch recording of another fold", "last_predictions", { $0.lastPredictions[1].recordingID = "SC4031E0" }),
+        ("short last-epoch predictions", "last_predictions[SC4011E0]", { $0.lastPredictions[0].predictedLabels.removeLast() }),
+        ("short test-oracle probabilities", "oracle_predictions[SC4021E0]", { $0.oraclePredictions[1].probabilities.removeLast(4) }),
+        ("a test-oracle night one epoch short", "oracle_predictions[SC4011E0]", { r in
+            r.oraclePredictions[0].trueLabels.removeLast(); r.oraclePredictions[0].predictedLabels.removeLast()
+            r.oraclePredictions[0].probabilities.removeLast(Stage.count * 4)
+        }),
+        ("a last-epoch label outside the stages", "last_predictions[SC4021E0]", { $0.lastPredictions[1].predictedLabels[0] = 5 }),
+        ("last-epoch truth other than the predictions'", "last_predictions[SC4011E0]", { r in
+            r.lastPredictions[0].trueLabels[2] = (r.lastPredictions[0].trueLabels[2] + 1) % UInt8(Stage.count)
+        }),
+        ("test-oracle truth other than the predictions'", "oracle_predictions[SC4021E0]", { r in
+            r.oraclePredictions[1].trueLabels[0] = (r.oraclePredictions[1].trueLabels[0] + 1) % UInt8(Stage.count)
+        }),
+        ("no test-oracle epoch", "oracle_epoch", { $0.oracleEpoch = 0 }),
+        ("a test-oracle epoch past the run's epochs", "oracle_epoch", { $0.oracleEpoch = 3 }),
         ("no checkpoint", "checkpoint", { $0.checkpoint = Data() }),
         ("a junk checkpoint", "checkpoint", { $0.checkpoint = Data("not a model at all".utf8) }),
         ("a checkpoint header longer than the file", "checkpoint", {

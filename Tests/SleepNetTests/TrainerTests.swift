@@ -73,10 +73,41 @@ func stagePairs(_ predictions: [Trainer.RecordingPrediction]) -> [(truth: Stage,
             let acc = Metrics(pairs: stagePairs(outcome.predictions)).accuracy
             #expect(acc == best.selectionAccuracy)
         }
-        // Whatever the mode, the returned model reproduces the returned predictions.
+        // Whatever the mode, the returned model reproduces the returned predictions
+        // (in validation mode they are the test predictions kept from the chosen epoch:
+        // the restored weights predict them again, bit for bit).
         let (again, _) = try trainer.predict([Self.tiny[2]], model: outcome.model)
         #expect(again == outcome.predictions)
         #expect(outcome.predictions[0].probabilities.count == Self.tiny[2].epochCount * 5)
+        // The test fold is scored after every epoch, in every mode; the oracle's epoch is
+        // the best test accuracy (the earliest on ties), the last one the last epoch's.
+        #expect(h.allSatisfy { $0.testAccuracy != nil && $0.testMacroF1 != nil && $0.testLoss.isFinite })
+        #expect(h.allSatisfy { $0.testSeconds > 0 && $0.testSeconds < $0.seconds })
+        let bestTest = h.max { ($0.testAccuracy ?? -1, -$0.epoch) < ($1.testAccuracy ?? -1, -$1.epoch) }!
+        #expect(outcome.oracleEpoch == bestTest.epoch)
+        #expect(Metrics(pairs: stagePairs(outcome.oraclePredictions)).accuracy == bestTest.testAccuracy)
+        #expect(Metrics(pairs: stagePairs(outcome.lastPredictions)).accuracy == h.last!.testAccuracy)
+        #expect(Metrics(pairs: stagePairs(outcome.lastPredictions)).macroF1 == h.last!.testMacroF1)
+        if mode == .testOracle { #expect(h.allSatisfy { $0.selectionAccuracy == $0.testAccuracy }) }
+    }
+
+    /// One training gives the three selections: its last-epoch and test-oracle
+    /// predictions are what the `last` and `test-oracle` runs of the same seed give
+    /// (scoring draws nothing from the seeded generators and changes no weight).
+    @Test func oneTrainingGivesThePredictionsOfEverySelection() throws {
+        func run(_ mode: SelectionMode) throws -> Trainer.Outcome {
+            try Trainer(config: smallExperiment(epochs: 3), selection: mode, seed: 4)
+                .run(train: [Self.tiny[0]], validation: mode == .testOracle ? [] : [Self.tiny[1]], test: [Self.tiny[2]])
+        }
+        let validation = try run(.validation), last = try run(.last), oracle = try run(.testOracle)
+        for outcome in [validation, last, oracle] {
+            #expect(outcome.lastPredictions == last.predictions)
+            #expect(outcome.oraclePredictions == oracle.predictions)
+            #expect(outcome.oracleEpoch == oracle.chosenEpoch)
+            #expect(outcome.history.map(\.trainLoss) == last.history.map(\.trainLoss))
+            #expect(outcome.history.map(\.testAccuracy) == last.history.map(\.testAccuracy))
+        }
+        #expect(last.predictions == last.lastPredictions && oracle.predictions == oracle.oraclePredictions)
     }
 
     @Test func validationSelectionWithoutValidationDataIsAnError() {

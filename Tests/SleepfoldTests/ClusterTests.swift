@@ -188,13 +188,19 @@ import TestSupport
             }
         }
         try rogue.send(.result(forged))
-        // Every epoch of the night (0.4 h: 48), from a client not holding the fold.
+        // Every epoch of the night (0.4 h: 48), but without the other selections'
+        // predictions (a result of protocol 1): rejected as unsound.
         var whole = forged
         for i in whole.predictions.indices {
             whole.predictions[i].trueLabels = Data(repeating: 2, count: 48)
             whole.predictions[i].predictedLabels = Data(repeating: 2, count: 48)
             whole.predictions[i].probabilities = Data(count: 48 * 20)
         }
+        try rogue.send(.result(whole))
+        // With them, a sound result, from a client not holding the fold.
+        whole.lastPredictions = whole.predictions
+        whole.oraclePredictions = whole.predictions
+        whole.oracleEpoch = 1
         try rogue.send(.result(whole))
         for _ in 0..<3 { try rogue.send(.error(.trainingFailed, runID: task.runID, fold: Int32(task.fold), "forged failure")) }
         forged.runID = "0000000000000000"
@@ -208,6 +214,7 @@ import TestSupport
         #expect(coordinator.waitForExit(timeout: 240) == 0, "\(coordinator.output)")
         let log = coordinator.output
         #expect(log.contains("found 1 true labels, expected one per epoch of the recording: 48"), "\(log)")
+        #expect(log.contains("result: last_predictions: found predictions for []"), "\(log)")
         #expect(log.contains("rejected the result of fold \(task.fold) (attempt 2) from rogue: not the worker holding"), "\(log)")
         #expect(log.contains("failure reported by rogue, which does not hold it, not counted"))
         #expect(!log.contains("given up"))

@@ -77,10 +77,12 @@ struct TinyRun {
         #expect(first.stdout.contains("fold 0 epoch 1/2: train loss"))
         #expect(first.stdout.contains("fold 0 epoch 2/2: train loss"))
         #expect(first.stdout.contains("fold 0: accuracy"))
+        #expect(first.stdout.contains("test fold scored after every epoch: "), "\(first.stdout)")
         try tiny.train(fold: 1)
 
         let fm = FileManager.default
         for name in ["journal.jsonl", "report.json", "report.md", "predictions.csv",
+                     "predictions-last.csv", "predictions-test-oracle.csv",
                      "checkpoints/fold-00.safetensors", "checkpoints/fold-01.safetensors"] {
             #expect(fm.fileExists(atPath: tiny.run.appendingPathComponent(name).path), "\(name) missing")
         }
@@ -114,6 +116,14 @@ struct TinyRun {
             #expect(mine.map { Int($0[1]) } == Array(0..<want.epochs), "\(id): epochs in order")
             #expect(mine.allSatisfy { $0[2] == String(want.fold) }, "\(id): fold")
         }
+        // The other selections of the same trainings: the same header and rows (recording,
+        // epoch, fold, true stage), only predicted stages and probabilities may differ.
+        for name in ["predictions-last.csv", "predictions-test-oracle.csv"] {
+            let other = try String(contentsOf: tiny.run.appendingPathComponent(name), encoding: .utf8)
+            #expect(other.hasPrefix("recording,epoch,fold,true,predicted,p_w,p_n1,p_n2,p_n3,p_rem\n"))
+            let otherRows = other.split(separator: "\n").dropFirst().map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            #expect(otherRows.map { Array($0[0..<4]) } == rows.map { Array($0[0..<4]) }, "\(name)")
+        }
 
         // The report covers the two folds trained.
         let report = try Report.read(from: tiny.run.appendingPathComponent("report.json"))
@@ -131,7 +141,8 @@ struct TinyRun {
         let run = try CommandRunner.run(["run", "--workers", "1", "--data", tiny.data.path, "--folds", "3",
                                          "--config", tiny.config.path, "--epochs", "2", "--seed", "7", "--out", cluster.path])
         #expect(run.status == 0, "\(run.stderr)")
-        for file in ["predictions.csv", "checkpoints/fold-00.safetensors", "checkpoints/fold-01.safetensors",
+        for file in ["predictions.csv", "predictions-last.csv", "predictions-test-oracle.csv",
+                     "checkpoints/fold-00.safetensors", "checkpoints/fold-01.safetensors",
                      "checkpoints/fold-02.safetensors"] {
             let alone = try Data(contentsOf: tiny.run.appendingPathComponent(file))
             #expect(try Data(contentsOf: cluster.appendingPathComponent(file)) == alone, "\(file) differs")

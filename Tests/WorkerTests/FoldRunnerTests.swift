@@ -82,6 +82,16 @@ final class ProgressLog: @unchecked Sendable {
         #expect(result.predictions.count == 1 && p.recordingID == fold.task.test[0].id)
         let n = p.trueLabels.count
         #expect(n == 36 && p.predictedLabels.count == n && p.probabilities.count == n * Stage.count * MemoryLayout<Float>.size)
+        // The same training's other selections: same night and truth, as many predictions.
+        for other in [result.lastPredictions, result.oraclePredictions] {
+            #expect(other.count == 1 && other[0].recordingID == p.recordingID && other[0].trueLabels == p.trueLabels)
+            #expect(other[0].predictedLabels.count == n && other[0].probabilities.count == p.probabilities.count)
+        }
+        #expect((1...2).contains(result.oracleEpoch))
+        // The history carries the test fold's scores; the oracle's epoch is the best test accuracy.
+        #expect(result.history.allSatisfy { $0.testLoss.isFinite && (0...1).contains($0.testAccuracy) && (0...1).contains($0.testMacroF1) })
+        let bestTest = result.history.max { ($0.testAccuracy, -Int($0.epoch)) < ($1.testAccuracy, -Int($1.epoch)) }!
+        #expect(result.oracleEpoch == bestTest.epoch)
 
         // The checkpoint is the chosen model: reloaded, it predicts the same stages.
         let url = fold.directory.appendingPathComponent("ckpt.safetensors")

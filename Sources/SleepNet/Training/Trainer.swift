@@ -6,12 +6,20 @@ import Evaluation
 /// Trains a model on one fold's training recordings and predicts its test
 /// recordings, with the model selection of SPEC §3:
 /// - `validation`: after each epoch the validation recordings are scored; the
-///   weights of the epoch with the best validation macro-F1 predict the test
-///   fold once;
-/// - `last`: the last epoch's weights predict the test fold;
-/// - `test-oracle`: the test fold is scored after every epoch and the
-///   predictions of the epoch with the best test accuracy are kept (the AttnSleep
-///   reference's protocol, which leaks the test fold into model selection).
+///   weights of the epoch with the best validation macro-F1 give the predictions;
+/// - `last`: the last epoch's weights give the predictions;
+/// - `test-oracle`: the predictions of the epoch with the best test accuracy are
+///   kept (the AttnSleep reference's protocol, which leaks the test fold into
+///   model selection).
+///
+/// Whatever the mode, the test fold is scored after every epoch (eval mode, the
+/// same `predict` path), so one training gives the predictions of all three
+/// selections: `Outcome.predictions` is the mode's own, `lastPredictions` and
+/// `oraclePredictions` the other two. Test labels never reach training or the
+/// validation choice: they only pick the oracle's epoch. Scoring draws nothing from
+/// the seeded generators and changes no weights, so the mode's own predictions,
+/// its chosen weights and the training are those of a run that scores the test
+/// fold only for its own selection, bit for bit.
 ///
 /// Deterministic: the same seed, data and config give bit-identical results
 /// (initialisation, shuffling and dropout all come from `seed`).
@@ -24,7 +32,16 @@ public final class Trainer {
         public var selectionLoss: Double?
         public var selectionAccuracy: Double?
         public var selectionMacroF1: Double?
+        /// The test fold scored after this epoch, in every mode: weighted loss (NaN
+        /// when the fold has no epochs), accuracy and macro-F1 (nil then).
+        public var testLoss: Double
+        public var testAccuracy: Double?
+        public var testMacroF1: Double?
+        /// Wall time of the epoch: training, selection scoring and test scoring.
         public var seconds: Double
+        /// The part of `seconds` spent scoring the test fold (the price of having
+        /// every selection from one training).
+        public var testSeconds: Double
     }
 
     /// Predictions for one recording: labels and class probabilities (epochs, 5).
@@ -36,9 +53,17 @@ public final class Trainer {
     }
 
     public struct Outcome {
+        /// The test predictions of the run's own selection mode.
         public var predictions: [RecordingPrediction]
         /// The epoch whose weights made `predictions` (1-based).
         public var chosenEpoch: Int
+        /// The same training's test predictions of its last epoch (the `last` selection).
+        public var lastPredictions: [RecordingPrediction]
+        /// The same training's test predictions of the epoch with the best test
+        /// accuracy, the earliest on ties (the `test-oracle` selection: leaks the test fold).
+        public var oraclePredictions: [RecordingPrediction]
+        /// The epoch of `oraclePredictions` (1-based).
+        public var oracleEpoch: Int
         public var history: [EpochRecord]
         public var classWeights: [Float]
         /// The model holding the chosen epoch's weights.
@@ -110,7 +135,13 @@ public final class Trainer {
 
         let batches = EpochBatches(source: train, batchSize: training.batchSize)
         var history: [EpochRecord] = []
-        var best: (score: Double, epoch: Int, snapshot: ModelSnapshot?, predictions: [RecordingPrediction]?)?
+        // Test predictions alive at once: at most three sets, not one per epoch: the
+        // best validation epoch's, the best test epoch's and this epoch's (`latest`,
+        // the last epoch's once the loop ends). A snapshot of the weights is kept only
+        // for the mode's own choice: the model must hold them at the end (checkpoint).
+        var bestValidation: (score: Double, epoch: Int, snapshot: ModelSnapshot, test: [RecordingPrediction])?
+        var bestTest: (score: Double, epoch: Int, snapshot: ModelSnapshot?, test: [RecordingPrediction])?
+        var latest: [RecordingPrediction] = []
 
         for epoch in 1...training.epochs {
             let started = DispatchTime.now().uptimeNanoseconds
@@ -137,47 +168,71 @@ public final class Trainer {
 
             var record = EpochRecord(epoch: epoch, trainLoss: lossSum / Double(max(1, seen)),
                                      trainAccuracy: Double(correct) / Double(max(1, seen)),
-                                     selectionLoss: nil, selectionAccuracy: nil, selectionMacroF1: nil, seconds: 0)
-            switch selection {
-            case .validation, .testOracle:
-                let set = selection == .validation ? validation : test
-                let (predictions, setLoss) = try predict(set, model: model, lossWeights: weights)
-                let metrics = Metrics(pairs: predictions.flatMap { p in
-                    zip(p.trueLabels, p.predictedLabels).map { (truth: Stage(rawValue: $0)!, predicted: Stage(rawValue: $1)!) }
-                })
+                                     selectionLoss: nil, selectionAccuracy: nil, selectionMacroF1: nil,
+                                     testLoss: .nan, testAccuracy: nil, testMacroF1: nil, seconds: 0, testSeconds: 0)
+            var validationScore = -1.0
+            if selection == .validation {
+                let (predictions, setLoss) = try predict(validation, model: model, lossWeights: weights)
+                let metrics = Metrics(pairs: Self.stagePairs(predictions))
                 record.selectionLoss = setLoss
                 record.selectionAccuracy = metrics.accuracy
                 record.selectionMacroF1 = metrics.macroF1
-                // Validation picks by macro-F1 (SPEC); the oracle by accuracy, as the reference does.
-                let score = (selection == .validation ? metrics.macroF1 : metrics.accuracy) ?? -1
-                if best == nil || score > best!.score {
-                    best = selection == .validation
-                        ? (score, epoch, ModelSnapshot(model), nil)
-                        : (score, epoch, ModelSnapshot(model), predictions)
-                }
-            case .last:
-                break
+                // Validation picks by macro-F1 (SPEC).
+                validationScore = metrics.macroF1 ?? -1
+            }
+
+            // The test fold, in eval mode like any scoring: it neither trains nor
+            // draws from the seeded generators. The previous epoch's set is let go
+            // first (unless one of the best holds it), so three sets at most are alive.
+            let testStarted = DispatchTime.now().uptimeNanoseconds
+            latest = []
+            let (scored, testLoss) = try predict(test, model: model, lossWeights: weights)
+            latest = scored
+            let testMetrics = Metrics(pairs: Self.stagePairs(latest))
+            record.testLoss = testLoss
+            record.testAccuracy = testMetrics.accuracy
+            record.testMacroF1 = testMetrics.macroF1
+            record.testSeconds = Double(DispatchTime.now().uptimeNanoseconds - testStarted) / 1e9
+            if selection == .testOracle {
+                record.selectionLoss = record.testLoss
+                record.selectionAccuracy = record.testAccuracy
+                record.selectionMacroF1 = record.testMacroF1
+            }
+
+            // Strictly better only: ties keep the earlier epoch.
+            if selection == .validation && (bestValidation == nil || validationScore > bestValidation!.score) {
+                bestValidation = (validationScore, epoch, ModelSnapshot(model), latest)
+            }
+            // The oracle picks by test accuracy, as the reference does.
+            let testScore = testMetrics.accuracy ?? -1
+            if bestTest == nil || testScore > bestTest!.score {
+                bestTest = (testScore, epoch, selection == .testOracle ? ModelSnapshot(model) : nil, latest)
             }
             record.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             history.append(record)
             progress(record)
         }
 
+        // The model ends holding the weights of the mode's own choice (the checkpoint).
+        // The kept test predictions are those the restored weights give: eval is
+        // deterministic for the same weights and nights (TrainerTests checks it).
+        let oracle = bestTest!
+        var outcome = Outcome(predictions: latest, chosenEpoch: training.epochs,
+                              lastPredictions: latest, oraclePredictions: oracle.test, oracleEpoch: oracle.epoch,
+                              history: history, classWeights: weights, model: model)
         switch selection {
         case .last:
-            let (predictions, _) = try predict(test, model: model, lossWeights: weights)
-            return Outcome(predictions: predictions, chosenEpoch: training.epochs, history: history,
-                           classWeights: weights, model: model)
+            break
         case .validation:
-            best!.snapshot!.restore(into: model)
-            let (predictions, _) = try predict(test, model: model, lossWeights: weights)
-            return Outcome(predictions: predictions, chosenEpoch: best!.epoch, history: history,
-                           classWeights: weights, model: model)
+            bestValidation!.snapshot.restore(into: model)
+            outcome.predictions = bestValidation!.test
+            outcome.chosenEpoch = bestValidation!.epoch
         case .testOracle:
-            best!.snapshot!.restore(into: model)
-            return Outcome(predictions: best!.predictions!, chosenEpoch: best!.epoch, history: history,
-                           classWeights: weights, model: model)
+            oracle.snapshot!.restore(into: model)
+            outcome.predictions = oracle.test
+            outcome.chosenEpoch = oracle.epoch
         }
+        return outcome
     }
 
     /// Eval-mode predictions for each recording, and the weighted loss over all of them.
@@ -238,6 +293,13 @@ public final class Trainer {
                                            predictedLabels: predicted, probabilities: probabilities))
         }
         return (out, lossCount > 0 ? lossSum / Double(lossCount) : .nan)
+    }
+
+    /// (truth, predicted) stage pairs of predictions, for `Metrics`.
+    private static func stagePairs(_ predictions: [RecordingPrediction]) -> [(truth: Stage, predicted: Stage)] {
+        predictions.flatMap { p in
+            zip(p.trueLabels, p.predictedLabels).map { (truth: Stage(rawValue: $0)!, predicted: Stage(rawValue: $1)!) }
+        }
     }
 
     private static func correctCount(_ logits: Tensor, _ labels: UnsafeBufferPointer<Int32>) -> Int {

@@ -53,7 +53,8 @@ struct CoordinatorCommand: ParsableCommand {
             log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
         }
         print(summaryLine(report))
-        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv, " +
+              "predictions-last.csv, predictions-test-oracle.csv)")
     }
 }
 

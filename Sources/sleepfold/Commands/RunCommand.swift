@@ -93,7 +93,8 @@ struct RunCommand: ParsableCommand {
         children?.stopWatching()
         Self.wait(children?.all ?? [], seconds: 10)
         print(summaryLine(report))
-        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv, " +
+              "predictions-last.csv, predictions-test-oracle.csv)")
     }
 
     static func defaultRunDirectory() -> String {

@@ -21,7 +21,8 @@ struct TrainCommand: ParsableCommand {
         The fold gets the task a coordinator would send (same run id, fold seed and \
         selection), so its predictions equal the cluster's. The result goes into OUT's \
         journal (checkpoint in OUT/checkpoints/fold-KK.safetensors), and report.json, \
-        report.md and predictions.csv are written from every fold in the journal: running \
+        report.md and predictions.csv (with predictions-last.csv and predictions-test-oracle.csv, \
+        the same training's other selections) are written from every fold in the journal: running \
         each fold with the same options into the same OUT (e.g. a Slurm job array) builds \
         the whole cross-validation. A fold already in the journal is not trained again.
         """)
@@ -62,13 +63,21 @@ struct TrainCommand: ParsableCommand {
                               threads: max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount),
                               workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
                               epochDirectory: layout.directory.appendingPathComponent("cache/epochs"))
+            var epochSeconds = 0.0, testSeconds = 0.0
             let result = try FoldRunner.train(job, progress: { p in
                 print(Self.progressLine(p))
                 fflush(nil)  // show each epoch as it ends, also when stdout is a pipe
+            }, epochEnded: { record in
+                epochSeconds += record.seconds
+                testSeconds += record.testSeconds
             }, isCancelled: { false })
             let checkpoint = try journal.record(result, checkpointDirectory: layout.checkpoints)
-            print(String(format: "fold %d trained in %.1f s, chosen epoch %d", fold, result.trainSeconds, result.chosenEpoch) +
+            print(String(format: "fold %d trained in %.1f s, chosen epoch %d, test-oracle epoch %d",
+                         fold, result.trainSeconds, result.chosenEpoch, result.oracleEpoch) +
                   (checkpoint.map { "; checkpoint \($0.path)" } ?? ""))
+            // What the last-epoch and test-oracle predictions cost: the test fold scored after every epoch.
+            print(String(format: "test fold scored after every epoch: %.2f s of %.1f s of epochs (%.1f %%)",
+                         testSeconds, epochSeconds, 100 * testSeconds / max(epochSeconds, 1e-9)))
             print("peak RSS: \(peakResidentBytes() >> 20) MiB")
         }
 
@@ -78,7 +87,8 @@ struct TrainCommand: ParsableCommand {
         if journal.results.count > 1 {
             print("\(journal.results.count) of \(plan.folds.count) folds done: " + summaryLine(report))
         }
-        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv)")
+        print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv, " +
+              "predictions-last.csv, predictions-test-oracle.csv)")
     }
 
     /// One line per trained epoch.
