@@ -58,6 +58,12 @@ public enum RunReporter {
     @discardableResult
     public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], to layout: Layout) throws -> Report {
         let rows = try predictions(results)
+        let last = try predictions(results, selection: .last), oracle = try predictions(results, selection: .testOracle)
+        // The same trainings under the other selections: on the same models, their
+        // difference to the run's own numbers is the selection's alone. (A `last` or
+        // `test-oracle` run's own selection is one of them: its rows then count once.)
+        var selections = [SelectionMode.last.rawValue: last, SelectionMode.testOracle.rawValue: oracle]
+        selections[setup.selection.rawValue] = rows
         var runs: [Int: FoldRun] = [:]
         for (fold, r) in results {
             runs[fold] = FoldRun(chosenEpoch: Int(r.chosenEpoch), epochsTrained: r.history.count,
@@ -66,13 +72,14 @@ public enum RunReporter {
         let config = (try? JSONDecoder().decode(JSONValue.self, from: Data(setup.configJSON.utf8))) ?? .string(setup.configJSON)
         let report = try Report(
             predictions: rows, plan: setup.foldPlan, recordingSubjects: setup.recordingSubjects, runs: runs,
+            selections: selections,
             data: setup.dataSummary,
             protocol: ProtocolSummary(folds: setup.foldPlan.folds.count, foldPlan: setup.foldPlanKind,
                                       seed: setup.plan.seed, selection: setup.selection),
             config: config, sleepfoldVersion: sleepfoldVersion)
         try PredictionsCSV.write(rows, to: layout.predictionsCSV)
-        try PredictionsCSV.write(try predictions(results, selection: .last), to: layout.predictionsLastCSV)
-        try PredictionsCSV.write(try predictions(results, selection: .testOracle), to: layout.predictionsOracleCSV)
+        try PredictionsCSV.write(last, to: layout.predictionsLastCSV)
+        try PredictionsCSV.write(oracle, to: layout.predictionsOracleCSV)
         try report.write(to: layout.reportJSON)
         try report.writeMarkdown(to: layout.reportMarkdown)
         try report.writeHTML(to: layout.reportHTML, predictions: rows, histories: histories(results))

@@ -68,6 +68,9 @@ extension ErrorAnalysis {
     .error-analysis thead th:first-child { text-align: left; }
     .worst-night { margin-top: 10px; }
     .worst-night svg { width: 100%; display: block; }
+    .error-analysis .cm-count { display: block; font-size: 15px; font-weight: 600; }
+    .error-analysis .cm-share { display: block; font-size: 11.5px; }
+    .error-analysis svg text { font-family: system-ui, -apple-system, "Segoe UI", Roboto, Arial, sans-serif; fill: #344054; }
 
     """
 

@@ -15,7 +15,7 @@ extension StudyReport {
         case .testOracle:
             "the same training as validation, the epoch picked on the test fold itself (leaks test data)"
         case .paper:
-            "the papers' protocol: trained without a validation hold-out, the epoch picked on the test fold (leaks test data)"
+            "the paper's protocol: trained without a validation hold-out, the epoch picked on the test fold (leaks test data)"
         }
     }
 

@@ -99,8 +99,8 @@ struct StudyCommand: ParsableCommand {
         children?.stopWatching()
         RunCommand.wait(children?.all ?? [], seconds: 10)
 
-        let reports = try StudyReporter.write(plan: plan, outcome: outcome, workers: max(localWorkers, outcome.timing.peakWorkers))
-        for (run, report) in zip(plan.runs, reports) { print("\(run.label): \(summaryLine(report))") }
+        let written = try StudyReporter.write(plan: plan, outcome: outcome, workers: max(localWorkers, outcome.timing.peakWorkers))
+        for (run, report) in zip(plan.runs, written.runs) { print("\(run.label): \(summaryLine(report))") }
         if let utilisation = Utilisation(makespanSeconds: outcome.timing.makespan, taskSeconds: outcome.timing.taskSeconds,
                                          workers: max(localWorkers, outcome.timing.peakWorkers)) {
             print(String(format: "makespan %.0f s, LPT lower bound %.0f s (%d tasks on %d workers): ratio %.3f",
