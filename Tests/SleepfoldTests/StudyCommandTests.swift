@@ -66,6 +66,28 @@ import Basics
                 == 24 - journalled, "\(second.stderr)")
         #expect(second.stdout.contains("makespan") && second.stdout.contains("LPT lower bound"), "\(second.stdout)")
 
+        // The study report: every arm with its runs, every selection pooled, b against a.
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("study.json"))) as? [String: Any])
+        let arms = try #require(json["arms"] as? [[String: Any]])
+        #expect(arms.map { $0["name"] as? String } == ["a", "b"])
+        for arm in arms {
+            let runs = try #require(arm["runs"] as? [[String: Any]])
+            #expect(runs.map { $0["dir"] as? String } == ["\(arm["name"]!)/seed-0", "\(arm["name"]!)/seed-1"])
+            #expect(runs.map { $0["paper_dir"] as? String } == ["\(arm["name"]!)/seed-0-paper", "\(arm["name"]!)/seed-1-paper"])
+            let pooled = try #require(arm["pooled"] as? [String: Any])
+            for selection in ["validation", "last", "test-oracle", "paper"] {
+                let scores = try #require(pooled[selection] as? [String: Any], "\(selection)")
+                #expect((scores["accuracy"] as? [String: Any])?["mean"] is Double, "\(selection)")
+            }
+        }
+        let comparisons = try #require(json["comparisons"] as? [[String: Any]])
+        #expect(comparisons.contains { $0["arm"] as? String == "b" && $0["selection"] as? String == "validation" })
+        #expect(comparisons.allSatisfy { ($0["pairs"] as? Int) == 6 }, "\(comparisons)")   // 3 folds × 2 seeds
+        #expect(json["makespan_s"] is Double && json["lpt_lower_bound_s"] is Double && json["workers"] as? Int == 2)
+        let html = try String(contentsOf: out.appendingPathComponent("study.html"), encoding: .utf8)
+        #expect(html.contains("Error analysis: a") && html.contains("Error analysis: b"))
+        #expect(FileManager.default.fileExists(atPath: out.appendingPathComponent("study.md").path))
+
         // Every (arm, seed) equals a separate `run`; the paper runs equal `run --selection test-oracle`.
         for arm in ["a", "b"] {
             for seed in ["0", "1"] {
@@ -76,7 +98,8 @@ import Basics
                                                     + (paper ? ["--selection", "test-oracle"] : []))
                     #expect(run.status == 0, "\(run.stderr)")
                     let studyRun = out.appendingPathComponent("\(arm)/seed-\(seed)\(paper ? "-paper" : "")")
-                    for file in ["predictions.csv", "checkpoints/fold-00.safetensors", "checkpoints/fold-02.safetensors"] {
+                    for file in ["predictions.csv", "predictions-last.csv", "predictions-test-oracle.csv",
+                                 "checkpoints/fold-00.safetensors", "checkpoints/fold-02.safetensors"] {
                         let mine = try Data(contentsOf: studyRun.appendingPathComponent(file))
                         let theirs = try Data(contentsOf: runDirectory.appendingPathComponent(file))
                         #expect(mine == theirs, "\(arm)/seed-\(seed)\(paper ? "-paper" : ""): \(file) differs from `run`'s")
