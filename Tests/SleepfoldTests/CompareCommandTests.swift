@@ -41,5 +41,15 @@ import TestSupport
         #expect(again.stdout == result.stdout)
         let one = try CommandRunner.run(["compare", short.path])
         #expect(one.status != 0)
+
+        // Run directories of a study share their last component: named by as many as tell them apart.
+        let a = f.root.appendingPathComponent("study/a/seed-0"), b = f.root.appendingPathComponent("study/b/seed-0")
+        for (from, to) in [(short, a), (long, b)] {
+            try FileManager.default.createDirectory(at: to.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: from, to: to)
+        }
+        let study = try CommandRunner.run(["compare", a.path, b.path, "--resamples", "100", "--json"])
+        let studyRuns = try #require((try JSONSerialization.jsonObject(with: Data(study.stdout.utf8)) as? [String: Any])?["runs"] as? [[String: Any]])
+        #expect(studyRuns.map { $0["name"] as? String } == ["a/seed-0", "b/seed-0"], "\(study.stderr)")
     }
 }

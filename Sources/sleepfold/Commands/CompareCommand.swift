@@ -40,11 +40,12 @@ struct CompareCommand: ParsableCommand {
         guard resamples >= 100 else {
             throw SleepfoldError(.invalidValue, field: "--resamples", found: "\(resamples)", expected: "at least 100")
         }
-        let loaded = try runs.map { path -> RunComparison.Run in
+        let names = Self.names(runs.map { URL(fileURLWithPath: $0).standardizedFileURL })
+        let loaded = try zip(runs, names).map { path, name -> RunComparison.Run in
             let dir = URL(fileURLWithPath: path)
             let report = try Report.read(from: dir.appendingPathComponent("report.json"))
             let predictions = try PredictionsCSV.read(from: dir.appendingPathComponent("predictions.csv"))
-            return RunComparison.Run(name: dir.standardizedFileURL.lastPathComponent, report: report, predictions: predictions)
+            return RunComparison.Run(name: name, report: report, predictions: predictions)
         }
         let comparison = RunComparison(loaded, resamples: resamples, seed: seed)
         let encoder = JSONEncoder()
@@ -64,5 +65,17 @@ struct CompareCommand: ParsableCommand {
         } else {
             print(markdown)
         }
+    }
+
+    /// A short name per run directory: its last path component, or as many trailing
+    /// components as it takes to tell them apart (a study's `ex1/seed-0` and `ex2/seed-0`).
+    static func names(_ directories: [URL]) -> [String] {
+        let parts = directories.map { $0.pathComponents.filter { $0 != "/" } }
+        let longest = parts.map(\.count).max() ?? 1
+        for depth in 1...max(1, longest) {
+            let names = parts.map { $0.suffix(depth).joined(separator: "/") }
+            if Set(names).count == names.count || depth == longest { return names }
+        }
+        return parts.map { $0.joined(separator: "/") }
     }
 }
