@@ -50,8 +50,16 @@ import Evaluation
 
     // MARK: - Comparison
 
+    /// SHA-256 of each recording's id, labels and probability bytes (short failure messages).
     static func bits(_ p: [Trainer.RecordingPrediction]) -> [String] {
-        p.map { "\($0.recordingID) \($0.trueLabels) \($0.predictedLabels) \($0.probabilities.map(\.bitPattern))" }
+        p.map { p in
+            var h = SHA256()
+            h.update(Data(p.recordingID.utf8))
+            p.trueLabels.withUnsafeBytes { h.update($0) }
+            p.predictedLabels.withUnsafeBytes { h.update($0) }
+            p.probabilities.withUnsafeBytes { h.update($0) }
+            return "\(p.recordingID) \(p.trueLabels.count) epochs \(h.hexDigest().prefix(16))"
+        }
     }
 
     static func bits(_ r: Trainer.EpochRecord) -> [UInt64?] {
