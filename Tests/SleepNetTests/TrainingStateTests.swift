@@ -20,7 +20,15 @@ import Evaluation
     static let seed: UInt64 = 2
     static let fingerprint = "run r1 · fold 0 · seed 2 · config small"
 
-    static func trainer(_ mode: SelectionMode, config: ExperimentConfig = smallExperiment(epochs: epochs, batch: 16)) -> Trainer {
+    /// The small model; the learning rate drops after epoch 2, so resumptions on
+    /// both sides of the drop are tested.
+    static func config() -> ExperimentConfig {
+        var c = smallExperiment(epochs: epochs, batch: 16)
+        c.training.learningRateDecayEpoch = 2
+        return c
+    }
+
+    static func trainer(_ mode: SelectionMode, config: ExperimentConfig = config()) -> Trainer {
         Trainer(config: config, selection: mode, seed: seed)
     }
 
@@ -167,6 +175,16 @@ import Evaluation
         let progress = try #require(file.metadata["progress"])
         #expect(progress.contains("\"seen\":32"), "\(progress)")
         #expect(progress.contains("\"adam_step\":6"), "\(progress)")
+
+        // Mid-epoch, the learning rate must be the schedule's for that epoch.
+        let rate = String(Float(1e-3).bitPattern, radix: 16)
+        #expect(progress.contains("\"learning_rate\":\"\(rate)\""), "\(progress)")
+        var other = file
+        other.metadata["progress"] = progress.replacingOccurrences(of: rate, with: String(Float(2e-3).bitPattern, radix: 16))
+        let f = try #require(throws: SleepfoldError.self) {
+            try TrainingState(decoding: other.serialized(), expectedFingerprint: Self.fingerprint)
+        }
+        #expect(f.code == .invalidFile && f.field == "__metadata__.progress.learning_rate", "\(f)")
     }
 
     // MARK: - Refusals
@@ -214,7 +232,7 @@ import Evaluation
         let (_, states) = try Self.reference(.last)
         let state = try TrainingState(decoding: states[1], expectedFingerprint: Self.fingerprint)
         // A trainer of another width refuses it, naming the config.
-        var other = smallExperiment(epochs: Self.epochs, batch: 16)
+        var other = Self.config()
         other.model.afrChannels = 4
         let e = try #require(throws: SleepfoldError.self) {
             try Self.trainer(.last, config: other).run(train: [Self.nights[0]], validation: [], test: [Self.nights[2]],
@@ -240,7 +258,7 @@ import Evaluation
         }
         #expect(e.code == .foreignState && e.field == "selection", "\(e)")
         let f = try #require(throws: SleepfoldError.self) {
-            try Trainer(config: smallExperiment(epochs: Self.epochs, batch: 16), selection: .last, seed: 9)
+            try Trainer(config: Self.config(), selection: .last, seed: 9)
                 .run(train: [Self.nights[0]], validation: [], test: [Self.nights[2]], resume: state,
                      fingerprint: Self.fingerprint)
         }

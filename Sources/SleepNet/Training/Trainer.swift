@@ -88,7 +88,8 @@ public final class Trainer {
 
     /// Trains for `config.training.epochs` epochs and predicts `test`.
     /// - Parameters:
-    ///   - progress: called after every epoch.
+    ///   - progress: called after every epoch trained in this call (not for those
+    ///     a resumed state had completed: they are in `Outcome.history`).
     ///   - isCancelled: polled between batches; when true, throws `CancellationError`.
     ///   - resume: a state saved by an earlier run of this fold (`epochEnded` or
     ///     `TrainingInterrupted`): training continues where it stopped, and the outcome

@@ -386,8 +386,12 @@ extension TrainingState {
                       expected: "\(steps + nb) (one step per batch trained)")
         }
         let learningRate = try float(progress.learningRate, "__metadata__.progress.learning_rate")
-        guard learningRate.isFinite, learningRate > 0 else {
-            throw bad("__metadata__.progress.learning_rate", found: "\(learningRate)", expected: "a finite rate > 0")
+        // Mid-epoch, the rate is the schedule's for that epoch; at a boundary the next
+        // epoch sets its own, so any positive rate will do.
+        let scheduled = config.training.learningRate(epoch: k + 1)
+        guard learningRate.isFinite, learningRate > 0, nb == 0 || learningRate == scheduled else {
+            throw bad("__metadata__.progress.learning_rate", found: "\(learningRate)",
+                      expected: nb == 0 ? "a finite rate > 0" : "\(scheduled) (the schedule's for epoch \(k + 1))")
         }
 
         // The history: one record per completed epoch, numbered 1 ... k.
