@@ -295,4 +295,28 @@ import Evaluation
         }
         #expect(e.field == "__metadata__.selections.best_validation", "\(e)")
     }
+
+    /// Size and encode/decode time of a full AttnSleep fold state (validation mode:
+    /// weights, Adam's three blocks, the best epoch's weights), for the note #14 asks
+    /// for. Off by default (a full-width epoch): `SLEEPFOLD_MEASURE_FOLD_STATE=1`.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SLEEPFOLD_MEASURE_FOLD_STATE"] != nil))
+    func measureAFullAttnSleepState() throws {
+        var config = ExperimentConfig(name: "attnsleep")
+        config.training.epochs = 1
+        var state: TrainingState?
+        let started = DispatchTime.now().uptimeNanoseconds
+        _ = try Trainer(config: config, selection: .validation, seed: 0)
+            .run(train: [Self.nights[0]], validation: [Self.nights[1]], test: [Self.nights[2]], fingerprint: "measure",
+                 epochEnded: { state = $0 })
+        let epoch = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
+        let s = try #require(state)
+        var t = DispatchTime.now().uptimeNanoseconds
+        let bytes = try s.encoded()
+        let encode = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        t = DispatchTime.now().uptimeNanoseconds
+        _ = try TrainingState(decoding: bytes, expectedFingerprint: "measure")
+        let decode = Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9
+        print("fold state, AttnSleep, validation: \(bytes.count) bytes; encode \(encode) s, decode \(decode) s; "
+              + "the epoch (60 training samples, state included) \(epoch) s")
+    }
 }
