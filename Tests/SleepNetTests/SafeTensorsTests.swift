@@ -15,16 +15,19 @@ import Evaluation
         var file = SafeTensorsFile()
         file.tensors["a.weight"] = SafeTensor(floats: [1.5, -2, 3.25, .greatestFiniteMagnitude, -0.0, 1e-30], shape: [2, 3])
         file.tensors["b.num_batches_tracked"] = SafeTensor(int64s: [Int64.max - 3], shape: [])
+        file.tensors["c.labels"] = SafeTensor(int32s: [Int32.min, -1, 0, 4, Int32.max], shape: [5])
         file.tensors["empty"] = SafeTensor(floats: [], shape: [0, 4])
         file.metadata = ["format": "x", "quote\"d": "line\nbreak"]
         let data = file.serialized()
         // 8-byte LE header length, header padded to 8 bytes, data after it.
         let headerLength = data.prefix(8).enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         #expect(headerLength % 8 == 0)
-        #expect(data.count == 8 + headerLength + 6 * 4 + 8)
+        #expect(data.count == 8 + headerLength + 6 * 4 + 8 + 5 * 4)
         let read = try SafeTensorsFile(data: data)
         #expect(read == file)
         #expect(read.tensors["b.num_batches_tracked"]?.int64s == [Int64.max - 3])
+        #expect(read.tensors["c.labels"]?.dtype == .i32)
+        #expect(read.tensors["c.labels"]?.int64s == [Int64(Int32.min), -1, 0, 4, Int64(Int32.max)])
     }
 
     @Test func malformedFilesAreRejectedWithAReason() throws {
@@ -59,7 +62,7 @@ import Evaluation
             #expect(e?.field == field, "\(e.map(String.init(describing:)) ?? "")")
         }
         let dtype = expectError(.invalidFile) { _ = try SafeTensorsFile(data: cases[3], source: "bad.safetensors") }
-        #expect(dtype?.description == "bad.safetensors: tensor 'w': found dtype F16, expected F32 or I64")
+        #expect(dtype?.description == "bad.safetensors: tensor 'w': found dtype F16, expected F32, I32 or I64")
         let huge = expectError(.invalidFile) { _ = try SafeTensorsFile(data: cases[7], source: "bad.safetensors") }
         #expect(huge?.message.contains("fewer than 2⁶³ bytes") == true, "\(huge.map(String.init(describing:)) ?? "")")
         let missing = expectError(.missingTensor, file: "good.safetensors", field: "tensor 'v'") {

@@ -1,13 +1,15 @@
 import Foundation
 import Basics
 
-/// Element type of a safetensors tensor (the two sleepfold reads and writes).
+/// Element type of a safetensors tensor (those sleepfold reads and writes:
+/// F32 and I64 in checkpoints, I32 for the labels of a fold state).
 public enum SafeTensorDType: String, Sendable, Equatable {
     case f32 = "F32"
+    case i32 = "I32"
     case i64 = "I64"
 
     /// Bytes per element.
-    public var size: Int { 4 * (self == .i64 ? 2 : 1) }
+    public var size: Int { self == .i64 ? 8 : 4 }
 }
 
 /// One tensor of a safetensors file: type, shape and raw little-endian bytes.
@@ -39,6 +41,16 @@ public struct SafeTensor: Sendable, Equatable {
         }
     }
 
+    /// An Int32 tensor.
+    public init(int32s: [Int32], shape: [Int]) {
+        dtype = .i32
+        self.shape = shape
+        bytes = int32s.withUnsafeBufferPointer { p in
+            Data(buffer: UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress)?.assumingMemoryBound(to: UInt8.self),
+                                             count: p.count * 4))
+        }
+    }
+
     init(dtype: SafeTensorDType, shape: [Int], bytes: Data) {
         self.dtype = dtype
         self.shape = shape
@@ -52,7 +64,7 @@ public struct SafeTensor: Sendable, Equatable {
             return bytes.withUnsafeBytes { raw in
                 (0..<count).map { Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: UInt32.self))) }
             }
-        case .i64:
+        case .i32, .i64:
             return int64s.map { Float($0) }
         }
     }
@@ -63,6 +75,10 @@ public struct SafeTensor: Sendable, Equatable {
         case .i64:
             return bytes.withUnsafeBytes { raw in
                 (0..<count).map { Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self)) }
+            }
+        case .i32:
+            return bytes.withUnsafeBytes { raw in
+                (0..<count).map { Int64(Int32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * $0, as: Int32.self))) }
             }
         case .f32:
             return floats.map { Int64($0) }
@@ -131,10 +147,10 @@ public struct SafeTensorsFile: Sendable, Equatable {
                 throw bad(field, found: "\(type(of: value))", expected: "an object (dtype, shape, data_offsets)")
             }
             guard let dtypeName = entry["dtype"] as? String else {
-                throw bad(field, found: "no dtype", expected: "a dtype (F32 or I64)")
+                throw bad(field, found: "no dtype", expected: "a dtype (F32, I32 or I64)")
             }
             guard let dtype = SafeTensorDType(rawValue: dtypeName) else {
-                throw bad(field, found: "dtype \(dtypeName)", expected: "F32 or I64")
+                throw bad(field, found: "dtype \(dtypeName)", expected: "F32, I32 or I64")
             }
             guard let shapeAny = entry["shape"] as? [Any] else {
                 throw bad(field, found: "no shape", expected: "a shape (a list of sizes)")

@@ -30,7 +30,9 @@ public final class SleepModel {
     let tce: any TemporalEncoder
     let fc: Linear
     private let input = Tensor()
-    private var dropoutGenerator: SeededGenerator
+    /// Where the dropout masks' keys come from; read and set by the trainer to save
+    /// and resume a fold mid-epoch at the exact draw.
+    var dropoutGenerator: SeededGenerator
     private var lastForwardTrained = false
 
     /// Builds the network and initialises it as the reference does, from `seed`

@@ -100,4 +100,26 @@ public final class Adam {
             }
         }
     }
+
+    /// The moments (each laid out as the parameter block), step count and learning
+    /// rate, copied out for a fold state.
+    func savedState() -> (first: [Float], second: [Float], maxSecond: [Float], step: Int, learningRate: Float) {
+        let n = store.parameterCount
+        return (Array(UnsafeBufferPointer(start: firstMoment, count: n)),
+                Array(UnsafeBufferPointer(start: secondMoment, count: n)),
+                Array(UnsafeBufferPointer(start: maxSecondMoment, count: n)), stepCount, learningRate)
+    }
+
+    /// Puts back what `savedState` copied out; the caller has checked the sizes
+    /// (each `store.parameterCount`). The next `step()` is then the one that would
+    /// have followed, bit for bit (bias corrections come from `stepCount`).
+    func restore(first: [Float], second: [Float], maxSecond: [Float], step: Int, learningRate: Float) {
+        let n = store.parameterCount
+        precondition(first.count == n && second.count == n && maxSecond.count == n, "moments of another model")
+        firstMoment.update(from: first, count: n)
+        secondMoment.update(from: second, count: n)
+        maxSecondMoment.update(from: maxSecond, count: n)
+        stepCount = step
+        self.learningRate = learningRate
+    }
 }

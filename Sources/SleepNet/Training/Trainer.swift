@@ -88,18 +88,34 @@ public final class Trainer {
 
     /// Trains for `config.training.epochs` epochs and predicts `test`.
     /// - Parameters:
-    ///   - progress: called after every epoch.
+    ///   - progress: called after every epoch trained in this call (not for those
+    ///     a resumed state had completed: they are in `Outcome.history`).
     ///   - isCancelled: polled between batches; when true, throws `CancellationError`.
+    ///   - resume: a state saved by an earlier run of this fold (`epochEnded` or
+    ///     `TrainingInterrupted`): training continues where it stopped, and the outcome
+    ///     is that of the undisturbed run, bit for bit (timings aside). A state of
+    ///     another config, selection, seed, fingerprint or training set is refused
+    ///     (`.foreignState`).
+    ///   - fingerprint: the fold's identity, written into every state made here and
+    ///     required of `resume`.
+    ///   - epochEnded: called after every epoch with the state to continue from the
+    ///     next one; nil (the default) builds no state (a state copies the weights).
+    ///   - stopRequested: polled between batches, after `isCancelled`; when true,
+    ///     throws `TrainingInterrupted` with the state to resume at that batch.
     public func run(train: [Recording], validation: [Recording], test: [Recording],
                     progress: (EpochRecord) -> Void = { _ in },
-                    isCancelled: () -> Bool = { false }) throws -> Outcome {
+                    isCancelled: () -> Bool = { false },
+                    resume: TrainingState? = nil, fingerprint: String = "",
+                    epochEnded: ((TrainingState) -> Void)? = nil,
+                    stopRequested: () -> Bool = { false }) throws -> Outcome {
         let S = config.model.inputSamples
         for r in train + validation + test where r.samplesPerEpoch != S {
             throw SleepfoldError(.shapeMismatch, file: r.id, field: "samples per epoch", found: "\(r.samplesPerEpoch)",
                                  expected: "\(S), the model's input")
         }
         return try run(train: InMemoryEpochs(train), validation: validation.map { LazyRecording($0) },
-                       test: test.map { LazyRecording($0) }, progress: progress, isCancelled: isCancelled)
+                       test: test.map { LazyRecording($0) }, progress: progress, isCancelled: isCancelled,
+                       resume: resume, fingerprint: fingerprint, epochEnded: epochEnded, stopRequested: stopRequested)
     }
 
     /// `run` with training epochs from any source (e.g. files, read batch by batch)
@@ -108,7 +124,10 @@ public final class Trainer {
     /// the in-memory `run`, bit for bit.
     public func run(train: any EpochSource, validation: [LazyRecording], test: [LazyRecording],
                     progress: (EpochRecord) -> Void = { _ in },
-                    isCancelled: () -> Bool = { false }) throws -> Outcome {
+                    isCancelled: () -> Bool = { false },
+                    resume: TrainingState? = nil, fingerprint: String = "",
+                    epochEnded: ((TrainingState) -> Void)? = nil,
+                    stopRequested: () -> Bool = { false }) throws -> Outcome {
         let training = config.training
         // Sizes bounded and the memory of a batch estimated before anything is allocated.
         try config.model.validate(source: "model config")
@@ -139,11 +158,37 @@ public final class Trainer {
         // best validation epoch's, the best test epoch's and this epoch's (`latest`,
         // the last epoch's once the loop ends). A snapshot of the weights is kept only
         // for the mode's own choice: the model must hold them at the end (checkpoint).
-        var bestValidation: (score: Double, epoch: Int, snapshot: ModelSnapshot, test: [RecordingPrediction])?
-        var bestTest: (score: Double, epoch: Int, snapshot: ModelSnapshot?, test: [RecordingPrediction])?
+        var bestValidation: TrainingState.SelectedEpoch?   // snapshot always set
+        var bestTest: TrainingState.SelectedEpoch?         // snapshot set under test-oracle
         var latest: [RecordingPrediction] = []
 
-        for epoch in 1...training.epochs {
+        // Where training starts: epoch 1, or after the resumed state's last batch.
+        var firstEpoch = 1
+        if let resume {
+            try check(resume, fingerprint: fingerprint, classWeights: weights, batchesPerEpoch: batches.count)
+            resume.restore(model: model, optimizer: optimizer)
+            bestValidation = resume.bestValidation
+            bestTest = resume.bestTest
+            latest = resume.latest
+            history = resume.history
+            firstEpoch = resume.epochsCompleted + 1
+            // Each epoch shuffles the order the previous one left: replay the shuffles
+            // of the completed epochs (they draw only from their own streams).
+            for epoch in 1..<firstEpoch {
+                var shuffle = SeededGenerator(seed: seed, stream: 0x5348_5546 &+ UInt64(epoch))
+                batches.shuffle(using: &shuffle)
+            }
+        }
+        /// The state after `epochsCompleted` epochs and `nextBatch` batches of the next.
+        func state(epochsCompleted: Int, nextBatch: Int, lossSum: Double, seen: Int, correct: Int) -> TrainingState {
+            TrainingState(fingerprint: fingerprint, config: config, selection: selection, seed: seed,
+                          epochsCompleted: epochsCompleted, nextBatch: nextBatch, batchesPerEpoch: batches.count,
+                          lossSum: lossSum, seen: seen, correct: correct, classWeights: weights, model: model,
+                          optimizer: optimizer, bestValidation: bestValidation, bestTest: bestTest, latest: latest,
+                          history: history)
+        }
+
+        for epoch in stride(from: firstEpoch, through: training.epochs, by: 1) {
             let started = DispatchTime.now().uptimeNanoseconds
             optimizer.learningRate = training.learningRate(epoch: epoch)
             var dropoutSeed = SeededGenerator(seed: seed, stream: 0x4452_4F50 &+ UInt64(epoch))
@@ -152,8 +197,21 @@ public final class Trainer {
             batches.shuffle(using: &shuffle)
 
             var lossSum = 0.0, seen = 0, correct = 0
-            for b in 0..<batches.count {
+            var firstBatch = 0
+            if let resume, epoch == firstEpoch, resume.nextBatch > 0 {
+                // Mid-epoch: the dropout stream at the exact draw, the sums so far, the
+                // learning rate the epoch trained with.
+                model.dropoutGenerator = resume.dropoutGenerator
+                optimizer.learningRate = resume.learningRate
+                (lossSum, seen, correct) = (resume.lossSum, resume.seen, resume.correct)
+                firstBatch = resume.nextBatch
+            }
+            for b in firstBatch..<batches.count {
                 if isCancelled() { throw CancellationError() }
+                if stopRequested() {
+                    throw TrainingInterrupted(state: state(epochsCompleted: epoch - 1, nextBatch: b, lossSum: lossSum,
+                                                           seen: seen, correct: correct))
+                }
                 let (x, labels, n) = try batches.batch(b)
                 // model.trainStep, keeping the logits for the running accuracy.
                 let logits = try model.forward(x, batch: n, training: true)
@@ -201,16 +259,18 @@ public final class Trainer {
 
             // Strictly better only: ties keep the earlier epoch.
             if selection == .validation && (bestValidation == nil || validationScore > bestValidation!.score) {
-                bestValidation = (validationScore, epoch, ModelSnapshot(model), latest)
+                bestValidation = .init(score: validationScore, epoch: epoch, snapshot: ModelSnapshot(model), test: latest)
             }
             // The oracle picks by test accuracy, as the reference does.
             let testScore = testMetrics.accuracy ?? -1
             if bestTest == nil || testScore > bestTest!.score {
-                bestTest = (testScore, epoch, selection == .testOracle ? ModelSnapshot(model) : nil, latest)
+                bestTest = .init(score: testScore, epoch: epoch, snapshot: selection == .testOracle ? ModelSnapshot(model) : nil,
+                                 test: latest)
             }
             record.seconds = Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9
             history.append(record)
             progress(record)
+            epochEnded?(state(epochsCompleted: epoch, nextBatch: 0, lossSum: 0, seen: 0, correct: 0))
         }
 
         // The model ends holding the weights of the mode's own choice (the checkpoint).
@@ -224,7 +284,7 @@ public final class Trainer {
         case .last:
             break
         case .validation:
-            bestValidation!.snapshot.restore(into: model)
+            bestValidation!.snapshot!.restore(into: model)
             outcome.predictions = bestValidation!.test
             outcome.chosenEpoch = bestValidation!.epoch
         case .testOracle:
@@ -233,6 +293,32 @@ public final class Trainer {
             outcome.chosenEpoch = oracle.epoch
         }
         return outcome
+    }
+
+    /// Refuses a state that is not this fold's: another fingerprint, config,
+    /// selection or seed, or another training set (class weights, batches per epoch).
+    private func check(_ state: TrainingState, fingerprint: String, classWeights: [Float], batchesPerEpoch: Int) throws {
+        func foreign(_ field: String, found: String, expected: String) -> SleepfoldError {
+            SleepfoldError(.foreignState, file: TrainingState.source, field: field, found: found, expected: expected)
+        }
+        guard state.fingerprint == fingerprint else {
+            throw foreign("fingerprint", found: "'\(state.fingerprint)'", expected: "'\(fingerprint)'")
+        }
+        guard state.config == config else {
+            throw foreign("config", found: (try? state.config.canonicalJSON()) ?? state.config.name,
+                          expected: (try? config.canonicalJSON()) ?? config.name)
+        }
+        guard state.selection == selection else {
+            throw foreign("selection", found: state.selection.rawValue, expected: selection.rawValue)
+        }
+        guard state.seed == seed else { throw foreign("seed", found: "\(state.seed)", expected: "\(seed)") }
+        guard state.batchesPerEpoch == batchesPerEpoch else {
+            throw foreign("batches per epoch", found: "\(state.batchesPerEpoch)",
+                          expected: "\(batchesPerEpoch) (this fold's training set)")
+        }
+        guard state.classWeights.map(\.bitPattern) == classWeights.map(\.bitPattern) else {
+            throw foreign("class weights", found: "\(state.classWeights)", expected: "\(classWeights) (this fold's training labels)")
+        }
     }
 
     /// Eval-mode predictions for each recording, and the weighted loss over all of them.
