@@ -24,6 +24,17 @@ public struct SeededGenerator: RandomNumberGenerator, Sendable {
         self.init(seed: seed ^ (stream &+ 1) &* 0xD134_2543_DE82_EF95)
     }
 
+    /// The generator's position: its four state words, to save and later continue
+    /// the stream exactly (a resumable training's dropout stream).
+    public var state: [UInt64] { [s0, s1, s2, s3] }
+
+    /// The generator at a saved position (`state`); nil unless four words, not all zero
+    /// (xoshiro's one invalid state, which would give only zeros).
+    public init?(state: [UInt64]) {
+        guard state.count == 4, state.contains(where: { $0 != 0 }) else { return nil }
+        (s0, s1, s2, s3) = (state[0], state[1], state[2], state[3])
+    }
+
     @inline(__always)
     public mutating func next() -> UInt64 {
         let result = ((s1 &* 5) << 7 | (s1 &* 5) >> 57) &* 9

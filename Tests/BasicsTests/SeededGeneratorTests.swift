@@ -44,3 +44,12 @@ import Basics
     #expect(a.sorted() == Array(0..<50))
     #expect(a != Array(0..<50))
 }
+
+@Test func aSavedStateContinuesTheStreamExactly() throws {
+    var g = SeededGenerator(seed: 11)
+    for _ in 0..<5 { _ = g.next() }
+    var resumed = try #require(SeededGenerator(state: g.state))
+    #expect((0..<100).map { _ in g.next() } == (0..<100).map { _ in resumed.next() })
+    #expect(SeededGenerator(state: [0, 0, 0, 0]) == nil)   // xoshiro's invalid state
+    #expect(SeededGenerator(state: [1, 2, 3]) == nil)
+}

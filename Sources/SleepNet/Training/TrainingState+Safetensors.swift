@@ -311,9 +311,8 @@ extension TrainingState {
         let second = try tensor("adam.exp_avg_sq", .f32, [P]).floats
         let maxSecond = try tensor("adam.max_exp_avg_sq", .f32, [P]).floats
         let classWeights = try tensor("class_weights", .f32, [K]).floats
-        let rng = try tensor("rng.dropout", .i64, [4]).int64s
         // xoshiro256** never reaches the all-zero state (it would only give zeros).
-        guard rng.contains(where: { $0 != 0 }) else {
+        guard let dropoutGenerator = Self.generator(words: try tensor("rng.dropout", .i64, [4]).int64s) else {
             throw bad("tensor 'rng.dropout'", found: "all zeros", expected: "a generator state")
         }
 
@@ -348,23 +347,18 @@ extension TrainingState {
                   nextBatch: nb, batchesPerEpoch: bpe, lossSum: lossSum, seen: progress.seen, correct: progress.correct,
                   classWeights: classWeights, model: model, adamFirst: first, adamSecond: second, adamMaxSecond: maxSecond,
                   adamStep: progress.adamStep, learningRate: learningRate,
-                  dropoutGenerator: Self.generator(words: rng), bestValidation: bestValidation, bestTest: bestTest,
+                  dropoutGenerator: dropoutGenerator, bestValidation: bestValidation, bestTest: bestTest,
                   latest: latest, history: history)
     }
 
-    /// The four 64-bit words of a generator's state (see `encoded`).
+    /// The four 64-bit words of a generator's state (see `encoded`), stored as I64.
     static func words(of generator: SeededGenerator) -> [Int64] {
-        precondition(MemoryLayout<SeededGenerator>.size == 32, "SeededGenerator is no longer four words")
-        return withUnsafeBytes(of: generator) { raw in (0..<4).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self) } }
+        generator.state.map { Int64(bitPattern: $0) }
     }
 
-    /// The generator whose state is `words` (from `words(of:)`).
-    static func generator(words: [Int64]) -> SeededGenerator {
-        precondition(MemoryLayout<SeededGenerator>.size == 32 && words.count == 4, "SeededGenerator is no longer four words")
-        var g = SeededGenerator(seed: 0)
-        withUnsafeMutableBytes(of: &g) { raw in
-            for i in 0..<4 { raw.storeBytes(of: words[i], toByteOffset: 8 * i, as: Int64.self) }
-        }
-        return g
+    /// The generator whose state is `words` (from `words(of:)`); nil for a state
+    /// xoshiro cannot have (all zero) or not four words.
+    static func generator(words: [Int64]) -> SeededGenerator? {
+        SeededGenerator(state: words.map { UInt64(bitPattern: $0) })
     }
 }
