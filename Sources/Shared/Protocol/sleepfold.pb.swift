@@ -13,7 +13,7 @@
 /// Transport: the coordinator binds one ZeroMQ ROUTER socket, each worker
 /// connects a DEALER socket. Every message is two frames after the ROUTER's
 /// routing-id frame:
-///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (e.g. "SLEEPFOLD/1")
+///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (now "SLEEPFOLD/2")
 ///   frame 1: one serialized Envelope
 /// A peer that receives another version logs it and drops the message; the
 /// coordinator answers a worker of another version with an Error and forgets it.
