@@ -206,22 +206,15 @@ public struct Report: Codable, Equatable, Sendable {
         try container.encode(selections, forKey: .selections)
     }
 
+    /// How report.json is encoded, read and refused (shared with study.json).
+    static let json = VersionedJSON(document: "report.json", docs: "docs/report-json.md",
+                                    currentVersion: currentSchemaVersion, badCode: .badReport)
+
     /// report.json's bytes: pretty-printed, keys sorted, ending with a newline.
     ///
     /// - Throws: `SleepfoldError` (`.invalidValue`) only if a number (in `config`, say)
     ///   is not finite.
-    public func jsonData() throws(SleepfoldError) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do {
-            return try encoder.encode(self) + Data("\n".utf8)
-        } catch let EncodingError.invalidValue(value, context) {
-            throw SleepfoldError(.invalidValue, field: Self.path(context.codingPath),
-                                 found: "\(value), which JSON cannot hold", expected: "finite numbers only")
-        } catch {
-            throw SleepfoldError(.invalidValue, found: "a report JSON cannot hold (\(error))", expected: "finite numbers only")
-        }
-    }
+    public func jsonData() throws(SleepfoldError) -> Data { try Self.json.data(self) }
 
     /// Parses report.json; `file` names it in error messages.
     ///
@@ -229,50 +222,11 @@ public struct Report: Codable, Equatable, Sendable {
     ///   malformed or a key is missing or of the wrong type, `.badVersion` when
     ///   `schema_version` is newer than `currentSchemaVersion`.
     public static func decode(_ data: Data, file: String = "report.json") throws(SleepfoldError) -> Report {
-        struct Version: Decodable {
-            let schemaVersion: Int
-            enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version" }
-        }
-        let decoder = JSONDecoder()
-        do {
-            let version = try decoder.decode(Version.self, from: data).schemaVersion
-            if version > currentSchemaVersion {
-                throw SleepfoldError(.badVersion, file: file, field: "schema_version", found: "\(version)",
-                                     expected: "at most \(currentSchemaVersion) (it was written by a newer sleepfold)")
-            }
-            return try decoder.decode(Report.self, from: data)
-        } catch let error as SleepfoldError {
-            throw error
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath + [key]),
-                                 found: "no such key", expected: "it (see docs/report-json.md)")
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath),
-                                 found: "a value of the wrong type", expected: "\(type)")
-        } catch let DecodingError.valueNotFound(type, context) {
-            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath), found: "null", expected: "\(type)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw SleepfoldError(.badReport, file: file, field: Self.path(context.codingPath),
-                                 "\(context.debugDescription); expected a report.json as docs/report-json.md describes")
-        } catch {
-            throw SleepfoldError(.badReport, file: file, found: "\(error)", expected: "a report.json")
-        }
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty ? "(top level)" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        try json.decode(Report.self, from: data, file: file)
     }
 
     /// Writes report.json to `url` atomically (temporary file in the same directory, then rename).
-    public func write(to url: URL) throws(SleepfoldError) {
-        let data: Data
-        do {
-            data = try jsonData()
-        } catch {
-            throw error.located(file: url.path)
-        }
-        try AtomicFile.write(data, to: url)
-    }
+    public func write(to url: URL) throws(SleepfoldError) { try Self.json.write(self, to: url) }
 
     /// Reads report.json from `url`.
     public static func read(from url: URL) throws(SleepfoldError) -> Report {

@@ -356,33 +356,18 @@ public struct StudyReport: Codable, Equatable, Sendable {
         try container.encode(workers, forKey: .workers)
     }
 
+    /// How study.json is encoded, read and refused (shared with report.json).
+    static let json = VersionedJSON(document: "study.json", docs: "docs/study-json.md",
+                                    currentVersion: currentSchemaVersion, badCode: .badStudyReport)
+
     /// study.json's bytes: pretty-printed, keys sorted, ending with a newline.
     ///
     /// - Throws: `SleepfoldError` (`.invalidValue`) only if a number (in an arm's
     ///   config, say) is not finite.
-    public func jsonData() throws(SleepfoldError) -> Data {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        do {
-            return try encoder.encode(self) + Data("\n".utf8)
-        } catch let EncodingError.invalidValue(value, context) {
-            throw SleepfoldError(.invalidValue, field: Self.path(context.codingPath),
-                                 found: "\(value), which JSON cannot hold", expected: "finite numbers only")
-        } catch {
-            throw SleepfoldError(.invalidValue, found: "a study JSON cannot hold (\(error))", expected: "finite numbers only")
-        }
-    }
+    public func jsonData() throws(SleepfoldError) -> Data { try Self.json.data(self) }
 
     /// Writes study.json to `url` atomically (temporary file in the same directory, then rename).
-    public func write(to url: URL) throws(SleepfoldError) {
-        let data: Data
-        do {
-            data = try jsonData()
-        } catch {
-            throw error.located(file: url.path)
-        }
-        try AtomicFile.write(data, to: url)
-    }
+    public func write(to url: URL) throws(SleepfoldError) { try Self.json.write(self, to: url) }
 
     /// Parses study.json; `file` names it in error messages.
     ///
@@ -390,44 +375,13 @@ public struct StudyReport: Codable, Equatable, Sendable {
     ///   newer than `currentSchemaVersion`, `.badStudyReport` (with the key path when
     ///   known) when the JSON is malformed or a key is missing or of the wrong type.
     public static func decode(_ data: Data, file: String = "study.json") throws(SleepfoldError) -> StudyReport {
-        struct Version: Decodable {
-            let schemaVersion: Int
-            enum CodingKeys: String, CodingKey { case schemaVersion = "schema_version" }
-        }
-        let decoder = JSONDecoder()
-        do {
-            let version = try decoder.decode(Version.self, from: data).schemaVersion
-            if version > currentSchemaVersion {
-                throw SleepfoldError(.badVersion, file: file, field: "schema_version", found: "\(version)",
-                                     expected: "at most \(currentSchemaVersion) (it was written by a newer sleepfold)")
-            }
-            return try decoder.decode(StudyReport.self, from: data)
-        } catch let error as SleepfoldError {
-            throw error
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw SleepfoldError(.badStudyReport, file: file, field: path(context.codingPath + [key]),
-                                 found: "no such key", expected: "it (see docs/study-json.md)")
-        } catch let DecodingError.typeMismatch(type, context) {
-            throw SleepfoldError(.badStudyReport, file: file, field: path(context.codingPath),
-                                 found: "a value of the wrong type", expected: "\(type)")
-        } catch let DecodingError.valueNotFound(type, context) {
-            throw SleepfoldError(.badStudyReport, file: file, field: path(context.codingPath), found: "null", expected: "\(type)")
-        } catch let DecodingError.dataCorrupted(context) {
-            throw SleepfoldError(.badStudyReport, file: file, field: path(context.codingPath),
-                                 "\(context.debugDescription); expected a study.json as docs/study-json.md describes")
-        } catch {
-            throw SleepfoldError(.badStudyReport, file: file, found: "\(error)", expected: "a study.json")
-        }
+        try json.decode(StudyReport.self, from: data, file: file)
     }
 
     /// Reads study.json from `url`.
     public static func read(from url: URL) throws(SleepfoldError) -> StudyReport {
         let data = try fileAccess(url.path, cannot: "read the study report") { try Data(contentsOf: url) }
         return try decode(data, file: url.path)
-    }
-
-    private static func path(_ keys: [any CodingKey]) -> String {
-        keys.isEmpty ? "(top level)" : keys.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
     }
 }
 
