@@ -68,37 +68,24 @@ public struct TrainingState: Sendable {
         var test: [Trainer.RecordingPrediction]
     }
 
+    /// The state of a live training: the model's weights and the optimizer's moments copied.
     init(fingerprint: String, config: ExperimentConfig, selection: SelectionMode, seed: UInt64,
          epochsCompleted: Int, nextBatch: Int, batchesPerEpoch: Int, lossSum: Double, seen: Int, correct: Int,
          classWeights: [Float], model: SleepModel, optimizer: Adam,
          bestValidation: SelectedEpoch?, bestTest: SelectedEpoch?, latest: [Trainer.RecordingPrediction],
          history: [Trainer.EpochRecord]) {
-        self.fingerprint = fingerprint
-        self.config = config
-        self.selection = selection
-        self.seed = seed
-        self.epochsCompleted = epochsCompleted
-        self.nextBatch = nextBatch
-        self.batchesPerEpoch = batchesPerEpoch
-        self.lossSum = lossSum
-        self.seen = seen
-        self.correct = correct
-        self.classWeights = classWeights
-        self.model = ModelSnapshot(model)
         let adam = optimizer.savedState()
-        adamFirst = adam.first
-        adamSecond = adam.second
-        adamMaxSecond = adam.maxSecond
-        adamStep = adam.step
-        learningRate = adam.learningRate
-        dropoutGenerator = model.dropoutGenerator
-        self.bestValidation = bestValidation
-        self.bestTest = bestTest
-        self.latest = latest
-        self.history = history
+        self.init(fingerprint: fingerprint, config: config, selection: selection, seed: seed,
+                  epochsCompleted: epochsCompleted, nextBatch: nextBatch, batchesPerEpoch: batchesPerEpoch,
+                  lossSum: lossSum, seen: seen, correct: correct, classWeights: classWeights,
+                  model: ModelSnapshot(model), adamFirst: adam.first, adamSecond: adam.second,
+                  adamMaxSecond: adam.maxSecond, adamStep: adam.step, learningRate: adam.learningRate,
+                  dropoutGenerator: model.dropoutGenerator, bestValidation: bestValidation, bestTest: bestTest,
+                  latest: latest, history: history)
     }
 
-    /// A state read back from bytes (TrainingState+Safetensors.swift); the caller has checked every field.
+    /// A state of its parts: read back from bytes (TrainingState+Safetensors.swift, which has
+    /// checked every field) or taken from a live model and optimizer (above).
     init(fingerprint: String, config: ExperimentConfig, selection: SelectionMode, seed: UInt64,
          epochsCompleted: Int, nextBatch: Int, batchesPerEpoch: Int, lossSum: Double, seen: Int, correct: Int,
          classWeights: [Float], model: ModelSnapshot, adamFirst: [Float], adamSecond: [Float],
