@@ -61,7 +61,7 @@ final class ConvBranch {
         g = Profiler.measure(names.block8) { block8.backward(g) }
         g = Profiler.measure(names.block5) { block5.backward(g) }
         g = Profiler.measure(names.pool3) { pool3.backward(g) }
-        Profiler.measure(names.block0) { block0.backward(g) }
+        _ = Profiler.measure(names.block0) { block0.backward(g) }
     }
 }
 

@@ -116,13 +116,20 @@ extension BenchCommand {
         print(String(format: "profile: %d training steps (%.1f ms each, %.1f ms in profiled scopes) and %d evaluation forwards (%.1f ms each) at batch %d",
                      p.steps, p.trainStepMs, p.profiledTrainMs, p.steps, p.evalForwardMs, batch))
         print("self time (nested scopes excluded); % of the training step (evaluation: of the evaluation forward); GEMM time summed over threads")
-        let header = String(format: "%-42@ %-10@ %9@ %6@ %9@ %8@ %9@", "layer" as NSString, "pass" as NSString,
-                            "ms/step" as NSString, "%" as NSString, "GEMM ms" as NSString, "GFLOP/s" as NSString,
-                            "other ms" as NSString)
+        // Swift pads the text columns: String(format:)'s %@ width is not honoured on Linux.
+        func pad(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : text + String(repeating: " ", count: width - text.count)
+        }
+        func right(_ text: String, _ width: Int) -> String {
+            text.count >= width ? text : String(repeating: " ", count: width - text.count) + text
+        }
+        let header = pad("layer", 42) + " " + pad("pass", 10) + right("ms/step", 10) + right("%", 7)
+            + right("GEMM ms", 10) + right("GFLOP/s", 9) + right("other ms", 10)
         func line(_ layer: String, _ pass: String, _ ms: Double, _ percent: Double, _ gemm: Double, _ gflops: Double?,
                   _ other: Double) -> String {
-            String(format: "%-42@ %-10@ %9.2f %6.1f %9.2f %8@ %9.2f", layer as NSString, pass as NSString, ms, percent,
-                   gemm, (gflops.map { String(format: "%.1f", $0) } ?? "-") as NSString, other)
+            pad(layer, 42) + " " + pad(pass, 10) + right(String(format: "%.2f", ms), 10)
+                + right(String(format: "%.1f", percent), 7) + right(String(format: "%.2f", gemm), 10)
+                + right(gflops.map { String(format: "%.1f", $0) } ?? "-", 9) + right(String(format: "%.2f", other), 10)
         }
         print(header)
         for t in p.passes {
