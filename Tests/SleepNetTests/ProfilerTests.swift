@@ -109,23 +109,33 @@ import Basics
         let adam = Adam(store: model.store, learningRate: 1e-3, weightDecay: 1e-3, amsgrad: true)
         let ce = WeightedCrossEntropy()
         _ = try model.trainStep(Self.x, labels: Self.labels, classWeights: [1, 1, 1, 1, 1], loss: ce, optimizer: adam)
-        let profiler = Profiler()
         let steps = 3
-        let wall = try profiler.run { () throws -> UInt64 in
-            // Arrays are made before the clock starts, so only the step is timed.
-            try Self.x.withUnsafeBufferPointer { xs in
-                try Self.labels.withUnsafeBufferPointer { ls in
-                    let start = DispatchTime.now().uptimeNanoseconds
-                    for _ in 0..<steps {
-                        _ = try model.trainStep(xs, labels: ls, classWeights: [1, 1, 1, 1, 1], loss: ce, optimizer: adam)
+        // Self times can only fall short of the wall time, never exceed it; a loaded
+        // machine makes them fall short by preempting between scopes, so the best of
+        // three runs must be within 5 % (a scope left out or counted twice fails all three).
+        var profiler = Profiler()
+        var ratios: [Double] = []
+        for _ in 0..<3 {
+            profiler = Profiler()
+            let wall = try profiler.run { () throws -> UInt64 in
+                // Arrays are made before the clock starts, so only the step is timed.
+                try Self.x.withUnsafeBufferPointer { xs in
+                    try Self.labels.withUnsafeBufferPointer { ls in
+                        let start = DispatchTime.now().uptimeNanoseconds
+                        for _ in 0..<steps {
+                            _ = try model.trainStep(xs, labels: ls, classWeights: [1, 1, 1, 1, 1], loss: ce,
+                                                    optimizer: adam)
+                        }
+                        return DispatchTime.now().uptimeNanoseconds - start
                     }
-                    return DispatchTime.now().uptimeNanoseconds - start
                 }
             }
+            let covered = profiler.results.reduce(UInt64(0)) { $0 + $1.selfNanos }
+            ratios.append(Double(covered) / Double(wall))
+            #expect(ratios.last! <= 1.0, "self times exceed the run: \(ratios)")
+            if ratios.last! > 0.95 { break }
         }
-        let covered = profiler.results.reduce(UInt64(0)) { $0 + $1.selfNanos }
-        let ratio = Double(covered) / Double(wall)
-        #expect(ratio > 0.95 && ratio <= 1.0, "self times \(covered) ns of a \(wall) ns run: \(ratio)")
+        #expect(ratios.max()! > 0.95, "self times cover \(ratios) of the runs")
         for e in profiler.results {
             #expect(e.selfNanos <= e.totalNanos, "\(e.name)")
             #expect(e.gemmSelfFLOPs >= 0, "\(e.name)")
@@ -137,7 +147,7 @@ import Basics
         let pool = try #require(profiler.results.first { $0.name == "mrcnn.features1.11" && $0.pass == .forward })
         #expect(pool.gemmSelfNanos == 0 && pool.gemmSelfFLOPs == 0)
         // The encoder layer's GEMMs are its modules' (its own work is elementwise):
-        // none in its self part, all in its total.
+        // none in its self part.
         let layer = try #require(profiler.results.first { $0.name == "tce.layers.0" && $0.pass == .forward })
         #expect(layer.gemmSelfFLOPs == 0)
         let attention = try #require(profiler.results.first { $0.name == "tce.layers.0.self_attn" && $0.pass == .forward })

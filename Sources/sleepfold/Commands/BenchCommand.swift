@@ -175,7 +175,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "GEMM work: %.0f MFLOP per training sample, %.0f MFLOP per inferred sample",
                          trainFLOPs / 1e6, inferFLOPs / 1e6))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
-            if let profiled { Self.printProfile(profiled, batch: batch) }
+            if let profiled { Self.printProfile(profiled, batch: batch, threads: result.threads) }
         }
     }
 
