@@ -70,6 +70,27 @@ func sgemm(
         return
     }
     GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
+    // The profiler's GEMM time: one branch when it is off.
+    guard let profiler = Profiler.current else {
+        sgemmUntimed(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                     b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        return
+    }
+    let start = monotonicNanos()
+    sgemmUntimed(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                 b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+    profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+    profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
+}
+
+/// `sgemm` after the shape checks and counters: the backend call itself.
+@inline(__always)
+private func sgemmUntimed(
+    transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+    alpha: Float, a: UnsafePointer<Float>, lda: Int,
+    b: UnsafePointer<Float>, ldb: Int,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
     switch GEMMBackend.current {
     case .avx512:
         let scratch = GEMMScratch.take()

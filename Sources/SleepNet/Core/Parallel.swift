@@ -107,19 +107,25 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
         return
     }
     let inside = ComputeThreads.Scope(count: 1, usage: scope?.usage)
+    // The lanes' GEMM time belongs to the profiler of the task that started the region.
+    let profiler = Profiler.current
     let next = LaneCursor()
     // The body writes disjoint memory per index (the contract above), which
     // the compiler cannot check: hand it over as unchecked-Sendable.
     withoutActuallyEscaping(body) { escaping in
         let box = UncheckedSendable(escaping)
         DispatchQueue.concurrentPerform(iterations: lanes) { _ in
-            ComputeThreads.$scope.withValue(inside) {
-                while true {
-                    let i = next.take()
-                    if i >= n { break }
-                    box.value(i)
+            func lane() {
+                ComputeThreads.$scope.withValue(inside) {
+                    while true {
+                        let i = next.take()
+                        if i >= n { break }
+                        box.value(i)
+                    }
                 }
             }
+            // Bound only when on: profiling off adds no task-local to the lanes.
+            if let profiler { Profiler.$current.withValue(profiler) { lane() } } else { lane() }
         }
     }
 }

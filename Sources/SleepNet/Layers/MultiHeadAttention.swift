@@ -17,6 +17,9 @@ public final class MultiHeadAttention {
 
     public let inputGradient = Tensor()
     private var query: Tensor?
+    /// Profiler scope names (PyTorch's); the scaled dot-product core is the
+    /// attention scope's self time.
+    let names: (keyConv: String, valueConv: String, linear: String)
 
     public init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int, kernel: Int, dropout p: Float) {
         precondition(dModel % heads == 0, "d_model must be a multiple of heads")
@@ -24,6 +27,7 @@ public final class MultiHeadAttention {
         self.dModel = dModel
         self.heads = heads
         dk = dModel / heads
+        names = (name + ".convs.1", name + ".convs.2", name + ".linear")
         _ = Conv1d(store: store, name: name + ".convs.0", inChannels: tokens, outChannels: tokens,
                    kernel: kernel, causal: true, receivesGradient: false)
         keyConv = Conv1d(store: store, name: name + ".convs.1", inChannels: tokens, outChannels: tokens,
@@ -38,16 +42,19 @@ public final class MultiHeadAttention {
     @discardableResult
     public func forward(query q: Tensor, input x: Tensor, training: Bool, key: UInt64) -> Tensor {
         query = q
-        let k = keyConv.forward(x), v = valueConv.forward(x)
-        return linear.forward(core.forward(q: q, k: k, v: v, training: training, key: key))
+        let k = Profiler.measure(names.keyConv) { keyConv.forward(x) }
+        let v = Profiler.measure(names.valueConv) { valueConv.forward(x) }
+        let context = core.forward(q: q, k: k, v: v, training: training, key: key)
+        return Profiler.measure(names.linear) { linear.forward(context) }
     }
 
     /// dout (B, T, D) -> (dq (B, T, D), dx (B, T, D))
     public func backward(_ dy: Tensor) -> (query: Tensor, input: Tensor) {
         guard query != nil else { preconditionFailure("MultiHeadAttention.backward before forward") }
-        let d = core.backward(linear.backward(dy))
-        let dxK = keyConv.backward(d.key)
-        let dxV = valueConv.backward(d.value)
+        let dContext = Profiler.measure(names.linear) { linear.backward(dy) }
+        let d = core.backward(dContext)
+        let dxK = Profiler.measure(names.keyConv) { keyConv.backward(d.key) }
+        let dxV = Profiler.measure(names.valueConv) { valueConv.backward(d.value) }
         inputGradient.resize(dxK.shape)
         let a = dxK.data, c = dxV.data, o = inputGradient.data
         parallelChunks(inputGradient.count, chunk: 16384) { r in for i in r { o[i] = a[i] + c[i] } }

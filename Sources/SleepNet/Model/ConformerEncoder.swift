@@ -142,8 +142,11 @@ public final class ConformerBlock {
 ///     // inp (B, T, D) -> out (B, T, D)
 final class ConformerEncoder {
     let layers: [ConformerBlock]
+    /// Profiler scope names: one per block (not broken down further).
+    let names: [String]
 
     init(store: ParameterStore, config c: ModelConfig) {
+        names = (0..<c.encoderLayers).map { "tce.layers.\($0)" }
         layers = (0..<c.encoderLayers).map {
             ConformerBlock(store: store, name: "tce.layers.\($0)", dModel: c.dModel, heads: c.heads,
                            kernel: c.conformerKernel, expansion: c.conformerExpansion, dropout: c.encoderDropout)
@@ -152,13 +155,15 @@ final class ConformerEncoder {
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         var h = x
-        for layer in layers { h = layer.forward(h, training: training, rng: &rng) }
+        for (layer, name) in zip(layers, names) {
+            h = Profiler.measure(name) { layer.forward(h, training: training, rng: &rng) }
+        }
         return h
     }
 
     func backward(_ dy: Tensor) -> Tensor {
         var g = dy
-        for layer in layers.reversed() { g = layer.backward(g) }
+        for (layer, name) in zip(layers, names).reversed() { g = Profiler.measure(name) { layer.backward(g) } }
         return g
     }
 }

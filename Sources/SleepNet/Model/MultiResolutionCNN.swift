@@ -14,8 +14,11 @@ final class ConvBranch {
     let block0: ConvBatchNorm1d, pool3: MaxPool1d   // 0 conv · 1 BN · 2 GELU; 3 pool · 4 dropout
     let block5: ConvBatchNorm1d                      // 5 conv · 6 BN · 7 GELU
     let block8: ConvBatchNorm1d, pool11: MaxPool1d   // 8 conv · 9 BN · 10 GELU; 11 pool
+    /// Profiler scope names, built once: each block by its first module's PyTorch index.
+    let names: (block0: String, pool3: String, block5: String, block8: String, pool11: String)
 
     init(store: ParameterStore, name: String, config b: ConvBranchConfig, first: Int, channels: Int, dropout: Float) {
+        names = (name + ".0", name + ".3", name + ".5", name + ".8", name + ".11")
         let conv0 = Conv1d(store: store, name: name + ".0", inChannels: 1, outChannels: first, kernel: b.kernel,
                            stride: b.stride, padding: b.padding, bias: false, weightInit: attnSleepConvInit)
         conv0.needsInputGradient = false
@@ -41,20 +44,24 @@ final class ConvBranch {
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        var h = block0.forward(x, training: training)
-        h = training ? pool3.forward(h, training: true, key: rng.next()) : pool3.forward(h)
-        h = block5.forward(h, training: training)
-        h = block8.forward(h, training: training)
-        return pool11.forward(h, training: training)
+        var h = Profiler.measure(names.block0) { block0.forward(x, training: training) }
+        h = Profiler.measure(names.pool3) {
+            training ? pool3.forward(h, training: true, key: rng.next()) : pool3.forward(h)
+        }
+        h = Profiler.measure(names.block5) { block5.forward(h, training: training) }
+        h = Profiler.measure(names.block8) { block8.forward(h, training: training) }
+        return Profiler.measure(names.pool11) { pool11.forward(h, training: training) }
     }
 
     /// dout (B, cnnChannels, Lb) -> nothing (the input is data). Each block's
     /// output gradient is a pool's or a convolution's input gradient, read
     /// nowhere else, so the block may write over it.
     func backward(_ dy: Tensor) {
-        var g = block8.backward(pool11.backward(dy))
-        g = block5.backward(g)
-        block0.backward(pool3.backward(g))
+        var g = Profiler.measure(names.pool11) { pool11.backward(dy) }
+        g = Profiler.measure(names.block8) { block8.backward(g) }
+        g = Profiler.measure(names.block5) { block5.backward(g) }
+        g = Profiler.measure(names.pool3) { pool3.backward(g) }
+        _ = Profiler.measure(names.block0) { block0.backward(g) }
     }
 }
 
@@ -70,8 +77,13 @@ final class SEBasicBlock {
     let output = Tensor()
     let inputGradient = Tensor()
     private let sumGradient = Tensor()
+    /// Profiler scope names: the block, then its modules (PyTorch's names).
+    let names: (block: String, conv1: String, bn1: String, conv2: String, bn2: String, se: String,
+                down0: String, down1: String)
 
     init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int, reduction: Int) {
+        names = (name, name + ".conv1", name + ".bn1", name + ".conv2", name + ".bn2", name + ".se",
+                 name + ".downsample.0", name + ".downsample.1")
         // The reference passes stride (1) where the kernel size goes: kernel 1.
         conv1 = Conv1d(store: store, name: name + ".conv1", inChannels: inChannels, outChannels: outChannels,
                        kernel: 1, weightInit: attnSleepConvInit)
@@ -88,25 +100,39 @@ final class SEBasicBlock {
     }
 
     func forward(_ x: Tensor, training: Bool) -> Tensor {
-        var h = bn1.forward(conv1.forward(x), training: training)
-        h = se.forward(bn2.forward(conv2.forward(h), training: training))
-        let r = down1.forward(down0.forward(x), training: training)
-        output.resize(h.shape)
-        let a = h.data, b = r.data, y = output.data
-        for i in 0..<output.count { y[i] = max(a[i] + b[i], 0) }
-        return output
+        Profiler.measure(names.block) {
+            var h = Profiler.measure(names.conv1) { conv1.forward(x) }
+            h = Profiler.measure(names.bn1) { bn1.forward(h, training: training) }
+            h = Profiler.measure(names.conv2) { conv2.forward(h) }
+            h = Profiler.measure(names.bn2) { bn2.forward(h, training: training) }
+            h = Profiler.measure(names.se) { se.forward(h) }
+            var r = Profiler.measure(names.down0) { down0.forward(x) }
+            r = Profiler.measure(names.down1) { down1.forward(r, training: training) }
+            // The residual sum and ReLU are the block's self time.
+            output.resize(h.shape)
+            let a = h.data, b = r.data, y = output.data
+            for i in 0..<output.count { y[i] = max(a[i] + b[i], 0) }
+            return output
+        }
     }
 
     func backward(_ dy: Tensor) -> Tensor {
-        sumGradient.resize(output.shape)
-        let y = output.data, g = dy.data, d = sumGradient.data
-        for i in 0..<output.count { d[i] = y[i] > 0 ? g[i] : 0 }
-        let dxMain = conv1.backward(bn1.backward(conv2.backward(bn2.backward(se.backward(sumGradient)))))
-        let dxSkip = down0.backward(down1.backward(sumGradient))
-        inputGradient.resize(dxMain.shape)
-        let a = dxMain.data, b = dxSkip.data, o = inputGradient.data
-        for i in 0..<inputGradient.count { o[i] = a[i] + b[i] }
-        return inputGradient
+        Profiler.measure(names.block) {
+            sumGradient.resize(output.shape)
+            let y = output.data, g = dy.data, d = sumGradient.data
+            for i in 0..<output.count { d[i] = y[i] > 0 ? g[i] : 0 }
+            var dxMain = Profiler.measure(names.se) { se.backward(sumGradient) }
+            dxMain = Profiler.measure(names.bn2) { bn2.backward(dxMain) }
+            dxMain = Profiler.measure(names.conv2) { conv2.backward(dxMain) }
+            dxMain = Profiler.measure(names.bn1) { bn1.backward(dxMain) }
+            dxMain = Profiler.measure(names.conv1) { conv1.backward(dxMain) }
+            var dxSkip = Profiler.measure(names.down1) { down1.backward(sumGradient) }
+            dxSkip = Profiler.measure(names.down0) { down0.backward(dxSkip) }
+            inputGradient.resize(dxMain.shape)
+            let a = dxMain.data, b = dxSkip.data, o = inputGradient.data
+            for i in 0..<inputGradient.count { o[i] = a[i] + b[i] }
+            return inputGradient
+        }
     }
 }
 
@@ -147,22 +173,30 @@ final class MultiResolutionCNN {
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         let a = features1.forward(x, training: training, rng: &rng)
         let b = features2.forward(x, training: training, rng: &rng)
-        var joined = concat.forward(a, b)
-        if let features3 { joined = concat3.forward(joined, features3.forward(x, training: training, rng: &rng)) }
-        let h = dropout.forward(joined, training: training, key: training ? rng.next() : 0)
+        var joined = Profiler.measure("mrcnn.concat") { concat.forward(a, b) }
+        if let features3 {
+            let c = features3.forward(x, training: training, rng: &rng)
+            joined = Profiler.measure("mrcnn.concat") { concat3.forward(joined, c) }
+        }
+        let h = Profiler.measure("mrcnn.dropout") {
+            dropout.forward(joined, training: training, key: training ? rng.next() : 0)
+        }
         let recalibrated = afr.forward(h, training: training)
-        return periods?.forward(recalibrated) ?? recalibrated
+        guard let periods else { return recalibrated }
+        return Profiler.measure("mrcnn.periods") { periods.forward(recalibrated) }
     }
 
     func backward(_ dy: Tensor) {
-        var g = afr.backward(periods?.backward(dy) ?? dy)
-        g = dropout.backward(g)
+        var g = dy
+        if let periods { g = Profiler.measure("mrcnn.periods") { periods.backward(g) } }
+        g = afr.backward(g)
+        g = Profiler.measure("mrcnn.dropout") { dropout.backward(g) }
         if let features3 {
-            let (dab, dc) = concat3.backward(g)
+            let (dab, dc) = Profiler.measure("mrcnn.concat") { concat3.backward(g) }
             features3.backward(dc)
             g = dab
         }
-        let (da, db) = concat.backward(g)
+        let (da, db) = Profiler.measure("mrcnn.concat") { concat.backward(g) }
         features1.backward(da)
         features2.backward(db)
     }

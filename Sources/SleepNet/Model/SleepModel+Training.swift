@@ -10,10 +10,16 @@ extension SleepModel {
     public func trainStep(_ x: UnsafeBufferPointer<Float>, labels: UnsafeBufferPointer<Int32>,
                           classWeights: [Float], loss: WeightedCrossEntropy, optimizer: Adam) throws -> Float {
         let logits = try forward(x, batch: labels.count, training: true)
-        let value = try loss.forward(logits: logits, labels: labels, classWeights: classWeights)
-        zeroGradients()
+        Profiler.setPass(.loss)
+        // The loss's forward also computes its logits gradient.
+        let value = try Profiler.measure("loss") {
+            try loss.forward(logits: logits, labels: labels, classWeights: classWeights)
+        }
+        Profiler.setPass(.backward)
+        Profiler.measure("gradients.zero") { zeroGradients() }
         try backward(loss.logitsGradient)
-        optimizer.step()
+        Profiler.setPass(.optimizer)
+        Profiler.measure("adam") { optimizer.step() }
         return value
     }
 

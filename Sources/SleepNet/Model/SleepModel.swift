@@ -72,11 +72,14 @@ public final class SleepModel {
                                  expected: "batch (\(batch)) × \(S) samples, batch ≥ 1")
         }
         lastForwardTrained = training
-        input.resize(Shape(batch, 1, S))
-        input.data.update(from: base, count: batch * S)
+        Profiler.setPass(training ? .forward : .evaluation)
+        Profiler.measure("input") {
+            input.resize(Shape(batch, 1, S))
+            input.data.update(from: base, count: batch * S)
+        }
         let features = mrcnn.forward(input, training: training, rng: &dropoutGenerator)
         let encoded = tce.forward(features, training: training, rng: &dropoutGenerator)
-        return fc.forward(encoded)
+        return Profiler.measure("fc") { fc.forward(encoded) }
     }
 
     /// `forward` over an array (B·inputSamples values).
@@ -97,7 +100,8 @@ public final class SleepModel {
             throw SleepfoldError(.shapeMismatch, field: "backward logits gradient", found: "shape \(logitsGradient.shape)",
                                  expected: "(\(input.shape[0]), \(config.classes))")
         }
-        let dEncoded = fc.backward(logitsGradient)
+        Profiler.setPass(.backward)
+        let dEncoded = Profiler.measure("fc") { fc.backward(logitsGradient) }
         let dFeatures = tce.backward(dEncoded)
         mrcnn.backward(dFeatures)
     }

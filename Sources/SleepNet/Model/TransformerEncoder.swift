@@ -17,8 +17,13 @@ final class EncoderLayer {
     private let hidden = Tensor()       // h
     private let dHidden = Tensor()
     let inputGradient = Tensor()
+    /// Profiler scope names: the layer (its residual sums and dropouts are its
+    /// self time), then its modules (PyTorch's names).
+    let names: (layer: String, conv: String, attention: String, norm1: String, w1: String, w2: String)
 
     init(store: ParameterStore, name: String, config c: ModelConfig) {
+        names = (name, name + ".conv", name + ".self_attn", name + ".sublayer_output.1.norm",
+                 name + ".feed_forward.w_1", name + ".feed_forward.w_2")
         let T = c.afrChannels, D = c.dModel, p = c.encoderDropout
         attention = MultiHeadAttention(store: store, name: name + ".self_attn", tokens: T, dModel: D,
                                        heads: c.heads, kernel: c.causalKernel, dropout: p)
@@ -34,25 +39,38 @@ final class EncoderLayer {
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        let q = conv.forward(x)
-        let a = attention.forward(query: q, input: x, training: training, key: training ? rng.next() : 0)
-        addTensors(q, drop0.forward(a, training: training, key: training ? rng.next() : 0), into: hidden)
-        var f = relu.forward(w1.forward(norm1.forward(hidden)))
-        f = w2.forward(dropFF.forward(f, training: training, key: training ? rng.next() : 0))
-        addTensors(hidden, drop1.forward(f, training: training, key: training ? rng.next() : 0), into: output)
-        return output
+        Profiler.measure(names.layer) {
+            let q = Profiler.measure(names.conv) { conv.forward(x) }
+            let a = Profiler.measure(names.attention) {
+                attention.forward(query: q, input: x, training: training, key: training ? rng.next() : 0)
+            }
+            addTensors(q, drop0.forward(a, training: training, key: training ? rng.next() : 0), into: hidden)
+            var f = Profiler.measure(names.norm1) { norm1.forward(hidden) }
+            f = Profiler.measure(names.w1) { relu.forward(w1.forward(f)) }   // w_1 with its ReLU
+            f = dropFF.forward(f, training: training, key: training ? rng.next() : 0)
+            f = Profiler.measure(names.w2) { w2.forward(f) }
+            addTensors(hidden, drop1.forward(f, training: training, key: training ? rng.next() : 0), into: output)
+            return output
+        }
     }
 
     func backward(_ dy: Tensor) -> Tensor {
-        let dn = norm1.backward(w1.backward(relu.backward(dropFF.backward(w2.backward(drop1.backward(dy))))))
-        addTensors(dy, dn, into: dHidden)
-        let (dq, dxAttn) = attention.backward(drop0.backward(dHidden))
-        // dq gets the residual path too: q feeds both the attention and h.
-        let dqp = dq.data, dhp = dHidden.data
-        for i in 0..<dq.count { dqp[i] += dhp[i] }
-        let dxConv = conv.backward(dq)
-        addTensors(dxConv, dxAttn, into: inputGradient)
-        return inputGradient
+        Profiler.measure(names.layer) {
+            var g = drop1.backward(dy)
+            g = Profiler.measure(names.w2) { w2.backward(g) }
+            g = dropFF.backward(g)
+            g = Profiler.measure(names.w1) { w1.backward(relu.backward(g)) }
+            let dn = Profiler.measure(names.norm1) { norm1.backward(g) }
+            addTensors(dy, dn, into: dHidden)
+            let dAttn = drop0.backward(dHidden)
+            let (dq, dxAttn) = Profiler.measure(names.attention) { attention.backward(dAttn) }
+            // dq gets the residual path too: q feeds both the attention and h.
+            let dqp = dq.data, dhp = dHidden.data
+            for i in 0..<dq.count { dqp[i] += dhp[i] }
+            let dxConv = Profiler.measure(names.conv) { conv.backward(dq) }
+            addTensors(dxConv, dxAttn, into: inputGradient)
+            return inputGradient
+        }
     }
 }
 
@@ -71,11 +89,11 @@ final class TransformerEncoder {
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         var h = x
         for layer in layers { h = layer.forward(h, training: training, rng: &rng) }
-        return norm.forward(h)
+        return Profiler.measure("tce.norm") { norm.forward(h) }
     }
 
     func backward(_ dy: Tensor) -> Tensor {
-        var g = norm.backward(dy)
+        var g = Profiler.measure("tce.norm") { norm.backward(dy) }
         for layer in layers.reversed() { g = layer.backward(g) }
         return g
     }

@@ -29,6 +29,14 @@ struct BenchCommand: ParsableCommand {
         the median counts. Peak RSS is the process's maximum resident set size (VmHWM). FLOPs per sample are the matrix work (every GEMM call, 2·m·n·k) of one more training step and one eval forward, divided by the batch. \
         The matrix multiplies run on sleepfold's AVX-512 sgemm where the CPU has AVX-512, else on OpenBLAS; \
         SLEEPFOLD_GEMM=openblas (or avx512) chooses, and the output names the one used.
+
+        --profile then runs --repeats more training steps and as many eval-mode forwards at --batch \
+        with the profiler on, and prints a table sorted by time: each layer (PyTorch's module name, e.g. \
+        mrcnn.features1.0 for conv 0 with its BatchNorm and GELU) and pass (forward, loss, backward, \
+        optimizer, evaluation), its self time per step (nested layers excluded, so rows add up to the step), \
+        its share of the measured step, the part inside sgemm with its GFLOP/s, and the rest; \
+        then totals per pass. GEMM time is summed over threads (use --threads 1 for wall time). \
+        With --json the same data is the "profile" key. See Benchmarks/pytorch/README.md, "Profiling".
         """)
 
     @Option(help: "Experiment config whose model to measure (default: full-size AttnSleep).")
@@ -45,6 +53,9 @@ struct BenchCommand: ParsableCommand {
 
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
+
+    @Flag(help: "Also time each layer and pass over --repeats profiled steps (see below).")
+    var profile = false
 
     /// The measurements, as `--json` prints them.
     struct Result: Encodable {
@@ -63,6 +74,8 @@ struct BenchCommand: ParsableCommand {
         /// GEMM FLOPs of one training step (forward + backward) and of one eval forward, per sample.
         var trainFLOPsPerSample: Double
         var inferFLOPsPerSample: Double
+        /// Only with --profile (absent otherwise, so the output is unchanged).
+        var profile: Profile?
 
         enum CodingKeys: String, CodingKey {
             case config, model, parameters, threads, gemm, batch, repeats
@@ -70,6 +83,7 @@ struct BenchCommand: ParsableCommand {
             case inferSamplesPerSecond = "infer_samples_per_s", inferSamplesPerSecondBatch512 = "infer_samples_per_s_batch512"
             case peakRSSBytes = "peak_rss_bytes"
             case trainFLOPsPerSample = "train_flops_per_sample", inferFLOPsPerSample = "infer_flops_per_sample"
+            case profile
         }
     }
 
@@ -127,13 +141,28 @@ struct BenchCommand: ParsableCommand {
         _ = try x.withUnsafeBufferPointer { try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(128 * S)]), batch: 128, training: false) }
         let inferFLOPs = Double(GEMMCounter.flops) / 128
 
+        // Profiled last, after every plain measurement, so those are taken exactly as without --profile.
+        let profiled = try profile ? Self.profile(steps: repeats, trainStep: {
+            _ = try x.withUnsafeBufferPointer { xs in
+                try labels.withUnsafeBufferPointer { ls in
+                    try model.trainStep(UnsafeBufferPointer(rebasing: xs[0..<(batch * S)]), labels: ls,
+                                        classWeights: weights, loss: loss, optimizer: optimizer)
+                }
+            }
+        }, evalForward: {
+            _ = try x.withUnsafeBufferPointer {
+                try model.forward(UnsafeBufferPointer(rebasing: $0[0..<(batch * S)]), batch: batch, training: false)
+            }
+        }) : nil
+
         let result = Result(
             config: experiment.name,
             model: "\(experiment.model.featureExtractor.rawValue) + \(experiment.model.encoder.rawValue)",
             parameters: model.parameterCount, threads: ComputeThreads.count, gemm: GEMMBackend.current.rawValue, batch: batch, repeats: repeats,
             trainSamplesPerSecond: Double(batch) / stepSeconds, trainStepSeconds: stepSeconds,
             inferSamplesPerSecond: 128 / infer128, inferSamplesPerSecondBatch512: 512 / infer512,
-            peakRSSBytes: peakResidentBytes(), trainFLOPsPerSample: trainFLOPs, inferFLOPsPerSample: inferFLOPs)
+            peakRSSBytes: peakResidentBytes(), trainFLOPsPerSample: trainFLOPs, inferFLOPsPerSample: inferFLOPs,
+            profile: profiled)
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys]
@@ -146,6 +175,7 @@ struct BenchCommand: ParsableCommand {
             print(String(format: "GEMM work: %.0f MFLOP per training sample, %.0f MFLOP per inferred sample",
                          trainFLOPs / 1e6, inferFLOPs / 1e6))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))
+            if let profiled { Self.printProfile(profiled, batch: batch, threads: result.threads) }
         }
     }
 
