@@ -53,12 +53,32 @@ public enum RunReporter {
         return rows
     }
 
+    /// A run's prediction rows under each of its three selections, made once for the
+    /// CSVs, the report and (in a study) the study report.
+    public struct Selections: Sendable {
+        public let own: [Prediction]
+        public let last: [Prediction]
+        public let testOracle: [Prediction]
+
+        public init(_ results: [Int: Sleepfold_FoldResult]) throws {
+            own = try RunReporter.predictions(results, selection: .own)
+            last = try RunReporter.predictions(results, selection: .last)
+            testOracle = try RunReporter.predictions(results, selection: .testOracle)
+        }
+    }
+
     /// Writes predictions.csv, predictions-last.csv, predictions-test-oracle.csv,
     /// report.json, report.md and report.html; returns the report (of the run's own selection).
     @discardableResult
     public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], to layout: Layout) throws -> Report {
-        let rows = try predictions(results)
-        let last = try predictions(results, selection: .last), oracle = try predictions(results, selection: .testOracle)
+        try write(setup: setup, results: results, selections: Selections(results), to: layout)
+    }
+
+    /// `write` with the prediction rows already made from `results`.
+    @discardableResult
+    public static func write(setup: RunSetup, results: [Int: Sleepfold_FoldResult], selections rowsBySelection: Selections,
+                             to layout: Layout) throws -> Report {
+        let rows = rowsBySelection.own, last = rowsBySelection.last, oracle = rowsBySelection.testOracle
         // The same trainings under the other selections: on the same models, their
         // difference to the run's own numbers is the selection's alone. (A `last` or
         // `test-oracle` run's own selection is one of them: its rows then count once.)

@@ -12,10 +12,11 @@ import Coordinator
 public enum StudyCollector {
     /// - Parameters:
     ///   - results: each run's fold results, in `plan.runs` order (the coordinator's outcome).
+    ///   - selections: each run's prediction rows, in `plan.runs` order (made from `results`).
     ///   - utilisation: makespan and LPT bound of the session that finished the study.
-    /// - Throws: `SleepfoldError` when a result's predictions do not make valid rows.
-    public static func input(plan: StudyPlan, results: [[Int: Sleepfold_FoldResult]], workers: Int,
-                             utilisation: Utilisation?) throws -> StudyInput {
+    public static func input(plan: StudyPlan, results: [[Int: Sleepfold_FoldResult]],
+                             selections: [RunReporter.Selections], workers: Int,
+                             utilisation: Utilisation?) -> StudyInput {
         var arms: [StudyInput.Arm] = []
         for (a, arm) in plan.file.arms.enumerated() {
             var runs: [StudyInput.Run] = []
@@ -23,11 +24,11 @@ public enum StudyCollector {
                 guard let honest = plan.runs.firstIndex(where: { $0.arm == arm.name && $0.seed == seed && !$0.paper }) else { continue }
                 let paper = plan.runs.firstIndex { $0.arm == arm.name && $0.seed == seed && $0.paper }
                 var predictions: [StudyInput.Selection: [Prediction]] = [
-                    .validation: try RunReporter.predictions(results[honest], selection: .own),
-                    .last: try RunReporter.predictions(results[honest], selection: .last),
-                    .testOracle: try RunReporter.predictions(results[honest], selection: .testOracle),
+                    .validation: selections[honest].own,
+                    .last: selections[honest].last,
+                    .testOracle: selections[honest].testOracle,
                 ]
-                if let paper { predictions[.paper] = try RunReporter.predictions(results[paper], selection: .own) }
+                if let paper { predictions[.paper] = selections[paper].own }
                 runs.append(StudyInput.Run(
                     seed: seed, directory: plan.runs[honest].label, paperDirectory: paper.map { plan.runs[$0].label },
                     predictions: predictions, wallSeconds: results[honest].values.reduce(0) { $0 + $1.trainSeconds },

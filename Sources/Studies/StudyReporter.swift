@@ -14,6 +14,8 @@ public enum StudyReporter {
     public struct Written {
         public let runs: [Report]
         public let study: StudyReport
+        /// This session's makespan against its LPT bound; nil when it trained nothing.
+        public let utilisation: Utilisation?
     }
 
     /// - Parameters:
@@ -21,13 +23,16 @@ public enum StudyReporter {
     ///   - workers: the workers the study ran on (for the LPT bound).
     @discardableResult
     public static func write(plan: StudyPlan, outcome: CoordinatorRuntime.Outcome, workers: Int) throws -> Written {
-        var reports: [Report] = []
+        var reports: [Report] = [], selections: [RunReporter.Selections] = []
         for (run, results) in zip(plan.runs, outcome.results) {
-            reports.append(try RunReporter.write(setup: run.setup, results: results, to: run.layout))
+            let rows = try RunReporter.Selections(results)
+            reports.append(try RunReporter.write(setup: run.setup, results: results, selections: rows, to: run.layout))
+            selections.append(rows)
         }
         let utilisation = Utilisation(makespanSeconds: outcome.timing.makespan, taskSeconds: outcome.timing.taskSeconds,
                                       workers: workers)
-        var input = try StudyCollector.input(plan: plan, results: outcome.results, workers: workers, utilisation: utilisation)
+        var input = StudyCollector.input(plan: plan, results: outcome.results, selections: selections,
+                                             workers: workers, utilisation: utilisation)
         if utilisation == nil, let earlier = try? StudyReport.read(from: plan.layout.studyJSON),
            earlier.makespanSeconds != nil {
             // Nothing was trained in this session (the study was done): keep the
@@ -54,7 +59,7 @@ public enum StudyReporter {
         // The analysis's CSS once, with the first section.
         if !sections.isEmpty { sections[0].style = ErrorAnalysis.htmlStyle }
         try study.writeHTML(to: plan.layout.studyHTML, appending: sections)
-        return Written(runs: reports, study: study)
+        return Written(runs: reports, study: study, utilisation: utilisation)
     }
 
     /// One error analysis per arm: its first seed's validation-selected predictions

@@ -101,8 +101,7 @@ struct StudyCommand: ParsableCommand {
 
         let written = try StudyReporter.write(plan: plan, outcome: outcome, workers: max(localWorkers, outcome.timing.peakWorkers))
         for (run, report) in zip(plan.runs, written.runs) { print("\(run.label): \(summaryLine(report))") }
-        if let utilisation = Utilisation(makespanSeconds: outcome.timing.makespan, taskSeconds: outcome.timing.taskSeconds,
-                                         workers: max(localWorkers, outcome.timing.peakWorkers)) {
+        if let utilisation = written.utilisation {
             print(String(format: "makespan %.0f s, LPT lower bound %.0f s (%d tasks on %d workers): ratio %.3f",
                          utilisation.makespanSeconds, utilisation.lowerBoundSeconds, utilisation.tasks,
                          utilisation.workers, utilisation.ratio))
