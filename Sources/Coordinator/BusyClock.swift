@@ -8,7 +8,7 @@ final class BusyClock {
     enum Kind {
         /// Building and sending fold tasks.
         case tasks
-        /// Checking, checkpointing and journalling fold results.
+        /// Checking, checkpointing and journalling fold results and fold states.
         case results
         /// Serving recording chunks.
         case data
@@ -19,7 +19,7 @@ final class BusyClock {
         /// anything else (or a message dropped before it was read) is `other`.
         init(_ body: Sleepfold_Envelope.OneOf_Body?) {
             switch body {
-            case .foldResult: self = .results
+            case .foldResult, .stateChunk: self = .results
             case .dataRequest: self = .data
             default: self = .other
             }

@@ -1,5 +1,6 @@
 import Foundation
 import Basics
+import Recordings
 import Shared
 
 /// The coordinator: binds a ROUTER socket, hands folds to workers (longest
@@ -16,6 +17,12 @@ import Shared
 /// Modelled on the ZeroMQ Guide's Paranoid Pirate queue and Majordomo broker:
 /// poll, handle each message by its command, send heartbeats when due, purge
 /// expired workers, hand queued folds to idle workers.
+///
+/// Folds survive lost workers (docs/fold-state.md): the holder of a fold uploads
+/// its state after every epoch (and mid-epoch when it is told to stop); the
+/// newest is kept under the run directory, and a fold sent out again carries it,
+/// so the next worker continues there. Attempts that end without a result are
+/// journalled with the batches they trained.
 public final class CoordinatorRuntime {
     public static let heartbeatInterval = 1.0        // s
     public static let liveness = 3                   // silent intervals before a worker is dead
@@ -24,6 +31,10 @@ public final class CoordinatorRuntime {
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
+    static let maxStateBytes: UInt64 = 1 << 30       // bytes, largest fold state accepted
+    /// Seconds a stopping coordinator (`requestStop`) waits for its running folds' states:
+    /// above the worker's own `stopGrace`, so a worker that saves its state in time is heard.
+    public static let stopGrace = 75.0
 
     public struct Options: Sendable {
         public var bind: String
@@ -54,6 +65,8 @@ public final class CoordinatorRuntime {
         public let journalURL: URL
         public let checkpointDirectory: URL
         public let label: String
+        /// Where the run's unfinished folds keep their newest states: `states/` beside the journal.
+        public var stateDirectory: URL { journalURL.deletingLastPathComponent().appendingPathComponent("states") }
 
         public init(plan: RunPlan, journalURL: URL, checkpointDirectory: URL, label: String = "") {
             self.plan = plan
@@ -72,6 +85,8 @@ public final class CoordinatorRuntime {
         public let failedFolds: [[Int: String]]
         public let busy: Busy
         public let timing: Timing
+        /// Stopped by `requestStop` before every fold was done.
+        public let interrupted: Bool
     }
 
     /// When this session's work happened, for a study's utilisation (makespan
@@ -132,6 +147,28 @@ public final class CoordinatorRuntime {
     private var firstTaskSent: Double?
     private var timing = Timing()
 
+    // Fold states and the work of attempts.
+    private let stateStores: [FoldStateStore]
+    /// States being received, by task: from the holder, the bytes so far.
+    private var uploads: [Int: StateUpload] = [:]
+    /// States being served to workers: ref id → file.
+    private var stateFiles: [String: URL] = [:]
+    /// The running attempt's batches trained so far and batches per epoch, by task.
+    private var attemptWork: [Int: (batches: Int, perEpoch: Int)] = [:]
+    /// Attempts that ended without a result, by task: the highest attempt number and their batches.
+    private var endedWork: [Int: (attempts: Int, batches: Int)] = [:]
+    /// Where a running attempt resumed, by task: its state's position.
+    private var resumedFrom: [Int: FoldStateStore.Saved] = [:]
+    /// Set from any thread (a signal handler) to ask for a clean stop, as `requestStop()`.
+    public let stopRequest = StopFlag()
+    private var stopDeadline: Double?
+
+    private struct StateUpload {
+        let address: String
+        let header: Sleepfold_StateChunk
+        var data: Data
+    }
+
     /// The endpoint actually bound (with the real port when binding port `*`).
     public let endpoint: String
 
@@ -162,6 +199,7 @@ public final class CoordinatorRuntime {
         endpoint = try router.lastEndpoint
         var runIndex: [String: Int] = [:], tasks: [(run: Int, fold: Int)] = [], firstTask: [Int] = []
         var files: [String: URL] = [:], journals: [Journal] = [], done = Set<Int>(), cost: [Int] = []
+        var stores: [FoldStateStore] = [], attemptsSoFar: [Int: Int] = [:], endedWork: [Int: (attempts: Int, batches: Int)] = [:]
         for (r, run) in runs.enumerated() {
             guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
                 throw SleepfoldError(.invalidRunPlan, file: run.journalURL.path, field: "runID", found: "\"\(run.plan.runID)\" twice",
@@ -178,6 +216,20 @@ public final class CoordinatorRuntime {
             }
             for w in journal.warnings { log(w) }
             for fold in journal.results.keys { done.insert(tasks.count + fold) }
+            for (fold, records) in journal.endedAttempts where journal.results[fold] == nil {
+                let n = records.map { Int($0.attempt) }.max() ?? 0
+                attemptsSoFar[tasks.count + fold] = n
+                endedWork[tasks.count + fold] = (n, records.reduce(0) { $0 + Int($1.batchesTrained) })
+            }
+            var unfinished: [Int: String] = [:]
+            for fold in run.plan.folds.indices where journal.results[fold] == nil {
+                unfinished[fold] = run.plan.task(fold: fold, attempt: 1).stateFingerprint
+            }
+            let store = FoldStateStore(directory: run.stateDirectory, folds: unfinished, warn: log)
+            for (fold, saved) in store.newest.sorted(by: { $0.key < $1.key }) {
+                log("\(run.label.isEmpty ? "" : run.label + " ")fold \(fold): continues from its saved state \(saved.position)")
+            }
+            stores.append(store)
             for (fold, f) in run.plan.folds.enumerated() {
                 tasks.append((r, fold))
                 cost.append(f.cost)
@@ -191,33 +243,54 @@ public final class CoordinatorRuntime {
         self.files = files
         self.journals = journals
         journalledAtStart = journals.reduce(0) { $0 + $1.results.count }
-        queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts)
+        stateStores = stores
+        self.endedWork = endedWork
+        queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
         zap?.onDecision = { key, admitted in
             if !admitted { log("refused a worker with public key \(key): not in the admitted keys") }
         }
     }
 
-    /// Runs until every fold is done or given up; then tells workers to stop.
+    /// Asks the coordinator to stop (Ctrl-C on `run` or `study`; safe from any thread):
+    /// no more tasks go out, and `run()` returns once no fold is running (their
+    /// workers, told to stop as well, hand back their states) or after `stopGrace`.
+    public func requestStop() { stopRequest.set() }
+
+    /// Runs until every fold is done or given up, or a stop request; then tells workers to stop.
     public func run() throws -> Outcome {
         if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(tasks.count) folds already done") }
         view.update(snapshot())
         let poller = ZMQPoller(zap.map { [router, $0.socket] } ?? [router])
+        var interrupted = false
         while !queue.isFinished {
+            if stopRequest.isSet {
+                if stopDeadline == nil {
+                    stopDeadline = now() + Self.stopGrace
+                    log("stopping: no more tasks; waiting up to \(Int(Self.stopGrace)) s for the \(queue.runningCount) running folds' states")
+                }
+                if queue.runningCount == 0 || now() > stopDeadline! {
+                    interrupted = true
+                    break
+                }
+            }
             let ready = try poller.poll(timeout: Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             if ready[0] { try receiveMessages() }
             clock.time(.other) { sendHeartbeatsIfDue() }
             clock.time(.other) { purgeExpiredWorkers() }
-            try clock.time(.tasks) { try dispatchToIdleWorkers() }
+            if stopDeadline == nil { try clock.time(.tasks) { try dispatchToIdleWorkers() } }
             clock.time(.other) { view.update(snapshot()) }
         }
-        for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
+        if !interrupted {
+            for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
+        }
         view.finish(snapshot())
         var busy = clock.busy
         busy.foldsAccepted = journals.reduce(0) { $0 + $1.results.count } - journalledAtStart
         var failed = [[Int: String]](repeating: [:], count: runs.count)
         for (task, reason) in queue.givenUp { failed[tasks[task].run][tasks[task].fold] = reason }
-        return Outcome(results: journals.map(\.results), failedFolds: failed, busy: busy, timing: timing)
+        return Outcome(results: journals.map(\.results), failedFolds: failed, busy: busy, timing: timing,
+                       interrupted: interrupted)
     }
 
     // MARK: - The loop's steps
@@ -254,7 +327,7 @@ public final class CoordinatorRuntime {
             if let worker = registry.workers[address] {
                 try? router.send(.stop(reason: "\(describe(task)) stuck: \(message)"), to: worker.routingID)
             }
-            workerFailed(address, task: task, message: "stuck: \(message)")
+            workerFailed(address, task: task, message: "stuck: \(message)", ended: "stuck")
             registry.remove(address)
         }
     }
@@ -262,6 +335,7 @@ public final class CoordinatorRuntime {
     /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
     private func purgeExpiredWorkers() {
         for dead in registry.purgeExpired(now: now()) {
+            if let task = queue.fold(of: dead.address) { endAttempt(task, ended: "dead") }
             let requeued = queue.requeue(worker: dead.address)
             for task in requeued { deadlines.ended(fold: task) }
             log("worker \(dead.hello.workerID) silent for \(Self.liveness) heartbeats: declared dead" +
@@ -280,9 +354,17 @@ public final class CoordinatorRuntime {
             guard let (task, attempt) = queue.take(for: worker.address) else { return }
             deadlines.started(fold: task, now: t)
             let (run, fold) = tasks[task]
-            try router.send(.task(runs[run].plan.task(fold: fold, attempt: attempt)), to: worker.routingID)
+            var message = runs[run].plan.task(fold: fold, attempt: attempt)
+            var from = ""
+            if let saved = stateStores[run].newest[fold] {
+                message.resumeState = saved.ref
+                stateFiles[saved.ref.id] = saved.url
+                resumedFrom[task] = saved
+                from = ", from its state \(saved.position)"
+            }
+            try router.send(.task(message), to: worker.routingID)
             if firstTaskSent == nil { firstTaskSent = t }
-            log("\(describe(task)) (attempt \(attempt)) → \(worker.hello.workerID)")
+            log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
         }
     }
 
@@ -341,6 +423,9 @@ public final class CoordinatorRuntime {
                 deadlines.started(fold: task, now: now())
                 log("\(describe(task)) (attempt \(hb.attempt)) adopted: \(name(of: address)) is training it")
             }
+            if let task, queue.holds(worker: address, fold: task, attempt: Int(hb.attempt)) {
+                noteWork(task, batches: hb.batchesTrained, perEpoch: hb.batchesPerEpoch)
+            }
         case .progress(let p):
             // Only the holder's progress counts (and moves the fold's deadline).
             guard let task = task(run: p.runID, fold: p.fold),
@@ -358,9 +443,26 @@ public final class CoordinatorRuntime {
             try accept(result, from: message)
         case .dataRequest(let request):
             try serve(request, to: message.routingID)
+        case .stateChunk(let chunk):
+            try receive(chunk, from: message)
+        case .error(let report) where report.code == .preempted:
+            // The worker was told to stop (SIGTERM) and has handed back the fold's state: not a failure.
+            if report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)), queue.fold(of: address) == task {
+                endAttempt(task, ended: "preempted")
+                queue.requeue(worker: address)
+                deadlines.ended(fold: task)
+                let (run, fold) = tasks[task]
+                let from = stateStores[run].newest[fold].map { "from its state \($0.position)" } ?? "from epoch 1"
+                log("\(describe(task)) queued again, \(from): \(name(of: address)) stopped (\(report.message))")
+            } else {
+                log("worker \(name(of: address)) stopped: \(report.message)")
+            }
+            // It is leaving: no task for it.
+            registry.remove(address)
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)), queue.fold(of: address) == task {
+                endAttempt(task, ended: "refused")
                 queue.requeue(worker: address)
                 deadlines.ended(fold: task)
                 registry.backOff(address, until: now() + Self.refusalBackoff)
@@ -412,8 +514,21 @@ public final class CoordinatorRuntime {
                 "not the worker holding the fold's current attempt")
             return
         }
-        try journals[run].record(result, checkpointDirectory: runs[run].checkpointDirectory)
+        var entry = result
+        let ended = endedWork[task] ?? (0, 0)
+        entry.attempts = UInt32(max(Int(result.attempt), ended.attempts))
+        if result.batchesPerEpoch > 0 {
+            // The work before the state it resumed from was done at least once, even when
+            // those attempts were not journalled (this coordinator was restarted meanwhile).
+            let perEpoch = Int(result.batchesPerEpoch)
+            let before = max(ended.batches, resumedFrom[task].map { $0.epochsCompleted * perEpoch + $0.nextBatch } ?? 0)
+            entry.epochsTrained = Double(before + Int(result.batchesTrained)) / Double(perEpoch)
+        }
+        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
+        stateStores[run].remove(fold: fold)
+        clearAttempt(task)
+        endedWork[task] = nil
         deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
@@ -423,7 +538,8 @@ public final class CoordinatorRuntime {
         log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
 
-    private func workerFailed(_ address: String, task: Int, message: String) {
+    private func workerFailed(_ address: String, task: Int, message: String, ended: String = "failed") {
+        if queue.fold(of: address) == task { endAttempt(task, ended: ended) }
         switch queue.fail(fold: task, worker: address, reason: message) {
         case .unknownFold:
             log("worker \(address) reports: \(message)")
@@ -453,7 +569,7 @@ public final class CoordinatorRuntime {
     /// The bytes `request` asks for and the file's size; nil unless the recording
     /// is one of the plan's, the chunk at most `maxChunk` bytes, and the offset within the file.
     private func read(_ request: Sleepfold_DataRequest) -> (data: Data, totalSize: UInt64)? {
-        guard let url = files[request.recordingID], request.length <= Self.maxChunk,
+        guard let url = files[request.recordingID] ?? stateFiles[request.recordingID], request.length <= Self.maxChunk,
               let size = (try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? NSNumber)?.uint64Value,
               request.offset <= size,
               let handle = try? FileHandle(forReadingFrom: url) else { return nil }
@@ -464,6 +580,102 @@ public final class CoordinatorRuntime {
         } catch {
             return nil
         }
+    }
+
+    // MARK: - Fold states and attempts
+
+    /// Takes a chunk of a fold state from the holder of the fold's current attempt;
+    /// once whole, checks it (digest, framing, fingerprint, position), writes it under
+    /// the run directory and acknowledges it. A chunk of anyone else, of an older state
+    /// or out of order is dropped; a bad state is logged and not acknowledged.
+    private func receive(_ chunk: Sleepfold_StateChunk, from message: Message) throws {
+        let address = message.address
+        guard let task = task(run: chunk.runID, fold: chunk.fold),
+              queue.holds(worker: address, fold: task, attempt: Int(chunk.attempt)) else {
+            if chunk.offset == 0 {
+                log("dropped a state of fold \(chunk.fold) (attempt \(chunk.attempt)) from \(name(of: address)): " +
+                    "not the worker holding the fold's current attempt")
+            }
+            return
+        }
+        guard chunk.totalSize <= Self.maxStateBytes else {
+            if chunk.offset == 0 {
+                log("dropped a state of \(describe(task)) from \(name(of: address)): \(chunk.totalSize) bytes, limit \(Self.maxStateBytes)")
+            }
+            return
+        }
+        if chunk.offset == 0 { uploads[task] = StateUpload(address: address, header: chunk, data: Data()) }
+        guard var upload = uploads.removeValue(forKey: task) else { return }
+        guard upload.header.sha256 == chunk.sha256, UInt64(upload.data.count) == chunk.offset,
+              UInt64(upload.data.count + chunk.data.count) <= chunk.totalSize else {
+            uploads[task] = upload   // a chunk of an older state, or out of order: the upload goes on without it
+            return
+        }
+        upload.data.append(chunk.data)
+        guard UInt64(upload.data.count) == chunk.totalSize else {
+            uploads[task] = upload
+            return
+        }
+        let (run, fold) = tasks[task]
+        do {
+            let digest = SHA256.hexDigest(upload.data)
+            guard digest == chunk.sha256 else {
+                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))", field: "sha256",
+                                     found: "\(digest.prefix(12))…", expected: "\(chunk.sha256.prefix(12))… as announced")
+            }
+            let state = try FoldStateFile(upload.data, fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
+                                          source: "state of \(describe(task)) from \(name(of: address))")
+            guard state.epochsCompleted == Int(chunk.epochsCompleted), state.nextBatch == Int(chunk.nextBatch) else {
+                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))",
+                                     field: "epochs_completed, next_batch",
+                                     found: "\(chunk.epochsCompleted), \(chunk.nextBatch) announced",
+                                     expected: "the file's \(state.epochsCompleted), \(state.nextBatch)")
+            }
+            let saved = try stateStores[run].save(upload.data, sha256: digest, state: state, fold: fold)
+            noteWork(task, batches: chunk.batchesTrained, perEpoch: chunk.batchesPerEpoch)
+            try router.send(.stateAck(chunk), to: message.routingID)
+            if !view.isInteractive || chunk.nextBatch > 0 {
+                log("\(describe(task)): state \(saved.position) saved (\(saved.size) bytes)")
+            }
+        } catch {
+            log("rejected a state of \(describe(task)) from \(name(of: address)): \(error)")
+        }
+    }
+
+    /// The running attempt of `task` has trained `batches` (never less than known before).
+    private func noteWork(_ task: Int, batches: UInt64, perEpoch: UInt32) {
+        let known = attemptWork[task]?.batches ?? 0
+        attemptWork[task] = (max(known, Int(batches)), Int(perEpoch))
+    }
+
+    /// The running attempt of `task` ended without a result (call before the queue
+    /// lets go of it): journals it with the batches it trained.
+    private func endAttempt(_ task: Int, ended: String) {
+        guard case .running(_, let attempt) = queue.states[task] else { return }
+        let (run, fold) = tasks[task]
+        let work = attemptWork[task] ?? (0, 0)
+        let record = Sleepfold_AttemptRecord.with {
+            $0.runID = runs[run].plan.runID
+            $0.fold = UInt32(fold)
+            $0.attempt = UInt32(attempt)
+            $0.batchesTrained = UInt64(work.batches)
+            $0.batchesPerEpoch = UInt32(work.perEpoch)
+            $0.ended = ended
+        }
+        do {
+            try journals[run].append(record)
+        } catch {
+            log("\(describe(task)): attempt \(attempt) not journalled (\(error)); its work is left out of epochs_trained")
+        }
+        let before = endedWork[task] ?? (0, 0)
+        endedWork[task] = (max(before.attempts, attempt), before.batches + work.batches)
+        clearAttempt(task)
+    }
+
+    private func clearAttempt(_ task: Int) {
+        attemptWork[task] = nil
+        uploads[task] = nil
+        resumedFrom[task] = nil
     }
 
     // MARK: - Helpers
@@ -491,8 +703,11 @@ public final class CoordinatorRuntime {
             queued: queue.queuedCount,
             workers: registry.workers.values.sorted { $0.address < $1.address }.map {
                 let task = queue.fold(of: $0.address)
+                var attempt = 1
+                if let task, case .running(_, let a) = queue.states[task] { attempt = a }
                 return .init(id: $0.hello.workerID, fold: task.map { tasks[$0].fold }, progress: $0.progress,
-                             run: task.map { runs[tasks[$0].run].label } ?? "")
+                             run: task.map { runs[tasks[$0].run].label } ?? "", attempt: attempt,
+                             resumedFrom: task.flatMap { resumedFrom[$0]?.position })
             })
     }
 

@@ -37,13 +37,16 @@ public struct FoldQueue: Sendable {
     /// - Parameters:
     ///   - done: folds already done (e.g. found in the journal).
     ///   - maxAttempts: failures of one fold after which it is given up.
-    public init(cost: [Int], done: Set<Int> = [], maxAttempts: Int = 3) {
+    ///   - attemptsSoFar: attempts made before (e.g. journalled by an earlier coordinator):
+    ///     a fold's next attempt is numbered after them.
+    public init(cost: [Int], done: Set<Int> = [], maxAttempts: Int = 3, attemptsSoFar: [Int: Int] = [:]) {
         self.cost = cost
         self.maxAttempts = maxAttempts
         self.states = Array(repeating: .queued, count: cost.count)
         self.attempts = Array(repeating: 0, count: cost.count)
         self.failures = Array(repeating: 0, count: cost.count)
         queuedCount = cost.count
+        for (fold, n) in attemptsSoFar where attempts.indices.contains(fold) { attempts[fold] = n }
         for fold in done where states.indices.contains(fold) { set(fold, .done(attempt: 0)) }
     }
 

@@ -21,12 +21,22 @@ extension SleepfoldError.Code {
 /// torn last line (killed mid-write) is reported and ignored, and that fold
 /// runs again, and so is an entry that fails the run plan's checks (say an
 /// out-of-range label): bad entries never reach the report.
+///
+/// An attempt that ended without a result (its worker died, stalled, failed or
+/// was preempted) is a line too, `{"attempt_ended": <AttemptRecord>}`, so that a
+/// fold's attempts and the batches they trained survive a coordinator restart
+/// (report.json's `attempts` and `epochs_trained`).
 public final class Journal {
+    /// What an attempt line starts with; the rest is the AttemptRecord's JSON and "}".
+    static let attemptPrefix = Array(#"{"attempt_ended":"#.utf8)
+
     public let url: URL
     private let fd: Int32
 
     /// Folds found in the journal, first result of each fold.
     public private(set) var results: [Int: Sleepfold_FoldResult] = [:]
+    /// Attempts that ended without a result, per fold, in journal order.
+    public private(set) var endedAttempts: [Int: [Sleepfold_AttemptRecord]] = [:]
     /// Problems met while reading (torn or foreign lines), for the log.
     public private(set) var warnings: [String] = []
 
@@ -42,6 +52,16 @@ public final class Journal {
         if let data = FileManager.default.contents(atPath: url.path) {
             let lines = data.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
             for (index, line) in lines.enumerated() where !line.isEmpty {
+                if line.starts(with: Self.attemptPrefix) {
+                    let body = line.dropFirst(Self.attemptPrefix.count).dropLast()
+                    guard line.last == UInt8(ascii: "}"), let record = try? Sleepfold_AttemptRecord(jsonUTF8Bytes: body),
+                          record.runID == runID else {
+                        warnings.append("\(url.path) line \(index + 1): unreadable attempt entry ignored (torn write?)")
+                        continue
+                    }
+                    endedAttempts[Int(record.fold), default: []].append(record)
+                    continue
+                }
                 guard let result = try? Sleepfold_FoldResult(jsonUTF8Bytes: line) else {
                     warnings.append("\(url.path) line \(index + 1): unreadable entry ignored (torn write?); that fold runs again")
                     continue
@@ -70,7 +90,19 @@ public final class Journal {
 
     /// Appends a result durably (write + fsync). Call before acknowledging it.
     public func append(_ result: Sleepfold_FoldResult) throws {
-        var line: [UInt8] = try result.jsonUTF8Bytes()
+        try writeLine(try result.jsonUTF8Bytes())
+        if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
+    }
+
+    /// Appends an attempt that ended without a result (write + fsync).
+    public func append(_ attempt: Sleepfold_AttemptRecord) throws {
+        try writeLine(Self.attemptPrefix + (try attempt.jsonUTF8Bytes()) + [UInt8(ascii: "}")])
+        endedAttempts[Int(attempt.fold), default: []].append(attempt)
+    }
+
+    /// Writes one line durably.
+    private func writeLine(_ bytes: [UInt8]) throws {
+        var line = bytes
         // A torn previous line must not swallow this one: start on a fresh line.
         line.insert(UInt8(ascii: "\n"), at: 0)
         line.append(UInt8(ascii: "\n"))
@@ -86,7 +118,6 @@ public final class Journal {
         guard fsync(fd) == 0 else {
             throw SleepfoldError.system("fsync", file: url.path, errno: errno)
         }
-        if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
     }
 
     /// Records a finished fold: writes its checkpoint (if it carries one) to

@@ -19,12 +19,19 @@ public final class ProgressView {
             public let progress: Sleepfold_Progress?
             /// The run's label when the coordinator serves several (e.g. "ex1/seed-0"), else empty.
             public let run: String
+            /// The attempt it trains (1 for the first), and where it resumed: e.g.
+            /// "after epoch 3" when it continues from a saved state, else nil.
+            public let attempt: Int
+            public let resumedFrom: String?
 
-            public init(id: String, fold: Int?, progress: Sleepfold_Progress?, run: String = "") {
+            public init(id: String, fold: Int?, progress: Sleepfold_Progress?, run: String = "", attempt: Int = 1,
+                        resumedFrom: String? = nil) {
                 self.id = id
                 self.fold = fold
                 self.progress = progress
                 self.run = run
+                self.attempt = attempt
+                self.resumedFrom = resumedFrom
             }
         }
         public let folds, done, failed, running, queued: Int
@@ -65,6 +72,7 @@ public final class ProgressView {
             var line = "  \(w.id.padding(toLength: 24, withPad: " ", startingAt: 0)) "
             if let fold = w.fold {
                 line += w.run.isEmpty ? "fold \(fold)" : "\(w.run) fold \(fold)"
+                if w.attempt > 1 { line += " (attempt \(w.attempt)" + (w.resumedFrom.map { ", resumed \($0))" } ?? ")") }
                 if let p = w.progress, p.fold == fold {
                     line += String(format: "  epoch %d/%d  loss %.4f  val F1 %.3f", p.epoch, p.epochs, p.trainLoss, p.validationMacroF1)
                 } else {

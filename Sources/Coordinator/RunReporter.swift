@@ -86,7 +86,10 @@ public enum RunReporter {
         selections[setup.selection.rawValue] = rows
         var runs: [Int: FoldRun] = [:]
         for (fold, r) in results {
-            runs[fold] = FoldRun(chosenEpoch: Int(r.chosenEpoch), epochsTrained: r.history.count,
+            // Journals written before preemption-safe folds lack the coordinator's accounting.
+            runs[fold] = FoldRun(chosenEpoch: Int(r.chosenEpoch),
+                                 epochsTrained: r.epochsTrained > 0 ? r.epochsTrained : Double(r.history.count),
+                                 attempts: r.attempts > 0 ? Int(r.attempts) : (r.attempt > 0 ? Int(r.attempt) : nil),
                                  wallSeconds: r.trainSeconds, worker: r.workerID)
         }
         let config = (try? JSONDecoder().decode(JSONValue.self, from: Data(setup.configJSON.utf8))) ?? .string(setup.configJSON)

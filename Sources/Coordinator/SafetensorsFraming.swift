@@ -14,52 +14,70 @@ enum SafetensorsFraming {
         "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
     ]
 
+    /// A sound file's parts: its metadata, and each tensor's byte range in the file.
+    struct Layout {
+        var metadata: [String: String] = [:]
+        var tensors: [String: Range<Int>] = [:]
+    }
+
     /// What is wrong with `data` as a safetensors file; nil when its framing is sound.
     static func problem(in data: Data) -> String? {
+        if case .failure(let problem) = layout(of: data) { return problem.text }
+        return nil
+    }
+
+    struct Problem: Error { let text: String }
+
+    /// The layout of `data`, or what is wrong with its framing.
+    static func layout(of data: Data) -> Result<Layout, Problem> {
+        func fail(_ text: String) -> Result<Layout, Problem> { .failure(Problem(text: text)) }
         let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { return "\(bytes.count) bytes, fewer than the 8-byte header length" }
+        guard bytes.count >= 8 else { return fail("\(bytes.count) bytes, fewer than the 8-byte header length") }
         var headerLength: UInt64 = 0
         for i in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(bytes[i]) }
         guard headerLength <= UInt64(min(maxHeaderBytes, bytes.count - 8)) else {
-            return "a header length of \(headerLength) bytes in a file of \(bytes.count) bytes"
+            return fail("a header length of \(headerLength) bytes in a file of \(bytes.count) bytes")
         }
-        let dataSize = bytes.count - 8 - Int(headerLength)
-        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + Int(headerLength))])) as? [String: Any] else {
-            return "a header that is not a JSON object"
+        let dataStart = 8 + Int(headerLength), dataSize = bytes.count - dataStart
+        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])) as? [String: Any] else {
+            return fail("a header that is not a JSON object")
         }
+        var layout = Layout()
         var ranges: [(begin: Int, end: Int, name: String)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let metadata = value as? [String: Any], metadata.values.allSatisfy({ $0 is String }) else {
-                    return "__metadata__ that is not an object of strings"
+                guard let metadata = value as? [String: Any], let strings = metadata as? [String: String] else {
+                    return fail("__metadata__ that is not an object of strings")
                 }
+                layout.metadata = strings
                 continue
             }
             guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
                   let size = dtypeBytes[dtype], let shape = entry["shape"] as? [Any],
                   let offsets = entry["data_offsets"] as? [Any], offsets.count == 2 else {
-                return "tensor '\(name)' without a known dtype, a shape and two data_offsets"
+                return fail("tensor '\(name)' without a known dtype, a shape and two data_offsets")
             }
             var elements = 1
             for d in shape {
-                guard let d = d as? Int, d >= 0 else { return "tensor '\(name)' with a shape entry that is not a count" }
+                guard let d = d as? Int, d >= 0 else { return fail("tensor '\(name)' with a shape entry that is not a count") }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: d)
-                guard !overflow, product <= dataSize else { return "tensor '\(name)' larger than the data" }
+                guard !overflow, product <= dataSize else { return fail("tensor '\(name)' larger than the data") }
                 elements = product
             }
             guard let begin = offsets[0] as? Int, let end = offsets[1] as? Int, 0 <= begin, begin <= end, end <= dataSize,
                   end - begin == elements * size else {
-                return "tensor '\(name)' with data_offsets \(offsets) for \(elements) × \(size) bytes in \(dataSize) data bytes"
+                return fail("tensor '\(name)' with data_offsets \(offsets) for \(elements) × \(size) bytes in \(dataSize) data bytes")
             }
             ranges.append((begin, end, name))
+            layout.tensors[name] = (dataStart + begin)..<(dataStart + end)
         }
-        guard !ranges.isEmpty else { return "no tensor" }
+        guard !ranges.isEmpty else { return fail("no tensor") }
         var next = 0
         for r in ranges.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
-            guard r.begin == next else { return "tensor '\(r.name)' at data offset \(r.begin), expected \(next) (gap or overlap)" }
+            guard r.begin == next else { return fail("tensor '\(r.name)' at data offset \(r.begin), expected \(next) (gap or overlap)") }
             next = r.end
         }
-        guard next == dataSize else { return "tensors ending at data offset \(next) of \(dataSize) data bytes" }
-        return nil
+        guard next == dataSize else { return fail("tensors ending at data offset \(next) of \(dataSize) data bytes") }
+        return .success(layout)
     }
 }

@@ -81,6 +81,13 @@ public struct SHA256: Sendable {
         return hasher.finalize()
     }
 
+    /// Hex digest of `bytes`.
+    public static func hexDigest<Bytes: ContiguousBytes>(_ bytes: Bytes) -> String {
+        var hasher = SHA256()
+        hasher.update(bytes)
+        return hasher.hexDigest()
+    }
+
     /// Hex digest of the file at `url`, read in 1 MiB pieces (the file need not fit in memory).
     ///
     /// - Throws: `SleepfoldError` (`.fileNotFound`, `.io`) naming the file.

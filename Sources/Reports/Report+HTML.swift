@@ -207,7 +207,7 @@ extension Report {
     private func htmlFolds() -> String {
         var html = "<section id=\"folds\">\n<h2>Folds</h2>\n<div class=\"wide\">\n<table class=\"numbers\">\n<thead><tr>"
         for name in ["fold", "test subjects", "validation subjects", "train", "epochs", "accuracy", "macro-F1", "κ"]
-            + Stage.allCases.map({ "F1 \($0.name)" }) + ["chosen epoch", "wall s", "worker"] {
+            + Stage.allCases.map({ "F1 \($0.name)" }) + ["chosen epoch", "epochs trained", "attempts", "wall s", "worker"] {
             html += "<th>\(name)</th>"
         }
         html += "</tr></thead>\n<tbody>\n"
@@ -218,8 +218,10 @@ extension Report {
                          String(entry.fold.train.count), T.count(m.epochs), T.percent(m.accuracy), T.percent(m.macroF1),
                          T.fraction(m.kappa)]
             cells += Stage.allCases.map { m.epochs == 0 ? "–" : T.percent(m[$0].f1) }
-            // "6 of 8": the chosen epoch of the epochs trained.
-            cells.append((entry.run.chosenEpoch.map(String.init) ?? "–") + (entry.run.epochsTrained.map { " of \($0)" } ?? ""))
+            cells.append(entry.run.chosenEpoch.map(String.init) ?? "–")
+            // Over all attempts: more than the config's epochs when a lost worker's epoch was redone.
+            cells.append(entry.run.epochsTrained.map(FoldRun.epochs) ?? "–")
+            cells.append(entry.run.attempts.map(String.init) ?? "–")
             cells.append(entry.run.wallSeconds.map { String(format: "%.1f", $0) } ?? "–")
             cells.append(entry.run.worker.map(T.escape) ?? "–")
             html += "<tr>" + cells.map { "<td>\($0)</td>" }.joined() + "</tr>\n"

@@ -66,7 +66,7 @@ extension Report {
         md += "## Folds\n\n"
         md += M.table(["fold", "test", "validation", "train", "epochs", "accuracy", "macro-F1", "kappa"]
                         + Stage.allCases.map { "F1 \($0.name)" }
-                        + ["chosen epoch", "epochs trained", "wall s", "worker"],
+                        + ["chosen epoch", "epochs trained", "attempts", "wall s", "worker"],
                     folds.map(foldRow))
 
         md += "## Subjects\n\n"
@@ -120,7 +120,8 @@ extension Report {
         row += [String(m.epochs), M.percent(m.accuracy), M.percent(m.macroF1), M.fraction(m.kappa)]
         for stage in Stage.allCases { row.append(m.epochs == 0 ? "–" : M.percent(m[stage].f1)) }
         row.append(entry.run.chosenEpoch.map { String($0) } ?? "–")
-        row.append(entry.run.epochsTrained.map { String($0) } ?? "–")
+        row.append(entry.run.epochsTrained.map(FoldRun.epochs) ?? "–")
+        row.append(entry.run.attempts.map { String($0) } ?? "–")
         row.append(entry.run.wallSeconds.map { String(format: "%.1f", $0) } ?? "–")
         row.append(entry.run.worker.map { M.escape($0) } ?? "–")
         return row

@@ -81,28 +81,35 @@ public struct ProtocolSummary: Codable, Equatable, Hashable, Sendable {
 public struct FoldRun: Codable, Equatable, Hashable, Sendable {
     /// Training epoch (1-based) whose model predicted the test fold.
     public var chosenEpoch: Int?
-    /// Training epochs run.
-    public var epochsTrained: Int?
+    /// Training epochs run, over all attempts (batches trained / batches per epoch):
+    /// above the config's epochs when lost attempts' work was redone.
+    public var epochsTrained: Double?
+    /// Attempts the fold took (1 when no worker was lost).
+    public var attempts: Int?
     /// Wall-clock seconds the fold took on its worker.
     public var wallSeconds: Double?
     /// Id of the worker that ran the fold.
     public var worker: String?
 
-    public init(chosenEpoch: Int? = nil, epochsTrained: Int? = nil, wallSeconds: Double? = nil, worker: String? = nil) {
+    public init(chosenEpoch: Int? = nil, epochsTrained: Double? = nil, attempts: Int? = nil, wallSeconds: Double? = nil,
+                worker: String? = nil) {
         self.chosenEpoch = chosenEpoch
         self.epochsTrained = epochsTrained
+        self.attempts = attempts
         self.wallSeconds = wallSeconds
         self.worker = worker
     }
 
     enum CodingKeys: String, CodingKey {
-        case chosenEpoch = "chosen_epoch", epochsTrained = "epochs_trained", wallSeconds = "wall_seconds", worker
+        case chosenEpoch = "chosen_epoch", epochsTrained = "epochs_trained", attempts, wallSeconds = "wall_seconds", worker
     }
 
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         chosenEpoch = try container.decode(Int?.self, forKey: .chosenEpoch)
-        epochsTrained = try container.decode(Int?.self, forKey: .epochsTrained)
+        epochsTrained = try container.decode(Double?.self, forKey: .epochsTrained)
+        // Absent in reports written before preemption-safe folds.
+        attempts = try container.decodeIfPresent(Int.self, forKey: .attempts)
         wallSeconds = try container.decode(Double?.self, forKey: .wallSeconds)
         worker = try container.decode(String?.self, forKey: .worker)
     }
@@ -112,8 +119,16 @@ public struct FoldRun: Codable, Equatable, Hashable, Sendable {
         // Explicit nulls: every key is always present.
         try container.encode(chosenEpoch, forKey: .chosenEpoch)
         try container.encode(epochsTrained, forKey: .epochsTrained)
+        try container.encode(attempts, forKey: .attempts)
         try container.encode(wallSeconds, forKey: .wallSeconds)
         try container.encode(worker, forKey: .worker)
+    }
+}
+
+extension FoldRun {
+    /// Epochs for a table: "8", or "8.25" when attempts ended mid-epoch.
+    static func epochs(_ e: Double) -> String {
+        e == e.rounded() ? String(Int(e)) : String(format: "%.2f", e)
     }
 }
 

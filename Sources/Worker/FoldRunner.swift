@@ -26,15 +26,22 @@ public enum FoldRunner {
     public static func train(_ job: FoldJob,
                              progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
                              isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
-        try train(job, progress: progress, epochEnded: { _ in }, isCancelled: isCancelled)
+        try train(job, hooks: FoldHooks(progress: progress, isCancelled: isCancelled), epochEnded: { _ in })
+    }
+
+    /// The worker's `FoldTrainer`: continues from `job.resumeState` when there is one
+    /// (a state that is not this fold's is logged and training starts from epoch 1),
+    /// hands a state to `hooks.stateSaved` after every epoch, and throws `FoldStopped`
+    /// with a mid-epoch state when `hooks.stopRequested` says stop.
+    public static func train(_ job: FoldJob, hooks: FoldHooks) throws -> Sleepfold_FoldResult {
+        try train(job, hooks: hooks, epochEnded: { _ in })
     }
 
     /// `train`, also handing over the trainer's own record of every epoch: what
     /// the protocol does not carry, e.g. the seconds spent scoring the test fold.
-    public static func train(_ job: FoldJob,
-                             progress: @escaping @Sendable (Sleepfold_Progress) -> Void,
-                             epochEnded: (Trainer.EpochRecord) -> Void,
-                             isCancelled: @escaping @Sendable () -> Bool) throws -> Sleepfold_FoldResult {
+    public static func train(_ job: FoldJob, hooks: FoldHooks,
+                             epochEnded: (Trainer.EpochRecord) -> Void) throws -> Sleepfold_FoldResult {
+        let progress = hooks.progress, isCancelled = hooks.isCancelled
         let task = job.task
         let started = DispatchTime.now().uptimeNanoseconds
         var config: ExperimentConfig
@@ -82,22 +89,65 @@ public enum FoldRunner {
 
         let trainer = Trainer(config: config, selection: selection, seed: task.seed)
         let epochs = config.training.epochs
-        let outcome = try trainer.run(train: train, validation: validation, test: test, progress: { record in
-            progress(.with { p in
-                p.runID = task.runID
-                p.fold = task.fold
-                p.attempt = task.attempt
-                p.epoch = UInt32(record.epoch)
-                p.epochs = UInt32(epochs)
-                p.trainLoss = record.trainLoss
-                p.trainAccuracy = record.trainAccuracy
-                p.validationLoss = record.selectionLoss ?? .nan
-                p.validationAccuracy = record.selectionAccuracy ?? .nan
-                p.validationMacroF1 = record.selectionMacroF1 ?? .nan
-                p.epochSeconds = record.seconds
-            })
-            epochEnded(record)
-        }, isCancelled: isCancelled)
+        let fingerprint = task.stateFingerprint
+        let batchesPerEpoch = Trainer.batchesPerEpoch(trainingEpochs: train.labels.reduce(0) { $0 + $1.count },
+                                                      batchSize: config.training.batchSize)
+        var resume: TrainingState?
+        if let url = job.resumeState {
+            do {
+                resume = try TrainingState(decoding: try Data(contentsOf: url), expectedFingerprint: fingerprint)
+            } catch {
+                hooks.log("fold \(task.fold): its saved state is not usable, training from epoch 1: \(error)")
+            }
+        }
+        // Batches trained by this attempt: the trainer polls `stopRequested` once before each.
+        var batchesTrained = 0
+        func stopRequested() -> Bool {
+            if hooks.stopRequested() { return true }
+            batchesTrained += 1
+            hooks.batchStarted(batchesPerEpoch)
+            return false
+        }
+        func saved(_ state: TrainingState) throws -> SavedFoldState {
+            SavedFoldState(data: try state.encoded(), epochsCompleted: state.epochsCompleted, nextBatch: state.nextBatch,
+                           batchesTrained: batchesTrained, batchesPerEpoch: batchesPerEpoch)
+        }
+        func run(from state: TrainingState?) throws -> Trainer.Outcome {
+            do {
+                return try trainer.run(train: train, validation: validation, test: test, progress: { record in
+                    progress(.with { p in
+                        p.runID = task.runID
+                        p.fold = task.fold
+                        p.attempt = task.attempt
+                        p.epoch = UInt32(record.epoch)
+                        p.epochs = UInt32(epochs)
+                        p.trainLoss = record.trainLoss
+                        p.trainAccuracy = record.trainAccuracy
+                        p.validationLoss = record.selectionLoss ?? .nan
+                        p.validationAccuracy = record.selectionAccuracy ?? .nan
+                        p.validationMacroF1 = record.selectionMacroF1 ?? .nan
+                        p.epochSeconds = record.seconds
+                    })
+                    epochEnded(record)
+                }, isCancelled: isCancelled, resume: state, fingerprint: fingerprint, epochEnded: { state in
+                    do {
+                        hooks.stateSaved(try saved(state))
+                    } catch {
+                        hooks.log("fold \(task.fold): state after epoch \(state.epochsCompleted) not saved: \(error)")
+                    }
+                }, stopRequested: stopRequested)
+            } catch let stop as TrainingInterrupted {
+                throw FoldStopped(state: try saved(stop.state))
+            }
+        }
+        let outcome: Trainer.Outcome
+        do {
+            outcome = try run(from: resume)
+        } catch let error as SleepfoldError where error.code == .foreignState && resume != nil {
+            // Checked before the first batch: nothing was trained with it.
+            hooks.log("fold \(task.fold): its saved state is not this fold's, training from epoch 1: \(error)")
+            outcome = try run(from: nil)
+        }
 
         var result = Sleepfold_FoldResult.with { r in
             r.runID = task.runID
@@ -109,6 +159,8 @@ public enum FoldRunner {
             r.lastPredictions = message(outcome.lastPredictions)
             r.oraclePredictions = message(outcome.oraclePredictions)
             r.oracleEpoch = UInt32(outcome.oracleEpoch)
+            r.batchesTrained = UInt64(batchesTrained)
+            r.batchesPerEpoch = UInt32(batchesPerEpoch)
             r.history = outcome.history.map { h in
                 .with { e in
                     e.epoch = UInt32(h.epoch)

@@ -11,7 +11,8 @@ extension Sleepfold_FoldTask {
     /// a file's last path component; manifests map ids to files locally).
     /// - Throws: `SleepfoldError` (`.invalidFoldTask`) naming the recording's field.
     public func validate() throws {
-        for (list, refs) in [("train", train), ("validation", validation), ("test", test)] {
+        let state = hasResumeState ? [resumeState] : []
+        for (list, refs) in [("train", train), ("validation", validation), ("test", test), ("resume_state", state)] {
             for (i, ref) in refs.enumerated() {
                 let place = "\(list)[\(i)]"
                 guard ref.sha256.utf8.count == 64,

@@ -44,8 +44,9 @@ final class RecordingStore {
     /// The local file for `ref` if one with the right content is here, else nil.
     /// - Throws: `SleepfoldError` (`.recordingHashMismatch`) if the shared data has the
     ///   file but with other content.
-    func localFile(for ref: Sleepfold_RecordingRef) throws -> URL? {
-        if let dataDirectory {
+    ///   A fold state (`sharedData` false) is never looked for in the shared data.
+    func localFile(for ref: Sleepfold_RecordingRef, sharedData: Bool = true) throws -> URL? {
+        if let dataDirectory, sharedData {
             let url = try manifestFiles.map { $0[ref.id] } ?? dataFile(named: ref.fileName, in: dataDirectory)
             if let url, FileManager.default.fileExists(atPath: url.path) {
                 let digest = try sha256(url)

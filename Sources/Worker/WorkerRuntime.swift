@@ -27,6 +27,11 @@ public final class WorkerRuntime {
     static let pollInterval = 0.05                 // s, how often training events are picked up
     static let chunkSize: UInt64 = 1 << 20         // bytes per data request
     static let chunksInFlight = 8                  // pipelined data requests
+    static let stateChunkBytes = 1 << 20           // bytes of a fold state sent per turn of the loop
+    static let stateAckTimeout = 30.0              // s after a state's last chunk before it is sent again
+    /// Seconds a stopping worker (SIGTERM) waits for the coordinator to acknowledge the
+    /// fold's state or result before it leaves anyway. Slurm's `--signal=TERM@120` leaves 120.
+    public static let stopGrace = 60.0
     /// Bytes, largest frame accepted from the coordinator (ZMQ_MAXMSGSIZE: libzmq drops a
     /// coordinator announcing a larger one before reading it). The largest legitimate
     /// messages are a data chunk (at most 4 MiB, the coordinator's `maxChunk`) plus its
@@ -80,6 +85,21 @@ public final class WorkerRuntime {
     private var localFiles: [String: URL] = [:]
     private var training: (task: Sleepfold_FoldTask, events: WorkerEvents)?
     private var unacknowledged: Sleepfold_FoldResult?
+    /// The newest fold state not yet acknowledged, and how much of it is sent.
+    private var upload: StateUpload?
+    /// Set from any thread (a signal handler) to ask for a clean stop, as `requestStop()`.
+    public let stopRequest = StopFlag()
+    /// Set once a stop was requested: leave when nothing is left to hand over, or at the deadline.
+    private var stopDeadline: Double?
+
+    private struct StateUpload {
+        let header: Sleepfold_StateChunk
+        let data: Data
+        /// The state of a stop: once acknowledged, the fold is reported preempted.
+        let final: Bool
+        var offset = 0
+        var lastSent = 0.0
+    }
 
     private struct Fetch {
         let ref: Sleepfold_RecordingRef
@@ -97,6 +117,11 @@ public final class WorkerRuntime {
         self.store = try RecordingStore(dataDirectory: options.dataDirectory,
                                         cacheDirectory: options.cacheDirectory)
     }
+
+    /// Asks the worker to stop (SIGTERM, Ctrl-C; safe from any thread): a fold in
+    /// training stops before its next batch, its state goes to the coordinator, and
+    /// `run()` returns once that is acknowledged (or after `stopGrace` seconds).
+    public func requestStop() { stopRequest.set() }
 
     /// Runs until the coordinator says shut down (returns) or, with
     /// `giveUpAfter`, no coordinator answered in time (throws).
@@ -117,6 +142,8 @@ public final class WorkerRuntime {
     private func step() throws -> Bool {
         guard let socket else { return true }
         try forwardTrainingEvents()
+        if try stopIfRequested() { return true }
+        try sendStateChunk()
         if try socket.waitForInput(timeout: Self.pollInterval) {
             guard let frames = try socket.receive() else { return false }
             liveness = Self.liveness
@@ -143,8 +170,84 @@ public final class WorkerRuntime {
                 return false
             }
         }
-        if now() >= nextHeartbeat { try send(.heartbeat(busyWith: training?.task)) }
+        if now() >= nextHeartbeat { try sendHeartbeat() }
         return false
+    }
+
+    private func sendHeartbeat() throws {
+        let work = training?.events.work ?? (trained: 0, perEpoch: 0)
+        try send(.heartbeat(busyWith: training?.task, batchesTrained: UInt64(work.trained),
+                            batchesPerEpoch: UInt32(work.perEpoch)))
+    }
+
+    // MARK: - Stopping
+
+    /// Acts on a stop request; true when the worker may leave: nothing is in training,
+    /// no state or result waits for its acknowledgement, or the grace period is over.
+    private func stopIfRequested() throws -> Bool {
+        guard stopRequest.isSet else { return false }
+        if stopDeadline == nil {
+            stopDeadline = now() + Self.stopGrace
+            if let training {
+                log("stop requested: fold \(training.task.fold) stops before its next batch and its state goes to the coordinator")
+                training.events.requestStop()
+            } else if let task = pendingTask {
+                log("stop requested: fold \(task.fold) not started; handing it back")
+                try reportFailure(runID: task.runID, fold: task.fold, code: .preempted, "worker stopped before training it")
+            } else {
+                log("stop requested")
+            }
+        }
+        if training == nil && upload == nil && unacknowledged == nil { return true }
+        if now() > stopDeadline! {
+            log("stopping without the coordinator's acknowledgement after \(Int(Self.stopGrace)) s")
+            return true
+        }
+        return false
+    }
+
+    // MARK: - Fold states
+
+    /// Makes `state` the one to upload (a newer state replaces an older one not yet acknowledged).
+    private func startUpload(_ state: SavedFoldState, of task: Sleepfold_FoldTask, final: Bool) {
+        let header = Sleepfold_StateChunk.with {
+            $0.runID = task.runID
+            $0.fold = task.fold
+            $0.attempt = task.attempt
+            $0.epochsCompleted = UInt32(state.epochsCompleted)
+            $0.nextBatch = UInt32(state.nextBatch)
+            $0.totalSize = UInt64(state.data.count)
+            $0.sha256 = SHA256.hexDigest(state.data)
+            $0.batchesTrained = UInt64(state.batchesTrained)
+            $0.batchesPerEpoch = UInt32(state.batchesPerEpoch)
+        }
+        upload = StateUpload(header: header, data: state.data, final: final)
+    }
+
+    /// Sends the next chunk of the state being uploaded, one per turn so that
+    /// heartbeats and data requests keep flowing; all of it again when no
+    /// acknowledgement came within `stateAckTimeout`.
+    private func sendStateChunk() throws {
+        guard var u = upload else { return }
+        if u.offset >= u.data.count {
+            guard now() - u.lastSent > Self.stateAckTimeout else { return }
+            u.offset = 0
+        }
+        let end = min(u.data.count, u.offset + Self.stateChunkBytes)
+        try send(.stateChunk(u.header, offset: UInt64(u.offset), data: u.data.subdata(in: u.offset..<end)))
+        u.offset = end
+        u.lastSent = now()
+        upload = u
+    }
+
+    private func acknowledged(_ ack: Sleepfold_StateAck) throws {
+        guard let u = upload, u.header.sha256 == ack.sha256, u.header.fold == ack.fold, u.header.runID == ack.runID else { return }
+        upload = nil
+        if u.final {
+            log("fold \(ack.fold): state saved by the coordinator (\(u.header.epochsCompleted) epochs and \(u.header.nextBatch) batches); leaving it")
+            try send(.error(.preempted, runID: ack.runID, fold: Int32(ack.fold),
+                            "worker stopped; fold state saved after \(u.header.epochsCompleted) epochs and \(u.header.nextBatch) batches"))
+        }
     }
 
     // MARK: - Connection
@@ -180,8 +283,10 @@ public final class WorkerRuntime {
             $0.pid = UInt32(ProcessInfo.processInfo.processIdentifier)
         }))
         // Tell a (possibly restarted) coordinator which fold we are busy with.
-        if let training { try send(.heartbeat(busyWith: training.task)) }
+        if training != nil { try sendHeartbeat() }
         if let result = unacknowledged { try send(.result(result)) }
+        // A (possibly restarted) coordinator has seen none of the state: all of it again.
+        upload?.offset = 0
         if let task = pendingTask { try requestMissingData(for: task) }
     }
 
@@ -222,6 +327,10 @@ public final class WorkerRuntime {
                 try send(.result(result))
                 return false
             }
+            if stopDeadline != nil {
+                try send(.error(.preempted, runID: task.runID, fold: Int32(task.fold), "worker is stopping"))
+                return false
+            }
             guard training == nil, pendingTask == nil else {
                 let busy = training?.task.fold ?? pendingTask!.fold
                 log("refused fold \(task.fold): busy with fold \(busy)")
@@ -233,6 +342,8 @@ public final class WorkerRuntime {
             try requestMissingData(for: task)
         case .dataChunk(let chunk):
             try receive(chunk)
+        case .stateAck(let ack):
+            try acknowledged(ack)
         case .resultAck(let ack):
             if let r = unacknowledged, r.fold == ack.fold, r.runID == ack.runID {
                 unacknowledged = nil
@@ -261,9 +372,9 @@ public final class WorkerRuntime {
     // MARK: - Data
 
     private func requestMissingData(for task: Sleepfold_FoldTask) throws {
-        for ref in task.train + task.validation + task.test where localFiles[ref.id] == nil && fetches[ref.id] == nil {
+        for ref in task.neededFiles where localFiles[ref.id] == nil && fetches[ref.id] == nil {
             do {
-                if let url = try store.localFile(for: ref) {
+                if let url = try store.localFile(for: ref, sharedData: ref.id != task.resumeState.id || !task.hasResumeState) {
                     localFiles[ref.id] = url
                     continue
                 }
@@ -320,20 +431,29 @@ public final class WorkerRuntime {
 
     private func startTrainingIfReady() throws {
         guard let task = pendingTask, fetches.isEmpty else { return }
-        let refs = task.train + task.validation + task.test
+        let refs = task.neededFiles
         guard refs.allSatisfy({ localFiles[$0.id] != nil }) else { return }
         pendingTask = nil
         var files: [String: URL] = [:]
         for ref in refs { files[ref.id] = localFiles[ref.id] }
+        let resumeState = task.hasResumeState ? files[task.resumeState.id] : nil
+        if task.hasResumeState { log("fold \(task.fold): continuing from its saved state") }
         let job = FoldJob(task: task, files: files, threads: options.threads, workerID: options.workerID,
-                          epochDirectory: options.cacheDirectory.appendingPathComponent("epochs"))
+                          epochDirectory: options.cacheDirectory.appendingPathComponent("epochs"),
+                          resumeState: resumeState)
         let events = WorkerEvents()
         training = (task, events)
-        let trainer = self.trainer
+        let trainer = self.trainer, log = self.log
+        let hooks = FoldHooks(progress: { events.post(.progress($0)) }, isCancelled: { events.isCancelled },
+                              stopRequested: { events.isStopRequested },
+                              stateSaved: { events.post(.stateSaved($0)) },
+                              batchStarted: { events.batchStarted(perEpoch: $0) }, log: log)
         let thread = Thread {
             do {
-                let result = try trainer(job, { events.post(.progress($0)) }, { events.isCancelled })
+                let result = try trainer(job, hooks)
                 events.post(.finished(result))
+            } catch let stopped as FoldStopped {
+                events.post(.stopped(stopped.state))
             } catch {
                 events.post(.failed(fold: task.fold, message: "\(error)"))
             }
@@ -348,14 +468,22 @@ public final class WorkerRuntime {
             switch event {
             case .progress(let p):
                 try send(.progress(p))
+            case .stateSaved(let state):
+                startUpload(state, of: training.task, final: false)
+            case .stopped(let state):
+                log("fold \(training.task.fold) stopped after \(state.epochsCompleted) epochs and \(state.nextBatch) batches; sending its state")
+                self.training = nil
+                startUpload(state, of: training.task, final: true)
             case .finished(let result):
                 log("fold \(result.fold) done in \(Int(result.trainSeconds)) s (peak RSS \(peakResidentBytes() >> 20) MiB)")
                 unacknowledged = result
                 self.training = nil
+                upload = nil   // the result supersedes any state
                 try send(.result(result))
             case .failed(let fold, let message):
                 log("fold \(fold) failed: \(message)")
                 self.training = nil
+                upload = nil
                 try reportFailure(runID: training.task.runID, fold: fold, code: .trainingFailed, message)
             }
         }
@@ -380,5 +508,12 @@ public final class WorkerRuntime {
 
     private func now() -> Double {
         Double(DispatchTime.now().uptimeNanoseconds) / 1e9
+    }
+}
+
+extension Sleepfold_FoldTask {
+    /// The files a fold needs before training: its recordings, and its saved state if any.
+    var neededFiles: [Sleepfold_RecordingRef] {
+        train + validation + test + (hasResumeState ? [resumeState] : [])
     }
 }

@@ -17,10 +17,14 @@ struct ClusterFixture {
     var data: URL { root.appendingPathComponent("data") }
     var config: URL { root.appendingPathComponent("tiny.json") }
 
-    /// 4 subjects, one 0.4-hour night each; a narrow AttnSleep, `epochs` epochs.
-    init(name: String, epochs: Int = 2) throws {
+    /// Folds of the runs (`runArguments`).
+    let folds: Int
+
+    /// 4 subjects, one `hours`-hour night each; a narrow AttnSleep, `epochs` epochs.
+    init(name: String, epochs: Int = 2, hours: Double = 0.4, folds: Int = 4) throws {
         root = try CommandRunner.temporaryDirectory(name)
-        let synth = try CommandRunner.run(["synth", "--subjects", "4", "--nights", "1", "--hours", "0.4",
+        self.folds = folds
+        let synth = try CommandRunner.run(["synth", "--subjects", "4", "--nights", "1", "--hours", String(hours),
                                            "--seed", "2", "--out", data.path])
         guard synth.status == 0 else { throw Failure("synth failed: \(synth.stderr)") }
         let json = """
@@ -34,7 +38,7 @@ struct ClusterFixture {
 
     /// Arguments shared by `run` and `coordinator`: data, folds, config, seed.
     var runArguments: [String] {
-        ["--data", data.path, "--folds", "4", "--config", config.path, "--seed", "9"]
+        ["--data", data.path, "--folds", String(folds), "--config", config.path, "--seed", "9"]
     }
 
     func predictions(_ runDirectory: URL) throws -> String {

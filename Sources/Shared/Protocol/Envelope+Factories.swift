@@ -15,14 +15,28 @@ extension Sleepfold_Envelope {
     }
 
     /// A worker's heartbeat, naming the run and fold it trains (fold -1, attempt 0,
-    /// no run when idle), so a restarted coordinator learns what the worker is busy with.
-    public static func heartbeat(busyWith task: Sleepfold_FoldTask?) -> Self {
+    /// no run when idle), so a restarted coordinator learns what the worker is busy with,
+    /// and the batches the attempt has trained so far (of `batchesPerEpoch` per epoch).
+    public static func heartbeat(busyWith task: Sleepfold_FoldTask?, batchesTrained: UInt64 = 0,
+                                 batchesPerEpoch: UInt32 = 0) -> Self {
         .with {
             $0.heartbeat = .with { hb in
                 hb.fold = task.map { Int32($0.fold) } ?? -1
                 hb.attempt = task?.attempt ?? 0
                 hb.runID = task?.runID ?? ""
+                hb.batchesTrained = batchesTrained
+                hb.batchesPerEpoch = batchesPerEpoch
             }
+        }
+    }
+
+    /// `data` (from `offset`) of a fold state whose header is `header` (every field but
+    /// offset and data).
+    public static func stateChunk(_ header: Sleepfold_StateChunk, offset: UInt64, data: Data) -> Self {
+        .with {
+            $0.stateChunk = header
+            $0.stateChunk.offset = offset
+            $0.stateChunk.data = data
         }
     }
 
@@ -78,6 +92,18 @@ extension Sleepfold_Envelope {
                 a.fold = result.fold
                 a.attempt = result.attempt
                 a.runID = result.runID
+            }
+        }
+    }
+
+    /// The fold state with digest `sha256` is on disk: the worker may let it go.
+    public static func stateAck(_ chunk: Sleepfold_StateChunk) -> Self {
+        .with {
+            $0.stateAck = .with { a in
+                a.runID = chunk.runID
+                a.fold = chunk.fold
+                a.attempt = chunk.attempt
+                a.sha256 = chunk.sha256
             }
         }
     }

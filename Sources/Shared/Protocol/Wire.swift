@@ -6,7 +6,7 @@ import Basics
 /// then one serialized `Sleepfold_Envelope` (see protocols/sleepfold.proto).
 public enum Wire {
     /// Bumped whenever sleepfold.proto changes incompatibly.
-    public static let protocolVersion = 2
+    public static let protocolVersion = 3
     /// The version frame every message starts with.
     public static let versionFrame: [UInt8] = Array("SLEEPFOLD/\(protocolVersion)".utf8)
 

@@ -13,7 +13,7 @@
 /// Transport: the coordinator binds one ZeroMQ ROUTER socket, each worker
 /// connects a DEALER socket. Every message is two frames after the ROUTER's
 /// routing-id frame:
-///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (now "SLEEPFOLD/2")
+///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (now "SLEEPFOLD/3")
 ///   frame 1: one serialized Envelope
 /// A peer that receives another version logs it and drops the message; the
 /// coordinator answers a worker of another version with an Error and forgets it.
@@ -25,6 +25,9 @@
 /// Version 2: run_id on Heartbeat, Progress, ResultAck and ErrorReport; the
 /// last-epoch and test-oracle predictions and the per-epoch test scores in
 /// FoldResult / EpochRecord.
+/// Version 3: fold states (StateChunk / StateAck, FoldTask.resume_state), the
+/// batches an attempt trained (Heartbeat, FoldResult), PREEMPTED, and the
+/// coordinator's per-fold accounting (FoldResult.attempts, epochs_trained).
 ///
 /// Regenerate Sources/Shared/Protocol/sleepfold.pb.swift with protocols/generate.sh.
 
@@ -152,6 +155,24 @@ public nonisolated struct Sleepfold_Envelope: Sendable {
     set {body = .error(newValue)}
   }
 
+  /// worker -> coordinator: part of a fold state
+  public var stateChunk: Sleepfold_StateChunk {
+    get {
+      if case .stateChunk(let v)? = body {return v}
+      return Sleepfold_StateChunk()
+    }
+    set {body = .stateChunk(newValue)}
+  }
+
+  /// coordinator -> worker: the state is on disk
+  public var stateAck: Sleepfold_StateAck {
+    get {
+      if case .stateAck(let v)? = body {return v}
+      return Sleepfold_StateAck()
+    }
+    set {body = .stateAck(newValue)}
+  }
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public nonisolated enum OneOf_Body: Equatable, Sendable {
@@ -177,6 +198,10 @@ public nonisolated struct Sleepfold_Envelope: Sendable {
     case shutdown(Sleepfold_Shutdown)
     /// both ways
     case error(Sleepfold_ErrorReport)
+    /// worker -> coordinator: part of a fold state
+    case stateChunk(Sleepfold_StateChunk)
+    /// coordinator -> worker: the state is on disk
+    case stateAck(Sleepfold_StateAck)
 
   }
 
@@ -246,6 +271,12 @@ public nonisolated struct Sleepfold_Heartbeat: Sendable {
   /// the run of `fold` (empty when idle)
   public var runID: String = String()
 
+  /// Batches this attempt has trained so far (from where it started, a state or
+  /// epoch 1), and the fold's batches per epoch: the work a lost attempt wasted.
+  public var batchesTrained: UInt64 = 0
+
+  public var batchesPerEpoch: UInt32 = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -308,9 +339,23 @@ public nonisolated struct Sleepfold_FoldTask: Sendable {
 
   public var epochs: UInt32 = 0
 
+  /// The fold's newest saved state (docs/fold-state.md), when an earlier attempt
+  /// left one: fetched like a recording (DataRequest with its id and sha256), and
+  /// training continues from it. Unset: train from epoch 1.
+  public var resumeState: Sleepfold_RecordingRef {
+    get {_resumeState ?? Sleepfold_RecordingRef()}
+    set {_resumeState = newValue}
+  }
+  /// Returns true if `resumeState` has been explicitly set.
+  public var hasResumeState: Bool {self._resumeState != nil}
+  /// Clears the value of `resumeState`. Subsequent reads from it will return its default value.
+  public mutating func clearResumeState() {self._resumeState = nil}
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
+
+  fileprivate var _resumeState: Sleepfold_RecordingRef? = nil
 }
 
 /// Per-epoch training progress.
@@ -438,6 +483,18 @@ public nonisolated struct Sleepfold_FoldResult: Sendable {
 
   public var oracleEpoch: UInt32 = 0
 
+  /// Batches this attempt trained, and batches per epoch (worker-filled).
+  public var batchesTrained: UInt64 = 0
+
+  public var batchesPerEpoch: UInt32 = 0
+
+  /// Coordinator-filled before journalling: the attempts the fold took, and the
+  /// epochs trained over all of them (batches / batches per epoch; more than the
+  /// config's epochs when lost attempts' work was redone).
+  public var attempts: UInt32 = 0
+
+  public var epochsTrained: Double = 0
+
   public var unknownFields = SwiftProtobuf.UnknownStorage()
 
   public init() {}
@@ -496,6 +553,93 @@ public nonisolated struct Sleepfold_DataChunk: Sendable {
   public init() {}
 }
 
+/// Part of a fold state (a safetensors file, docs/fold-state.md), sent after an
+/// epoch or when the worker stops mid-epoch. A state goes as consecutive chunks
+/// from offset 0, one per turn of the worker's loop, so heartbeats keep flowing;
+/// a newer state of the same fold restarts at offset 0 (newest wins). The
+/// coordinator keeps only the holder's current attempt's states.
+public nonisolated struct Sleepfold_StateChunk: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var fold: UInt32 = 0
+
+  public var attempt: UInt32 = 0
+
+  /// the state's position: after this many epochs
+  public var epochsCompleted: UInt32 = 0
+
+  /// and this many batches of the next (0 at an epoch end)
+  public var nextBatch: UInt32 = 0
+
+  /// bytes of the whole state
+  public var totalSize: UInt64 = 0
+
+  /// hex digest of the whole state
+  public var sha256: String = String()
+
+  public var offset: UInt64 = 0
+
+  public var data: Data = Data()
+
+  /// this attempt's batches at the state
+  public var batchesTrained: UInt64 = 0
+
+  public var batchesPerEpoch: UInt32 = 0
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// The state with this digest is written under the run directory.
+public nonisolated struct Sleepfold_StateAck: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var fold: UInt32 = 0
+
+  public var attempt: UInt32 = 0
+
+  public var sha256: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
+/// Not on the wire: a journal line for an attempt that ended without a result
+/// (worker dead, stuck, failed or preempted), so that a fold's attempts and the
+/// work they trained survive a coordinator restart.
+public nonisolated struct Sleepfold_AttemptRecord: Sendable {
+  // SwiftProtobuf.Message conformance is added in an extension below. See the
+  // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
+  // methods supported on all messages.
+
+  public var runID: String = String()
+
+  public var fold: UInt32 = 0
+
+  public var attempt: UInt32 = 0
+
+  public var batchesTrained: UInt64 = 0
+
+  public var batchesPerEpoch: UInt32 = 0
+
+  /// why: "dead", "stuck", "failed", "preempted", "refused"
+  public var ended: String = String()
+
+  public var unknownFields = SwiftProtobuf.UnknownStorage()
+
+  public init() {}
+}
+
 public nonisolated struct Sleepfold_Shutdown: Sendable {
   // SwiftProtobuf.Message conformance is added in an extension below. See the
   // `Message` and `Message+*Additions` files in the SwiftProtobuf library for
@@ -535,6 +679,9 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
     /// recording missing or hash mismatch
     case dataUnavailable // = 4
     case trainingFailed // = 5
+
+    /// the worker was told to stop (SIGTERM) and saved the fold's state: not a failure
+    case preempted // = 6
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -549,6 +696,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       case 3: self = .unexpectedMessage
       case 4: self = .dataUnavailable
       case 5: self = .trainingFailed
+      case 6: self = .preempted
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -561,6 +709,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       case .unexpectedMessage: return 3
       case .dataUnavailable: return 4
       case .trainingFailed: return 5
+      case .preempted: return 6
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -573,6 +722,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       .unexpectedMessage,
       .dataUnavailable,
       .trainingFailed,
+      .preempted,
     ]
 
   }
@@ -586,7 +736,7 @@ fileprivate nonisolated let _protobuf_package = "sleepfold"
 
 nonisolated extension Sleepfold_Envelope: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Envelope"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}welcome\0\u{1}heartbeat\0\u{3}fold_task\0\u{1}progress\0\u{3}fold_result\0\u{3}result_ack\0\u{3}data_request\0\u{3}data_chunk\0\u{1}shutdown\0\u{1}error\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}hello\0\u{1}welcome\0\u{1}heartbeat\0\u{3}fold_task\0\u{1}progress\0\u{3}fold_result\0\u{3}result_ack\0\u{3}data_request\0\u{3}data_chunk\0\u{1}shutdown\0\u{1}error\0\u{3}state_chunk\0\u{3}state_ack\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -737,6 +887,32 @@ nonisolated extension Sleepfold_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
           self.body = .error(v)
         }
       }()
+      case 12: try {
+        var v: Sleepfold_StateChunk?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .stateChunk(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .stateChunk(v)
+        }
+      }()
+      case 13: try {
+        var v: Sleepfold_StateAck?
+        var hadOneofValue = false
+        if let current = self.body {
+          hadOneofValue = true
+          if case .stateAck(let m) = current {v = m}
+        }
+        try decoder.decodeSingularMessageField(value: &v)
+        if let v = v {
+          if hadOneofValue {try decoder.handleConflictingOneOf()}
+          self.body = .stateAck(v)
+        }
+      }()
       default: break
       }
     }
@@ -791,6 +967,14 @@ nonisolated extension Sleepfold_Envelope: SwiftProtobuf.Message, SwiftProtobuf._
     case .error?: try {
       guard case .error(let v)? = self.body else { preconditionFailure() }
       try visitor.visitSingularMessageField(value: v, fieldNumber: 11)
+    }()
+    case .stateChunk?: try {
+      guard case .stateChunk(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    }()
+    case .stateAck?: try {
+      guard case .stateAck(let v)? = self.body else { preconditionFailure() }
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 13)
     }()
     case nil: break
     }
@@ -906,7 +1090,7 @@ nonisolated extension Sleepfold_Welcome: SwiftProtobuf.Message, SwiftProtobuf._M
 
 nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Heartbeat"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{3}run_id\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}fold\0\u{1}attempt\0\u{3}run_id\0\u{3}batches_trained\0\u{3}batches_per_epoch\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -917,6 +1101,8 @@ nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
       case 1: try { try decoder.decodeSingularInt32Field(value: &self.fold) }()
       case 2: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
       case 3: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.batchesTrained) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.batchesPerEpoch) }()
       default: break
       }
     }
@@ -932,6 +1118,12 @@ nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
     if !self.runID.isEmpty {
       try visitor.visitSingularStringField(value: self.runID, fieldNumber: 3)
     }
+    if self.batchesTrained != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchesTrained, fieldNumber: 4)
+    }
+    if self.batchesPerEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchesPerEpoch, fieldNumber: 5)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -939,6 +1131,8 @@ nonisolated extension Sleepfold_Heartbeat: SwiftProtobuf.Message, SwiftProtobuf.
     if lhs.fold != rhs.fold {return false}
     if lhs.attempt != rhs.attempt {return false}
     if lhs.runID != rhs.runID {return false}
+    if lhs.batchesTrained != rhs.batchesTrained {return false}
+    if lhs.batchesPerEpoch != rhs.batchesPerEpoch {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -996,7 +1190,7 @@ nonisolated extension Sleepfold_RecordingRef: SwiftProtobuf.Message, SwiftProtob
 
 nonisolated extension Sleepfold_FoldTask: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FoldTask"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{3}fold_count\0\u{1}attempt\0\u{1}train\0\u{1}validation\0\u{1}test\0\u{3}config_json\0\u{1}seed\0\u{1}selection\0\u{1}epochs\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{3}fold_count\0\u{1}attempt\0\u{1}train\0\u{1}validation\0\u{1}test\0\u{3}config_json\0\u{1}seed\0\u{1}selection\0\u{1}epochs\0\u{3}resume_state\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1015,12 +1209,17 @@ nonisolated extension Sleepfold_FoldTask: SwiftProtobuf.Message, SwiftProtobuf._
       case 9: try { try decoder.decodeSingularUInt64Field(value: &self.seed) }()
       case 10: try { try decoder.decodeSingularStringField(value: &self.selection) }()
       case 11: try { try decoder.decodeSingularUInt32Field(value: &self.epochs) }()
+      case 12: try { try decoder.decodeSingularMessageField(value: &self._resumeState) }()
       default: break
       }
     }
   }
 
   public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    // The use of inline closures is to circumvent an issue where the compiler
+    // allocates stack space for every if/case branch local when no optimizations
+    // are enabled. https://github.com/apple/swift-protobuf/issues/1034 and
+    // https://github.com/apple/swift-protobuf/issues/1182
     if !self.runID.isEmpty {
       try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
     }
@@ -1054,6 +1253,9 @@ nonisolated extension Sleepfold_FoldTask: SwiftProtobuf.Message, SwiftProtobuf._
     if self.epochs != 0 {
       try visitor.visitSingularUInt32Field(value: self.epochs, fieldNumber: 11)
     }
+    try { if let v = self._resumeState {
+      try visitor.visitSingularMessageField(value: v, fieldNumber: 12)
+    } }()
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1069,6 +1271,7 @@ nonisolated extension Sleepfold_FoldTask: SwiftProtobuf.Message, SwiftProtobuf._
     if lhs.seed != rhs.seed {return false}
     if lhs.selection != rhs.selection {return false}
     if lhs.epochs != rhs.epochs {return false}
+    if lhs._resumeState != rhs._resumeState {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1276,7 +1479,7 @@ nonisolated extension Sleepfold_EpochRecord: SwiftProtobuf.Message, SwiftProtobu
 
 nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".FoldResult"
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{1}predictions\0\u{3}chosen_epoch\0\u{1}history\0\u{1}checkpoint\0\u{3}train_seconds\0\u{3}worker_id\0\u{3}last_predictions\0\u{3}oracle_predictions\0\u{3}oracle_epoch\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{1}predictions\0\u{3}chosen_epoch\0\u{1}history\0\u{1}checkpoint\0\u{3}train_seconds\0\u{3}worker_id\0\u{3}last_predictions\0\u{3}oracle_predictions\0\u{3}oracle_epoch\0\u{3}batches_trained\0\u{3}batches_per_epoch\0\u{1}attempts\0\u{3}epochs_trained\0")
 
   public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
     while let fieldNumber = try decoder.nextFieldNumber() {
@@ -1296,6 +1499,10 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
       case 10: try { try decoder.decodeRepeatedMessageField(value: &self.lastPredictions) }()
       case 11: try { try decoder.decodeRepeatedMessageField(value: &self.oraclePredictions) }()
       case 12: try { try decoder.decodeSingularUInt32Field(value: &self.oracleEpoch) }()
+      case 13: try { try decoder.decodeSingularUInt64Field(value: &self.batchesTrained) }()
+      case 14: try { try decoder.decodeSingularUInt32Field(value: &self.batchesPerEpoch) }()
+      case 15: try { try decoder.decodeSingularUInt32Field(value: &self.attempts) }()
+      case 16: try { try decoder.decodeSingularDoubleField(value: &self.epochsTrained) }()
       default: break
       }
     }
@@ -1338,6 +1545,18 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
     if self.oracleEpoch != 0 {
       try visitor.visitSingularUInt32Field(value: self.oracleEpoch, fieldNumber: 12)
     }
+    if self.batchesTrained != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchesTrained, fieldNumber: 13)
+    }
+    if self.batchesPerEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchesPerEpoch, fieldNumber: 14)
+    }
+    if self.attempts != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempts, fieldNumber: 15)
+    }
+    if self.epochsTrained.bitPattern != 0 {
+      try visitor.visitSingularDoubleField(value: self.epochsTrained, fieldNumber: 16)
+    }
     try unknownFields.traverse(visitor: &visitor)
   }
 
@@ -1354,6 +1573,10 @@ nonisolated extension Sleepfold_FoldResult: SwiftProtobuf.Message, SwiftProtobuf
     if lhs.lastPredictions != rhs.lastPredictions {return false}
     if lhs.oraclePredictions != rhs.oraclePredictions {return false}
     if lhs.oracleEpoch != rhs.oracleEpoch {return false}
+    if lhs.batchesTrained != rhs.batchesTrained {return false}
+    if lhs.batchesPerEpoch != rhs.batchesPerEpoch {return false}
+    if lhs.attempts != rhs.attempts {return false}
+    if lhs.epochsTrained != rhs.epochsTrained {return false}
     if lhs.unknownFields != rhs.unknownFields {return false}
     return true
   }
@@ -1489,6 +1712,186 @@ nonisolated extension Sleepfold_DataChunk: SwiftProtobuf.Message, SwiftProtobuf.
   }
 }
 
+nonisolated extension Sleepfold_StateChunk: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StateChunk"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{3}epochs_completed\0\u{3}next_batch\0\u{3}total_size\0\u{1}sha256\0\u{1}offset\0\u{1}data\0\u{3}batches_trained\0\u{3}batches_per_epoch\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.fold) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularUInt32Field(value: &self.epochsCompleted) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.nextBatch) }()
+      case 6: try { try decoder.decodeSingularUInt64Field(value: &self.totalSize) }()
+      case 7: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      case 8: try { try decoder.decodeSingularUInt64Field(value: &self.offset) }()
+      case 9: try { try decoder.decodeSingularBytesField(value: &self.data) }()
+      case 10: try { try decoder.decodeSingularUInt64Field(value: &self.batchesTrained) }()
+      case 11: try { try decoder.decodeSingularUInt32Field(value: &self.batchesPerEpoch) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.fold != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fold, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    if self.epochsCompleted != 0 {
+      try visitor.visitSingularUInt32Field(value: self.epochsCompleted, fieldNumber: 4)
+    }
+    if self.nextBatch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.nextBatch, fieldNumber: 5)
+    }
+    if self.totalSize != 0 {
+      try visitor.visitSingularUInt64Field(value: self.totalSize, fieldNumber: 6)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 7)
+    }
+    if self.offset != 0 {
+      try visitor.visitSingularUInt64Field(value: self.offset, fieldNumber: 8)
+    }
+    if !self.data.isEmpty {
+      try visitor.visitSingularBytesField(value: self.data, fieldNumber: 9)
+    }
+    if self.batchesTrained != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchesTrained, fieldNumber: 10)
+    }
+    if self.batchesPerEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchesPerEpoch, fieldNumber: 11)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sleepfold_StateChunk, rhs: Sleepfold_StateChunk) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.fold != rhs.fold {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.epochsCompleted != rhs.epochsCompleted {return false}
+    if lhs.nextBatch != rhs.nextBatch {return false}
+    if lhs.totalSize != rhs.totalSize {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.offset != rhs.offset {return false}
+    if lhs.data != rhs.data {return false}
+    if lhs.batchesTrained != rhs.batchesTrained {return false}
+    if lhs.batchesPerEpoch != rhs.batchesPerEpoch {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sleepfold_StateAck: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".StateAck"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{1}sha256\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.fold) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularStringField(value: &self.sha256) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.fold != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fold, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    if !self.sha256.isEmpty {
+      try visitor.visitSingularStringField(value: self.sha256, fieldNumber: 4)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sleepfold_StateAck, rhs: Sleepfold_StateAck) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.fold != rhs.fold {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.sha256 != rhs.sha256 {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
+nonisolated extension Sleepfold_AttemptRecord: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
+  public static let protoMessageName: String = _protobuf_package + ".AttemptRecord"
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{3}run_id\0\u{1}fold\0\u{1}attempt\0\u{3}batches_trained\0\u{3}batches_per_epoch\0\u{1}ended\0")
+
+  public mutating func decodeMessage<D: SwiftProtobuf.Decoder>(decoder: inout D) throws {
+    while let fieldNumber = try decoder.nextFieldNumber() {
+      // The use of inline closures is to circumvent an issue where the compiler
+      // allocates stack space for every case branch when no optimizations are
+      // enabled. https://github.com/apple/swift-protobuf/issues/1034
+      switch fieldNumber {
+      case 1: try { try decoder.decodeSingularStringField(value: &self.runID) }()
+      case 2: try { try decoder.decodeSingularUInt32Field(value: &self.fold) }()
+      case 3: try { try decoder.decodeSingularUInt32Field(value: &self.attempt) }()
+      case 4: try { try decoder.decodeSingularUInt64Field(value: &self.batchesTrained) }()
+      case 5: try { try decoder.decodeSingularUInt32Field(value: &self.batchesPerEpoch) }()
+      case 6: try { try decoder.decodeSingularStringField(value: &self.ended) }()
+      default: break
+      }
+    }
+  }
+
+  public func traverse<V: SwiftProtobuf.Visitor>(visitor: inout V) throws {
+    if !self.runID.isEmpty {
+      try visitor.visitSingularStringField(value: self.runID, fieldNumber: 1)
+    }
+    if self.fold != 0 {
+      try visitor.visitSingularUInt32Field(value: self.fold, fieldNumber: 2)
+    }
+    if self.attempt != 0 {
+      try visitor.visitSingularUInt32Field(value: self.attempt, fieldNumber: 3)
+    }
+    if self.batchesTrained != 0 {
+      try visitor.visitSingularUInt64Field(value: self.batchesTrained, fieldNumber: 4)
+    }
+    if self.batchesPerEpoch != 0 {
+      try visitor.visitSingularUInt32Field(value: self.batchesPerEpoch, fieldNumber: 5)
+    }
+    if !self.ended.isEmpty {
+      try visitor.visitSingularStringField(value: self.ended, fieldNumber: 6)
+    }
+    try unknownFields.traverse(visitor: &visitor)
+  }
+
+  public static func ==(lhs: Sleepfold_AttemptRecord, rhs: Sleepfold_AttemptRecord) -> Bool {
+    if lhs.runID != rhs.runID {return false}
+    if lhs.fold != rhs.fold {return false}
+    if lhs.attempt != rhs.attempt {return false}
+    if lhs.batchesTrained != rhs.batchesTrained {return false}
+    if lhs.batchesPerEpoch != rhs.batchesPerEpoch {return false}
+    if lhs.ended != rhs.ended {return false}
+    if lhs.unknownFields != rhs.unknownFields {return false}
+    return true
+  }
+}
+
 nonisolated extension Sleepfold_Shutdown: SwiftProtobuf.Message, SwiftProtobuf._MessageImplementationBase, SwiftProtobuf._ProtoNameProviding {
   public static let protoMessageName: String = _protobuf_package + ".Shutdown"
   public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{1}reason\0")
@@ -1565,5 +1968,5 @@ nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobu
 }
 
 nonisolated extension Sleepfold_ErrorReport.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}DATA_UNAVAILABLE\0\u{1}TRAINING_FAILED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}DATA_UNAVAILABLE\0\u{1}TRAINING_FAILED\0\u{1}PREEMPTED\0")
 }

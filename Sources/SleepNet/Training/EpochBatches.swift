@@ -32,8 +32,12 @@ final class EpochBatches {
         labels.deallocate()
     }
 
-    var count: Int {
-        let full = order.count / batchSize, rest = order.count % batchSize
+    var count: Int { Self.count(epochs: order.count, batchSize: batchSize) }
+
+    /// Batches per epoch for `epochs` training epochs: the full batches and the
+    /// remainder's batch, unless the remainder is a single epoch.
+    static func count(epochs: Int, batchSize: Int) -> Int {
+        let full = epochs / batchSize, rest = epochs % batchSize
         return full + (rest > 1 ? 1 : 0)
     }
 

@@ -388,6 +388,12 @@ public final class Trainer {
         }
     }
 
+    /// Batches in one epoch of `trainingEpochs` samples at `batchSize` (a remainder of
+    /// one sample is dropped: BatchNorm cannot normalise a batch of one).
+    public static func batchesPerEpoch(trainingEpochs: Int, batchSize: Int) -> Int {
+        EpochBatches.count(epochs: trainingEpochs, batchSize: batchSize)
+    }
+
     private static func correctCount(_ logits: Tensor, _ labels: UnsafeBufferPointer<Int32>) -> Int {
         let K = logits.count / max(1, labels.count)
         var correct = 0

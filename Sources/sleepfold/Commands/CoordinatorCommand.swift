@@ -49,8 +49,13 @@ struct CoordinatorCommand: ParsableCommand {
         let (setup, _) = try makeRunSetup(cohort, training)
         let report = try runCoordinator(setup: setup, layout: layout, bind: bind,
                                         curve: try curveConfiguration(secret: curveSecret, allow: allow),
-                                        maxMessageBytes: maxMessageMb << 20, deadlines: stall.deadlines, log: log) { endpoint in
-            log("coordinator listening on \(endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
+                                        maxMessageBytes: maxMessageMb << 20, deadlines: stall.deadlines, log: log) { runtime in
+            log("coordinator listening on \(runtime.endpoint), run \(setup.plan.runID): \(setup.plan.folds.count) folds")
+            // SIGTERM (Slurm's warning before a time limit) or Ctrl-C: wait for the running
+            // folds' states from workers that are stopping too, then leave; the run continues
+            // where it stopped when started again with the same --out.
+            let stop = runtime.stopRequest
+            StopSignals.install(log: { log($0) }) { stop.set() }
         }
         print(summaryLine(report))
         print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv, " +
@@ -59,11 +64,12 @@ struct CoordinatorCommand: ParsableCommand {
 }
 
 /// Runs the coordinator to the end and writes the report; throws (after
-/// writing what it has) when some folds were given up.
+/// writing what it has) when some folds were given up, and (without a report)
+/// when it was stopped. `started` gets the bound coordinator before it runs.
 func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
                     curve: (keys: CurveKeyPair, allowedWorkers: [String])?, maxMessageBytes: Int = 256 << 20,
                     deadlines: FoldDeadlines = FoldDeadlines(), log: RunLog,
-                    started: (String) throws -> Void) throws -> Report {
+                    started: (CoordinatorRuntime) throws -> Void) throws -> Report {
     let view = ProgressView()
     log.view = view
     defer { log.view = nil }
@@ -71,8 +77,9 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
         plan: setup.plan, journalURL: layout.journal, checkpointDirectory: layout.checkpoints,
         options: .init(bind: bind, curve: curve, maxMessageBytes: maxMessageBytes, deadlines: deadlines),
         view: view, log: { log($0) })
-    try started(runtime.endpoint)
+    try started(runtime)
     let outcome = try runtime.run()
+    if outcome.interrupted { throw stoppedError(outcome, directory: layout.directory) }
     let reportStarted = DispatchTime.now().uptimeNanoseconds
     let report = try RunReporter.write(setup: setup, results: outcome.results[0], to: layout)
     let reportSeconds = Double(DispatchTime.now().uptimeNanoseconds - reportStarted) / 1e9
@@ -101,4 +108,17 @@ extension SleepfoldError.Code {
     /// A run that ended with folds given up after too many failed attempts (the
     /// report covers the others).
     static let incompleteRun = Self("incompleteRun")
+}
+
+/// What a coordinator stopped by a signal says: how far the runs got, and how to go on.
+func stoppedError(_ outcome: CoordinatorRuntime.Outcome, directory: URL) -> SleepfoldError {
+    let done = outcome.results.reduce(0) { $0 + $1.count }
+    return SleepfoldError(.stopped, file: directory.path,
+                          "stopped by a signal with \(done) folds done; finished folds and the saved states of unfinished " +
+                          "ones are kept: run the same command again to continue")
+}
+
+extension SleepfoldError.Code {
+    /// The coordinator was stopped (SIGTERM, Ctrl-C) before every fold was done.
+    public static let stopped = Self("stopped")
 }

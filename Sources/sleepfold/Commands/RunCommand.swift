@@ -82,19 +82,31 @@ struct RunCommand: ParsableCommand {
         let threads = max(1, ProcessInfo.processInfo.activeProcessorCount / workers)
         var children: LocalWorkers?
         defer { if let children { children.stopWatching(); Self.stop(children.all) } }
-        let report = try runCoordinator(setup: setup, layout: layout, bind: "tcp://127.0.0.1:*", curve: nil, log: log) { endpoint in
+        let report = try runCoordinator(setup: setup, layout: layout, bind: "tcp://127.0.0.1:*", curve: nil, log: log) { runtime in
             let local = LocalWorkers(start: { i, restart in
-                try Self.startWorker(index: i, endpoint: endpoint, threads: threads, data: dataPath!,
+                try Self.startWorker(index: i, endpoint: runtime.endpoint, threads: threads, data: dataPath!,
                                      layout: layout, appendLog: restart)
             }, log: { log($0) })
             children = local
             try local.launch(workers)
+            Self.forwardStop(to: local, runtime: runtime, log: log)
         }
         children?.stopWatching()
         Self.wait(children?.all ?? [], seconds: 10)
         print(summaryLine(report))
         print("report: \(layout.reportHTML.path) (also report.md, report.json, predictions.csv, " +
               "predictions-last.csv, predictions-test-oracle.csv)")
+    }
+
+    /// Ctrl-C or SIGTERM: the local workers are told to stop (SIGTERM: each saves its
+    /// fold's state mid-epoch), and the coordinator waits for those states, then stops.
+    static func forwardStop(to workers: LocalWorkers, runtime: CoordinatorRuntime, log: RunLog) {
+        let stop = runtime.stopRequest
+        StopSignals.install(log: { log($0) }) {
+            workers.stopWatching()
+            for child in workers.all where child.isRunning { kill(child.processIdentifier, SIGTERM) }
+            stop.set()
+        }
     }
 
     static func defaultRunDirectory() -> String {

@@ -90,12 +90,16 @@ struct StudyCommand: ParsableCommand {
             }, log: { log($0) })
             children = local
             try local.launch(localWorkers)
+            RunCommand.forwardStop(to: local, runtime: runtime, log: log)
         } else {
+            let stop = runtime.stopRequest
+            StopSignals.install(log: { log($0) }) { stop.set() }
             log("coordinator listening on \(runtime.endpoint), study \(plan.studyID): start workers with " +
                 "`sleepfold worker --connect \(runtime.endpoint)`")
         }
         let outcome = try runtime.run()
         log.view = nil
+        if outcome.interrupted { throw stoppedError(outcome, directory: layout.directory) }
         children?.stopWatching()
         RunCommand.wait(children?.all ?? [], seconds: 10)
 

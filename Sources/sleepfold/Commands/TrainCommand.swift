@@ -64,13 +64,14 @@ struct TrainCommand: ParsableCommand {
                               workerID: "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)",
                               epochDirectory: layout.directory.appendingPathComponent("cache/epochs"))
             var epochSeconds = 0.0, testSeconds = 0.0
-            let result = try FoldRunner.train(job, progress: { p in
+            let hooks = FoldHooks(progress: { p in
                 print(Self.progressLine(p))
                 fflush(nil)  // show each epoch as it ends, also when stdout is a pipe
-            }, epochEnded: { record in
+            })
+            let result = try FoldRunner.train(job, hooks: hooks, epochEnded: { record in
                 epochSeconds += record.seconds
                 testSeconds += record.testSeconds
-            }, isCancelled: { false })
+            })
             let checkpoint = try journal.record(result, checkpointDirectory: layout.checkpoints)
             print(String(format: "fold %d trained in %.1f s, chosen epoch %d, test-oracle epoch %d",
                          fold, result.trainSeconds, result.chosenEpoch, result.oracleEpoch) +

@@ -64,6 +64,13 @@ struct WorkerCommand: ParsableCommand {
         let runtime = try WorkerRuntime(options: options, trainer: FoldRunner.train) { line in
             FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) [\(id)] \(line)\n".utf8))
         }
+        // SIGTERM (Slurm's warning before a time limit, preemption, `sleepfold run` on Ctrl-C)
+        // or Ctrl-C: the fold stops before its next batch and its state goes to the coordinator.
+        // A local worker of `run` (--parent-pid) hears Ctrl-C from its parent, as SIGTERM.
+        if parentPid != nil { signal(SIGINT, SIG_IGN) }
+        StopSignals.install(signals: parentPid == nil ? [SIGTERM, SIGINT] : [SIGTERM], log: { line in
+            FileHandle.standardError.write(Data("\(ISO8601DateFormatter().string(from: Date())) [\(id)] \(line)\n".utf8))
+        }) { [stop = runtime.stopRequest] in stop.set() }
         try runtime.run()
     }
 }

@@ -1,0 +1,67 @@
+import Foundation
+import Basics
+import Recordings
+
+/// What the coordinator checks of a fold state (docs/fold-state.md) without the
+/// model core: sound safetensors framing, the format, the fold's fingerprint, and
+/// the SHA-256 over every tensor's bytes in name order that the state carries in
+/// `__metadata__.data_sha256` (a file torn or garbled at full length fails it).
+/// The worker checks the rest (config, shapes, ranges) when it resumes.
+struct FoldStateFile: Sendable {
+    static let format = "sleepfold-fold-state"
+
+    /// Where the state stands: after `epochsCompleted` epochs and `nextBatch` batches of the next.
+    let epochsCompleted: Int
+    let nextBatch: Int
+
+    private struct Progress: Decodable {
+        let epochs_completed: Int
+        let next_batch: Int
+    }
+
+    /// - Throws: `SleepfoldError` (`.invalidFoldState`) naming `source` and the part
+    ///   that is wrong.
+    init(_ data: Data, fingerprint: String, source: String) throws {
+        func bad(_ field: String, found: String, expected: String) -> SleepfoldError {
+            SleepfoldError(.invalidFoldState, file: source, field: field, found: found, expected: expected)
+        }
+        let layout: SafetensorsFraming.Layout
+        switch SafetensorsFraming.layout(of: data) {
+        case .success(let l): layout = l
+        case .failure(let problem):
+            throw bad("framing", found: problem.text, expected: "a whole safetensors file (torn or truncated?)")
+        }
+        let metadata = layout.metadata
+        guard metadata["format"] == Self.format else {
+            throw bad("__metadata__.format", found: "\"\(metadata["format"] ?? "")\"", expected: "\"\(Self.format)\"")
+        }
+        guard metadata["fingerprint"] == fingerprint else {
+            throw bad("__metadata__.fingerprint", found: "\"\(metadata["fingerprint"] ?? "")\"",
+                      expected: "\"\(fingerprint)\" (a state of another run, fold or seed is never resumed)")
+        }
+        var hasher = SHA256()
+        data.withUnsafeBytes { raw in
+            for name in layout.tensors.keys.sorted() {
+                hasher.update(UnsafeRawBufferPointer(rebasing: raw[layout.tensors[name]!]))
+            }
+        }
+        let digest = hasher.hexDigest()
+        guard metadata["data_sha256"] == digest else {
+            throw bad("__metadata__.data_sha256", found: "tensor bytes with SHA-256 \(digest.prefix(12))…",
+                      expected: "\((metadata["data_sha256"] ?? "").prefix(12))… (the file is torn or garbled)")
+        }
+        guard let json = metadata["progress"],
+              let progress = try? JSONDecoder().decode(Progress.self, from: Data(json.utf8)),
+              progress.epochs_completed >= 0, progress.next_batch >= 0 else {
+            throw bad("__metadata__.progress", found: "\(metadata["progress"]?.prefix(80) ?? "nothing")",
+                      expected: "JSON with epochs_completed and next_batch")
+        }
+        epochsCompleted = progress.epochs_completed
+        nextBatch = progress.next_batch
+    }
+}
+
+extension SleepfoldError.Code {
+    /// A fold state that is torn, of another fold, or not a fold state.
+    public static let invalidFoldState = Self("invalidFoldState")
+}

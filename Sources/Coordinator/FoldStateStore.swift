@@ -1,0 +1,90 @@
+import Foundation
+import Basics
+import Recordings
+import Shared
+
+/// The newest saved state of each unfinished fold of one run, so that a fold sent
+/// out again continues where its last worker stopped (docs/fold-state.md):
+/// `states/fold-KK.state` in the run directory, written atomically, and the one
+/// before it kept as `fold-KK.state.prev`. A restarted coordinator takes the
+/// newest file that passes `FoldStateFile`'s checks (fingerprint, digest) and
+/// falls back to the previous one, so a torn or foreign file never resurrects.
+/// A fold's states are removed once its result is journalled.
+final class FoldStateStore {
+    struct Saved: Sendable {
+        let url: URL
+        let sha256: String
+        let size: Int
+        let epochsCompleted: Int
+        let nextBatch: Int
+
+        /// How a task names it: fetched like a recording, by this id and digest.
+        var ref: Sleepfold_RecordingRef {
+            .with {
+                $0.id = "fold-state-\(sha256)"
+                $0.sha256 = sha256
+                $0.sizeBytes = UInt64(size)
+                $0.fileName = url.lastPathComponent
+            }
+        }
+
+        /// "after epoch 3" or "after epoch 3 and 17 batches".
+        var position: String {
+            "after epoch \(epochsCompleted)" + (nextBatch > 0 ? " and \(nextBatch) batches" : "")
+        }
+    }
+
+    let directory: URL
+    private(set) var newest: [Int: Saved] = [:]
+
+    /// Finds the states of `folds` (fold → its state fingerprint) in `directory`.
+    /// - Parameter warn: what is wrong with a file that is passed over.
+    init(directory: URL, folds: [Int: String], warn: (String) -> Void) {
+        self.directory = directory
+        for (fold, fingerprint) in folds.sorted(by: { $0.key < $1.key }) {
+            var passedOver = false
+            for url in [stateURL(fold), previousURL(fold)] {
+                guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+                do {
+                    let state = try FoldStateFile(data, fingerprint: fingerprint, source: url.path)
+                    newest[fold] = Saved(url: url, sha256: SHA256.hexDigest(data), size: data.count,
+                                         epochsCompleted: state.epochsCompleted, nextBatch: state.nextBatch)
+                    break
+                } catch {
+                    warn("\(error); passed over")
+                    passedOver = true
+                }
+            }
+            if passedOver && newest[fold] == nil { warn("fold \(fold): no sound saved state; it starts from epoch 1") }
+        }
+    }
+
+    /// Writes fold `fold`'s newest state (checked by the caller), keeping the one before.
+    /// - Throws: `SleepfoldError` (`.io`) naming the file.
+    @discardableResult
+    func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
+        try fileAccess(directory.path, cannot: "create the states directory") {
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        }
+        let url = stateURL(fold), previous = previousURL(fold)
+        // rename(2) replaces `previous` atomically; a crash right after leaves only the previous state, which is valid.
+        if FileManager.default.fileExists(atPath: url.path), rename(url.path, previous.path) != 0 {
+            throw SleepfoldError.system("rename to \(previous.path)", file: url.path, errno: errno)
+        }
+        try AtomicFile.write(data, to: url)
+        let saved = Saved(url: url, sha256: sha256, size: data.count, epochsCompleted: state.epochsCompleted,
+                          nextBatch: state.nextBatch)
+        newest[fold] = saved
+        return saved
+    }
+
+    /// Removes fold `fold`'s states (its result is journalled: they are no longer needed).
+    func remove(fold: Int) {
+        newest[fold] = nil
+        try? FileManager.default.removeItem(at: stateURL(fold))
+        try? FileManager.default.removeItem(at: previousURL(fold))
+    }
+
+    func stateURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state", fold)) }
+    func previousURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold)) }
+}
