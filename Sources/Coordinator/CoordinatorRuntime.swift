@@ -167,6 +167,8 @@ public final class CoordinatorRuntime {
         let address: String
         let header: Sleepfold_StateChunk
         var data: Data
+        /// When its first chunk arrived.
+        let started: Double
     }
 
     /// The endpoint actually bound (with the real port when binding port `*`).
@@ -604,7 +606,7 @@ public final class CoordinatorRuntime {
             }
             return
         }
-        if chunk.offset == 0 { uploads[task] = StateUpload(address: address, header: chunk, data: Data()) }
+        if chunk.offset == 0 { uploads[task] = StateUpload(address: address, header: chunk, data: Data(), started: now()) }
         guard var upload = uploads.removeValue(forKey: task) else { return }
         guard upload.header.sha256 == chunk.sha256, UInt64(upload.data.count) == chunk.offset,
               UInt64(upload.data.count + chunk.data.count) <= chunk.totalSize else {
@@ -617,6 +619,7 @@ public final class CoordinatorRuntime {
             return
         }
         let (run, fold) = tasks[task]
+        let received = now()
         do {
             let digest = SHA256.hexDigest(upload.data)
             guard digest == chunk.sha256 else {
@@ -635,7 +638,8 @@ public final class CoordinatorRuntime {
             noteWork(task, batches: chunk.batchesTrained, perEpoch: chunk.batchesPerEpoch)
             try router.send(.stateAck(chunk), to: message.routingID)
             if !view.isInteractive || chunk.nextBatch > 0 {
-                log("\(describe(task)): state \(saved.position) saved (\(saved.size) bytes)")
+                log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
+                           describe(task), saved.position, saved.size, received - upload.started, now() - received))
             }
         } catch {
             log("rejected a state of \(describe(task)) from \(name(of: address)): \(error)")

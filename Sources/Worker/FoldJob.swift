@@ -73,6 +73,8 @@ public struct SavedFoldState: Sendable {
     /// Batches this attempt had trained when the state was taken.
     public let batchesTrained: Int
     public let batchesPerEpoch: Int
+    /// Seconds the training thread spent encoding it.
+    public let encodeSeconds: Double
 }
 
 /// Thrown by a `FoldTrainer` that stopped because `stopRequested` said so.

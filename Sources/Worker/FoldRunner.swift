@@ -109,8 +109,11 @@ public enum FoldRunner {
             return false
         }
         func saved(_ state: TrainingState) throws -> SavedFoldState {
-            SavedFoldState(data: try state.encoded(), epochsCompleted: state.epochsCompleted, nextBatch: state.nextBatch,
-                           batchesTrained: batchesTrained, batchesPerEpoch: batchesPerEpoch)
+            let started = DispatchTime.now().uptimeNanoseconds
+            let data = try state.encoded()
+            return SavedFoldState(data: data, epochsCompleted: state.epochsCompleted, nextBatch: state.nextBatch,
+                                  batchesTrained: batchesTrained, batchesPerEpoch: batchesPerEpoch,
+                                  encodeSeconds: Double(DispatchTime.now().uptimeNanoseconds - started) / 1e9)
         }
         func run(from state: TrainingState?) throws -> Trainer.Outcome {
             do {

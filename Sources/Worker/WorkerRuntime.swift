@@ -469,6 +469,8 @@ public final class WorkerRuntime {
             case .progress(let p):
                 try send(.progress(p))
             case .stateSaved(let state):
+                log(String(format: "fold %d: state after epoch %d, %d bytes, encoded in %.3f s", training.task.fold,
+                           state.epochsCompleted, state.data.count, state.encodeSeconds))
                 startUpload(state, of: training.task, final: false)
             case .stopped(let state):
                 log("fold \(training.task.fold) stopped after \(state.epochsCompleted) epochs and \(state.nextBatch) batches; sending its state")

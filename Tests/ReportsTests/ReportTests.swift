@@ -49,7 +49,7 @@ private func temporaryDirectory() throws -> URL {
     #expect(folds.count == 3)
     for fold in folds {
         #expect(Set(fold.keys) == ["fold", "train", "validation", "test", "metrics", "chosen_epoch",
-                                   "epochs_trained", "wall_seconds", "worker"])
+                                   "epochs_trained", "attempts", "wall_seconds", "worker"])
     }
     #expect(folds[0]["worker"] as? String == "node1-7" && folds[0]["wall_seconds"] as? Double == 12.5)
     #expect(folds[1]["worker"] is NSNull && folds[1]["chosen_epoch"] is NSNull)

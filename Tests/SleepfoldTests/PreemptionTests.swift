@@ -136,7 +136,7 @@ import TestSupport
             Thread.sleep(forTimeInterval: 0.02)
         }
         kill(first.process.processIdentifier, SIGINT)
-        #expect(first.waitForExit(timeout: 120) == 1, "\(first.output)")
+        #expect(first.waitForExit(timeout: 120) == 75, "\(first.output)")   // EX_TEMPFAIL: run it again
         #expect(first.output.contains("stopped by a signal"), "\(first.output)")
         let log = try String(contentsOf: coordinatorLog, encoding: .utf8)
         #expect(log.contains("queued again, from its state after epoch"), "\(log)")

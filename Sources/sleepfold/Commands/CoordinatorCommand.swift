@@ -79,7 +79,7 @@ func runCoordinator(setup: RunSetup, layout: RunReporter.Layout, bind: String,
         view: view, log: { log($0) })
     try started(runtime)
     let outcome = try runtime.run()
-    if outcome.interrupted { throw stoppedError(outcome, directory: layout.directory) }
+    if outcome.interrupted { throw stopped(outcome, directory: layout.directory, log: log) }
     let reportStarted = DispatchTime.now().uptimeNanoseconds
     let report = try RunReporter.write(setup: setup, results: outcome.results[0], to: layout)
     let reportSeconds = Double(DispatchTime.now().uptimeNanoseconds - reportStarted) / 1e9
@@ -110,15 +110,15 @@ extension SleepfoldError.Code {
     static let incompleteRun = Self("incompleteRun")
 }
 
-/// What a coordinator stopped by a signal says: how far the runs got, and how to go on.
-func stoppedError(_ outcome: CoordinatorRuntime.Outcome, directory: URL) -> SleepfoldError {
-    let done = outcome.results.reduce(0) { $0 + $1.count }
-    return SleepfoldError(.stopped, file: directory.path,
-                          "stopped by a signal with \(done) folds done; finished folds and the saved states of unfinished " +
-                          "ones are kept: run the same command again to continue")
-}
+/// Exit status of a coordinator (`run`, `coordinator`, `study`) stopped by SIGTERM or
+/// Ctrl-C before every fold was done: EX_TEMPFAIL, "run it again": the Slurm batch
+/// script requeues the job on it.
+let stoppedExitStatus: Int32 = 75
 
-extension SleepfoldError.Code {
-    /// The coordinator was stopped (SIGTERM, Ctrl-C) before every fold was done.
-    public static let stopped = Self("stopped")
+/// Says how far a stopped coordinator got and how to go on; the exit status to leave with.
+func stopped(_ outcome: CoordinatorRuntime.Outcome, directory: URL, log: RunLog) -> ExitCode {
+    let done = outcome.results.reduce(0) { $0 + $1.count }
+    log("stopped by a signal with \(done) folds done; finished folds and the saved states of unfinished ones " +
+        "are kept in \(directory.path): run the same command again to continue")
+    return ExitCode(stoppedExitStatus)
 }

@@ -99,7 +99,7 @@ struct StudyCommand: ParsableCommand {
         }
         let outcome = try runtime.run()
         log.view = nil
-        if outcome.interrupted { throw stoppedError(outcome, directory: layout.directory) }
+        if outcome.interrupted { throw stopped(outcome, directory: layout.directory, log: log) }
         children?.stopWatching()
         RunCommand.wait(children?.all ?? [], seconds: 10)
 
