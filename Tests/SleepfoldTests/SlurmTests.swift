@@ -178,6 +178,67 @@ enum Script {
         #expect(try Report.read(from: study.appendingPathComponent("wide/seed-9/report.json")).pooled.epochs == 4 * 48)
     }
 
+    /// Issue #14: a job whose time limit ends mid-fold hands its folds' states over at
+    /// the warning signal and exits 75; submitted again with the same run directory, it
+    /// continues the folds mid-way and ends with the predictions of an uninterrupted run.
+    @Test(.enabled(if: SlurmTests.canStartSlurm,
+                   "needs root, Slurm or apt-get to install it, and no real /etc/slurm/slurm.conf"),
+          .timeLimit(.minutes(12)))
+    func aJobStoppedByItsTimeLimitMidFoldContinuesWhenSubmittedAgain() throws {
+        // 8-hour nights and 80 epochs: a fold takes about a minute on one CPU, longer than
+        // the first job lives before its warning (about 25-30 s into a 1-minute limit).
+        let epochs = 80
+        let f = try ClusterFixture(name: "slurm-time-limit", epochs: epochs, hours: 8, folds: 2)
+        defer { f.remove() }
+        let reference = f.root.appendingPathComponent("reference")
+        let undisturbed = try CommandRunner.run(["run", "--workers", "2"] + f.runArguments + ["--out", reference.path], timeout: 900)
+        try #require(undisturbed.status == 0, "the undisturbed run failed: \(undisturbed.stderr)")
+
+        let slurm = ["SLURM_NODES": "2", "SLURM_BASE": f.root.appendingPathComponent("slurm").path]
+        defer {
+            _ = try? Script.run("/bin/bash", [Self.testing.appendingPathComponent("stop-slurm.sh").path],
+                                environment: slurm, timeout: 90)
+        }
+        let start = try Script.run("/bin/bash", [Self.testing.appendingPathComponent("start-slurm.sh").path],
+                                   environment: slurm, timeout: 240)
+        try #require(start.status == 0, "start-slurm.sh failed:\n\(start.stderr)")
+
+        let run = f.root.appendingPathComponent("run")
+        func submit(_ name: String, limit: [String]) throws -> (status: Int32, output: String) {
+            let output = f.root.appendingPathComponent("\(name).out")
+            let result = try Script.run("/usr/bin/timeout", [
+                "400", "sbatch", "--wait", "--nodes=2", "--ntasks-per-node=1", "--cpus-per-task=1",
+            ] + limit + ["--output=\(output.path)", Self.batchScript.path], environment: [
+                "SLEEPFOLD_BIN": CommandRunner.executable.path, "SLEEPFOLD_DATA": f.data.path, "SLEEPFOLD_FOLDS": "2",
+                "SLEEPFOLD_CONFIG": f.config.path, "SLEEPFOLD_SEED": "9", "SLEEPFOLD_OUT": run.path,
+                "SLEEPFOLD_PORT": String(try freePort()),
+            ], directory: f.root, timeout: 420)
+            return (result.status, ((try? String(contentsOf: output, encoding: .utf8)) ?? "(no job output)") + result.stderr)
+        }
+        // A 1-minute limit, the warning 30 s before it (the script's own 120 s is longer than the job).
+        let first = try submit("first", limit: ["--time=1", "--signal=TERM@30"])
+        #expect(first.status == 75, "\(first.output)")
+        #expect(first.output.contains("submit again with SLEEPFOLD_OUT=\(run.path) to continue"), "\(first.output)")
+        let firstLog = try String(contentsOf: run.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
+        #expect(firstLog.contains("queued again, from its state after epoch"), "\(firstLog)")
+        #expect(!FileManager.default.fileExists(atPath: run.appendingPathComponent("report.json").path),
+                "the run finished before its time limit: make the folds longer")
+
+        let second = try submit("second", limit: ["--time=5"])
+        #expect(second.status == 0, "\(second.output)")
+        let secondLog = try String(contentsOf: run.appendingPathComponent("logs/coordinator.log"), encoding: .utf8)
+        #expect(secondLog.contains("continues from its saved state after epoch"), "\(secondLog)")
+        for name in ["predictions.csv", "predictions-last.csv", "predictions-test-oracle.csv",
+                     "checkpoints/fold-00.safetensors", "checkpoints/fold-01.safetensors"] {
+            #expect(try Data(contentsOf: run.appendingPathComponent(name)) == Data(contentsOf: reference.appendingPathComponent(name)),
+                    "\(name) differs from the uninterrupted run's")
+        }
+        // Stopped at the warning, not killed: every batch trained once.
+        let report = try Report.read(from: run.appendingPathComponent("report.json"))
+        #expect(report.folds.allSatisfy { $0.run.epochsTrained == Double(epochs) && $0.run.attempts == 2 },
+                "\(report.folds.map { ($0.run.attempts, $0.run.epochsTrained) })")
+    }
+
     @Test func theBatchScriptRefusesToRunOutsideAJobOrWithoutData() throws {
         let outside = try Script.run("/bin/bash", [Self.batchScript.path], environment: ["SLURM_JOB_ID": ""], timeout: 30)
         #expect(outside.status != 0)
