@@ -1,0 +1,102 @@
+import Foundation
+import Testing
+import Basics
+import Recordings
+import EDF
+import Preparation
+import Staging
+
+/// Reading an unscored night: channel, rate, 30-s epochs from the first sample.
+@Suite struct NightTests {
+    static let start = EDFDateTime(year: 2026, month: 12, day: 4, hour: 23, minute: 1, second: 2)
+
+    /// A night of `seconds` s at `rate` Hz: "EEG Fpz-Cz" (a 10-Hz sine plus a slow ramp, in µV)
+    /// after an "EOG" signal, in 1-s records, written as EDF+C, plain EDF or BDF.
+    static func write(seconds: Int, rate: Int, format: EDFSampleFormat = .edf, plus: Bool = true,
+                      to url: URL) throws -> [Double] {
+        let eeg = (0..<(seconds * rate)).map { i -> Double in
+            let t = Double(i) / Double(rate)
+            return 40 * sin(2 * .pi * 10 * t) + 20 * sin(2 * .pi * t / 7)
+        }
+        func signal(_ label: String, _ values: [Double]) throws -> EDFWriter.Signal {
+            try EDFWriter.Signal(header: EDFSignalHeader(label: label, physicalDimension: "uV", physicalMinimum: -100,
+                                                         physicalMaximum: 100, digitalMinimum: format.digitalLowerBound,
+                                                         digitalMaximum: format.digitalUpperBound, samplesPerRecord: rate),
+                                 physicalSamples: values)
+        }
+        try EDFWriter(startTime: start, recordDuration: 1,
+                      signals: [try signal("EOG horizontal", eeg.map { -$0 }), try signal("EEG Fpz-Cz", eeg)],
+                      sampleFormat: format, plus: plus).write(to: url)
+        // What the reader gives back: the digital values scaled to physical units.
+        return try EDFReader(url: url).physicalSamples(signal: 1)
+    }
+
+    static func temporary(_ name: String) -> URL {
+        FileManager.default.temporaryDirectory.appendingPathComponent("staging-\(UUID().uuidString)-\(name)")
+    }
+
+    @Test(arguments: [(100, EDFSampleFormat.edf, true), (256, .edf, true), (128, .bdf, false), (200, .bdf, true)])
+    func epochsAtTheModelsRateFromTheFirstSample(rate: Int, format: EDFSampleFormat, plus: Bool) throws {
+        let url = Self.temporary(format == .bdf ? "night.bdf" : "night.edf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        // 5 epochs and 12 s: the partial last epoch is dropped.
+        let physical = try Self.write(seconds: 162, rate: rate, format: format, plus: plus, to: url)
+        let night = try Night.edf(url, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000)
+        #expect(night.epochCount == 5)
+        #expect(night.channel == "EEG Fpz-Cz")
+        #expect(night.sourceRate == Double(rate))
+        #expect(night.recording.sampleRate == 100)
+        #expect(abs(night.droppedSeconds - 12) < 1e-9)
+        #expect(night.startTime == Self.start)
+        #expect(night.onsets == [0, 30, 60, 90, 120])
+        #expect(night.expert == nil)
+        // The preparation's resampler (scipy's resample_poly), then the first 5 · 3000 samples.
+        let expected = rate == 100 ? physical : try PolyphaseResampler(from: Double(rate), to: 100).resample(physical)
+        #expect(night.recording.x == expected.prefix(15_000).map { Float($0) })
+    }
+
+    @Test func theChannelIsMatchedAsPrepareMatchesIt() throws {
+        let url = Self.temporary("night.edf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try Self.write(seconds: 60, rate: 100, to: url)
+        let contained = try Night.edf(url, channel: "Fpz", match: .firstContaining, samplesPerEpoch: 3000)
+        #expect(contained.channel == "EEG Fpz-Cz")
+        let error = #expect(throws: SleepfoldError.self) { try Night.edf(url, channel: "EEG C4-A1", samplesPerEpoch: 3000) }
+        #expect(error?.code == .missingChannel)
+        #expect(error?.description.contains("'EOG horizontal', 'EEG Fpz-Cz'") == true)
+    }
+
+    @Test func aNightShorterThanTwoEpochsIsRefused() throws {
+        let url = Self.temporary("short.edf")
+        defer { try? FileManager.default.removeItem(at: url) }
+        _ = try Self.write(seconds: 59, rate: 100, to: url)
+        let error = #expect(throws: SleepfoldError.self) { try Night.edf(url, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000) }
+        #expect(error?.code == .shortNight)
+        #expect(error?.description.contains("59.0 s of signal (1 whole 30-s epochs)") == true)
+        // Two whole epochs are enough.
+        _ = try Self.write(seconds: 60, rate: 100, to: url)
+        #expect(try Night.edf(url, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000).epochCount == 2)
+    }
+
+    @Test func anExpertHypnogramIsPlacedByTheStartTimes() throws {
+        let url = Self.temporary("night.edf"), hypnogramURL = Self.temporary("hypnogram.edf")
+        defer {
+            try? FileManager.default.removeItem(at: url)
+            try? FileManager.default.removeItem(at: hypnogramURL)
+        }
+        _ = try Self.write(seconds: 150, rate: 100, to: url)
+        let night = try Night.edf(url, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000)
+        // Scoring starts 30 s after the recording: epoch 0 unscored, then W N2 REM N3 (the last past the signal).
+        var later = Self.start
+        later.second += 30
+        try EDFWriter.hypnogram([.wake, .n2, .rem, .n3, .n3], startTime: later).write(to: hypnogramURL)
+        #expect(try ExpertHypnogram.stages(edf: hypnogramURL, for: night) == [nil, .wake, .n2, .rem, .n3])
+
+        // Off the 30-s grid (15 s late): no epoch lines up.
+        var off = Self.start
+        off.second += 15
+        try EDFWriter.hypnogram([.wake, .n2], startTime: off).write(to: hypnogramURL)
+        let error = #expect(throws: SleepfoldError.self) { try ExpertHypnogram.stages(edf: hypnogramURL, for: night) }
+        #expect(error?.code == .unalignedHypnogram)
+    }
+}
