@@ -10,24 +10,36 @@ import SleepNet
 ///
 /// All members must take the same input (samples per epoch) and give the same classes.
 public final class Ensemble {
-    /// One model and the file it came from.
+    /// One checkpoint: its model config and its weights and BatchNorm statistics.
     public struct Member {
         public var name: String
         public var path: String
-        public var model: SleepModel
+        public var config: ModelConfig
+        /// The checkpoint's state dict (~2 MB for AttnSleep): loaded into a lane's model
+        /// when the member's turn comes, so a lane reuses one model's activation buffers
+        /// for every member instead of each member keeping its own.
+        public var weights: SafeTensorsFile
+
+        /// The member of a model (its current weights).
+        public init(name: String, path: String, model: SleepModel) {
+            self.name = name
+            self.path = path
+            config = model.config
+            weights = model.stateDict()
+        }
     }
 
     public let members: [Member]
 
     /// Samples per 30-s epoch every member takes.
-    public var samplesPerEpoch: Int { members[0].model.config.inputSamples }
+    public var samplesPerEpoch: Int { members[0].config.inputSamples }
 
     public init(members: [Member]) throws {
         guard let first = members.first else {
             throw SleepfoldError(.badEnsemble, field: "--model", found: "no checkpoint", expected: "at least one")
         }
         for m in members.dropFirst() {
-            let a = first.model.config, b = m.model.config
+            let a = first.config, b = m.config
             guard b.inputSamples == a.inputSamples, b.classes == a.classes else {
                 throw SleepfoldError(.badEnsemble, file: m.path,
                                      found: "a model of \(b.inputSamples) samples per epoch and \(b.classes) classes",
@@ -75,7 +87,7 @@ public final class Ensemble {
             .map { directory.appendingPathComponent($0) }
     }
 
-    /// Loads the checkpoints `checkpointFiles` names.
+    /// Loads the checkpoints `checkpointFiles` names (each checked as `SleepModel.loadCheckpoint` checks it).
     public static func load(model: URL, fold: Int? = nil) throws -> Ensemble {
         try Ensemble(members: checkpointFiles(model: model, fold: fold).map { url in
             Member(name: url.deletingPathExtension().lastPathComponent, path: url.path,
@@ -98,9 +110,19 @@ public final class Ensemble {
         }
         let lanes = max(1, threads)
         var perMember = [[Float]](repeating: [], count: members.count)
-        func predict(_ i: Int, threads: Int) throws -> [Float] {
-            let model = members[i].model
-            let trainer = Trainer(config: ExperimentConfig(name: "stage", model: model.config), selection: .last, seed: 0)
+        /// Member i's probabilities on a model of its config from `models` (one built if none).
+        func predict(_ i: Int, threads: Int, models: inout [SleepModel]) throws -> [Float] {
+            let member = members[i]
+            let model: SleepModel
+            if let reused = models.first(where: { $0.config == member.config }) {
+                model = reused
+            } else {
+                model = try SleepModel(config: member.config, seed: 0)
+                models.append(model)
+            }
+            try model.loadParameters(from: member.weights, source: member.path)
+            try model.loadBuffers(from: member.weights, source: member.path)
+            let trainer = Trainer(config: ExperimentConfig(name: "stage", model: member.config), selection: .last, seed: 0)
             trainer.evaluationBatch = batch
             return try ComputeThreads.with(count: threads) { try trainer.predict([recording], model: model).0 }
                 .first?.probabilities ?? []
@@ -109,19 +131,21 @@ public final class Ensemble {
             // Each member on one lane; lane results land in their own slots.
             let slots = MemberSlots(count: members.count)
             defer { slots.release() }
-            let work = UncheckedSendable { (i: Int) in
-                do { slots.results[i] = try predict(i, threads: 1) } catch { slots.fail(error) }
+            let work = UncheckedSendable { (i: Int, models: inout [SleepModel]) in
+                do { slots.results[i] = try predict(i, threads: 1, models: &models) } catch { slots.fail(error) }
             }
             DispatchQueue.concurrentPerform(iterations: lanes) { _ in
-                while let i = slots.take() { work.value(i) }
+                var models: [SleepModel] = []   // this lane's
+                while let i = slots.take() { work.value(i, &models) }
             }
             if let error = slots.failure { throw error }
             perMember = Array(UnsafeBufferPointer(start: slots.results, count: members.count))
         } else {
-            for i in members.indices { perMember[i] = try predict(i, threads: lanes) }
+            var models: [SleepModel] = []
+            for i in members.indices { perMember[i] = try predict(i, threads: lanes, models: &models) }
         }
 
-        let K = members[0].model.config.classes
+        let K = members[0].config.classes
         var mean = [Float](repeating: 0, count: recording.epochCount * K)
         for p in perMember {
             guard p.count == mean.count else {

@@ -47,14 +47,19 @@ import Staging
     @Test func theMeanOfTheMembersProbabilitiesBitForBitWhateverTheThreads() throws {
         let run = try Self.runDirectory(folds: 3)
         defer { try? FileManager.default.removeItem(at: run) }
+        // Members of two widths (same input): lanes keep a model per config and reload weights into it.
+        var wider = try Self.config()
+        wider.dFF = 32
+        try SleepModel(config: wider, seed: 5).saveCheckpoint(to: run.appendingPathComponent("checkpoints/fold-01.safetensors"))
         let ensemble = try Ensemble.load(model: run)
         #expect(ensemble.members.map(\.name) == ["fold-00", "fold-01", "fold-02"])
         let night = Self.recording(epochs: 70)
         // Each member alone, through `sleepfold predict`'s path.
         var sum = [Float](repeating: 0, count: 70 * 5)
         for member in ensemble.members {
-            let trainer = Trainer(config: ExperimentConfig(name: "t", model: member.model.config), selection: .last, seed: 0)
-            let p = try #require(try trainer.predict([night], model: member.model).0.first).probabilities
+            let model = try SleepModel.loadCheckpoint(from: URL(fileURLWithPath: member.path))
+            let trainer = Trainer(config: ExperimentConfig(name: "t", model: model.config), selection: .last, seed: 0)
+            let p = try #require(try trainer.predict([night], model: model).0.first).probabilities
             for j in sum.indices { sum[j] += p[j] }
         }
         let expected = sum.map { $0 * (1 / Float(3)) }
