@@ -5,8 +5,8 @@ Tests/Fixtures/staging/hypnogram.edf (written by StagedNight.hypnogramEDF, the
 code that writes a staged night's hypnogram.edf) opens and holds one "Sleep stage"
 annotation per epoch.
 
-Needs yasa 0.8.1 and pyedflib, in a venv outside the repository:
-    python3 -m venv /tmp/venv-stage && /tmp/venv-stage/bin/pip install yasa==0.8.1 pyedflib numpy
+Needs yasa 0.8.1, pyedflib and MNE, in a venv outside the repository:
+    python3 -m venv /tmp/venv-stage && /tmp/venv-stage/bin/pip install yasa==0.8.1 pyedflib mne numpy
     /tmp/venv-stage/bin/python scripts/make-staging-fixtures.py
 
 expected.json:
@@ -16,9 +16,10 @@ expected.json:
   "awakenings" (sleep -> wake changes, YASA's SFI numerator) and "stage_shifts"
   (off-diagonal sum of yasa.transition_matrix);
 - "pyedflib": what pyedflib reads from staging/hypnogram.edf: file type, data
-  signal count, start date time, and every (onset, duration, text).
-The script fails unless pyedflib reads exactly one annotation per epoch with
-onset 30 i, duration 30 and the stage's Sleep-EDF text.
+  signal count, start date time, and every (onset, duration, text);
+- "mne": what mne.read_annotations reads from it (onsets, durations, texts).
+The script fails unless pyedflib and MNE each read exactly one annotation per
+epoch with onset 30 i, duration 30 and the stage's Sleep-EDF text.
 
 The first time (or after the writer changed): run the script (it writes the
 stages), then `SLEEPFOLD_WRITE_STAGING_FIXTURE=1 swift test --filter
@@ -30,6 +31,7 @@ import math
 import pathlib
 import warnings
 
+import mne
 import numpy as np
 import pyedflib
 import yasa
@@ -91,12 +93,26 @@ def read_with_pyedflib(path, stages):
     return found
 
 
+def read_with_mne(path, stages):
+    annotations = mne.read_annotations(str(path))
+    found = {
+        "onsets": [float(o) for o in annotations.onset],
+        "durations": [float(d) for d in annotations.duration],
+        "texts": [str(t) for t in annotations.description],
+    }
+    assert found["onsets"] == [30.0 * i for i in range(len(stages))], "MNE onsets"
+    assert found["durations"] == [30.0] * len(stages), "MNE durations"
+    assert found["texts"] == [EDF_TEXT[s] for s in stages], "MNE texts"
+    return found
+
+
 def main():
     OUT.mkdir(parents=True, exist_ok=True)
     stages = night(np.random.default_rng(1604))
     expected = {
         "yasa_version": yasa.__version__,
         "pyedflib_version": pyedflib.__version__,
+        "mne_version": mne.__version__,
         "start": START.isoformat(),
         "stages": stages,
         "yasa": statistics(stages),
@@ -105,6 +121,8 @@ def main():
     if edf.exists():
         expected["pyedflib"] = read_with_pyedflib(edf, stages)
         print(f"pyedflib {pyedflib.__version__} reads {edf.name}: {len(stages)} annotations, start {START}")
+        expected["mne"] = read_with_mne(edf, stages)
+        print(f"MNE {mne.__version__} reads {edf.name}: {len(stages)} annotations")
     else:
         print(f"{edf} missing: run SLEEPFOLD_WRITE_STAGING_FIXTURE=1 swift test --filter StagingFixtureTests, then this again")
     (OUT / "expected.json").write_text(json.dumps(expected, indent=1) + "\n")

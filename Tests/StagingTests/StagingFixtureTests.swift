@@ -10,7 +10,7 @@ import TestSupport
 /// A staged night's hypnogram.edf and summary.json against
 /// Tests/Fixtures/staging/expected.json (scripts/make-staging-fixtures.py): the
 /// committed staging/hypnogram.edf is what `StagedNight.hypnogramEDF` writes, byte for
-/// byte, and pyedflib read from it exactly the annotations the project's reader reads;
+/// byte, and pyedflib and MNE read from it exactly the annotations the project's reader reads;
 /// the statistics are YASA's. SLEEPFOLD_WRITE_STAGING_FIXTURE=1 rewrites the EDF file
 /// (then run the script again to check it with pyedflib).
 @Suite struct StagingFixtureTests {
@@ -26,8 +26,14 @@ import TestSupport
         let start: String
         let stages: [Int32]
         let yasa: [String: Double?]
+        struct MNE: Decodable {
+            let onsets: [Double]
+            let durations: [Double]
+            let texts: [String]
+        }
         /// Absent until the script has read the committed EDF file.
         let pyedflib: PyEDFLib?
+        let mne: MNE?
     }
 
     static func expected() throws -> Expected {
@@ -60,7 +66,7 @@ import TestSupport
         #expect([UInt8](try Data(contentsOf: TestFixtures.url("staging/hypnogram.edf"))) == bytes)
     }
 
-    @Test func pyedflibAndTheProjectReaderReadTheSameAnnotations() throws {
+    @Test func pyedflibMNEAndTheProjectReaderReadTheSameAnnotations() throws {
         let e = try Self.expected()
         let pyedflib = try #require(e.pyedflib, "run scripts/make-staging-fixtures.py")
         let file = try EDFReader(url: TestFixtures.url("staging/hypnogram.edf"))
@@ -74,6 +80,11 @@ import TestSupport
         #expect(annotations.map(\.text) == pyedflib.texts)
         // One annotation per epoch, as Sleep-EDF names the stages.
         #expect(pyedflib.texts == e.stages.map { EDFWriter.hypnogramText(Stage(rawValue: $0)!) })
+        // MNE reads the same.
+        let mne = try #require(e.mne, "run scripts/make-staging-fixtures.py")
+        #expect(annotations.map(\.onset) == mne.onsets)
+        #expect(annotations.map { $0.duration ?? -1 } == mne.durations)
+        #expect(annotations.map(\.text) == mne.texts)
     }
 
     @Test func theSummaryHasYASAsStatistics() throws {
