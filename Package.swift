@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Basics"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StagingTests", dependencies: [
-            "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Recordings", "Basics", "TestSupport",
+            "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
         ]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),

@@ -3,6 +3,7 @@ import Testing
 import Basics
 import Recordings
 import EDF
+import Cohorts
 import Preparation
 import Staging
 
@@ -98,5 +99,34 @@ import Staging
         try EDFWriter.hypnogram([.wake, .n2], startTime: off).write(to: hypnogramURL)
         let error = #expect(throws: SleepfoldError.self) { try ExpertHypnogram.stages(edf: hypnogramURL, for: night) }
         #expect(error?.code == .unalignedHypnogram)
+    }
+
+    @Test func anNPZNightWithAndWithoutLabels() throws {
+        let directory = Self.temporary("npz")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let x = (0..<(3 * 3000)).map { Float($0 % 97) - 48 }
+
+        // With y: the expert's stages.
+        let labelled = directory.appendingPathComponent("labelled.npz")
+        try Recording(id: "labelled", subject: "1", night: 1, sampleRate: 100, samplesPerEpoch: 3000, x: x, labels: [0, 2, 4])
+            .write(to: labelled)
+        let night = try Night.npz(labelled, samplesPerEpoch: 3000)
+        #expect(night.expert == [.wake, .n2, .rem])
+        #expect(night.recording.x == x && night.startTime == nil && night.droppedSeconds == 0)
+
+        // Without y, x shaped (n, S, 1): no expert.
+        let unlabelled = directory.appendingPathComponent("unlabelled.npz")
+        try NPZArchive.write([("x", NPYArray(x, shape: [3, 3000, 1])), ("fs", NPYArray(scalar: Int64(100)))], to: unlabelled)
+        let plain = try Night.npz(unlabelled, samplesPerEpoch: 3000)
+        #expect(plain.expert == nil && plain.epochCount == 3 && plain.recording.x == x)
+
+        // Another epoch length than the model's, and a single epoch, are refused.
+        let other = #expect(throws: SleepfoldError.self) { try Night.npz(unlabelled, samplesPerEpoch: 3750) }
+        #expect(other?.description.contains("3000 samples per epoch") == true)
+        let one = directory.appendingPathComponent("one.npz")
+        try NPZArchive.write([("x", NPYArray(Array(x.prefix(3000)), shape: [1, 3000])), ("fs", NPYArray(scalar: Int64(100)))], to: one)
+        let short = #expect(throws: SleepfoldError.self) { try Night.npz(one, samplesPerEpoch: 3000) }
+        #expect(short?.code == .shortNight)
     }
 }
