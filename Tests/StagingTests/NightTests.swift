@@ -6,6 +6,7 @@ import EDF
 import Cohorts
 import Preparation
 import Staging
+import TestSupport
 
 /// Reading an unscored night: channel, rate, 30-s epochs from the first sample.
 @Suite struct NightTests {
@@ -128,5 +129,25 @@ import Staging
         try NPZArchive.write([("x", NPYArray(Array(x.prefix(3000)), shape: [1, 3000])), ("fs", NPYArray(scalar: Int64(100)))], to: one)
         let short = #expect(throws: SleepfoldError.self) { try Night.npz(one, samplesPerEpoch: 3000) }
         #expect(short?.code == .shortNight)
+    }
+
+    /// The first 300 s of PhysioNet's SC4001E0 with its expert hypnogram: the night and the
+    /// expert's stages are those `prepare` makes of the same pair (no wake trimming).
+    @Test func aSleepEDFExcerptIsReadAsPrepareReadsIt() throws {
+        let psg = try EDFFixtures.url("sleep-edf/SC4001E0-PSG-first300s.edf")
+        let hypnogram = try EDFFixtures.url("sleep-edf/SC4001EC-Hypnogram.edf")
+        let night = try Night.edf(psg, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000)
+        #expect(night.epochCount == 10 && night.droppedSeconds == 0 && night.sourceRate == 100)
+        let expert = try ExpertHypnogram.stages(edf: hypnogram, for: night)
+
+        let outcome = try Preparation.prepareNight(NightFiles(id: "SC4001E0", psg: psg, hypnogram: hypnogram),
+                                                   options: PrepareOptions(trimWakeMinutes: nil))
+        guard case .prepared(let prepared) = outcome else {
+            Issue.record("prepare skipped the excerpt: \(outcome.summary)")
+            return
+        }
+        #expect(prepared.epochOnsets == night.onsets)
+        #expect(prepared.recording.x == night.recording.x)
+        #expect(expert == prepared.recording.labels.map { Stage(rawValue: $0) })
     }
 }
