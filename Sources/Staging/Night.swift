@@ -22,6 +22,9 @@ public struct Night: Sendable {
     public var sourceRate: Double
     /// The recording's start date and time (EDF header); nil for an NPZ night.
     public var startTime: EDFDateTime?
+    /// Seconds from `startTime` to the first sample: an EDF+ file's first record onset
+    /// (sub-second start times), 0 otherwise.
+    public var startOffset: Double
     /// Seconds of signal after the last whole epoch, not staged (0 when it ends on an epoch).
     public var droppedSeconds: Double
 
@@ -31,13 +34,14 @@ public struct Night: Sendable {
     public var onsets: [Double] { (0..<epochCount).map { Double($0) * Recording.epochSeconds } }
 
     public init(recording: Recording, expert: [Stage?]?, source: String, channel: String, sourceRate: Double,
-                startTime: EDFDateTime?, droppedSeconds: Double) {
+                startTime: EDFDateTime?, startOffset: Double = 0, droppedSeconds: Double) {
         self.recording = recording
         self.expert = expert
         self.source = source
         self.channel = channel
         self.sourceRate = sourceRate
         self.startTime = startTime
+        self.startOffset = startOffset
         self.droppedSeconds = droppedSeconds
     }
 
@@ -61,9 +65,11 @@ public struct Night: Sendable {
             throw SleepfoldError(.badField, file: file.name, field: "duration of a data record", found: "0",
                                  expected: "a positive duration for signal '\(label)'")
         }
+        var startOffset = 0.0
         if file.header.isPlus {
             // Epochs are counted from the first sample: the records must follow each other.
             let onsets = try file.annotations().recordOnsets
+            startOffset = onsets.first ?? 0
             for (r, onset) in onsets.enumerated()
             where abs(onset - onsets[0] - Double(r) * file.header.recordDuration) > 1e-6 {
                 throw SleepfoldError(.discontinuousRecording, file: file.name, field: "record \(r) onset",
@@ -96,7 +102,7 @@ public struct Night: Sendable {
         let recording = Recording(id: id, subject: id, night: nil, sampleRate: rate, samplesPerEpoch: samplesPerEpoch,
                                   x: x, labels: [Int32](repeating: 0, count: epochs))
         return Night(recording: recording, expert: nil, source: url.path, channel: label, sourceRate: sourceRate,
-                     startTime: file.header.startTime,
+                     startTime: file.header.startTime, startOffset: startOffset,
                      droppedSeconds: max(0, sourceSeconds - Double(epochs) * Recording.epochSeconds))
     }
 

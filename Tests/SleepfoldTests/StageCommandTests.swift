@@ -195,6 +195,31 @@ import TestSupport
         #expect(summary["agreement"] is NSNull)
     }
 
+    /// `synth --format nsrr|profusion` nights (plain EDF, "EEG" at 125 Hz, with NSRR or
+    /// Profusion XML): resampled to the models' 100 Hz, the XML as the expert.
+    @Test(arguments: ["nsrr", "profusion"])
+    func aSynthesisedSHHSNightWithItsXML(format: String) throws {
+        let f = try Self.shared.get()
+        let directory = f.tiny.root.appendingPathComponent("synth-\(format)")
+        let synth = try CommandRunner.run(["synth", "--subjects", "1", "--nights", "1", "--hours", "0.3", "--seed", "9",
+                                           "--format", format, "--rate", "125", "--out", directory.path])
+        #expect(synth.status == 0, "\(synth.stderr)")
+        let edf = directory.appendingPathComponent("shhs1-200000.edf")
+        let xml = directory.appendingPathComponent("shhs1-200000-\(format).xml")
+        let out = f.tiny.root.appendingPathComponent("staged-synth-\(format)")
+        let result = try CommandRunner.run(["stage", "--model", f.tiny.run.path, "--edf", edf.path, "--channel", "EEG",
+                                            "--hypnogram", xml.path, "--out", out.path])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("36 epochs (EEG, 125 Hz → 100 Hz)"))
+        let (rows, summary) = try Self.checkOutputs(out, epochs: 36, start: nil)
+        // NSRR: the movement epoch in the middle stays unscored; Profusion scores every epoch.
+        let unscored = rows.filter { $0.expert == "" }.map(\.epoch)
+        #expect(unscored == (format == "nsrr" ? [18] : []))
+        let agreement = try #require(summary["agreement"] as? [String: Any])
+        #expect(agreement["epochs"] as? Int == 36 - unscored.count)
+        #expect((summary["expert_statistics"] is NSNull) == (format == "nsrr"))
+    }
+
     @Test func badInputsFailWithAReasonAndWriteNothing() throws {
         let f = try Self.shared.get()
         let edf = try f.writeNight("bad-inputs.edf", rate: 100)

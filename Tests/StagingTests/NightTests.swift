@@ -92,13 +92,13 @@ import TestSupport
         var later = Self.start
         later.second += 30
         try EDFWriter.hypnogram([.wake, .n2, .rem, .n3, .n3], startTime: later).write(to: hypnogramURL)
-        #expect(try ExpertHypnogram.stages(edf: hypnogramURL, for: night) == [nil, .wake, .n2, .rem, .n3])
+        #expect(try ExpertHypnogram.stages(of: hypnogramURL, for: night) == [nil, .wake, .n2, .rem, .n3])
 
         // Off the 30-s grid (15 s late): no epoch lines up.
         var off = Self.start
         off.second += 15
         try EDFWriter.hypnogram([.wake, .n2], startTime: off).write(to: hypnogramURL)
-        let error = #expect(throws: SleepfoldError.self) { try ExpertHypnogram.stages(edf: hypnogramURL, for: night) }
+        let error = #expect(throws: SleepfoldError.self) { try ExpertHypnogram.stages(of: hypnogramURL, for: night) }
         #expect(error?.code == .unalignedHypnogram)
     }
 
@@ -138,7 +138,7 @@ import TestSupport
         let hypnogram = try EDFFixtures.url("sleep-edf/SC4001EC-Hypnogram.edf")
         let night = try Night.edf(psg, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000)
         #expect(night.epochCount == 10 && night.droppedSeconds == 0 && night.sourceRate == 100)
-        let expert = try ExpertHypnogram.stages(edf: hypnogram, for: night)
+        let expert = try ExpertHypnogram.stages(of: hypnogram, for: night)
 
         let outcome = try Preparation.prepareNight(NightFiles(id: "SC4001E0", psg: psg, hypnogram: hypnogram),
                                                    options: PrepareOptions(trimWakeMinutes: nil))
@@ -149,5 +149,26 @@ import TestSupport
         #expect(prepared.epochOnsets == night.onsets)
         #expect(prepared.recording.x == night.recording.x)
         #expect(expert == prepared.recording.labels.map { Stage(rawValue: $0) })
+    }
+
+    @Test func nsrrAndProfusionHypnogramsCountFromTheRecordingStart() throws {
+        let url = Self.temporary("night.edf")
+        let nsrr = Self.temporary("night-nsrr.xml"), profusion = Self.temporary("night-profusion.xml")
+        defer { for u in [url, nsrr, profusion] { try? FileManager.default.removeItem(at: u) } }
+        _ = try Self.write(seconds: 150, rate: 100, to: url)
+        let night = try Night.edf(url, channel: "EEG Fpz-Cz", samplesPerEpoch: 3000)
+
+        // NSRR: W for 60 s, a movement epoch, REM for 60 s (the last 30 s past the signal).
+        let events = [EDFAnnotation(onset: 0, duration: 60, text: "Wake|0"),
+                      EDFAnnotation(onset: 60, duration: 30, text: "Movement|6"),
+                      EDFAnnotation(onset: 90, duration: 60, text: "REM sleep|5"),
+                      EDFAnnotation(onset: 40, duration: 5, text: "Arousal ()|Arousal ()")]
+        let types = ["Stages|Stages", "Stages|Stages", "Stages|Stages", "Arousals|Arousals"]
+        try Data(NSRRAnnotations(epochLength: 30, events: events, eventTypes: types).xml().utf8).write(to: nsrr)
+        #expect(try ExpertHypnogram.stages(of: nsrr, for: night) == [.wake, .wake, nil, .rem, .rem])
+
+        // Profusion: one value per epoch, 4 = R&K stage 4 (N3).
+        try Data(ProfusionAnnotations(stages: [0, 1, 2, 4, 5]).xml().utf8).write(to: profusion)
+        #expect(try ExpertHypnogram.stages(of: profusion, for: night) == [.wake, .n1, .n2, .n3, .rem])
     }
 }

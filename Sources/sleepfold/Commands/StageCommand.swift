@@ -42,7 +42,7 @@ struct StageCommand: ParsableCommand {
     @Option(help: "exact: the one signal with that label; first-containing: the first whose label contains it.")
     var channelMatch: ChannelMatch = .exact
 
-    @Option(help: "The expert's hypnogram of the night (EDF+ annotations, Sleep-EDF style), to score agreement.")
+    @Option(help: "The expert's hypnogram of the night, to score agreement: EDF+ (Sleep-EDF style), NSRR XML or Profusion XML (…-profusion.xml).")
     var hypnogram: String?
 
     @Option(help: "Output directory (created if missing); default: <night>-stage next to the night.")
@@ -86,7 +86,7 @@ struct StageCommand: ParsableCommand {
             note("\(night.source): the last " + String(format: "%.1f", night.droppedSeconds)
                  + " s do not fill a 30-s epoch and are not staged")
         }
-        let expert = try hypnogram.map { try ExpertHypnogram.stages(edf: URL(fileURLWithPath: $0), for: night) } ?? night.expert
+        let expert = try hypnogram.map { try ExpertHypnogram.stages(of: URL(fileURLWithPath: $0), for: night) } ?? night.expert
         let loaded = seconds()
 
         let probabilities = try ensemble.probabilities(night.recording, threads: threads, batch: batch)
