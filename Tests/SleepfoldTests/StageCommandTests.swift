@@ -12,9 +12,9 @@ import TestSupport
 /// `sleepfold stage` end to end: a tiny run's fold checkpoints stage synthetic nights
 /// written as EDF, EDF+ and BDF files at several rates.
 @Suite struct StageCommandTests {
-    /// A tiny run with folds 0 and 1 trained (2 epochs each), and one of its synthetic
-    /// nights (36 epochs, 100 Hz) with its labels: made once for every test here.
-    final class Fixture: Sendable {
+    /// A tiny run with folds 0 and 1 trained (2 epochs each, about a second), and one of
+    /// its synthetic nights (36 epochs, 100 Hz) with its labels.
+    struct Fixture {
         let tiny: TinyRun
         let night: Recording
         let start = EDFDateTime(year: 2026, month: 12, day: 4, hour: 22, minute: 30, second: 0)
@@ -57,8 +57,6 @@ import TestSupport
             return url
         }
     }
-
-    static let shared = Result { try Fixture() }
 
     struct Row {
         let epoch: Int, onset: Int, stage: String, p: [Float], expert: String?
@@ -119,7 +117,8 @@ import TestSupport
     }
 
     @Test func aRunsFoldsStageAnEDFNightWithItsExpert() throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let edf = try f.writeNight("night.edf", rate: 100)
         let out = f.tiny.root.appendingPathComponent("staged-100")
         let result = try CommandRunner.run(["stage", "--model", f.tiny.run.path, "--edf", edf.path,
@@ -146,7 +145,8 @@ import TestSupport
     }
 
     @Test func theEnsembleIsTheMeanOfItsFoldsAndOneFoldIsWhatPredictGives() throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let npz = f.tiny.data.appendingPathComponent("SC4001E0.npz").path
         var perFold: [[Row]] = []
         for fold in 0..<2 {
@@ -181,7 +181,8 @@ import TestSupport
 
     @Test(arguments: [(256, EDFSampleFormat.edf, true), (128, .bdf, false), (200, .bdf, true)])
     func nightsAtOtherRatesAndBDF(rate: Int, format: EDFSampleFormat, plus: Bool) throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let name = "night-\(rate)-\(plus ? "plus" : "plain").\(format == .bdf ? "bdf" : "edf")"
         let file = try f.writeNight(name, rate: rate, format: format, plus: plus, extraSeconds: 0)
         let out = f.tiny.root.appendingPathComponent("staged-\(name)")
@@ -199,7 +200,8 @@ import TestSupport
     /// Profusion XML): resampled to the models' 100 Hz, the XML as the expert.
     @Test(arguments: ["nsrr", "profusion"])
     func aSynthesisedSHHSNightWithItsXML(format: String) throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let directory = f.tiny.root.appendingPathComponent("synth-\(format)")
         let synth = try CommandRunner.run(["synth", "--subjects", "1", "--nights", "1", "--hours", "0.3", "--seed", "9",
                                            "--format", format, "--rate", "125", "--out", directory.path])
@@ -221,7 +223,8 @@ import TestSupport
     }
 
     @Test func badInputsFailWithAReasonAndWriteNothing() throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let edf = try f.writeNight("bad-inputs.edf", rate: 100)
         func refused(_ arguments: [String], _ reason: String, sourceLocation: SourceLocation = #_sourceLocation) throws {
             let out = f.tiny.root.appendingPathComponent("refused-\(UUID().uuidString)")
@@ -262,7 +265,8 @@ import TestSupport
     }
 
     @Test func aFinalModelOnAllSubjectsStagesANight() throws {
-        let f = try Self.shared.get()
+        let f = try Fixture()
+        defer { f.tiny.remove() }
         let out = f.tiny.root.appendingPathComponent("final")
         let train = try CommandRunner.run(["train", "--all-subjects", "--data", f.tiny.data.path, "--config", f.tiny.config.path,
                                            "--from-run", f.tiny.run.path, "--seed", "7", "--threads", "1", "--out", out.path])
