@@ -53,7 +53,7 @@ extension ReportSVG {
     static func hypnodensity(_ probabilities: [Float], epochs: Int) -> String {
         let K = Stage.count
         let plotWidth = nightWidth - nightLeft - nightRight
-        let top = 2.0, plotHeight = 120.0
+        let top = 8.0, plotHeight = 120.0   // room above for the "100 %" label
         let axisTop = top + plotHeight + 2, legendTop = axisTop + 30
         let height = legendTop + 6
         let n = max(epochs, 1)
