@@ -47,6 +47,12 @@ let package = Package(
         .target(name: "SgemmAVX512"),
         .target(name: "SleepNet", dependencies: ["COpenBLAS", "SgemmAVX512", "Basics", "Recordings", "Evaluation"]),
 
+        // `stage`: a new night (EDF or NPZ) staged by a checkpoint or a run's folds: hypnogram,
+        // hypnodensity, sleep statistics (night.html is drawn by Reports).
+        .target(name: "Staging", dependencies: [
+            "Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Evaluation", "Reports", "SleepNet",
+        ]),
+
         // Cluster: the wire protocol and ZeroMQ messaging both sides share; then each side.
         .target(name: "Shared", dependencies: [
             "CZeroMQ", "Basics",
@@ -66,7 +72,7 @@ let package = Package(
         // Tools.
         .executableTarget(name: "sleepfold", dependencies: [
             "Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation", "Reports",
-            "SleepNet", "Shared", "Worker", "Coordinator", "Studies",
+            "SleepNet", "Staging", "Shared", "Worker", "Coordinator", "Studies",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -83,6 +89,9 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Basics"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "StagingTests", dependencies: [
+            "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
+        ]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),
         .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics"]),
@@ -91,7 +100,8 @@ let package = Package(
         ]),
         // End to end: the real `sleepfold` executable in real processes.
         .testTarget(name: "SleepfoldTests", dependencies: [
-            "sleepfold", "Shared", "Basics", "Recordings", "Cohorts", "EDF", "Synthesis", "Evaluation", "Reports", "TestSupport",
+            "sleepfold", "Shared", "Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation", "Reports",
+            "SleepNet", "TestSupport",
         ]),
     ]
 )

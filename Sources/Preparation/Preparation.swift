@@ -338,8 +338,9 @@ public enum Preparation {
     }
 
     /// The data signal `channel` names: the one labelled so (`.exact`), or the first whose
-    /// label contains it (`.firstContaining`).
-    private static func channelIndex(_ channel: String, match: ChannelMatch, in psg: EDFReader) throws -> Int {
+    /// label contains it (`.firstContaining`); `.missingChannel` (naming the file's labels)
+    /// or `.ambiguousChannel` otherwise. Also how `sleepfold stage` picks its channel.
+    public static func channelIndex(_ channel: String, match: ChannelMatch, in psg: EDFReader) throws -> Int {
         let data = psg.header.dataSignalIndices
         let labels = data.map { "'\(psg.header.signals[$0].label)'" }.joined(separator: ", ")
         switch match {

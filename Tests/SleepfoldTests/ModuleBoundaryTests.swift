@@ -18,12 +18,13 @@ import Testing
         "Reports": ["Basics", "Recordings", "Evaluation"],
         "SgemmAVX512": [],
         "SleepNet": ["Basics", "Recordings", "Evaluation", "SgemmAVX512", "COpenBLAS"],
+        "Staging": ["Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Evaluation", "Reports", "SleepNet"],
         "Shared": ["Basics", "CZeroMQ", "SwiftProtobuf"],
         "Worker": ["Basics", "Recordings", "Cohorts", "Evaluation", "SleepNet", "Shared"],
         "Coordinator": ["Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "Shared", "SwiftProtobuf"],
         "Studies": ["Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "SleepNet", "Shared", "Coordinator"],
         "sleepfold": ["Basics", "Recordings", "Cohorts", "EDF", "Preparation", "Synthesis", "Evaluation",
-                      "Reports", "SleepNet", "Shared", "Worker", "Coordinator", "Studies", "ArgumentParser"],
+                      "Reports", "SleepNet", "Staging", "Shared", "Worker", "Coordinator", "Studies", "ArgumentParser"],
     ]
     static let system: Set<String> = ["Foundation", "FoundationEssentials", "FoundationXML", "Glibc", "Darwin",
                                       "Dispatch", "Synchronization"]

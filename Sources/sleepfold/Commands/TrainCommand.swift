@@ -25,13 +25,24 @@ struct TrainCommand: ParsableCommand {
         the same training's other selections) are written from every fold in the journal: running \
         each fold with the same options into the same OUT (e.g. a Slurm job array) builds \
         the whole cross-validation. A fold already in the journal is not trained again.
+
+        With --all-subjects instead of --fold: the model to deploy, trained on every night \
+        of --data (no validation or test subjects: the last epoch's weights) for the config's \
+        epochs, --epochs, or with --from-run RUN_DIR the median of the epochs that run's folds \
+        chose; written to OUT/model.safetensors for `sleepfold stage --model`.
         """)
 
     @OptionGroup var cohort: CohortOptions
     @OptionGroup var training: TrainingOptions
 
     @Option(help: "The fold to train (0-based).")
-    var fold: Int
+    var fold: Int?
+
+    @Flag(help: "Train one model on every subject (for deployment) instead of a fold.")
+    var allSubjects = false
+
+    @Option(help: "With --all-subjects: train for the median chosen epoch of this finished run's folds.")
+    var fromRun: String?
 
     @Option(help: "Compute threads (OpenBLAS and elementwise); default: all cores.")
     var threads: Int?
@@ -39,8 +50,19 @@ struct TrainCommand: ParsableCommand {
     @Option(help: "Run directory (journal, checkpoints, reports).")
     var out: String
 
+    func validate() throws {
+        guard (fold != nil) != allSubjects else {
+            throw ValidationError("Give either --fold I (one fold of the cross-validation) or --all-subjects (the final model).")
+        }
+        if fromRun != nil && !allSubjects { throw ValidationError("--from-run goes with --all-subjects.") }
+        if fromRun != nil && training.epochs != nil {
+            throw ValidationError("--from-run sets the epochs (the median chosen epoch of that run): leave out --epochs.")
+        }
+    }
+
     func run() throws {
         try CPUFeatures.current.requireModelCore()
+        guard let fold else { return try trainAllSubjects() }
         let (setup, experiment) = try makeRunSetup(cohort, training)
         let plan = setup.plan
         guard plan.folds.indices.contains(fold) else {
