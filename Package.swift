@@ -94,7 +94,9 @@ let package = Package(
         ]),
         .testTarget(name: "SharedTests", dependencies: ["Shared", "Basics"]),
         .testTarget(name: "WorkerTests", dependencies: ["Worker", "SleepNet", "Shared", "Synthesis", "Cohorts", "Recordings", "Evaluation", "Basics"]),
-        .testTarget(name: "CoordinatorTests", dependencies: ["Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics"]),
+        .testTarget(name: "CoordinatorTests", dependencies: [
+            "Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics", "SleepNet",
+        ]),
         .testTarget(name: "StudiesTests", dependencies: [
             "Studies", "Coordinator", "SleepNet", "Reports", "Evaluation", "Cohorts", "Synthesis", "Shared", "Basics", "TestSupport",
         ]),

@@ -7,21 +7,23 @@ import Recordings
 /// the SHA-256 over every tensor's bytes in name order that the state carries in
 /// `__metadata__.data_sha256` (a file torn or garbled at full length fails it).
 /// The worker checks the rest (config, shapes, ranges) when it resumes.
-struct FoldStateFile: Sendable {
+public struct FoldStateFile: Sendable {
     static let format = "sleepfold-fold-state"
 
     /// Where the state stands: after `epochsCompleted` epochs and `nextBatch` batches of the next.
-    let epochsCompleted: Int
-    let nextBatch: Int
+    public let epochsCompleted: Int
+    public let nextBatch: Int
 
     private struct Progress: Decodable {
         let epochs_completed: Int
         let next_batch: Int
     }
 
+    /// - Parameter checkDigest: false skips `data_sha256` (one pass over the bytes) when
+    ///   they were just checked whole against the SHA-256 their sender announced.
     /// - Throws: `SleepfoldError` (`.invalidFoldState`) naming `source` and the part
     ///   that is wrong.
-    init(_ data: Data, fingerprint: String, source: String) throws {
+    public init(_ data: Data, fingerprint: String, source: String, checkDigest: Bool = true) throws {
         func bad(_ field: String, found: String, expected: String) -> SleepfoldError {
             SleepfoldError(.invalidFoldState, file: source, field: field, found: found, expected: expected)
         }
@@ -39,16 +41,8 @@ struct FoldStateFile: Sendable {
             throw bad("__metadata__.fingerprint", found: "\"\(metadata["fingerprint"] ?? "")\"",
                       expected: "\"\(fingerprint)\" (a state of another run, fold or seed is never resumed)")
         }
-        var hasher = SHA256()
-        data.withUnsafeBytes { raw in
-            for name in layout.tensors.keys.sorted() {
-                hasher.update(UnsafeRawBufferPointer(rebasing: raw[layout.tensors[name]!]))
-            }
-        }
-        let digest = hasher.hexDigest()
-        guard metadata["data_sha256"] == digest else {
-            throw bad("__metadata__.data_sha256", found: "tensor bytes with SHA-256 \(digest.prefix(12))…",
-                      expected: "\((metadata["data_sha256"] ?? "").prefix(12))… (the file is torn or garbled)")
+        if checkDigest {
+            try Self.checkDataDigest(data, layout, metadata: metadata, bad: bad)
         }
         guard let json = metadata["progress"],
               let progress = try? JSONDecoder().decode(Progress.self, from: Data(json.utf8)),
@@ -58,6 +52,21 @@ struct FoldStateFile: Sendable {
         }
         epochsCompleted = progress.epochs_completed
         nextBatch = progress.next_batch
+    }
+
+    private static func checkDataDigest(_ data: Data, _ layout: SafetensorsFraming.Layout, metadata: [String: String],
+                                        bad: (String, String, String) -> SleepfoldError) throws {
+        var hasher = SHA256()
+        data.withUnsafeBytes { raw in
+            for name in layout.tensors.keys.sorted() {
+                hasher.update(UnsafeRawBufferPointer(rebasing: raw[layout.tensors[name]!]))
+            }
+        }
+        let digest = hasher.hexDigest()
+        guard metadata["data_sha256"] == digest else {
+            throw bad("__metadata__.data_sha256", "tensor bytes with SHA-256 \(digest.prefix(12))…",
+                      "\((metadata["data_sha256"] ?? "").prefix(12))… (the file is torn or garbled)")
+        }
     }
 }
 

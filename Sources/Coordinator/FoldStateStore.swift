@@ -10,16 +10,16 @@ import Shared
 /// newest file that passes `FoldStateFile`'s checks (fingerprint, digest) and
 /// falls back to the previous one, so a torn or foreign file never resurrects.
 /// A fold's states are removed once its result is journalled.
-final class FoldStateStore {
-    struct Saved: Sendable {
-        let url: URL
-        let sha256: String
-        let size: Int
-        let epochsCompleted: Int
-        let nextBatch: Int
+public final class FoldStateStore {
+    public struct Saved: Sendable {
+        public let url: URL
+        public let sha256: String
+        public let size: Int
+        public let epochsCompleted: Int
+        public let nextBatch: Int
 
         /// How a task names it: fetched like a recording, by this id and digest.
-        var ref: Sleepfold_RecordingRef {
+        public var ref: Sleepfold_RecordingRef {
             .with {
                 $0.id = "fold-state-\(sha256)"
                 $0.sha256 = sha256
@@ -29,17 +29,17 @@ final class FoldStateStore {
         }
 
         /// "after epoch 3" or "after epoch 3 and 17 batches".
-        var position: String {
+        public var position: String {
             "after epoch \(epochsCompleted)" + (nextBatch > 0 ? " and \(nextBatch) batches" : "")
         }
     }
 
-    let directory: URL
-    private(set) var newest: [Int: Saved] = [:]
+    public let directory: URL
+    public private(set) var newest: [Int: Saved] = [:]
 
     /// Finds the states of `folds` (fold → its state fingerprint) in `directory`.
     /// - Parameter warn: what is wrong with a file that is passed over.
-    init(directory: URL, folds: [Int: String], warn: (String) -> Void) {
+    public init(directory: URL, folds: [Int: String], warn: (String) -> Void) {
         self.directory = directory
         for (fold, fingerprint) in folds.sorted(by: { $0.key < $1.key }) {
             var passedOver = false
@@ -62,7 +62,7 @@ final class FoldStateStore {
     /// Writes fold `fold`'s newest state (checked by the caller), keeping the one before.
     /// - Throws: `SleepfoldError` (`.io`) naming the file.
     @discardableResult
-    func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
+    public func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
         try fileAccess(directory.path, cannot: "create the states directory") {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
@@ -79,12 +79,12 @@ final class FoldStateStore {
     }
 
     /// Removes fold `fold`'s states (its result is journalled: they are no longer needed).
-    func remove(fold: Int) {
+    public func remove(fold: Int) {
         newest[fold] = nil
         try? FileManager.default.removeItem(at: stateURL(fold))
         try? FileManager.default.removeItem(at: previousURL(fold))
     }
 
-    func stateURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state", fold)) }
-    func previousURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold)) }
+    public func stateURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state", fold)) }
+    public func previousURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold)) }
 }

@@ -14,7 +14,8 @@ enum SafetensorsFraming {
         "I32": 4, "U32": 4, "F32": 4, "I64": 8, "U64": 8, "F64": 8,
     ]
 
-    /// A sound file's parts: its metadata, and each tensor's byte range in the file.
+    /// A sound file's parts: its metadata, and each tensor's byte range in the file
+    /// (offsets from the file's first byte).
     struct Layout {
         var metadata: [String: String] = [:]
         var tensors: [String: Range<Int>] = [:]
@@ -31,15 +32,15 @@ enum SafetensorsFraming {
     /// The layout of `data`, or what is wrong with its framing.
     static func layout(of data: Data) -> Result<Layout, Problem> {
         func fail(_ text: String) -> Result<Layout, Problem> { .failure(Problem(text: text)) }
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { return fail("\(bytes.count) bytes, fewer than the 8-byte header length") }
+        let count = data.count, base = data.startIndex
+        guard count >= 8 else { return fail("\(count) bytes, fewer than the 8-byte header length") }
         var headerLength: UInt64 = 0
-        for i in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(bytes[i]) }
-        guard headerLength <= UInt64(min(maxHeaderBytes, bytes.count - 8)) else {
-            return fail("a header length of \(headerLength) bytes in a file of \(bytes.count) bytes")
+        for i in (0..<8).reversed() { headerLength = headerLength << 8 | UInt64(data[base + i]) }
+        guard headerLength <= UInt64(min(maxHeaderBytes, count - 8)) else {
+            return fail("a header length of \(headerLength) bytes in a file of \(count) bytes")
         }
-        let dataStart = 8 + Int(headerLength), dataSize = bytes.count - dataStart
-        guard let header = try? JSONSerialization.jsonObject(with: Data(bytes[8..<dataStart])) as? [String: Any] else {
+        let dataStart = 8 + Int(headerLength), dataSize = count - dataStart
+        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (base + 8)..<(base + dataStart))) as? [String: Any] else {
             return fail("a header that is not a JSON object")
         }
         var layout = Layout()

@@ -1,0 +1,129 @@
+import Foundation
+import Testing
+import Basics
+import Recordings
+import SleepNet
+import Coordinator
+
+/// What the coordinator checks of a fold state, and how it keeps them: the newest
+/// sound state of a fold, falling back to the previous one when the newest is torn
+/// or foreign (issue #14). States are real: made by the trainer.
+@Suite struct FoldStateStoreTests {
+    static let fingerprint = "run r1 fold 0 seed 3"
+
+    /// Two tiny random nights and a narrow AttnSleep: states of a few hundred KB.
+    static func states(epochs: Int, config: ExperimentConfig? = nil) throws -> [Data] {
+        var generator = SeededGenerator(seed: 3)
+        func night(_ id: String, _ n: Int) -> Recording {
+            Recording(id: id, subject: id, night: 1, sampleRate: 100, samplesPerEpoch: 3000,
+                      x: (0..<(n * 3000)).map { _ in Float.random(in: -1...1, using: &generator) },
+                      labels: (0..<n).map { Int32($0 % 5) })
+        }
+        var c = config ?? ExperimentConfig(name: "tiny")
+        if config == nil {
+            c.model.cnnFirstChannels = 8; c.model.cnnChannels = 16; c.model.afrChannels = 4; c.model.heads = 4; c.model.dFF = 16
+            c.training.batchSize = 16
+        }
+        c.training.epochs = epochs
+        var states: [Data] = []
+        _ = try Trainer(config: c, selection: .validation, seed: 3)
+            .run(train: [night("a", 40)], validation: [night("b", 10)], test: [night("c", 10)], fingerprint: fingerprint,
+                 epochEnded: { states.append(try! $0.encoded()) })
+        return states
+    }
+
+    static func directory() throws -> URL {
+        let url = FileManager.default.temporaryDirectory.appendingPathComponent("fold-states-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+        return url
+    }
+
+    @Test func aStateIsCheckedForFramingFingerprintAndDigest() throws {
+        let state = try Self.states(epochs: 1)[0]
+        let file = try FoldStateFile(state, fingerprint: Self.fingerprint, source: "s")
+        #expect(file.epochsCompleted == 1 && file.nextBatch == 0)
+
+        let foreign = #expect(throws: SleepfoldError.self) {
+            try FoldStateFile(state, fingerprint: "run r1 fold 1 seed 4", source: "s")
+        }
+        #expect(foreign?.field == "__metadata__.fingerprint" && foreign?.code == .invalidFoldState)
+        for cut in [0, 7, 8, 100, state.count / 2, state.count - 1] {
+            let torn = #expect(throws: SleepfoldError.self) {
+                try FoldStateFile(state.prefix(cut), fingerprint: Self.fingerprint, source: "s")
+            }
+            #expect(torn?.field == "framing", "cut at \(cut)")
+        }
+        // Garbled at full length: only the digest over the tensors tells.
+        var garbled = state
+        garbled[garbled.count - 5] ^= 0x40
+        let digest = #expect(throws: SleepfoldError.self) {
+            try FoldStateFile(garbled, fingerprint: Self.fingerprint, source: "s")
+        }
+        #expect(digest?.field == "__metadata__.data_sha256")
+        // Without the digest check (bytes already checked whole against the sender's SHA-256).
+        #expect(try FoldStateFile(garbled, fingerprint: Self.fingerprint, source: "s", checkDigest: false).epochsCompleted == 1)
+    }
+
+    @Test func theNewestSoundStateWinsAndATornOneFallsBackToThePrevious() throws {
+        let states = try Self.states(epochs: 3)
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = FoldStateStore(directory: directory, folds: [0: Self.fingerprint], warn: { Issue.record("\($0)") })
+        #expect(store.newest.isEmpty)
+        for s in states {
+            try store.save(s, sha256: SHA256.hexDigest(s), state: try FoldStateFile(s, fingerprint: Self.fingerprint, source: "s"),
+                           fold: 0)
+        }
+        #expect(try Data(contentsOf: store.stateURL(0)) == states[2])
+        #expect(try Data(contentsOf: store.previousURL(0)) == states[1])
+
+        // A restarted coordinator finds the newest.
+        let reopened = FoldStateStore(directory: directory, folds: [0: Self.fingerprint], warn: { Issue.record("\($0)") })
+        #expect(reopened.newest[0]?.epochsCompleted == 3 && reopened.newest[0]?.sha256 == SHA256.hexDigest(states[2]))
+
+        // Torn newest: the previous one, with the reason logged.
+        try states[2].prefix(states[2].count / 3).write(to: store.stateURL(0))
+        var warnings: [String] = []
+        let fallback = FoldStateStore(directory: directory, folds: [0: Self.fingerprint], warn: { warnings.append($0) })
+        #expect(fallback.newest[0]?.epochsCompleted == 2 && fallback.newest[0]?.url == store.previousURL(0))
+        #expect(warnings.count == 1 && warnings[0].contains("fold-00.state: framing"), "\(warnings)")
+
+        // Both foreign to this fold: none, and the fold starts from epoch 1.
+        warnings = []
+        let other = FoldStateStore(directory: directory, folds: [0: "run r1 fold 0 seed 4"], warn: { warnings.append($0) })
+        #expect(other.newest.isEmpty)
+        #expect(warnings.last == "fold 0: no sound saved state; it starts from epoch 1", "\(warnings)")
+
+        store.remove(fold: 0)
+        #expect(!FileManager.default.fileExists(atPath: store.stateURL(0).path))
+        #expect(!FileManager.default.fileExists(atPath: store.previousURL(0).path))
+    }
+
+    /// What receiving a full AttnSleep state costs the coordinator (the issue's "time to
+    /// save and send it per epoch"): `SLEEPFOLD_MEASURE_FOLD_STATE=1 swift test -c release
+    /// --filter measureTheCoordinatorsWorkForAFullAttnSleepState`.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["SLEEPFOLD_MEASURE_FOLD_STATE"] == "1"))
+    func measureTheCoordinatorsWorkForAFullAttnSleepState() throws {
+        let state = try Self.states(epochs: 1, config: ExperimentConfig(name: "attnsleep"))[0]
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = FoldStateStore(directory: directory, folds: [:], warn: { _ in })
+        func seconds(_ work: () throws -> Void) rethrows -> Double {
+            var best = Double.infinity
+            for _ in 0..<5 {
+                let t = DispatchTime.now().uptimeNanoseconds
+                try work()
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - t) / 1e9)
+            }
+            return best
+        }
+        let sha = seconds { _ = SHA256.hexDigest(state) }
+        let check = try seconds { _ = try FoldStateFile(state, fingerprint: Self.fingerprint, source: "s", checkDigest: false) }
+        let checkWithDigest = try seconds { _ = try FoldStateFile(state, fingerprint: Self.fingerprint, source: "s") }
+        let file = try FoldStateFile(state, fingerprint: Self.fingerprint, source: "s")
+        let save = try seconds { try store.save(state, sha256: "x", state: file, fold: 0) }
+        print(String(format: "full AttnSleep fold state: %d bytes; SHA-256 %.4f s, framing and fingerprint %.4f s " +
+                     "(with data_sha256 %.4f s), rotate and write atomically (fsync) %.4f s; best of 5",
+                     state.count, sha, check, checkWithDigest, save))
+    }
+}
