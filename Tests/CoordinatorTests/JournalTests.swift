@@ -60,6 +60,31 @@ import Shared
         #expect(Set(again.results.keys) == [1, 3])
     }
 
+    @Test func attemptsThatEndedWithoutAResultAreJournalledBesideTheResults() throws {
+        let url = tempURL()
+        defer { try? FileManager.default.removeItem(at: url) }
+        func ended(_ fold: UInt32, _ attempt: UInt32, _ batches: UInt64, _ why: String) -> Sleepfold_AttemptRecord {
+            .with { $0.runID = "run-1"; $0.fold = fold; $0.attempt = attempt; $0.batchesTrained = batches; $0.batchesPerEpoch = 9; $0.ended = why }
+        }
+        do {
+            let j = try Journal(url: url, runID: "run-1")
+            try j.append(ended(2, 1, 40, "dead"))
+            try j.append(ended(2, 2, 13, "preempted"))
+            try j.append(result(fold: 0, attempt: 1))
+        }
+        // A torn attempt line (killed mid-write) is ignored, and so is the torn tail of the file.
+        let handle = try FileHandle(forWritingTo: url)
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data("\n{\"attempt_ended\":{\"runId\":\"run-1\",\"fo".utf8))
+        try handle.close()
+        let j = try Journal(url: url, runID: "run-1")
+        #expect(Set(j.results.keys) == [0])
+        #expect(j.endedAttempts[2] == [ended(2, 1, 40, "dead"), ended(2, 2, 13, "preempted")])
+        #expect(j.warnings.count == 1 && j.warnings[0].contains("unreadable attempt entry"), "\(j.warnings)")
+        // An attempt line is never read as a result (it has no predictions to report).
+        #expect(j.results[2] == nil)
+    }
+
     @Test func anotherRunsJournalIsRefused() throws {
         let url = tempURL()
         defer { try? FileManager.default.removeItem(at: url) }

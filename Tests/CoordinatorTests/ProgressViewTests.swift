@@ -27,4 +27,16 @@ import Shared
         #expect(lines[2].contains("fold 5  starting"))
         #expect(lines[3].contains("idle"))
     }
+
+    @Test func aFoldSentOutAgainShowsItsAttemptAndWhereItResumed() {
+        let snapshot = ProgressView.Snapshot(folds: 4, done: 0, failed: 0, running: 2, queued: 2, workers: [
+            .init(id: "node1", fold: 2, progress: nil, attempt: 3, resumedFrom: "after epoch 7 and 12 batches"),
+            .init(id: "node2", fold: 1, progress: nil, attempt: 2),
+            .init(id: "node3", fold: 0, progress: nil),
+        ])
+        let lines = ProgressView(interactive: false).render(snapshot, elapsed: 10)
+        #expect(lines[1].contains("fold 2 (attempt 3, resumed after epoch 7 and 12 batches)  starting"), "\(lines[1])")
+        #expect(lines[2].contains("fold 1 (attempt 2)  starting"), "\(lines[2])")
+        #expect(lines[3].contains("fold 0  starting"), "\(lines[3])")
+    }
 }

@@ -37,7 +37,7 @@ import TestSupport
             let url = root.appendingPathComponent("absurd.safetensors")
             try Self.checkpoint(modelConfig: model).write(to: url)
             let start = Date()
-            let result = try CommandRunner.run(["predict", "--checkpoint", url.path, "--data", night.path], timeout: 60)
+            let result = try CommandRunner.runMeasuringMemory(["predict", "--checkpoint", url.path, "--data", night.path], timeout: 60)
             #expect(result.status != 0)
             #expect(Date().timeIntervalSince(start) < 20, "\(field): took \(Date().timeIntervalSince(start)) s")
             #expect(result.stderr.contains("absurd.safetensors") && result.stderr.contains("__metadata__.model_config.\(field)"),
@@ -55,7 +55,7 @@ import TestSupport
         for (json, field) in configs {
             try Data(json.utf8).write(to: tiny.config)
             let start = Date()
-            let result = try CommandRunner.run(tiny.trainArguments(fold: 0), timeout: 60)
+            let result = try CommandRunner.runMeasuringMemory(tiny.trainArguments(fold: 0), timeout: 60)
             #expect(result.status != 0)
             #expect(Date().timeIntervalSince(start) < 20, "\(field): took \(Date().timeIntervalSince(start)) s")
             #expect(result.stderr.contains("tiny.json") && result.stderr.contains(field), "\(result.stderr)")

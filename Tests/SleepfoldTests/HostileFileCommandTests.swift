@@ -32,7 +32,7 @@ import TestSupport
         let bad = data.appendingPathComponent("SC4011E0.npz")
         try night(claiming: member).write(to: bad)
 
-        let result = try CommandRunner.run(["plan", "--data", data.path, "--folds", "2"], timeout: 60)
+        let result = try CommandRunner.runMeasuringMemory(["plan", "--data", data.path, "--folds", "2"], timeout: 60)
         #expect(result.status == 1, "\(result.stderr)")   // an error, not a signal (abort, trap)
         #expect(result.stderr.contains(bad.path) && result.stderr.contains("member '\(member)'"), "\(result.stderr)")
         #expect(result.stderr.contains("truncated"), "\(result.stderr)")

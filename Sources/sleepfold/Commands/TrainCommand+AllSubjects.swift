@@ -34,10 +34,19 @@ extension TrainCommand {
         print("final model on all \(cohort.subjects.count) subjects (\(cohort.recordings.count) nights, \(cohort.epochCount) epochs): "
               + "config \(experiment.name), \(experiment.training.epochs) epochs (\(epochsFrom)), seed \(cohortOptions.seed); "
               + "no validation or test subjects, so the last epoch's weights")
-        let recordings = try cohort.recordings.map { try cohort.load($0) }
+        // Nights are read batch by batch from epoch files, as a fold's training nights are:
+        // memory does not grow with the cohort (docs/training-data.md).
+        let epochDirectory = URL(fileURLWithPath: out).appendingPathComponent(".epochs-\(getpid())")
+        try fileAccess(epochDirectory.path, cannot: "create the directory of epoch files") {
+            try FileManager.default.createDirectory(at: epochDirectory, withIntermediateDirectories: true)
+        }
+        defer { try? FileManager.default.removeItem(at: epochDirectory) }
+        let train = try EpochFileSource(try cohort.recordings.enumerated().map { i, night in
+            try EpochFile.convert(npz: night.url, to: epochDirectory.appendingPathComponent("\(i).epochs"), expectedSampleRate: rate)
+        })
         let trainer = Trainer(config: experiment, selection: .last, seed: cohortOptions.seed)
         let outcome = try ComputeThreads.with(count: max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount)) {
-            try trainer.run(train: recordings, validation: [], test: [], progress: { r in
+            try trainer.run(train: train, validation: [], test: [], progress: { r in
                 print(String(format: "epoch %d/%d: train loss %.4f, accuracy %.1f %% (%.1f s)",
                              r.epoch, experiment.training.epochs, r.trainLoss, 100 * r.trainAccuracy, r.seconds))
                 fflush(nil)
