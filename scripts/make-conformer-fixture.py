@@ -1,6 +1,8 @@
 #!/usr/bin/env python3
 """Writes Tests/SleepNetTests/Fixtures/conformer-block-reference.safetensors: the
-parameters, input and training-mode output of one small Conformer block
+parameters, input and training-mode output of one small Conformer block of the
+first Ex2 design, its convolution module along the tokens (conformerConvolution
+"tokens"; scripts/make-conformer-time-fixture.py covers Ex2's, along time)
 (d_model 8, 2 heads, kernel 3, expansion 2, batch 3, 5 tokens, dropout 0),
 computed independently in NumPy (float64) from the block's definition.
 

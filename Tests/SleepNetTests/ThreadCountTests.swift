@@ -28,8 +28,11 @@ import Basics
     static let models: [ModelCase] = [
         ModelCase(name: "attnsleep", config: small),
         ModelCase(name: "conformer", config: ConformerModelTests.conformer(small)),
-        ModelCase(name: "msmp", config: MultiScaleMultiPeriodTests.msmp()),
-        ModelCase(name: "msmp + conformer", config: MultiScaleMultiPeriodTests.msmp(encoder: .conformer)),
+        ModelCase(name: "conformer over tokens", config: ConformerModelTests.conformerOverTokens(small)),
+        ModelCase(name: "msmp per branch", config: MultiScaleMultiPeriodTests.msmp()),
+        ModelCase(name: "msmp", config: MultiScaleMultiPeriodTests.msmp(kind: .msmp)),
+        ModelCase(name: "msmp per branch + conformer",
+                  config: ConformerModelTests.conformer(MultiScaleMultiPeriodTests.msmp(encoder: .conformer))),
     ]
 
     /// Everything two training steps and an evaluation forward produce.

@@ -16,8 +16,10 @@ public final class Conv2d {
     let bias: TensorView
 
     /// Registers `name.weight` and `name.bias` with PyTorch's default initialisation
-    /// (kaiming-uniform(a=√5): uniform(±1/√(C·k·k)) for both).
-    public init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: Int) {
+    /// (kaiming-uniform(a=√5): uniform(±1/√(C·k·k)) for both), or the weight drawn by
+    /// `weightInit` (the reference's N(0, 0.02) for AttnSleep's convolutions).
+    public init(store: ParameterStore, name: String, inChannels: Int, outChannels: Int, kernel: Int,
+                weightInit: Initializer? = nil) {
         precondition(kernel % 2 == 1, "Conv2d: 'same' padding needs an odd kernel, got \(kernel)")
         self.store = store
         self.inChannels = inChannels
@@ -25,7 +27,7 @@ public final class Conv2d {
         self.kernel = kernel
         let bound = 1 / Float(inChannels * kernel * kernel).squareRoot()
         weight = store.registerParameter(name + ".weight", shape: [outChannels, inChannels, kernel, kernel],
-                                         initializer: .uniform(bound: bound))
+                                         initializer: weightInit ?? .uniform(bound: bound))
         bias = store.registerParameter(name + ".bias", shape: [outChannels], initializer: .uniform(bound: bound))
     }
 

@@ -31,13 +31,26 @@ final class ConformerFeedForward {
     }
 }
 
-/// The Conformer's convolution module, along the token axis with the features
-/// as channels: LayerNorm → pointwise conv d→2d → GLU → depthwise conv (odd
-/// kernel, same padding) → BatchNorm → Swish → pointwise conv d→d → dropout.
+/// The Conformer's convolution module: LayerNorm → pointwise conv → GLU → depthwise
+/// conv (odd kernel, same padding) → BatchNorm → Swish → pointwise conv → dropout.
+///
+/// `.time` (Ex2): the block's (B, T, D) is read as (B, channels T, length D), the D
+/// time steps of each of AttnSleep's T recalibrated channels: the depthwise kernel
+/// runs along time, as AttnSleep's causal convolutions do, and the pointwise
+/// convolutions mix the channels at each step. Convolution weights N(0, 0.02) and
+/// BatchNorm weights N(1, 0.02), as the reference initialises AttnSleep.
 ///
 ///     // inp (B, T, D) -> out (B, T, D)
+///     // pointwise_conv1 (2T, T, 1), depthwise_conv (T, 1, K), batch_norm (T), pointwise_conv2 (T, T, 1)
+///
+/// `.tokens` (the first Ex2, kept so its configs and checkpoints run as before): the
+/// features are the channels and the kernel runs along the T tokens, which are
+/// channel indices, not time. PyTorch's default initialisation.
+///
+///     // inp (B, T, D) -> transpose (B, D, T) -> … -> transpose (B, T, D)
 ///     // pointwise_conv1 (2D, D, 1), depthwise_conv (D, 1, K), batch_norm (D), pointwise_conv2 (D, D, 1)
 final class ConformerConvModule {
+    let axis: ConformerConvolutionAxis
     let norm: LayerNorm
     let toChannels = Transpose()
     let pointwise1: Conv1d
@@ -49,27 +62,41 @@ final class ConformerConvModule {
     let toTokens = Transpose()
     let dropout: Dropout
 
-    init(store: ParameterStore, name: String, dModel D: Int, kernel: Int, dropout p: Float) {
+    /// `tokens` T and `dModel` D of the block's input; the convolutions' channels are T
+    /// (`.time`) or D (`.tokens`).
+    init(store: ParameterStore, name: String, tokens T: Int, dModel D: Int, axis: ConformerConvolutionAxis,
+         kernel: Int, dropout p: Float) {
+        self.axis = axis
+        let C = axis == .time ? T : D
+        let convInit: Initializer? = axis == .time ? attnSleepConvInit : nil
+        let batchNormInit: Initializer = axis == .time ? attnSleepBatchNormInit : .constant(1)
         norm = LayerNorm(store: store, name: name + ".norm", features: D)
-        pointwise1 = Conv1d(store: store, name: name + ".pointwise_conv1", inChannels: D, outChannels: 2 * D, kernel: 1)
-        depthwise = Conv1d(store: store, name: name + ".depthwise_conv", inChannels: D, outChannels: D,
-                           kernel: kernel, padding: (kernel - 1) / 2, groups: D)
-        batchNorm = BatchNorm1d(store: store, name: name + ".batch_norm", channels: D)
-        pointwise2 = Conv1d(store: store, name: name + ".pointwise_conv2", inChannels: D, outChannels: D, kernel: 1)
+        pointwise1 = Conv1d(store: store, name: name + ".pointwise_conv1", inChannels: C, outChannels: 2 * C, kernel: 1,
+                            weightInit: convInit)
+        depthwise = Conv1d(store: store, name: name + ".depthwise_conv", inChannels: C, outChannels: C,
+                           kernel: kernel, padding: (kernel - 1) / 2, groups: C, weightInit: convInit)
+        batchNorm = BatchNorm1d(store: store, name: name + ".batch_norm", channels: C, weightInit: batchNormInit)
+        pointwise2 = Conv1d(store: store, name: name + ".pointwise_conv2", inChannels: C, outChannels: C, kernel: 1,
+                            weightInit: convInit)
         dropout = Dropout(probability: p)
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        var h = toChannels.forward(norm.forward(x))                 // (B, D, T)
+        var h = norm.forward(x)                                      // (B, T, D)
+        if axis == .tokens { h = toChannels.forward(h) }             // (B, D, T)
         h = depthwise.forward(glu.forward(pointwise1.forward(h)))
         h = pointwise2.forward(swish.forward(batchNorm.forward(h, training: training)))
-        return dropout.forward(toTokens.forward(h), training: training, key: training ? rng.next() : 0)
+        if axis == .tokens { h = toTokens.forward(h) }
+        return dropout.forward(h, training: training, key: training ? rng.next() : 0)
     }
 
     func backward(_ dy: Tensor) -> Tensor {
-        let g = swish.backward(pointwise2.backward(toTokens.backward(dropout.backward(dy))))
-        let dh = pointwise1.backward(glu.backward(depthwise.backward(batchNorm.backward(g))))
-        return norm.backward(toChannels.backward(dh))
+        var g = dropout.backward(dy)
+        if axis == .tokens { g = toTokens.backward(g) }
+        g = swish.backward(pointwise2.backward(g))
+        g = pointwise1.backward(glu.backward(depthwise.backward(batchNorm.backward(g))))
+        if axis == .tokens { g = toChannels.backward(g) }
+        return norm.backward(g)
     }
 }
 
@@ -93,16 +120,18 @@ public final class ConformerBlock {
     private let h1 = Tensor(), h2 = Tensor(), h3 = Tensor(), h4 = Tensor()
     private let dh = Tensor(), dScaled = Tensor()
 
-    /// Registers the block's parameters under `name` (PyTorch's default
-    /// initialisation; LayerNorm and BatchNorm weights 1, biases 0).
-    public init(store: ParameterStore, name: String, dModel: Int, heads: Int, kernel: Int, expansion: Int,
-                dropout p: Float) {
+    /// Registers the block's parameters under `name` for inputs of `tokens` × `dModel`
+    /// (PyTorch's default initialisation, LayerNorm weights 1 and biases 0; the
+    /// convolution module as `ConformerConvModule` says for its `convolutionAxis`).
+    public init(store: ParameterStore, name: String, tokens: Int, dModel: Int, heads: Int,
+                convolutionAxis: ConformerConvolutionAxis, kernel: Int, expansion: Int, dropout p: Float) {
         self.dModel = dModel
         ffn1 = ConformerFeedForward(store: store, name: name + ".ffn1", dModel: dModel, expansion: expansion, dropout: p)
         normAttention = LayerNorm(store: store, name: name + ".norm_mha", features: dModel)
         attention = SelfAttention(store: store, name: name + ".self_attn", dModel: dModel, heads: heads, dropout: p)
         dropAttention = Dropout(probability: p)
-        conv = ConformerConvModule(store: store, name: name + ".conv", dModel: dModel, kernel: kernel, dropout: p)
+        conv = ConformerConvModule(store: store, name: name + ".conv", tokens: tokens, dModel: dModel,
+                                   axis: convolutionAxis, kernel: kernel, dropout: p)
         ffn2 = ConformerFeedForward(store: store, name: name + ".ffn2", dModel: dModel, expansion: expansion, dropout: p)
         normFinal = LayerNorm(store: store, name: name + ".norm_final", features: dModel)
     }
@@ -148,8 +177,9 @@ final class ConformerEncoder {
     init(store: ParameterStore, config c: ModelConfig) {
         names = (0..<c.encoderLayers).map { "tce.layers.\($0)" }
         layers = (0..<c.encoderLayers).map {
-            ConformerBlock(store: store, name: "tce.layers.\($0)", dModel: c.dModel, heads: c.heads,
-                           kernel: c.conformerKernel, expansion: c.conformerExpansion, dropout: c.encoderDropout)
+            ConformerBlock(store: store, name: "tce.layers.\($0)", tokens: c.afrChannels, dModel: c.dModel,
+                           heads: c.heads, convolutionAxis: c.conformerConvolution, kernel: c.conformerKernel,
+                           expansion: c.conformerExpansion, dropout: c.encoderDropout)
         }
     }
 

@@ -129,8 +129,10 @@ extension ModelConfig {
         param(product(3, C, T))
         param(product(2, C, max(1, C / seReduction)))
         act(product(12, max(C, T), D))
-        if featureExtractor == .msmp {
-            for k in inceptionKernels { param(product(T, T, k, k)) }
+        if isMultiScale {
+            // One inception module (msmp) or one per branch (msmpPerBranch).
+            let modules = featureExtractor == .msmpPerBranch ? branches.count : 1
+            for k in inceptionKernels { param(product(modules, T, T, k, k)) }
             act(product(8, periods, inceptionKernels.count, T, D))
         }
         let hidden = encoder == .transformer ? dFF : product(conformerExpansion, D)

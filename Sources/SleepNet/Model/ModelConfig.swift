@@ -5,9 +5,15 @@ import Basics
 public enum FeatureExtractorKind: String, Codable, Sendable, CaseIterable {
     /// AttnSleep's multi-resolution CNN with adaptive feature recalibration.
     case mrcnn
-    /// Multi-scale multi-period CNN: a third, middle-resolution branch (`branch3`), and
-    /// a multi-period block (FFT periods, 2-D inception convolutions) after recalibration.
+    /// The first multi-scale multi-period extension (kept so its configs and checkpoints
+    /// run as before): a third, middle-resolution branch (`branch3`), and one multi-period
+    /// block (FFT periods, 2-D inception convolutions) over the whole recalibrated
+    /// sequence, so a period can wrap across the border of two branches' time scales.
     case msmp
+    /// Multi-scale multi-period CNN, the seed's replacement of the MRCNN (Ex3): three
+    /// branches; after recalibration, each branch's stretch of the sequence is folded by
+    /// its own periods (its own FFT) and convolved by its own 2-D inception module.
+    case msmpPerBranch
 }
 
 /// Which encoder models the temporal context of the feature sequence.
@@ -16,6 +22,17 @@ public enum EncoderKind: String, Codable, Sendable, CaseIterable {
     case transformer
     /// Conformer blocks (half-step FFN, self-attention, convolution module, half-step FFN, LayerNorm).
     case conformer
+}
+
+/// Which axis the Conformer's convolution module runs along (the tokens are
+/// AttnSleep's recalibrated channels, each holding dModel time steps).
+public enum ConformerConvolutionAxis: String, Codable, Sendable, CaseIterable {
+    /// Along the time steps of each channel (dModel long), the channels as the
+    /// convolutions' channels, as AttnSleep's causal convolutions run (Ex2).
+    case time
+    /// Along the tokens (afrChannels long, a channel index, not time), the time steps as
+    /// channels: the first Ex2, kept so its configs and checkpoints run as before.
+    case tokens
 }
 
 /// A max-pooling step: kernel, stride, padding (in samples).
@@ -81,14 +98,14 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var branch2 = ConvBranchConfig(
         kernel: 400, stride: 50, padding: 200, firstPool: PoolConfig(kernel: 4, stride: 2, padding: 2),
         convKernel: 7, convPadding: 3, lastPool: PoolConfig(kernel: 2, stride: 2, padding: 1))
-    /// Middle-resolution branch of the multi-scale CNN (`mrcnn.features3`, `msmp` only):
+    /// Middle-resolution branch of the multi-scale CNNs (`mrcnn.features3`, `msmp` and `msmpPerBranch`):
     /// 3000 samples → 20, so the three branches give 80 + 20 = 100 features.
     public var branch3 = ConvBranchConfig(
         kernel: 200, stride: 25, padding: 100, firstPool: PoolConfig(kernel: 4, stride: 2, padding: 2),
         convKernel: 7, convPadding: 3, lastPool: PoolConfig(kernel: 4, stride: 3, padding: 0))
-    /// Frequencies (periods) the multi-period block folds by (`msmp` only).
+    /// Frequencies (periods) the multi-period block folds by (per branch for `msmpPerBranch`).
     public var periods = 2
-    /// Kernel sizes of the multi-period block's 2-D inception convolutions (odd; `msmp` only).
+    /// Kernel sizes of the multi-period block's 2-D inception convolutions (odd; multi-scale CNNs only).
     public var inceptionKernels = [1, 3, 5]
     /// Channels after the first convolution of each branch.
     public var cnnFirstChannels = 64
@@ -105,8 +122,13 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     public var encoderLayers = 2
     /// Kernel of the causal convolutions in the encoder.
     public var causalKernel = 7
-    /// Kernel of the Conformer's depthwise convolution along the tokens (odd: same padding).
-    public var conformerKernel = 31
+    /// Kernel of the Conformer's depthwise convolution (odd: same padding). Along time it
+    /// must fit the dModel steps; 7 matches AttnSleep's causal convolutions on that axis.
+    public var conformerKernel = 7
+    /// The axis of the Conformer's convolution module. `.tokens` by default only so that
+    /// configs and checkpoints written before the field existed (the first Ex2, all of
+    /// whose fields are explicit) decode to the network they describe; Ex2 is `.time`.
+    public var conformerConvolution = ConformerConvolutionAxis.tokens
     /// Width factor of the Conformer's feed-forward modules (hidden = conformerExpansion · dModel).
     public var conformerExpansion = 4
     /// Dropout in the CNN (after the first pool of each branch and after concatenation).
@@ -126,15 +148,21 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         return c
     }
 
-    /// The feature sequence length the CNN produces (branch 1 + branch 2, + branch 3 for `msmp`).
-    public var featureLength: Int {
-        branch1.outputLength(samples: inputSamples) + branch2.outputLength(samples: inputSamples)
-            + (featureExtractor == .msmp ? branch3.outputLength(samples: inputSamples) : 0)
+    /// True for the multi-scale multi-period CNNs (a third branch, multi-period folding).
+    public var isMultiScale: Bool {
+        switch featureExtractor {
+        case .mrcnn: false
+        case .msmp, .msmpPerBranch: true
+        }
     }
 
-    /// The branches the feature extractor has.
+    /// The feature sequence length the CNN produces (branch 1 + branch 2, + branch 3 for
+    /// the multi-scale CNNs).
+    public var featureLength: Int { branches.map { $0.config.outputLength(samples: inputSamples) }.reduce(0, +) }
+
+    /// The branches the feature extractor has, in the order their outputs are concatenated.
     var branches: [(name: String, config: ConvBranchConfig)] {
-        [("branch1", branch1), ("branch2", branch2)] + (featureExtractor == .msmp ? [("branch3", branch3)] : [])
+        [("branch1", branch1), ("branch2", branch2)] + (isMultiScale ? [("branch3", branch3)] : [])
     }
 
     /// Checks that the sizes fit together; the error (`.invalidConfig`) names
@@ -164,7 +192,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
             ("branch2.lastPool.stride", branch2.lastPool.stride),
         ]
         for (field, value) in positives where value <= 0 { throw fail(field, value, "a positive integer") }
-        if featureExtractor == .msmp {
+        if isMultiScale {
             if periods < 1 { throw fail("periods", periods, "a positive integer") }
             if inceptionKernels.isEmpty || inceptionKernels.contains(where: { $0 < 1 || $0 % 2 == 0 }) {
                 throw fail("inceptionKernels", inceptionKernels, "odd positive kernel sizes (same padding), e.g. [1, 3, 5]")
@@ -195,7 +223,17 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         }
         if dModel % heads != 0 { throw fail("heads", heads, "a divisor of dModel (\(dModel))") }
         if encoder == .conformer && conformerKernel % 2 == 0 {
-            throw fail("conformerKernel", conformerKernel, "an odd kernel (same padding keeps the token count)")
+            throw fail("conformerKernel", conformerKernel, "an odd kernel (same padding keeps the sequence length)")
+        }
+        if encoder == .conformer && conformerConvolution == .time && conformerKernel > dModel {
+            throw fail("conformerKernel", conformerKernel,
+                       "at most dModel (\(dModel)), the time steps the convolution runs along, e.g. 7")
+        }
+        if featureExtractor == .msmpPerBranch {
+            for (name, b) in branches where b.outputLength(samples: inputSamples) < 2 {
+                throw fail("inputSamples", inputSamples,
+                           "long enough for \(name) to give 2 steps (its own periods are folded)")
+            }
         }
         for (field, p) in [("cnnDropout", cnnDropout), ("encoderDropout", encoderDropout)] where !(p >= 0 && p < 1) {
             throw fail(field, p, "a probability in [0, 1)")
@@ -208,7 +246,7 @@ public struct ModelConfig: Codable, Sendable, Equatable {
     private enum CodingKeys: String, CodingKey {
         case featureExtractor, encoder, inputSamples, classes, branch1, branch2, cnnFirstChannels, cnnChannels
         case afrChannels, seReduction, dModel, heads, dFF, encoderLayers, causalKernel, cnnDropout, encoderDropout
-        case conformerKernel, conformerExpansion, branch3, periods, inceptionKernels
+        case conformerKernel, conformerExpansion, conformerConvolution, branch3, periods, inceptionKernels
     }
 
     public init(from decoder: Decoder) throws {
@@ -231,6 +269,8 @@ public struct ModelConfig: Codable, Sendable, Equatable {
         causalKernel = try c.decodeIfPresent(Int.self, forKey: .causalKernel) ?? d.causalKernel
         conformerKernel = try c.decodeIfPresent(Int.self, forKey: .conformerKernel) ?? d.conformerKernel
         conformerExpansion = try c.decodeIfPresent(Int.self, forKey: .conformerExpansion) ?? d.conformerExpansion
+        conformerConvolution = try c.decodeIfPresent(ConformerConvolutionAxis.self, forKey: .conformerConvolution)
+            ?? d.conformerConvolution
         branch3 = try c.decodeIfPresent(ConvBranchConfig.self, forKey: .branch3) ?? d.branch3
         periods = try c.decodeIfPresent(Int.self, forKey: .periods) ?? d.periods
         inceptionKernels = try c.decodeIfPresent([Int].self, forKey: .inceptionKernels) ?? d.inceptionKernels

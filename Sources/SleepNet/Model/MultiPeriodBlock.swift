@@ -30,12 +30,15 @@ public final class MultiPeriodBlock {
     private let branchOutputs = Tensor()   // (B, periods, C, L)
     private var scratch: [Float] = []      // folded image, conv output / gradient images, im2col
 
-    /// `name.inception.<m>` for each kernel size (odd).
-    public init(store: ParameterStore, name: String, channels: Int, periods: Int, kernels: [Int]) {
+    /// `name.inception.<m>` for each kernel size (odd); weights drawn by `weightInit`
+    /// (nil: PyTorch's default).
+    public init(store: ParameterStore, name: String, channels: Int, periods: Int, kernels: [Int],
+                weightInit: Initializer? = nil) {
         self.channels = channels
         self.periods = periods
         convolutions = kernels.enumerated().map { m, k in
-            Conv2d(store: store, name: "\(name).inception.\(m)", inChannels: channels, outChannels: channels, kernel: k)
+            Conv2d(store: store, name: "\(name).inception.\(m)", inChannels: channels, outChannels: channels, kernel: k,
+                   weightInit: weightInit)
         }
     }
 

@@ -138,8 +138,10 @@ final class SEBasicBlock {
 
 /// AttnSleep's multi-resolution CNN (`mrcnn`): two branches, concatenated in
 /// time, dropout, adaptive feature recalibration. The multi-scale multi-period
-/// variant (`msmp`) adds a middle-resolution branch (`features3`, concatenated
-/// last) and a multi-period block over the recalibrated sequence (`periods`).
+/// CNNs add a middle-resolution branch (`features3`, concatenated last), and then
+/// fold the recalibrated sequence by its periods: `msmpPerBranch` each branch's
+/// stretch by its own (`periods1…3`, N(0, 0.02) weights as the reference's
+/// convolutions), `msmp` the whole sequence at once (`periods`, PyTorch's default).
 ///
 ///     // inp (B, 1, S) -> out (B, afrChannels, dModel)
 final class MultiResolutionCNN {
@@ -151,13 +153,14 @@ final class MultiResolutionCNN {
     let dropout: Dropout
     let afr: SEBasicBlock
     let periods: MultiPeriodBlock?
+    let branchPeriods: BranchwiseMultiPeriodBlock?
 
     init(store: ParameterStore, config c: ModelConfig) {
         features1 = ConvBranch(store: store, name: "mrcnn.features1", config: c.branch1, first: c.cnnFirstChannels,
                                channels: c.cnnChannels, dropout: c.cnnDropout)
         features2 = ConvBranch(store: store, name: "mrcnn.features2", config: c.branch2, first: c.cnnFirstChannels,
                                channels: c.cnnChannels, dropout: c.cnnDropout)
-        features3 = c.featureExtractor == .msmp
+        features3 = c.isMultiScale
             ? ConvBranch(store: store, name: "mrcnn.features3", config: c.branch3, first: c.cnnFirstChannels,
                          channels: c.cnnChannels, dropout: c.cnnDropout)
             : nil
@@ -167,6 +170,12 @@ final class MultiResolutionCNN {
         periods = c.featureExtractor == .msmp
             ? MultiPeriodBlock(store: store, name: "mrcnn.periods", channels: c.afrChannels, periods: c.periods,
                                kernels: c.inceptionKernels)
+            : nil
+        branchPeriods = c.featureExtractor == .msmpPerBranch
+            ? BranchwiseMultiPeriodBlock(
+                store: store, name: "mrcnn.periods", channels: c.afrChannels,
+                lengths: c.branches.map { $0.config.outputLength(samples: c.inputSamples) },
+                periods: c.periods, kernels: c.inceptionKernels, weightInit: attnSleepConvInit)
             : nil
     }
 
@@ -182,13 +191,15 @@ final class MultiResolutionCNN {
             dropout.forward(joined, training: training, key: training ? rng.next() : 0)
         }
         let recalibrated = afr.forward(h, training: training)
-        guard let periods else { return recalibrated }
-        return Profiler.measure("mrcnn.periods") { periods.forward(recalibrated) }
+        if let periods { return Profiler.measure("mrcnn.periods") { periods.forward(recalibrated) } }
+        if let branchPeriods { return Profiler.measure("mrcnn.periods") { branchPeriods.forward(recalibrated) } }
+        return recalibrated
     }
 
     func backward(_ dy: Tensor) {
         var g = dy
         if let periods { g = Profiler.measure("mrcnn.periods") { periods.backward(g) } }
+        if let branchPeriods { g = Profiler.measure("mrcnn.periods") { branchPeriods.backward(g) } }
         g = afr.backward(g)
         g = Profiler.measure("mrcnn.dropout") { dropout.backward(g) }
         if let features3 {
