@@ -5,7 +5,8 @@ import Basics
 /// Conv1d packing its GEMM operands straight from the input and the weights
 /// (`packsDirectly`, on the AVX-512 sgemm) against im2col + `sgemm`: the same
 /// bits, forward and backward, at 1 and 2 threads, over shapes that cut
-/// samples, chunks, K blocks (C·K > 256, Lo > 256) and panels at their edges.
+/// samples, chunks, K blocks (C·K > 256, Lo > 256) and panels at their edges
+/// (strided and dilated layers, which keep im2col, included).
 @Suite(.enabled(if: GEMMBackend.current == .avx512, "direct packing runs on the AVX-512 sgemm only"))
 struct Conv1dDirectPackingTests {
     static let cases: [ConvCase] = [

@@ -1,13 +1,14 @@
 import Basics
 import SgemmAVX512
 
-// Conv1d on the AVX-512 sgemm without an im2col matrix (`Conv1d.packsDirectly`):
-// the weights are packed once per pass as the sgemm's A operand, and the
-// columns of the im2col matrix go from the input straight into the sgemm's
-// packed-B panels. The micro-kernel sees the panels it would have seen
-// through im2col + `sgemm`, so every output and gradient is bit for bit the
-// same; what goes is writing and re-reading the im2col matrix (C·K·Lo floats
-// per sample, twice per training step) and packing the weights per sample.
+// Conv1d on the AVX-512 sgemm with less packing (`Conv1d.packsDirectly`): the
+// forward packs the weights once per pass as the sgemm's A operand and the
+// columns of the im2col matrix straight from the input into the sgemm's
+// packed-B panels; the backward packs Wᵀ once per pass for its dcol GEMM. The
+// micro-kernel sees the panels it would have seen through im2col + `sgemm`,
+// so every output and gradient is bit for bit the same; what goes is writing
+// and re-reading the forward's im2col matrix (C·K·Lo floats per sample) and
+// packing the weights for every sample.
 extension Conv1d {
     /// inp (B, C, L) -> out (B, F, Lo), then `epilogue(out_b, b)` on each sample's
     /// output. Samples grouped per GEMM as `forwardGrouped` does:
@@ -63,8 +64,8 @@ extension Conv1d {
 
     /// dout (B, F, Lo) -> dinp (B, C, L) as `backward(_:prologue:)`, per sample:
     ///
-    ///     // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), colᵀ packed from x_b
-    ///     // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo), then col2im into dx_b
+    ///     // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), col_b by im2col
+    ///     // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo), Wᵀ packed once, then col2im into dx_b
     func backwardDirect(_ dy: Tensor, input x: Tensor,
                         prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
@@ -79,26 +80,24 @@ extension Conv1d {
             packedWeightTransposed.resize(Shape(sgemmPackedASize(m: CK, k: F)))
             sgemmPackA(transA: true, m: CK, k: F, a: store.value(weight), lda: CK, into: packedWeightTransposed.data)
         }
-        let gradientPanels = sgemmPackedASize(m: F, k: Lo)
-        packedGradient.resize(Shape(lanes, gradientPanels))
+        col.resize(Shape(lanes, CK, Lo))
         partialWeightGradient.resize(Shape(chunks, weightCount))
         let xp = UnsafePointer(x.data), dyp = dy.data, dxp = inputGradient.data
         let pwt = UnsafePointer(packedWeightTransposed.data)
-        let dcolBase = colGrad.data, packedBase = packedGradient.data, partial = partialWeightGradient.data
+        let dcolBase = colGrad.data, colBase = col.data, partial = partialWeightGradient.data
         parallelLanes(chunks, lanes: lanes) { lane, c in
             let dw = partial + c * weightCount
-            let dyPacked = packedBase + lane * gradientPanels, dcol = dcolBase + lane * CK * Lo
+            let colLane = colBase + lane * CK * Lo, dcol = dcolBase + lane * CK * Lo
             for b in (c * chunk)..<min(B, (c + 1) * chunk) {
                 let xb = xp + b * C * L
                 let dyb = dyp + b * F * Lo
                 prologue?(dyb, b)
-                // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), summed over the chunk's samples in order
-                sgemmPackA(transA: false, m: F, k: Lo, a: dyb, lda: Lo, into: dyPacked)
-                sgemmPrepacked(m: F, n: CK, k: Lo, alpha: 1, packedA: dyPacked,
-                               packB: { p0, kc, j0, nc, dst in
-                                   self.packColumnsTransposed(xb, length: L, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
-                               },
-                               beta: b == c * chunk ? 0 : 1, c: dw, ldc: CK)
+                // dW (F, C·K) (+)= dy_b (F, Lo) · colᵀ (Lo, C·K), summed over the chunk's samples in order
+                self.im2col(xb, channels: C, length: L, outLength: Lo, into: colLane)
+                sgemm(transA: false, transB: true, m: F, n: CK, k: Lo,
+                      alpha: 1, a: dyb, lda: Lo,
+                      b: colLane, ldb: Lo,
+                      beta: b == c * chunk ? 0 : 1, c: dw, ldc: CK)
                 guard inputGrad else { continue }
                 // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo)
                 let dyRead = UnsafePointer(dyb)
@@ -161,52 +160,6 @@ extension Conv1d {
                 if cols < nr { for v in cols..<nr { out[v] = 0 } }
                 k += 1
                 if k == K { k = 0; c += 1 }
-            }
-            panel += nr * kc
-            jp += nr
-        }
-    }
-
-    /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the transposed im2col
-    /// matrix of the sample at `x` (row t, column c·K + k: x[c, t·stride +
-    /// k·dilation − padLeft], 0 outside) as the sgemm's packed B.
-    @inline(__always)
-    func packColumnsTransposed(_ x: UnsafePointer<Float>, length L: Int,
-                               p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
-        let nr = sgemmNR, K = kernel, s = stride, dil = dilation
-        var panel = dst
-        var jp = 0
-        while jp < nc {
-            let cols = min(nr, nc - jp)
-            let c0 = (j0 + jp) / K, k0 = (j0 + jp) - c0 * K
-            for p in 0..<kc {
-                let out = panel + p * nr
-                let base = (p0 + p) * s - padLeft
-                var u = 0, c = c0, k = k0
-                while u < cols {
-                    // Columns u ..< u + len: channel c, taps k ..< k + len.
-                    let len = min(cols - u, K - k)
-                    let row = x + c * L
-                    let first = base + k * dil, last = first + (len - 1) * dil
-                    if dil == 1 && first >= 0 && last < L {
-                        let src = row + first
-                        if len == 8 {
-                            UnsafeMutableRawPointer(out + u).storeBytes(
-                                of: UnsafeRawPointer(src).loadUnaligned(as: SIMD8<Float>.self), as: SIMD8<Float>.self)
-                        } else {
-                            for v in 0..<len { out[u + v] = src[v] }
-                        }
-                    } else {
-                        for v in 0..<len {
-                            let i = first + v * dil
-                            out[u + v] = i >= 0 && i < L ? row[i] : 0
-                        }
-                    }
-                    u += len
-                    c += 1
-                    k = 0
-                }
-                if cols < nr { for v in cols..<nr { out[v] = 0 } }
             }
             panel += nr * kc
             jp += nr

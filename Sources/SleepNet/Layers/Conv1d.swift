@@ -30,16 +30,20 @@ public final class Conv1d {
     let partialWeightGradient = Tensor()  // (chunks, F · C/groups · K)
     let packedWeight = Tensor()           // W (F, C·K) as sgemm's packed A
     let packedWeightTransposed = Tensor() // Wᵀ (C·K, F) as sgemm's packed A
-    let packedGradient = Tensor()         // (lanes, dy_b (F, Lo) as sgemm's packed A)
 
-    /// On the AVX-512 sgemm (one group, kernel or stride > 1): the GEMMs take the
-    /// weights packed once per pass and pack the input's columns straight from
-    /// the input, with no im2col matrix; the same numbers as im2col + `sgemm`
-    /// (which false forces; the tests compare both).
+    /// On the AVX-512 sgemm (one group, kernel > 1, stride and dilation 1): the
+    /// forward GEMM takes the weights packed once per pass and packs the input's
+    /// columns straight from the input, with no im2col matrix, and the backward's
+    /// dcol GEMM takes Wᵀ packed once per pass; the same numbers as im2col +
+    /// `sgemm` (which false forces; the tests compare both). Strided layers (the
+    /// CNN's first ones) and the backward's dW GEMM keep im2col: packing their
+    /// columns one by one from the input was slower than im2col + `sgemm`'s packing
+    /// (Benchmarks/pytorch/README.md, "Speed steps 2026-12-05").
     public var packsDirectly = true
 
     private var runsDirect: Bool {
-        packsDirectly && groups == 1 && !isPointwise && GEMMBackend.current == .avx512
+        packsDirectly && groups == 1 && !isPointwise && stride == 1 && dilation == 1
+            && GEMMBackend.current == .avx512
     }
 
     /// Registers `name.weight` (and `name.bias`) in `store`.
@@ -367,7 +371,7 @@ public final class Conv1d {
 
     /// col[(c·K + k), t] = x[c, t·stride + k·dilation − padLeft] (0 outside).
     /// Rows are `rowStride` apart (default Lo).
-    private func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+    func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
                         into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let K = kernel, s = stride, ld = rowStride ?? Lo
         for c in 0..<channels {
