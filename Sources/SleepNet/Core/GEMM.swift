@@ -135,3 +135,30 @@ final class GEMMScratch: @unchecked Sendable {
         free.withLock { $0.append(scratch) }
     }
 }
+
+/// Row-major `C = alpha · op(A) · op(B) + beta · C` on the AVX-512 sgemm with
+/// op(A) (m, k) packed once by `sgemmPackA` and op(B) (k, n) packed by
+/// `packB(p0, kc, j0, nc, dst)` straight from the caller's layout (see
+/// `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packB:…)`): bit for bit what
+/// `sgemm` gives for the same matrices on `GEMMBackend.avx512`. Only call with
+/// that backend.
+@inline(__always)
+func sgemmPrepacked(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+    packB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(k > 0, "sgemmPrepacked: k = 0")
+    if m == 0 || n == 0 { return }
+    GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
+    let profiler = Profiler.current
+    let start = profiler == nil ? 0 : monotonicNanos()
+    let scratch = GEMMScratch.take()
+    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
+                packBuffer: scratch.packB, tile: scratch.tile)
+    GEMMScratch.give(scratch)
+    if let profiler {
+        profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+        profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
+    }
+}

@@ -135,18 +135,21 @@ public func parallelFor(_ n: Int, _ body: (Int) -> Void) {
 @inline(__always)
 func laneCount(_ n: Int) -> Int { max(1, min(ComputeThreads.count, n)) }
 
-/// Runs `body(lane, item)` for every item in 0..<n, item i on lane i mod
-/// `lanes`: `lane` indexes per-thread scratch buffers (it must not influence results).
+/// Runs `body(lane, item)` for every item in 0..<n on at most `lanes` lanes,
+/// each lane taking the next item not yet taken (a lane slowed by other work
+/// on its core takes fewer): `lane` indexes per-thread scratch buffers (it must
+/// not influence results).
 @inline(__always)
 func parallelLanes(_ n: Int, lanes: Int, _ body: (_ lane: Int, _ item: Int) -> Void) {
     let lanes = max(1, lanes)
     // Exactly `lanes` iterations, run serially or concurrently (each on one
     // thread at a time): scratch sized for `lanes` always fits.
+    let next = LaneCursor()
     parallelFor(lanes) { lane in
-        var i = lane
-        while i < n {
+        while true {
+            let i = next.take()
+            if i >= n { break }
             body(lane, i)
-            i += lanes
         }
     }
 }

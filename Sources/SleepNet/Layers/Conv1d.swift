@@ -1,4 +1,5 @@
 import Basics
+import SgemmAVX512
 /// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
 ///
 /// Supports stride, dilation, groups (depthwise included), an optional bias and
@@ -23,10 +24,27 @@ public final class Conv1d {
     public let output = Tensor()
     /// Input gradient of the last backward, (B, C, L).
     public let inputGradient = Tensor()
-    private var input: Tensor?
-    private let col = Tensor()      // (lanes, C/groups · K, Lo): im2col scratch per thread
-    private let colGrad = Tensor()  // same, for the column gradient
-    private let partialWeightGradient = Tensor()  // (chunks, F · C/groups · K)
+    var input: Tensor?
+    let col = Tensor()      // (lanes, C/groups · K, Lo): im2col scratch per thread
+    let colGrad = Tensor()  // same, for the column gradient
+    let partialWeightGradient = Tensor()  // (chunks, F · C/groups · K)
+    let packedWeight = Tensor()           // W (F, C·K) as sgemm's packed A
+    let packedWeightTransposed = Tensor() // Wᵀ (C·K, F) as sgemm's packed A
+
+    /// On the AVX-512 sgemm (one group, kernel > 1, stride and dilation 1): the
+    /// forward GEMM takes the weights packed once per pass and packs the input's
+    /// columns straight from the input, with no im2col matrix, and the backward's
+    /// dcol GEMM takes Wᵀ packed once per pass; the same numbers as im2col +
+    /// `sgemm` (which false forces; the tests compare both). Strided layers (the
+    /// CNN's first ones) and the backward's dW GEMM keep im2col: packing their
+    /// columns one by one from the input was slower than im2col + `sgemm`'s packing
+    /// (Benchmarks/pytorch/README.md, "Speed steps 2026-12-05").
+    public var packsDirectly = true
+
+    private var runsDirect: Bool {
+        packsDirectly && groups == 1 && !isPointwise && stride == 1 && dilation == 1
+            && GEMMBackend.current == .avx512
+    }
 
     /// Registers `name.weight` (and `name.bias`) in `store`.
     ///
@@ -82,7 +100,7 @@ public final class Conv1d {
     }
 
     /// True when the input itself is the im2col matrix (kernel 1, stride 1, no padding).
-    private var isPointwise: Bool { kernel == 1 && stride == 1 && padLeft == 0 && padRight == 0 }
+    var isPointwise: Bool { kernel == 1 && stride == 1 && padLeft == 0 && padRight == 0 }
 
     /// Samples whose weight gradients are summed together before the chunk
     /// sums are added up in order: fixed, so sums do not depend on threads.
@@ -124,6 +142,7 @@ public final class Conv1d {
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
+        if runsDirect { return forwardDirect(x, epilogue: epilogue) }
         input = x
         output.resize(Shape(B, F, Lo))
         let pointwise = isPointwise
@@ -232,6 +251,7 @@ public final class Conv1d {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
+        if runsDirect { return backwardDirect(dy, input: x, prologue: prologue) }
         let weightCount = F * CgK
         let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
         let lanes = laneCount(chunks)
@@ -287,7 +307,15 @@ public final class Conv1d {
                 }
             }
         }
-        // dW += Σ over chunks, in chunk order.
+        finishGradients(dy, chunks: chunks)
+        return inputGradient
+    }
+
+    /// dW += Σ of the chunks' partial weight gradients, in chunk order; db += Σ dy.
+    func finishGradients(_ dy: Tensor, chunks: Int) {
+        let B = dy.shape[0], F = outChannels, Lo = dy.shape[2]
+        let weightCount = F * (inChannels / groups) * kernel
+        let partial = partialWeightGradient.data, dyp = dy.data
         let dw = store.gradient(weight)
         parallelChunks(weightCount, chunk: 4096) { range in
             for c in 0..<chunks {
@@ -306,7 +334,6 @@ public final class Conv1d {
                 db[f] += s
             }
         }
-        return inputGradient
     }
 
     /// Terms summed into each output: C/groups · kernel products (and the bias).
@@ -333,7 +360,7 @@ public final class Conv1d {
 
     /// Range of output positions t whose input index t·stride + off lies in [0, L).
     @inline(__always)
-    private func validRange(offset off: Int, length L: Int, outLength Lo: Int) -> (Int, Int) {
+    func validRange(offset off: Int, length L: Int, outLength Lo: Int) -> (Int, Int) {
         // t ≥ ceil(−off / stride), t ≤ floor((L − 1 − off) / stride)
         var lo = 0
         if off < 0 { lo = (-off + stride - 1) / stride }
@@ -344,7 +371,7 @@ public final class Conv1d {
 
     /// col[(c·K + k), t] = x[c, t·stride + k·dilation − padLeft] (0 outside).
     /// Rows are `rowStride` apart (default Lo).
-    private func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+    func im2col(_ x: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
                         into col: UnsafeMutablePointer<Float>, rowStride: Int? = nil) {
         let K = kernel, s = stride, ld = rowStride ?? Lo
         for c in 0..<channels {
@@ -365,7 +392,7 @@ public final class Conv1d {
     }
 
     /// dx[c, t·stride + k·dilation − padLeft] += dcol[(c·K + k), t].
-    private func col2im(_ dcol: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+    func col2im(_ dcol: UnsafePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
                         into dx: UnsafeMutablePointer<Float>) {
         let K = kernel, s = stride
         for c in 0..<channels {

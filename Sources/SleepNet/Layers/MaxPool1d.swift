@@ -52,6 +52,7 @@ public final class MaxPool1d {
         var w = 1
         while 2 * w <= K { w *= 2 }
         let window = w
+        let (inner0, inner1) = s == 2 ? innerWindows(length: L, outLength: Lo) : (0, 0)
         argmax.withUnsafeMutableBufferPointer { am in
             let am = am.baseAddress!
             parallelChunks(B * C, chunk: 16) { rows in
@@ -74,7 +75,17 @@ public final class MaxPool1d {
                         }
                         guard training else { continue }
                         let idx = am + bc * Lo
-                        for t in 0..<Lo {
+                        // Windows wholly inside the row, 8 at a time (stride 2:
+                        // the even lanes of 16 consecutive inputs); the rest one by one.
+                        var t = 0
+                        while t < Lo {
+                            if t == inner0 && inner1 - inner0 >= 8 {
+                                while t + 8 <= inner1 {
+                                    winners8(row + (t * s - p), best: out + t, into: idx + t)
+                                    t += 8
+                                }
+                                continue
+                            }
                             let start = t * s - p
                             let lo = max(start, 0), best = out[t]
                             var winner = lo, j = min(start + K, L) - 1
@@ -83,6 +94,7 @@ public final class MaxPool1d {
                                 j -= 1
                             }
                             idx[t] = UInt8(truncatingIfNeeded: winner - start)
+                            t += 1
                         }
                         if mask.active { mask.apply(row: bc, out, Lo) }
                     }
@@ -90,6 +102,31 @@ public final class MaxPool1d {
             }
         }
         return output
+    }
+
+    /// Windows t ∈ [first, end) that `winners8` may take at stride 2: inputs
+    /// t·2 − padding ..< + kernel inside [0, L), and one more (its 16-float
+    /// loads end one past the window t + 7).
+    private func innerWindows(length L: Int, outLength Lo: Int) -> (Int, Int) {
+        let first = (padding + stride - 1) / stride
+        let room = L - kernel - 1 + padding       // t·stride ≤ room
+        let end = room < 0 ? 0 : min(Lo, room / stride + 1)
+        return (first, max(first, end))
+    }
+
+    /// idx[i] = the first j < kernel with w[2·i + j] == best[i], i < 8: the
+    /// scalar loop's winner (it keeps the smallest j) for 8 stride-2 windows.
+    @inline(__always)
+    private func winners8(_ w: UnsafePointer<Float>, best: UnsafePointer<Float>, into idx: UnsafeMutablePointer<UInt8>) {
+        let b = UnsafeRawPointer(best).loadUnaligned(as: SIMD8<Float>.self)
+        var winner = SIMD8<Int32>(repeating: 0)
+        var j = kernel - 1
+        while j >= 0 {
+            let v = UnsafeRawPointer(w + j).loadUnaligned(as: SIMD16<Float>.self).evenHalf
+            winner.replace(with: Int32(j), where: v .== b)
+            j -= 1
+        }
+        for i in 0..<8 { idx[i] = UInt8(truncatingIfNeeded: winner[i]) }
     }
 
     @discardableResult

@@ -1,4 +1,5 @@
 import Basics
+import SgemmAVX512
 /// Evaluation-mode 1-D convolution by Winograd's minimal filtering F(m, r)
 /// (Toom-Cook): each tile of m outputs costs α = m + r − 1 products per
 /// (output, input) channel pair instead of m·r, so the GEMM work of a k = 8
@@ -32,6 +33,7 @@ final class WinogradConvolution {
     let inputRows: [RowPair]
 
     private let transformedWeight = Tensor()   // U (α, F, C)
+    private let packedWeight = Tensor()        // U_a as the AVX-512 sgemm's packed A, per point a
     private let transformedInput = Tensor()    // V (lanes, α, C, N + 16)
     private let products = Tensor()            // M (lanes, α, F, N + 16)
     private let phases = Tensor()              // (lanes, m, rowLength): one padded input row split by t mod m
@@ -151,6 +153,19 @@ final class WinogradConvolution {
             }
         }
 
+        // On the AVX-512 sgemm, U_a is packed once here rather than in every
+        // group's GEMM (the same panels: the same bits).
+        let prepacked = GEMMBackend.current == .avx512
+        let pointPanels = sgemmPackedASize(m: F, k: C)
+        if prepacked {
+            packedWeight.resize(Shape(alpha, pointPanels))
+            let pu = packedWeight.data
+            parallelFor(alpha) { a in
+                sgemmPackA(transA: false, m: F, k: C, a: u + a * F * C, lda: C, into: pu + a * pointPanels)
+            }
+        }
+        let pu = UnsafePointer(packedWeight.data)
+
         let xp = x.data, yp = y.data
         let vBase = transformedInput.data, mBase = products.data
         let phBase = phases.data, toBase = tileOutput.data
@@ -214,10 +229,19 @@ final class WinogradConvolution {
                 }
                 // M_a (F, n) = U_a (F, C) · V_a (C, n)
                 for a in 0..<alpha {
-                    sgemm(transA: false, transB: false, m: F, n: n, k: C,
-                          alpha: 1, a: u + a * F * C, lda: C,
-                          b: v + a * C * ldn, ldb: ldn,
-                          beta: 0, c: mm + a * F * ldn, ldc: ldn)
+                    if prepacked {
+                        let va = UnsafePointer(v + a * C * ldn)
+                        sgemmPrepacked(m: F, n: n, k: C, alpha: 1, packedA: pu + a * pointPanels,
+                                       packB: { p0, kc, j0, nc, dst in
+                                           sgemmPackB(transB: false, b: va, ldb: ldn, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                                       },
+                                       beta: 0, c: mm + a * F * ldn, ldc: ldn)
+                    } else {
+                        sgemm(transA: false, transB: false, m: F, n: n, k: C,
+                              alpha: 1, a: u + a * F * C, lda: C,
+                              b: v + a * C * ldn, ldb: ldn,
+                              beta: 0, c: mm + a * F * ldn, ldc: ldn)
+                    }
                 }
                 // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j]
                 for q in 0..<(s1 - s0) {

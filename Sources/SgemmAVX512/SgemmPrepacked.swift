@@ -1,0 +1,89 @@
+// The same sgemm with op(A) packed once for many calls (a layer's weights,
+// reused by every sample of a batch) and op(B) packed by the caller straight
+// from its own layout (a convolution's input, without an im2col matrix).
+//
+//   prepacked A: for each K block pc (KC deep), the MR-row panels of all m rows:
+//                block pc at pc · roundUp(m, MR), panel i at i · kc within it
+//
+// The micro-kernel sees the same panels, K blocks in the same order, as
+// `sgemmAVX512` would build itself: results are bit for bit the same.
+
+/// Floats that `sgemmPackA` writes for an op(A) of (m, k).
+public func sgemmPackedASize(m: Int, k: Int) -> Int {
+    (m + sgemmMR - 1) / sgemmMR * sgemmMR * k
+}
+
+/// Packs all of op(A) (m, k) into `dst` (`sgemmPackedASize(m:k:)` floats).
+/// op(A)[i, p] is a[i * lda + p], or a[p * lda + i] when `transA`.
+public func sgemmPackA(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                       into dst: UnsafeMutablePointer<Float>) {
+    let mPadded = (m + sgemmMR - 1) / sgemmMR * sgemmMR
+    var pc = 0
+    while pc < k {
+        let kc = min(sgemmKC, k - pc)
+        packPanelsA(a, lda: lda, transposed: transA, i0: 0, mc: m, p0: pc, kc: kc, into: dst + pc * mPadded)
+        pc += kc
+    }
+}
+
+/// Row-major `C = alpha · op(A) · op(B) + beta · C` as `sgemmAVX512`, with op(A)
+/// from `sgemmPackA` and op(B) packed by `packB(p0, kc, j0, nc, dst)`: it must
+/// write depth p0..<p0+kc, columns j0..<j0+nc of op(B) in the layout of
+/// `packPanelsB` (for each NR-column panel, (kc, NR), zero beyond nc).
+/// `packB` scratch holds `sgemmPackBSize` floats, `tile` MR · NR.
+@inline(never)
+public func sgemmAVX512(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+    packB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+    packBuffer: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>
+) {
+    let mr = sgemmMR, nr = sgemmNR
+    let mPadded = (m + mr - 1) / mr * mr
+    var jc = 0
+    while jc < n {
+        let nc = min(sgemmNC, n - jc)
+        var pc = 0
+        while pc < k {
+            let kc = min(sgemmKC, k - pc)
+            let blockBeta: Float = pc == 0 ? beta : 1
+            packB(pc, kc, jc, nc, packBuffer)
+            let aBlock = packedA + pc * mPadded
+            var ic = 0
+            while ic < m {
+                let mc = min(sgemmMC, m - ic)
+                var jr = 0
+                while jr < nc {
+                    let cols = min(nr, nc - jr)
+                    let bPanel = UnsafePointer(packBuffer + (jr / nr) * nr * kc)
+                    var ir = 0
+                    while ir < mc {
+                        let rows = min(mr, mc - ir)
+                        let aPanel = aBlock + ((ic + ir) / mr) * mr * kc
+                        let cTile = c + (ic + ir) * ldc + jc + jr
+                        if rows == mr && cols == nr {
+                            microkernel8x32(kc: kc, a: aPanel, b: bPanel, alpha: alpha, beta: blockBeta, c: cTile, ldc: ldc)
+                        } else {
+                            microkernelEdge(kc: kc, a: aPanel, b: bPanel, alpha: alpha, beta: blockBeta,
+                                            c: cTile, ldc: ldc, mr: rows, nr: cols, tile: tile)
+                        }
+                        ir += mr
+                    }
+                    jr += nr
+                }
+                ic += mc
+            }
+            pc += kc
+        }
+        jc += nc
+    }
+}
+
+/// Packs depth p0..<p0+kc, columns j0..<j0+nc of op(B) into `dst` as `sgemmAVX512`
+/// does (for a `packB` that reads a plain matrix): op(B)[p, j] is b[p * ldb + j],
+/// or b[j * ldb + p] when `transB`.
+@inline(__always)
+public func sgemmPackB(transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+                       p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+    packPanelsB(b, ldb: ldb, transposed: transB, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+}

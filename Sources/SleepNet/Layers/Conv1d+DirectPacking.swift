@@ -1,0 +1,168 @@
+import Basics
+import SgemmAVX512
+
+// Conv1d on the AVX-512 sgemm with less packing (`Conv1d.packsDirectly`): the
+// forward packs the weights once per pass as the sgemm's A operand and the
+// columns of the im2col matrix straight from the input into the sgemm's
+// packed-B panels; the backward packs Wᵀ once per pass for its dcol GEMM. The
+// micro-kernel sees the panels it would have seen through im2col + `sgemm`,
+// so every output and gradient is bit for bit the same; what goes is writing
+// and re-reading the forward's im2col matrix (C·K·Lo floats per sample) and
+// packing the weights for every sample.
+extension Conv1d {
+    /// inp (B, C, L) -> out (B, F, Lo), then `epilogue(out_b, b)` on each sample's
+    /// output. Samples grouped per GEMM as `forwardGrouped` does:
+    ///
+    ///     // Y (F, G·Lo) = W (F, C·K) · col (C·K, G·Lo), col packed from x_s0 ..< x_s0+G
+    func forwardDirect(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        let B = x.shape[0], C = inChannels, L = x.shape[2]
+        precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
+        let F = outChannels, CK = C * kernel, Lo = outputLength(L)
+        let group = Self.sampleGroup(batch: B, outLength: Lo)
+        let N = group * Lo, chunks = (B + group - 1) / group
+        let lanes = laneCount(chunks)
+        input = x
+        output.resize(Shape(B, F, Lo))
+        packedWeight.resize(Shape(sgemmPackedASize(m: F, k: CK)))
+        sgemmPackA(transA: false, m: F, k: CK, a: store.value(weight), lda: CK, into: packedWeight.data)
+        if group > 1 { col.resize(Shape(lanes, F, N)) }   // the GEMM's output for a group
+        let pw = UnsafePointer(packedWeight.data)
+        let bvals = bias.map { UnsafePointer(store.value($0)) }
+        let xp = UnsafePointer(x.data), yp = output.data, colBase = col.data
+        parallelLanes(chunks, lanes: lanes) { lane, chunk in
+            let s0 = chunk * group, n = min(B, s0 + group) - s0
+            let xs = xp + s0 * C * L
+            // One sample: straight into y_b (F, Lo); a group: into the lane's (F, N).
+            let target = group > 1 ? colBase + lane * F * N : yp + s0 * F * Lo
+            sgemmPrepacked(m: F, n: n * Lo, k: CK, alpha: 1, packedA: pw,
+                           packB: { p0, kc, j0, nc, dst in
+                               self.packColumns(xs, length: L, outLength: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                           },
+                           beta: 0, c: target, ldc: group > 1 ? N : Lo)
+            for q in 0..<n {
+                let yb = yp + (s0 + q) * F * Lo
+                if group > 1 {
+                    // As `forwardGrouped`: y = Y + bias (0 without one).
+                    for f in 0..<F {
+                        let src = target + f * N + q * Lo, dst = yb + f * Lo
+                        let v = bvals?[f] ?? 0
+                        for t in 0..<Lo { dst[t] = src[t] + v }
+                    }
+                } else if let bv = bvals {
+                    // As `forwardIm2col`: y += bias.
+                    for f in 0..<F {
+                        let row = yb + f * Lo
+                        let v = bv[f]
+                        for t in 0..<Lo { row[t] += v }
+                    }
+                }
+                epilogue?(yb, s0 + q)
+            }
+        }
+        return output
+    }
+
+    /// dout (B, F, Lo) -> dinp (B, C, L) as `backward(_:prologue:)`, per sample:
+    ///
+    ///     // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), col_b by im2col
+    ///     // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo), Wᵀ packed once, then col2im into dx_b
+    func backwardDirect(_ dy: Tensor, input x: Tensor,
+                        prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        let B = x.shape[0], C = inChannels, L = x.shape[2]
+        let F = outChannels, CK = C * kernel, Lo = outputLength(L)
+        let weightCount = F * CK
+        let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
+        let lanes = laneCount(chunks)
+        let inputGrad = needsInputGradient
+        if inputGrad {
+            inputGradient.resize(Shape(B, C, L))
+            colGrad.resize(Shape(lanes, CK, Lo))
+            packedWeightTransposed.resize(Shape(sgemmPackedASize(m: CK, k: F)))
+            sgemmPackA(transA: true, m: CK, k: F, a: store.value(weight), lda: CK, into: packedWeightTransposed.data)
+        }
+        col.resize(Shape(lanes, CK, Lo))
+        partialWeightGradient.resize(Shape(chunks, weightCount))
+        let xp = UnsafePointer(x.data), dyp = dy.data, dxp = inputGradient.data
+        let pwt = UnsafePointer(packedWeightTransposed.data)
+        let dcolBase = colGrad.data, colBase = col.data, partial = partialWeightGradient.data
+        parallelLanes(chunks, lanes: lanes) { lane, c in
+            let dw = partial + c * weightCount
+            let colLane = colBase + lane * CK * Lo, dcol = dcolBase + lane * CK * Lo
+            for b in (c * chunk)..<min(B, (c + 1) * chunk) {
+                let xb = xp + b * C * L
+                let dyb = dyp + b * F * Lo
+                prologue?(dyb, b)
+                // dW (F, C·K) (+)= dy_b (F, Lo) · colᵀ (Lo, C·K), summed over the chunk's samples in order
+                self.im2col(xb, channels: C, length: L, outLength: Lo, into: colLane)
+                sgemm(transA: false, transB: true, m: F, n: CK, k: Lo,
+                      alpha: 1, a: dyb, lda: Lo,
+                      b: colLane, ldb: Lo,
+                      beta: b == c * chunk ? 0 : 1, c: dw, ldc: CK)
+                guard inputGrad else { continue }
+                // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo)
+                let dyRead = UnsafePointer(dyb)
+                sgemmPrepacked(m: CK, n: Lo, k: F, alpha: 1, packedA: pwt,
+                               packB: { p0, kc, j0, nc, dst in
+                                   sgemmPackB(transB: false, b: dyRead, ldb: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                               },
+                               beta: 0, c: dcol, ldc: Lo)
+                let dxb = dxp + b * C * L
+                dxb.update(repeating: 0, count: C * L)
+                col2im(dcol, channels: C, length: L, outLength: Lo, into: dxb)
+            }
+        }
+        finishGradients(dy, chunks: chunks)
+        return inputGradient
+    }
+
+    /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the im2col matrix of the
+    /// samples from `x` on (row c·K + k, column q·Lo + t: x_q[c, t·stride +
+    /// k·dilation − padLeft], 0 outside) as the sgemm's packed B: for each
+    /// NR-column panel, (kc, NR), zero past nc.
+    @inline(__always)
+    func packColumns(_ x: UnsafePointer<Float>, length L: Int, outLength Lo: Int,
+                     p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+        let nr = sgemmNR, C = inChannels, K = kernel, s = stride, dil = dilation
+        var panel = dst
+        var jp = 0
+        while jp < nc {
+            let cols = min(nr, nc - jp)
+            let q0 = (j0 + jp) / Lo, t0 = (j0 + jp) - q0 * Lo
+            var c = p0 / K, k = p0 - c * K
+            for p in 0..<kc {
+                let out = panel + p * nr
+                let off = k * dil - padLeft
+                var u = 0, q = q0, t = t0
+                while u < cols {
+                    // Columns u ..< u + len: sample q, positions t ..< t + len.
+                    let len = min(cols - u, Lo - t)
+                    let row = x + (q * C + c) * L
+                    let first = t * s + off, last = (t + len - 1) * s + off
+                    if s == 1 && first >= 0 && last < L {
+                        let src = row + first
+                        if len == nr {
+                            let r = UnsafeRawPointer(src), o = UnsafeMutableRawPointer(out)
+                            o.storeBytes(of: r.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                            (o + 64).storeBytes(of: (r + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                        } else {
+                            for v in 0..<len { out[u + v] = src[v] }
+                        }
+                    } else {
+                        for v in 0..<len {
+                            let i = (t + v) * s + off
+                            out[u + v] = i >= 0 && i < L ? row[i] : 0
+                        }
+                    }
+                    u += len
+                    q += 1
+                    t = 0
+                }
+                if cols < nr { for v in cols..<nr { out[v] = 0 } }
+                k += 1
+                if k == K { k = 0; c += 1 }
+            }
+            panel += nr * kc
+            jp += nr
+        }
+    }
+}
