@@ -146,6 +146,15 @@ public final class CoordinatorRuntime {
     private let clock = BusyClock()
     private var firstTaskSent: Double?
     private var timing = Timing()
+    /// Workers that may be free for a task. Every idle worker is in it (added when a
+    /// message of its leaves it registered, without a fold and not busy by its own
+    /// account); dispatch drops those it finds busy or gone. So a turn of the loop looks
+    /// at the workers that changed, not at all of them.
+    private var mayBeIdle = Set<String>()
+    /// Results journalled in this turn of the loop, acknowledged once their journals are synced.
+    private var unacknowledged: [(routingID: [UInt8], result: Sleepfold_FoldResult, run: Int)] = []
+    /// Seconds the journals took to read at start.
+    private let journalSeconds: Double
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
@@ -202,6 +211,7 @@ public final class CoordinatorRuntime {
         var runIndex: [String: Int] = [:], tasks: [(run: Int, fold: Int)] = [], firstTask: [Int] = []
         var files: [String: URL] = [:], journals: [Journal] = [], done = Set<Int>(), cost: [Int] = []
         var stores: [FoldStateStore] = [], attemptsSoFar: [Int: Int] = [:], endedWork: [Int: (attempts: Int, batches: Int)] = [:]
+        var journalSeconds = 0.0
         for (r, run) in runs.enumerated() {
             guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
                 throw SleepfoldError(.invalidRunPlan, file: run.journalURL.path, field: "runID", found: "\"\(run.plan.runID)\" twice",
@@ -213,9 +223,11 @@ public final class CoordinatorRuntime {
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 }
             }
+            let reading = BusyClock.now()
             let journal = try Journal(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
+            journalSeconds += BusyClock.now() - reading
             for w in journal.warnings { log(w) }
             for fold in journal.results.keys { done.insert(tasks.count + fold) }
             for (fold, records) in journal.endedAttempts where journal.results[fold] == nil {
@@ -245,6 +257,7 @@ public final class CoordinatorRuntime {
         self.files = files
         self.journals = journals
         journalledAtStart = journals.reduce(0) { $0 + $1.results.count }
+        self.journalSeconds = journalSeconds
         stateStores = stores
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
@@ -260,7 +273,9 @@ public final class CoordinatorRuntime {
 
     /// Runs until every fold is done or given up, or a stop request; then tells workers to stop.
     public func run() throws -> Outcome {
-        if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(tasks.count) folds already done") }
+        if queue.doneCount > 0 {
+            log(String(format: "journal: %d of %d folds already done (journals read in %.2f s)", queue.doneCount, tasks.count, journalSeconds))
+        }
         view.update(snapshot())
         let poller = ZMQPoller(zap.map { [router, $0.socket] } ?? [router])
         var interrupted = false
@@ -301,19 +316,35 @@ public final class CoordinatorRuntime {
     /// flooding the socket must not starve heartbeats and dispatch.
     private func receiveMessages() throws {
         for _ in 0..<Self.maxMessagesPerTurn {
-            guard let frames = try router.receive(wait: false) else { return }
+            guard let frames = try router.receive(wait: false) else { break }
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
+                if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
+                    mayBeIdle.insert(message.address)
+                }
                 return BusyClock.Kind(message.envelope.body)
             }
         }
+        try clock.time(.results) { try acknowledgeResults() }
+    }
+
+    /// Syncs the journals written in this turn (one fsync each, however many results),
+    /// then acknowledges their results: whatever was acknowledged is on disk.
+    private func acknowledgeResults() throws {
+        guard !unacknowledged.isEmpty else { return }
+        for run in Set(unacknowledged.map(\.run)) { try journals[run].sync() }
+        for a in unacknowledged { try router.send(.ack(a.result), to: a.routingID) }
+        unacknowledged.removeAll(keepingCapacity: true)
     }
 
     private func sendHeartbeatsIfDue() {
         guard now() >= nextHeartbeat else { return }
         nextHeartbeat = now() + Self.heartbeatInterval
-        for w in registry.workers.values { try? router.send(.heartbeat(), to: w.routingID) }
+        // One heartbeat serialized for every worker.
+        if let frames = try? Wire.frames(.heartbeat()) {
+            for w in registry.workers.values { try? router.send([w.routingID] + frames) }
+        }
         stopStuckFolds()
     }
 
@@ -345,15 +376,19 @@ public final class CoordinatorRuntime {
         }
     }
 
-    /// Hands the longest queued folds to idle workers, in address order.
+    /// Hands the longest queued folds to idle workers, in address order. Looks only at
+    /// `mayBeIdle`: a worker found busy or gone leaves it, one backing off stays.
     private func dispatchToIdleWorkers() throws {
-        guard queue.queuedCount > 0 else { return }
+        guard queue.queuedCount > 0, !mayBeIdle.isEmpty else { return }
         let t = now()
-        let idle = registry.workers.values
-            .filter { queue.fold(of: $0.address) == nil && registry.mayTakeTask($0.address, now: t) }
-            .sorted { $0.address < $1.address }
-        for worker in idle {
-            guard let (task, attempt) = queue.take(for: worker.address) else { return }
+        for address in mayBeIdle.sorted() {
+            guard let worker = registry.workers[address], worker.busyWith == nil, queue.fold(of: address) == nil else {
+                mayBeIdle.remove(address)
+                continue
+            }
+            guard registry.mayTakeTask(address, now: t) else { continue }
+            guard let (task, attempt) = queue.take(for: address) else { return }
+            mayBeIdle.remove(address)
             deadlines.started(fold: task, now: t)
             let (run, fold) = tasks[task]
             var message = runs[run].plan.task(fold: fold, attempt: attempt)
@@ -503,7 +538,8 @@ public final class CoordinatorRuntime {
         let fold = Int(result.fold), task = firstTask[run] + fold
         if journals[run].results[fold] != nil {
             log("\(describe(task)): duplicate result (attempt \(result.attempt)) ignored")
-            try router.send(.ack(result), to: message.routingID)
+            // Acknowledged with this turn's results: it may be journalled in this turn, not yet synced.
+            unacknowledged.append((message.routingID, result, run))
             if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
             registry.setBusy(address, with: nil)
             return
@@ -526,7 +562,8 @@ public final class CoordinatorRuntime {
             let before = max(ended.batches, resumedFrom[task].map { $0.epochsCompleted * perEpoch + $0.nextBatch } ?? 0)
             entry.epochsTrained = Double(before + Int(result.batchesTrained)) / Double(perEpoch)
         }
-        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory)
+        // Written now, synced and acknowledged at the end of this turn (`acknowledgeResults`).
+        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory, sync: false)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
         stateStores[run].remove(fold: fold)
         clearAttempt(task)
@@ -534,7 +571,7 @@ public final class CoordinatorRuntime {
         deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
-        try router.send(.ack(result), to: message.routingID)
+        unacknowledged.append((message.routingID, result, run))
         if let start = firstTaskSent { timing.makespan = now() - start }
         timing.taskSeconds.append(result.trainSeconds)
         log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
