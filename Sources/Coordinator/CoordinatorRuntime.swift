@@ -158,6 +158,8 @@ public final class CoordinatorRuntime {
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
+    /// Checks and writes whole states off the loop's thread; acknowledged when written.
+    private let stateWriter = StateWriter()
     /// States being received, by task: from the holder, the bytes so far.
     private var uploads: [Int: StateUpload] = [:]
     /// States being served to workers: ref id → file.
@@ -292,12 +294,17 @@ public final class CoordinatorRuntime {
             }
             let ready = try poller.poll(timeout: Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
-            if ready[0] { try receiveMessages() }
+            let drained = ready[0] ? try receiveMessages() : true
+            try clock.time(.results) { try collectWrittenStates() }
             clock.time(.other) { sendHeartbeatsIfDue() }
-            clock.time(.other) { purgeExpiredWorkers() }
+            // A worker is dead when it is silent, not when its heartbeat waits unread in our
+            // own queue: purge only once everything that arrived is read.
+            if drained { clock.time(.other) { purgeExpiredWorkers() } }
             if stopDeadline == nil { try clock.time(.tasks) { try dispatchToIdleWorkers() } }
             clock.time(.other) { view.update(snapshot()) }
         }
+        stateWriter.waitUntilIdle()
+        try collectWrittenStates()
         if !interrupted {
             for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
         }
@@ -313,10 +320,12 @@ public final class CoordinatorRuntime {
     // MARK: - The loop's steps
 
     /// Handles what has arrived, at most `maxMessagesPerTurn` messages: a worker
-    /// flooding the socket must not starve heartbeats and dispatch.
-    private func receiveMessages() throws {
+    /// flooding the socket must not starve heartbeats and dispatch. True when it read
+    /// everything that had arrived.
+    private func receiveMessages() throws -> Bool {
+        var drained = false
         for _ in 0..<Self.maxMessagesPerTurn {
-            guard let frames = try router.receive(wait: false) else { break }
+            guard let frames = try router.receive(wait: false) else { drained = true; break }
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
@@ -327,6 +336,7 @@ public final class CoordinatorRuntime {
             }
         }
         try clock.time(.results) { try acknowledgeResults() }
+        return drained
     }
 
     /// Syncs the journals written in this turn (one fsync each, however many results),
@@ -565,7 +575,7 @@ public final class CoordinatorRuntime {
         // Written now, synced and acknowledged at the end of this turn (`acknowledgeResults`).
         try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory, sync: false)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
-        stateStores[run].remove(fold: fold)
+        stateWriter.remove(stateStores[run].forget(fold: fold))
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)
@@ -656,30 +666,36 @@ public final class CoordinatorRuntime {
             return
         }
         let (run, fold) = tasks[task]
-        let received = now()
-        do {
-            let digest = SHA256.hexDigest(upload.data)
-            guard digest == chunk.sha256 else {
-                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))", field: "sha256",
-                                     found: "\(digest.prefix(12))…", expected: "\(chunk.sha256.prefix(12))… as announced")
+        var header = chunk
+        header.data = Data()
+        stateWriter.write(.init(task: task, attempt: Int(chunk.attempt), routingID: message.routingID, address: address,
+                                header: header, data: upload.data,
+                                fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
+                                directory: stateStores[run].directory, fold: fold,
+                                source: "state of \(describe(task)) from \(name(of: address))",
+                                started: upload.started, received: now()))
+    }
+
+    /// Takes the states the `StateWriter` has written (or refused) since the last turn:
+    /// a written one becomes its fold's newest (unless the fold is done meanwhile) and is
+    /// acknowledged; a refused one is logged and not acknowledged.
+    private func collectWrittenStates() throws {
+        for done in stateWriter.finished() {
+            let job = done.job, header = job.header, (run, fold) = tasks[job.task]
+            switch done.outcome {
+            case .success(let saved):
+                if case .done = queue.states[job.task] {} else { stateStores[run].noteSaved(saved, fold: fold) }
+                if queue.holds(worker: job.address, fold: job.task, attempt: job.attempt) {
+                    noteWork(job.task, batches: header.batchesTrained, perEpoch: header.batchesPerEpoch)
+                }
+                try router.send(.stateAck(header), to: job.routingID)
+                if !view.isInteractive || header.nextBatch > 0 {
+                    log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
+                               describe(job.task), saved.position, saved.size, job.received - job.started, done.finished - job.received))
+                }
+            case .failure(let error):
+                log("rejected a state of \(describe(job.task)) from \(name(of: job.address)): \(error)")
             }
-            let state = try FoldStateFile(upload.data, fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
-                                          source: "state of \(describe(task)) from \(name(of: address))")
-            guard state.epochsCompleted == Int(chunk.epochsCompleted), state.nextBatch == Int(chunk.nextBatch) else {
-                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))",
-                                     field: "epochs_completed, next_batch",
-                                     found: "\(chunk.epochsCompleted), \(chunk.nextBatch) announced",
-                                     expected: "the file's \(state.epochsCompleted), \(state.nextBatch)")
-            }
-            let saved = try stateStores[run].save(upload.data, sha256: digest, state: state, fold: fold)
-            noteWork(task, batches: chunk.batchesTrained, perEpoch: chunk.batchesPerEpoch)
-            try router.send(.stateAck(chunk), to: message.routingID)
-            if !view.isInteractive || chunk.nextBatch > 0 {
-                log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
-                           describe(task), saved.position, saved.size, received - upload.started, now() - received))
-            }
-        } catch {
-            log("rejected a state of \(describe(task)) from \(name(of: address)): \(error)")
         }
     }
 

@@ -11,7 +11,7 @@ import Shared
 /// falls back to the previous one, so a torn or foreign file never resurrects.
 /// A fold's states are removed once its result is journalled.
 final class FoldStateStore {
-    struct Saved: Sendable {
+    struct Saved: Sendable, Equatable {
         let url: URL
         let sha256: String
         let size: Int
@@ -59,32 +59,40 @@ final class FoldStateStore {
         }
     }
 
-    /// Writes fold `fold`'s newest state (checked by the caller), keeping the one before.
+    /// Writes fold `fold`'s newest state (checked by the caller) in `directory`, keeping the
+    /// one before; touches no store, so the `StateWriter` calls it off the loop's thread, and
+    /// the loop records the result with `noteSaved`.
     /// - Throws: `SleepfoldError` (`.io`) naming the file.
-    @discardableResult
-    func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
+    static func write(_ data: Data, sha256: String, state: FoldStateFile, fold: Int, in directory: URL) throws -> Saved {
         try fileAccess(directory.path, cannot: "create the states directory") {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
-        let url = stateURL(fold), previous = previousURL(fold)
+        let url = stateURL(fold, in: directory), previous = previousURL(fold, in: directory)
         // rename(2) replaces `previous` atomically; a crash right after leaves only the previous state, which is valid.
         if FileManager.default.fileExists(atPath: url.path), rename(url.path, previous.path) != 0 {
             throw SleepfoldError.system("rename to \(previous.path)", file: url.path, errno: errno)
         }
         try AtomicFile.write(data, to: url)
-        let saved = Saved(url: url, sha256: sha256, size: data.count, epochsCompleted: state.epochsCompleted,
-                          nextBatch: state.nextBatch)
-        newest[fold] = saved
-        return saved
+        return Saved(url: url, sha256: sha256, size: data.count, epochsCompleted: state.epochsCompleted,
+                     nextBatch: state.nextBatch)
     }
 
-    /// Removes fold `fold`'s states (its result is journalled: they are no longer needed).
-    func remove(fold: Int) {
+    /// Fold `fold`'s newest state is `saved` (written by `write`).
+    func noteSaved(_ saved: Saved, fold: Int) { newest[fold] = saved }
+
+    /// Forgets fold `fold`'s states (its result is journalled: they are no longer needed)
+    /// and returns their files, for the caller to remove.
+    func forget(fold: Int) -> [URL] {
         newest[fold] = nil
-        try? FileManager.default.removeItem(at: stateURL(fold))
-        try? FileManager.default.removeItem(at: previousURL(fold))
+        return [stateURL(fold), previousURL(fold)]
     }
 
-    func stateURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state", fold)) }
-    func previousURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold)) }
+    func stateURL(_ fold: Int) -> URL { Self.stateURL(fold, in: directory) }
+    func previousURL(_ fold: Int) -> URL { Self.previousURL(fold, in: directory) }
+    static func stateURL(_ fold: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(String(format: "fold-%02d.state", fold))
+    }
+    static func previousURL(_ fold: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold))
+    }
 }
