@@ -7,7 +7,7 @@
 #
 #   Benchmarks/load/run.sh [N ...]          (default: 10 100 1000)
 #
-# Settings (environment): TASK_SECONDS (20), DURATION (s of a run before the coordinator is
+# Settings (environment): TASK_SECONDS (20), TASK_JITTER (0: every task alike; 0.2: ±20 %), DURATION (s of a run before the coordinator is
 # stopped; default 100, or until the study is done), SUBJECTS/FOLDS (125), ARMS (4), SEEDS (10),
 # STATE_BYTES (65536), PER_PROCESS (250 workers per process), SLEEPFOLD (.build/release/sleepfold),
 # WORK (a scratch directory). Results: WORK/results.md (and the raw samples beside it).
@@ -15,6 +15,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 SF=${SLEEPFOLD:-$PWD/.build/release/sleepfold}
 TASK_SECONDS=${TASK_SECONDS:-20}
+TASK_JITTER=${TASK_JITTER:-0}
 DURATION=${DURATION:-100}
 SUBJECTS=${SUBJECTS:-125}
 FOLDS=${FOLDS:-$SUBJECTS}
@@ -76,7 +77,7 @@ for N in "${NS[@]}"; do
   left=$N; p=0
   while [ "$left" -gt 0 ]; do
     n=$(( left < PER_PROCESS ? left : PER_PROCESS ))
-    "$SF" bench-load-workers --connect "tcp://127.0.0.1:$port" --workers "$n" --task-seconds "$TASK_SECONDS" \
+    "$SF" bench-load-workers --connect "tcp://127.0.0.1:$port" --workers "$n" --task-seconds "$TASK_SECONDS" --task-jitter "$TASK_JITTER" \
       --data "$WORK/data" --state-bytes "$STATE_BYTES" --id-prefix "sim$p" --give-up-after 10 \
       --summary "$WORK/workers-$N-$p.txt" >"$WORK/workers-$N-$p.log" 2>&1 &
     pids+=($!); left=$((left - n)); p=$((p + 1))

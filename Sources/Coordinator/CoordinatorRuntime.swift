@@ -331,6 +331,11 @@ public final class CoordinatorRuntime {
                 try handle(message)
                 if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
                     mayBeIdle.insert(message.address)
+                    // A worker that just sent its result gets its next fold now, not after the rest of
+                    // this turn's messages (its acknowledgement follows at the end of the turn).
+                    if case .foldResult = message.envelope.body, stopDeadline == nil, queue.queuedCount > 0 {
+                        try dispatch(to: message.address, now: now())
+                    }
                 }
                 return BusyClock.Kind(message.envelope.body)
             }
@@ -392,27 +397,33 @@ public final class CoordinatorRuntime {
         guard queue.queuedCount > 0, !mayBeIdle.isEmpty else { return }
         let t = now()
         for address in mayBeIdle.sorted() {
-            guard let worker = registry.workers[address], worker.busyWith == nil, queue.fold(of: address) == nil else {
-                mayBeIdle.remove(address)
-                continue
-            }
-            guard registry.mayTakeTask(address, now: t) else { continue }
-            guard let (task, attempt) = queue.take(for: address) else { return }
-            mayBeIdle.remove(address)
-            deadlines.started(fold: task, now: t)
-            let (run, fold) = tasks[task]
-            var message = runs[run].plan.task(fold: fold, attempt: attempt)
-            var from = ""
-            if let saved = stateStores[run].newest[fold] {
-                message.resumeState = saved.ref
-                stateFiles[saved.ref.id] = saved.url
-                resumedFrom[task] = saved
-                from = ", from its state \(saved.position)"
-            }
-            try router.send(.task(message), to: worker.routingID)
-            if firstTaskSent == nil { firstTaskSent = t }
-            log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
+            guard queue.queuedCount > 0 else { return }
+            try dispatch(to: address, now: t)
         }
+    }
+
+    /// Hands the longest queued fold to the worker at `address` if it may take one; it
+    /// leaves `mayBeIdle` when it gets one, or when it turns out busy or gone.
+    private func dispatch(to address: String, now t: Double) throws {
+        guard let worker = registry.workers[address], worker.busyWith == nil, queue.fold(of: address) == nil else {
+            mayBeIdle.remove(address)
+            return
+        }
+        guard registry.mayTakeTask(address, now: t), let (task, attempt) = queue.take(for: address) else { return }
+        mayBeIdle.remove(address)
+        deadlines.started(fold: task, now: t)
+        let (run, fold) = tasks[task]
+        var message = runs[run].plan.task(fold: fold, attempt: attempt)
+        var from = ""
+        if let saved = stateStores[run].newest[fold] {
+            message.resumeState = saved.ref
+            stateFiles[saved.ref.id] = saved.url
+            resumedFrom[task] = saved
+            from = ", from its state \(saved.position)"
+        }
+        try router.send(.task(message), to: worker.routingID)
+        if firstTaskSent == nil { firstTaskSent = t }
+        log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
     }
 
     // MARK: - Messages

@@ -27,6 +27,9 @@ struct LoadWorkersCommand: ParsableCommand {
     @Option(help: "Seconds one simulated fold trains (spread evenly over the task's epochs).")
     var taskSeconds: Double
 
+    @Option(help: "Each task trains --task-seconds × (1 ± up to this fraction), drawn per task (0: all alike).")
+    var taskJitter: Double = 0
+
     @Option(help: "The cohort's directory or manifest: the test nights' epochs and labels.")
     var data: String
 
@@ -48,6 +51,7 @@ struct LoadWorkersCommand: ParsableCommand {
                                   + "(libzmq's ZMQ_MAX_SOCKETS is 1023 per context; start more processes for more workers)")
         }
         guard taskSeconds.isFinite, taskSeconds >= 0 else { throw ValidationError("--task-seconds: found \(taskSeconds), expected ≥ 0") }
+        guard (0..<1).contains(taskJitter) else { throw ValidationError("--task-jitter: found \(taskJitter), expected 0 ≤ j < 1") }
         guard (0...(64 << 20)).contains(stateBytes) else {
             throw ValidationError("--state-bytes: found \(stateBytes), expected 0...\(64 << 20)")
         }
@@ -59,7 +63,7 @@ struct LoadWorkersCommand: ParsableCommand {
         let prefix = idPrefix ?? "\(ProcessInfo.processInfo.hostName):\(ProcessInfo.processInfo.processIdentifier)"
         let simulation = try SimulatedWorkers(
             endpoint: connect, count: workers, idPrefix: prefix, cohort: cohort,
-            taskSeconds: taskSeconds, stateBytes: stateBytes, giveUpAfter: giveUpAfter)
+            taskSeconds: taskSeconds, taskJitter: taskJitter, stateBytes: stateBytes, giveUpAfter: giveUpAfter)
         let outcome = try simulation.run()
         if let summary {
             try outcome.text.write(to: URL(fileURLWithPath: summary), atomically: true, encoding: .utf8)

@@ -44,6 +44,8 @@ final class SimulatedWorkers {
         let socket: ZMQSocket
         var task: Sleepfold_FoldTask?
         var started = 0.0
+        /// Seconds the task in hand trains.
+        var duration = 0.0
         var epochsDone = 0
         var unacknowledged: Sleepfold_FoldResult?
         var resultSentAt: Double?
@@ -61,13 +63,16 @@ final class SimulatedWorkers {
     private let workers: [Worker]
     private let cohort: Cohort
     private let taskSeconds: Double
+    private let taskJitter: Double
     private let stateBytes: Int
     private let giveUpAfter: Double
     private var labels: [String: [UInt8]] = [:]
     private var latencies: [(at: Double, seconds: Double)] = []
     private var lastHeard: Double
 
-    init(endpoint: String, count: Int, idPrefix: String, cohort: Cohort, taskSeconds: Double,
+    /// - Parameter taskJitter: a task trains `taskSeconds` × (1 ± up to `taskJitter`), drawn
+    ///   uniformly per task: folds of unequal size, so the workers' results do not all come at once.
+    init(endpoint: String, count: Int, idPrefix: String, cohort: Cohort, taskSeconds: Double, taskJitter: Double = 0,
          stateBytes: Int, giveUpAfter: Double) throws {
         precondition((1...Self.maxWorkersPerProcess).contains(count))
         context = try ZMQContext()
@@ -83,6 +88,7 @@ final class SimulatedWorkers {
         self.workers = workers
         self.cohort = cohort
         self.taskSeconds = taskSeconds
+        self.taskJitter = taskJitter
         self.stateBytes = stateBytes
         self.giveUpAfter = giveUpAfter
         lastHeard = Self.now()
@@ -126,6 +132,7 @@ final class SimulatedWorkers {
                     }
                     w.task = task
                     w.started = t
+                    w.duration = taskSeconds * (1 + taskJitter * Double.random(in: -1...1))
                     w.epochsDone = 0
                 }
             case .resultAck(let ack):
@@ -146,7 +153,7 @@ final class SimulatedWorkers {
     /// Epochs that have ended (progress, state), the result, the heartbeat when due.
     private func advance(_ w: Worker, now t: Double) {
         if let task = w.task {
-            let epochs = max(1, Int(task.epochs)), perEpoch = taskSeconds / Double(epochs)
+            let epochs = max(1, Int(task.epochs)), perEpoch = w.duration / Double(epochs)
             while w.epochsDone < epochs && t >= w.started + perEpoch * Double(w.epochsDone + 1) {
                 w.epochsDone += 1
                 send(w, .progress(.with {
@@ -174,7 +181,7 @@ final class SimulatedWorkers {
         }
         if t >= w.nextHeartbeat {
             let trained = w.task.map { task in
-                let perEpoch = taskSeconds / Double(max(1, Int(task.epochs)))
+                let perEpoch = w.duration / Double(max(1, Int(task.epochs)))
                 let within = perEpoch > 0 ? min(1, (t - w.started - perEpoch * Double(w.epochsDone)) / perEpoch) : 0
                 return w.epochsDone * Self.batchesPerEpoch + Int(max(0, within) * Double(Self.batchesPerEpoch - 1))
             } ?? 0
@@ -247,7 +254,7 @@ final class SimulatedWorkers {
                 $0.probabilities = probabilities.withUnsafeBufferPointer { Data(buffer: $0) }
             }
         }
-        let perEpoch = taskSeconds / Double(epochs)
+        let perEpoch = w.duration / Double(epochs)
         return .with { r in
             r.runID = task.runID
             r.fold = task.fold
