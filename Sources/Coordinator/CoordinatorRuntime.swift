@@ -30,6 +30,7 @@ public final class CoordinatorRuntime {
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
+    static let maxResultsPerTurn = 16                // results journalled before they are synced and acknowledged
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
     static let maxStateBytes: UInt64 = 1 << 30       // bytes, largest fold state accepted
     /// Seconds a stopping coordinator (`requestStop`) waits for its running folds' states:
@@ -325,17 +326,16 @@ public final class CoordinatorRuntime {
     private func receiveMessages() throws -> Bool {
         var drained = false
         for _ in 0..<Self.maxMessagesPerTurn {
+            // A burst of results is synced, acknowledged and followed by new tasks in groups,
+            // not after hundreds of other messages. (Acknowledged before the worker's next task:
+            // a worker that finished that one before the acknowledgement would drop the result.)
+            guard unacknowledged.count < Self.maxResultsPerTurn else { break }
             guard let frames = try router.receive(wait: false) else { drained = true; break }
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
                 if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
                     mayBeIdle.insert(message.address)
-                    // A worker that just sent its result gets its next fold now, not after the rest of
-                    // this turn's messages (its acknowledgement follows at the end of the turn).
-                    if case .foldResult = message.envelope.body, stopDeadline == nil, queue.queuedCount > 0 {
-                        try dispatch(to: message.address, now: now())
-                    }
                 }
                 return BusyClock.Kind(message.envelope.body)
             }
