@@ -30,6 +30,7 @@ public final class CoordinatorRuntime {
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
+    static let maxResultsPerTurn = 16                // results journalled before they are synced and acknowledged
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
     static let maxStateBytes: UInt64 = 1 << 30       // bytes, largest fold state accepted
     /// Seconds a stopping coordinator (`requestStop`) waits for its running folds' states:
@@ -146,9 +147,20 @@ public final class CoordinatorRuntime {
     private let clock = BusyClock()
     private var firstTaskSent: Double?
     private var timing = Timing()
+    /// Workers that may be free for a task. Every idle worker is in it (added when a
+    /// message of its leaves it registered, without a fold and not busy by its own
+    /// account); dispatch drops those it finds busy or gone. So a turn of the loop looks
+    /// at the workers that changed, not at all of them.
+    private var mayBeIdle = Set<String>()
+    /// Results journalled in this turn of the loop, acknowledged once their journals are synced.
+    private var unacknowledged: [(routingID: [UInt8], result: Sleepfold_FoldResult, run: Int)] = []
+    /// Seconds the journals took to read at start.
+    private let journalSeconds: Double
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
+    /// Checks and writes whole states off the loop's thread; acknowledged when written.
+    private let stateWriter = StateWriter()
     /// States being received, by task: from the holder, the bytes so far.
     private var uploads: [Int: StateUpload] = [:]
     /// States being served to workers: ref id → file.
@@ -202,6 +214,7 @@ public final class CoordinatorRuntime {
         var runIndex: [String: Int] = [:], tasks: [(run: Int, fold: Int)] = [], firstTask: [Int] = []
         var files: [String: URL] = [:], journals: [Journal] = [], done = Set<Int>(), cost: [Int] = []
         var stores: [FoldStateStore] = [], attemptsSoFar: [Int: Int] = [:], endedWork: [Int: (attempts: Int, batches: Int)] = [:]
+        var journalSeconds = 0.0
         for (r, run) in runs.enumerated() {
             guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
                 throw SleepfoldError(.invalidRunPlan, file: run.journalURL.path, field: "runID", found: "\"\(run.plan.runID)\" twice",
@@ -213,9 +226,11 @@ public final class CoordinatorRuntime {
                     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
                 }
             }
+            let reading = BusyClock.now()
             let journal = try Journal(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
+            journalSeconds += BusyClock.now() - reading
             for w in journal.warnings { log(w) }
             for fold in journal.results.keys { done.insert(tasks.count + fold) }
             for (fold, records) in journal.endedAttempts where journal.results[fold] == nil {
@@ -245,6 +260,7 @@ public final class CoordinatorRuntime {
         self.files = files
         self.journals = journals
         journalledAtStart = journals.reduce(0) { $0 + $1.results.count }
+        self.journalSeconds = journalSeconds
         stateStores = stores
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
@@ -260,7 +276,9 @@ public final class CoordinatorRuntime {
 
     /// Runs until every fold is done or given up, or a stop request; then tells workers to stop.
     public func run() throws -> Outcome {
-        if queue.doneCount > 0 { log("journal: \(queue.doneCount) of \(tasks.count) folds already done") }
+        if queue.doneCount > 0 {
+            log(String(format: "journal: %d of %d folds already done (journals read in %.2f s)", queue.doneCount, tasks.count, journalSeconds))
+        }
         view.update(snapshot())
         let poller = ZMQPoller(zap.map { [router, $0.socket] } ?? [router])
         var interrupted = false
@@ -277,12 +295,17 @@ public final class CoordinatorRuntime {
             }
             let ready = try poller.poll(timeout: Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
-            if ready[0] { try receiveMessages() }
+            let drained = ready[0] ? try receiveMessages() : true
+            try clock.time(.results) { try collectWrittenStates() }
             clock.time(.other) { sendHeartbeatsIfDue() }
-            clock.time(.other) { purgeExpiredWorkers() }
+            // A worker is dead when it is silent, not when its heartbeat waits unread in our
+            // own queue: purge only once everything that arrived is read.
+            if drained { clock.time(.other) { purgeExpiredWorkers() } }
             if stopDeadline == nil { try clock.time(.tasks) { try dispatchToIdleWorkers() } }
             clock.time(.other) { view.update(snapshot()) }
         }
+        stateWriter.waitUntilIdle()
+        try collectWrittenStates()
         if !interrupted {
             for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
         }
@@ -298,22 +321,45 @@ public final class CoordinatorRuntime {
     // MARK: - The loop's steps
 
     /// Handles what has arrived, at most `maxMessagesPerTurn` messages: a worker
-    /// flooding the socket must not starve heartbeats and dispatch.
-    private func receiveMessages() throws {
+    /// flooding the socket must not starve heartbeats and dispatch. True when it read
+    /// everything that had arrived.
+    private func receiveMessages() throws -> Bool {
+        var drained = false
         for _ in 0..<Self.maxMessagesPerTurn {
-            guard let frames = try router.receive(wait: false) else { return }
+            // A burst of results is synced, acknowledged and followed by new tasks in groups,
+            // not after hundreds of other messages. (Acknowledged before the worker's next task:
+            // a worker that finished that one before the acknowledgement would drop the result.)
+            guard unacknowledged.count < Self.maxResultsPerTurn else { break }
+            guard let frames = try router.receive(wait: false) else { drained = true; break }
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
+                if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
+                    mayBeIdle.insert(message.address)
+                }
                 return BusyClock.Kind(message.envelope.body)
             }
         }
+        try clock.time(.results) { try acknowledgeResults() }
+        return drained
+    }
+
+    /// Syncs the journals written in this turn (one fsync each, however many results),
+    /// then acknowledges their results: whatever was acknowledged is on disk.
+    private func acknowledgeResults() throws {
+        guard !unacknowledged.isEmpty else { return }
+        for run in Set(unacknowledged.map(\.run)) { try journals[run].sync() }
+        for a in unacknowledged { try router.send(.ack(a.result), to: a.routingID) }
+        unacknowledged.removeAll(keepingCapacity: true)
     }
 
     private func sendHeartbeatsIfDue() {
         guard now() >= nextHeartbeat else { return }
         nextHeartbeat = now() + Self.heartbeatInterval
-        for w in registry.workers.values { try? router.send(.heartbeat(), to: w.routingID) }
+        // One heartbeat serialized for every worker.
+        if let frames = try? Wire.frames(.heartbeat()) {
+            for w in registry.workers.values { try? router.send([w.routingID] + frames) }
+        }
         stopStuckFolds()
     }
 
@@ -345,29 +391,39 @@ public final class CoordinatorRuntime {
         }
     }
 
-    /// Hands the longest queued folds to idle workers, in address order.
+    /// Hands the longest queued folds to idle workers, in address order. Looks only at
+    /// `mayBeIdle`: a worker found busy or gone leaves it, one backing off stays.
     private func dispatchToIdleWorkers() throws {
-        guard queue.queuedCount > 0 else { return }
+        guard queue.queuedCount > 0, !mayBeIdle.isEmpty else { return }
         let t = now()
-        let idle = registry.workers.values
-            .filter { queue.fold(of: $0.address) == nil && registry.mayTakeTask($0.address, now: t) }
-            .sorted { $0.address < $1.address }
-        for worker in idle {
-            guard let (task, attempt) = queue.take(for: worker.address) else { return }
-            deadlines.started(fold: task, now: t)
-            let (run, fold) = tasks[task]
-            var message = runs[run].plan.task(fold: fold, attempt: attempt)
-            var from = ""
-            if let saved = stateStores[run].newest[fold] {
-                message.resumeState = saved.ref
-                stateFiles[saved.ref.id] = saved.url
-                resumedFrom[task] = saved
-                from = ", from its state \(saved.position)"
-            }
-            try router.send(.task(message), to: worker.routingID)
-            if firstTaskSent == nil { firstTaskSent = t }
-            log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
+        for address in mayBeIdle.sorted() {
+            guard queue.queuedCount > 0 else { return }
+            try dispatch(to: address, now: t)
         }
+    }
+
+    /// Hands the longest queued fold to the worker at `address` if it may take one; it
+    /// leaves `mayBeIdle` when it gets one, or when it turns out busy or gone.
+    private func dispatch(to address: String, now t: Double) throws {
+        guard let worker = registry.workers[address], worker.busyWith == nil, queue.fold(of: address) == nil else {
+            mayBeIdle.remove(address)
+            return
+        }
+        guard registry.mayTakeTask(address, now: t), let (task, attempt) = queue.take(for: address) else { return }
+        mayBeIdle.remove(address)
+        deadlines.started(fold: task, now: t)
+        let (run, fold) = tasks[task]
+        var message = runs[run].plan.task(fold: fold, attempt: attempt)
+        var from = ""
+        if let saved = stateStores[run].newest[fold] {
+            message.resumeState = saved.ref
+            stateFiles[saved.ref.id] = saved.url
+            resumedFrom[task] = saved
+            from = ", from its state \(saved.position)"
+        }
+        try router.send(.task(message), to: worker.routingID)
+        if firstTaskSent == nil { firstTaskSent = t }
+        log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
     }
 
     // MARK: - Messages
@@ -503,7 +559,8 @@ public final class CoordinatorRuntime {
         let fold = Int(result.fold), task = firstTask[run] + fold
         if journals[run].results[fold] != nil {
             log("\(describe(task)): duplicate result (attempt \(result.attempt)) ignored")
-            try router.send(.ack(result), to: message.routingID)
+            // Acknowledged with this turn's results: it may be journalled in this turn, not yet synced.
+            unacknowledged.append((message.routingID, result, run))
             if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
             registry.setBusy(address, with: nil)
             return
@@ -526,15 +583,16 @@ public final class CoordinatorRuntime {
             let before = max(ended.batches, resumedFrom[task].map { $0.epochsCompleted * perEpoch + $0.nextBatch } ?? 0)
             entry.epochsTrained = Double(before + Int(result.batchesTrained)) / Double(perEpoch)
         }
-        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory)
+        // Written now, synced and acknowledged at the end of this turn (`acknowledgeResults`).
+        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory, sync: false)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
-        stateStores[run].remove(fold: fold)
+        stateWriter.remove(stateStores[run].forget(fold: fold))
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
-        try router.send(.ack(result), to: message.routingID)
+        unacknowledged.append((message.routingID, result, run))
         if let start = firstTaskSent { timing.makespan = now() - start }
         timing.taskSeconds.append(result.trainSeconds)
         log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
@@ -619,32 +677,36 @@ public final class CoordinatorRuntime {
             return
         }
         let (run, fold) = tasks[task]
-        let received = now()
-        do {
-            let digest = SHA256.hexDigest(upload.data)
-            guard digest == chunk.sha256 else {
-                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))", field: "sha256",
-                                     found: "\(digest.prefix(12))…", expected: "\(chunk.sha256.prefix(12))… as announced")
+        var header = chunk
+        header.data = Data()
+        stateWriter.write(.init(task: task, attempt: Int(chunk.attempt), routingID: message.routingID, address: address,
+                                header: header, data: upload.data,
+                                fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
+                                directory: stateStores[run].directory, fold: fold,
+                                source: "state of \(describe(task)) from \(name(of: address))",
+                                started: upload.started, received: now()))
+    }
+
+    /// Takes the states the `StateWriter` has written (or refused) since the last turn:
+    /// a written one becomes its fold's newest (unless the fold is done meanwhile) and is
+    /// acknowledged; a refused one is logged and not acknowledged.
+    private func collectWrittenStates() throws {
+        for done in stateWriter.finished() {
+            let job = done.job, header = job.header, (run, fold) = tasks[job.task]
+            switch done.outcome {
+            case .success(let saved):
+                if case .done = queue.states[job.task] {} else { stateStores[run].noteSaved(saved, fold: fold) }
+                if queue.holds(worker: job.address, fold: job.task, attempt: job.attempt) {
+                    noteWork(job.task, batches: header.batchesTrained, perEpoch: header.batchesPerEpoch)
+                }
+                try router.send(.stateAck(header), to: job.routingID)
+                if !view.isInteractive || header.nextBatch > 0 {
+                    log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
+                               describe(job.task), saved.position, saved.size, job.received - job.started, done.finished - job.received))
+                }
+            case .failure(let error):
+                log("rejected a state of \(describe(job.task)) from \(name(of: job.address)): \(error)")
             }
-            // The bytes are whole as sent (the digest above): `data_sha256` is checked when a
-            // restarted coordinator reads the file back, and by the trainer that resumes it.
-            let state = try FoldStateFile(upload.data, fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
-                                          source: "state of \(describe(task)) from \(name(of: address))", checkDigest: false)
-            guard state.epochsCompleted == Int(chunk.epochsCompleted), state.nextBatch == Int(chunk.nextBatch) else {
-                throw SleepfoldError(.invalidFoldState, file: "state of \(describe(task)) from \(name(of: address))",
-                                     field: "epochs_completed, next_batch",
-                                     found: "\(chunk.epochsCompleted), \(chunk.nextBatch) announced",
-                                     expected: "the file's \(state.epochsCompleted), \(state.nextBatch)")
-            }
-            let saved = try stateStores[run].save(upload.data, sha256: digest, state: state, fold: fold)
-            noteWork(task, batches: chunk.batchesTrained, perEpoch: chunk.batchesPerEpoch)
-            try router.send(.stateAck(chunk), to: message.routingID)
-            if !view.isInteractive || chunk.nextBatch > 0 {
-                log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
-                           describe(task), saved.position, saved.size, received - upload.started, now() - received))
-            }
-        } catch {
-            log("rejected a state of \(describe(task)) from \(name(of: address)): \(error)")
         }
     }
 

@@ -33,6 +33,11 @@ public struct FoldQueue: Sendable {
     public private(set) var givenUpCount = 0
     /// Worker → the fold it runs.
     private var runningFold: [String: Int] = [:]
+    /// The queued folds, longest first (`comesBefore`), as a binary heap: `take` costs
+    /// O(log folds), not a scan of all of them. A fold is pushed each time it is queued;
+    /// an entry whose fold is no longer queued (taken, adopted, given up) is dropped when
+    /// it reaches the top.
+    private var heap: [Int] = []
 
     /// - Parameters:
     ///   - done: folds already done (e.g. found in the journal).
@@ -48,6 +53,13 @@ public struct FoldQueue: Sendable {
         queuedCount = cost.count
         for (fold, n) in attemptsSoFar where attempts.indices.contains(fold) { attempts[fold] = n }
         for fold in done where states.indices.contains(fold) { set(fold, .done(attempt: 0)) }
+        // A sorted array is a heap.
+        heap = states.indices.filter { states[$0] == .queued }.sorted { comesBefore($0, $1) }
+    }
+
+    /// Longest first; ties to the lower fold index.
+    private func comesBefore(_ a: Int, _ b: Int) -> Bool {
+        cost[a] != cost[b] ? cost[a] > cost[b] : a < b
     }
 
     /// No fold is queued or running: each is done or given up.
@@ -76,8 +88,8 @@ public struct FoldQueue: Sendable {
     public mutating func take(for worker: String) -> (fold: Int, attempt: Int)? {
         guard queuedCount > 0, runningFold[worker] == nil else { return nil }
         var best: Int?
-        for (i, state) in states.enumerated() where state == .queued {
-            if best == nil || cost[i] > cost[best!] { best = i }
+        while best == nil, let top = popHeap() {
+            if states[top] == .queued { best = top }
         }
         guard let fold = best else { return nil }
         attempts[fold] += 1
@@ -152,12 +164,46 @@ public struct FoldQueue: Sendable {
         case .done: doneCount -= 1
         case .givenUp: givenUpCount -= 1
         }
+        let wasQueued = states[fold] == .queued
         states[fold] = new
         switch new {
-        case .queued: queuedCount += 1
+        case .queued:
+            queuedCount += 1
+            if !wasQueued { pushHeap(fold) }
         case .running(let worker, _): runningCount += 1; runningFold[worker] = fold
         case .done: doneCount += 1
         case .givenUp: givenUpCount += 1
         }
+    }
+
+    // MARK: - The heap of queued folds
+
+    private mutating func pushHeap(_ fold: Int) {
+        heap.append(fold)
+        var child = heap.count - 1
+        while child > 0 {
+            let parent = (child - 1) / 2
+            guard comesBefore(heap[child], heap[parent]) else { break }
+            heap.swapAt(child, parent)
+            child = parent
+        }
+    }
+
+    private mutating func popHeap() -> Int? {
+        guard let last = heap.popLast() else { return nil }
+        guard !heap.isEmpty else { return last }
+        let top = heap[0]
+        heap[0] = last
+        var parent = 0
+        while true {
+            let left = 2 * parent + 1, right = left + 1
+            var first = parent
+            if left < heap.count && comesBefore(heap[left], heap[first]) { first = left }
+            if right < heap.count && comesBefore(heap[right], heap[first]) { first = right }
+            guard first != parent else { break }
+            heap.swapAt(parent, first)
+            parent = first
+        }
+        return top
     }
 }

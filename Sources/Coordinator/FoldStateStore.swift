@@ -11,7 +11,7 @@ import Shared
 /// falls back to the previous one, so a torn or foreign file never resurrects.
 /// A fold's states are removed once its result is journalled.
 public final class FoldStateStore {
-    public struct Saved: Sendable {
+    public struct Saved: Sendable, Equatable {
         public let url: URL
         public let sha256: String
         public let size: Int
@@ -59,32 +59,53 @@ public final class FoldStateStore {
         }
     }
 
-    /// Writes fold `fold`'s newest state (checked by the caller), keeping the one before.
+    /// Writes fold `fold`'s newest state (checked by the caller) in `directory`, keeping the
+    /// one before; touches no store, so the `StateWriter` calls it off the loop's thread, and
+    /// the loop records the result with `noteSaved`.
     /// - Throws: `SleepfoldError` (`.io`) naming the file.
-    @discardableResult
-    public func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
+    public static func write(_ data: Data, sha256: String, state: FoldStateFile, fold: Int, in directory: URL) throws -> Saved {
         try fileAccess(directory.path, cannot: "create the states directory") {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         }
-        let url = stateURL(fold), previous = previousURL(fold)
+        let url = stateURL(fold, in: directory), previous = previousURL(fold, in: directory)
         // rename(2) replaces `previous` atomically; a crash right after leaves only the previous state, which is valid.
         if FileManager.default.fileExists(atPath: url.path), rename(url.path, previous.path) != 0 {
             throw SleepfoldError.system("rename to \(previous.path)", file: url.path, errno: errno)
         }
         try AtomicFile.write(data, to: url)
-        let saved = Saved(url: url, sha256: sha256, size: data.count, epochsCompleted: state.epochsCompleted,
-                          nextBatch: state.nextBatch)
-        newest[fold] = saved
+        return Saved(url: url, sha256: sha256, size: data.count, epochsCompleted: state.epochsCompleted,
+                     nextBatch: state.nextBatch)
+    }
+
+    /// Fold `fold`'s newest state is `saved` (written by `write`).
+    public func noteSaved(_ saved: Saved, fold: Int) { newest[fold] = saved }
+
+    /// Forgets fold `fold`'s states (its result is journalled: they are no longer needed)
+    /// and returns their files, for the caller to remove.
+    public func forget(fold: Int) -> [URL] {
+        newest[fold] = nil
+        return [stateURL(fold), previousURL(fold)]
+    }
+
+    public func stateURL(_ fold: Int) -> URL { Self.stateURL(fold, in: directory) }
+    public func previousURL(_ fold: Int) -> URL { Self.previousURL(fold, in: directory) }
+    public static func stateURL(_ fold: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(String(format: "fold-%02d.state", fold))
+    }
+    public static func previousURL(_ fold: Int, in directory: URL) -> URL {
+        directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold))
+    }
+
+    /// `write` and `noteSaved` in one step, for a caller that owns the store's thread.
+    @discardableResult
+    public func save(_ data: Data, sha256: String, state: FoldStateFile, fold: Int) throws -> Saved {
+        let saved = try Self.write(data, sha256: sha256, state: state, fold: fold, in: directory)
+        noteSaved(saved, fold: fold)
         return saved
     }
 
-    /// Removes fold `fold`'s states (its result is journalled: they are no longer needed).
+    /// `forget` and remove the files, for a caller that owns the store's thread.
     public func remove(fold: Int) {
-        newest[fold] = nil
-        try? FileManager.default.removeItem(at: stateURL(fold))
-        try? FileManager.default.removeItem(at: previousURL(fold))
+        for url in forget(fold: fold) { try? FileManager.default.removeItem(at: url) }
     }
-
-    public func stateURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state", fold)) }
-    public func previousURL(_ fold: Int) -> URL { directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold)) }
 }

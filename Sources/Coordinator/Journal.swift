@@ -32,6 +32,8 @@ public final class Journal {
 
     public let url: URL
     private let fd: Int32
+    /// Lines were written since the last fsync.
+    private var unsynced = false
 
     /// Folds found in the journal, first result of each fold.
     public private(set) var results: [Int: Sleepfold_FoldResult] = [:]
@@ -89,8 +91,10 @@ public final class Journal {
     deinit { close(fd) }
 
     /// Appends a result durably (write + fsync). Call before acknowledging it.
-    public func append(_ result: Sleepfold_FoldResult) throws {
-        try writeLine(try result.jsonUTF8Bytes())
+    /// With `sync` false the line is written, not synced: call `sync()` before acknowledging
+    /// it (the coordinator syncs once for all the results of a turn of its loop).
+    public func append(_ result: Sleepfold_FoldResult, sync: Bool = true) throws {
+        try writeLine(try result.jsonUTF8Bytes(), sync: sync)
         if results[Int(result.fold)] == nil { results[Int(result.fold)] = result }
     }
 
@@ -100,8 +104,17 @@ public final class Journal {
         endedAttempts[Int(attempt.fold), default: []].append(attempt)
     }
 
-    /// Writes one line durably.
-    private func writeLine(_ bytes: [UInt8]) throws {
+    /// Makes every line written so far durable (fsync); nothing to do when they are.
+    public func sync() throws {
+        guard unsynced else { return }
+        guard fsync(fd) == 0 else {
+            throw SleepfoldError.system("fsync", file: url.path, errno: errno)
+        }
+        unsynced = false
+    }
+
+    /// Writes one line, durably unless `sync` is false.
+    private func writeLine(_ bytes: [UInt8], sync: Bool = true) throws {
         var line = bytes
         // A torn previous line must not swallow this one: start on a fresh line.
         line.insert(UInt8(ascii: "\n"), at: 0)
@@ -115,18 +128,18 @@ public final class Journal {
             }
             offset += n
         }
-        guard fsync(fd) == 0 else {
-            throw SleepfoldError.system("fsync", file: url.path, errno: errno)
-        }
+        unsynced = true
+        if sync { try self.sync() }
     }
 
     /// Records a finished fold: writes its checkpoint (if it carries one) to
     /// `checkpointURL(fold:in:)`, then appends the result without the checkpoint
     /// bytes. Checkpoint first, so every fold the journal lists has its
     /// checkpoint on disk. Returns the checkpoint file, or nil when there was none.
+    /// `sync` as for `append`.
     /// - Throws: `SleepfoldError` (`.io`) naming the checkpoint or the journal.
     @discardableResult
-    public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL) throws -> URL? {
+    public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL, sync: Bool = true) throws -> URL? {
         var entry = result
         var written: URL?
         if !result.checkpoint.isEmpty {
@@ -140,7 +153,7 @@ public final class Journal {
             entry.checkpoint = Data()
             written = url
         }
-        try append(entry)
+        try append(entry, sync: sync)
         return written
     }
 

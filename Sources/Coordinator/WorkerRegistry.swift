@@ -23,15 +23,27 @@ public struct WorkerRegistry: Sendable {
     public let heartbeatInterval: Double   // s
     public let liveness: Int               // intervals of silence before a worker is dead
     public private(set) var workers: [String: Worker] = [:]
+    /// No worker expires before this time (s): a lower bound, since expiries only grow
+    /// (`touch`) or start later (`register`), made exact by each purge that scans.
+    private var earliestExpiry = Double.infinity
 
     public init(heartbeatInterval: Double, liveness: Int) {
         self.heartbeatInterval = heartbeatInterval
         self.liveness = liveness
     }
 
+    /// The routing id in lowercase hex: one allocation per message, not one per byte.
     public static func address(of routingID: [UInt8]) -> String {
-        routingID.map { String(format2: $0) }.joined()
+        String(unsafeUninitializedCapacity: 2 * routingID.count) { buffer in
+            for (i, byte) in routingID.enumerated() {
+                buffer[2 * i] = hexDigits[Int(byte >> 4)]
+                buffer[2 * i + 1] = hexDigits[Int(byte & 15)]
+            }
+            return 2 * routingID.count
+        }
     }
+
+    private static let hexDigits: [UInt8] = Array("0123456789abcdef".utf8)
 
     /// Registers (or re-registers, after a reconnect) a worker that said hello.
     public mutating func register(routingID: [UInt8], hello: Sleepfold_Hello, now: Double) -> Worker {
@@ -39,6 +51,7 @@ public struct WorkerRegistry: Sendable {
         let worker = Worker(address: address, routingID: routingID, hello: hello,
                             expiry: now + heartbeatInterval * Double(liveness), progress: nil, busyWith: nil)
         workers[address] = worker
+        earliestExpiry = min(earliestExpiry, worker.expiry)
         return worker
     }
 
@@ -71,19 +84,21 @@ public struct WorkerRegistry: Sendable {
         return w.busyWith == nil && now >= w.noTaskBefore
     }
 
-    /// Removes and returns the workers whose expiry has passed.
+    /// Removes and returns the workers whose expiry has passed (in address order).
+    /// Costs nothing until the earliest expiry has passed; then one scan, which finds
+    /// the next earliest: with workers heard every interval, one scan per interval or so,
+    /// not one per turn of the loop.
     public mutating func purgeExpired(now: Double) -> [Worker] {
-        let dead = workers.values.filter { $0.expiry < now }.sorted { $0.address < $1.address }
+        guard now > earliestExpiry else { return [] }
+        var dead: [Worker] = [], earliest = Double.infinity
+        for w in workers.values {
+            if w.expiry < now { dead.append(w) } else { earliest = min(earliest, w.expiry) }
+        }
+        earliestExpiry = earliest
+        dead.sort { $0.address < $1.address }
         for w in dead { workers[w.address] = nil }
         return dead
     }
 
     public mutating func remove(_ address: String) { workers[address] = nil }
-}
-
-private extension String {
-    init(format2 byte: UInt8) {
-        let digits = Array("0123456789abcdef")
-        self = String([digits[Int(byte >> 4)], digits[Int(byte & 15)]])
-    }
 }

@@ -13,6 +13,6 @@ struct Sleepfold: ParsableCommand {
         commandName: "sleepfold",
         abstract: "Subject-wise cross-validation of sleep-stage classifiers, across many machines.",
         version: sleepfoldVersion,
-        subcommands: [SynthCommand.self, PrepareCommand.self, PlanCommand.self, TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, RunCommand.self, StudyCommand.self, ReportCommand.self, PredictCommand.self, StageCommand.self, BenchCommand.self, CompareCommand.self, KeygenCommand.self]
+        subcommands: [SynthCommand.self, PrepareCommand.self, PlanCommand.self, TrainCommand.self, CoordinatorCommand.self, WorkerCommand.self, RunCommand.self, StudyCommand.self, ReportCommand.self, PredictCommand.self, StageCommand.self, BenchCommand.self, CompareCommand.self, KeygenCommand.self, LoadWorkersCommand.self]
     )
 }

@@ -144,4 +144,34 @@ import Coordinator
             }
         }
     }
+
+    /// The queue keeps its queued folds in a heap; whatever happened before, `take`
+    /// gives what a scan of every state would: the longest queued fold, ties to the lower index.
+    @Test(arguments: [1, 2, 3, 5, 8])
+    func takeIsTheLongestQueuedFoldAfterAnyHistory(seed: UInt64) {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15
+        func next(_ n: Int) -> Int {   // splitmix64: the same script for the same seed
+            state &+= 0x9E37_79B9_7F4A_7C15
+            var z = state
+            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+            return Int((z ^ (z >> 31)) % UInt64(n))
+        }
+        let cost = (0..<40).map { _ in next(6) }
+        var q = FoldQueue(cost: cost, done: Set((0..<40).filter { _ in next(5) == 0 }), maxAttempts: 3)
+        let workers = (0..<8).map { "w\($0)" }
+        for _ in 0..<400 {
+            let w = workers[next(workers.count)], fold = next(cost.count)
+            switch next(5) {
+            case 0:
+                let expected = q.fold(of: w) == nil
+                    ? q.states.indices.filter { q.states[$0] == .queued }.min { (cost[$0], -$0) > (cost[$1], -$1) } : nil
+                #expect(q.take(for: w)?.fold == expected)
+            case 1: q.requeue(worker: w)
+            case 2: _ = q.fail(fold: fold, worker: w, reason: "r")
+            case 3: q.adopt(fold: fold, attempt: 1, worker: w)
+            default: _ = q.complete(fold: fold, attempt: 1)
+            }
+        }
+    }
 }

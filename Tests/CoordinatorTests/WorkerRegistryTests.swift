@@ -36,4 +36,22 @@ import Shared
         #expect(!r.mayTakeTask("01", now: 10.9))
         #expect(r.mayTakeTask("01", now: 11))
     }
+
+    /// The purge skips its scan until the earliest expiry it knows of; touches and later
+    /// registrations never make it miss a worker's expiry.
+    @Test func purgeFindsEachExpiryThoughItScansRarely() {
+        var r = WorkerRegistry(heartbeatInterval: 1.0, liveness: 3)
+        _ = r.register(routingID: [0x0A], hello: Sleepfold_Hello(), now: 0)     // expires at 3
+        r.touch("0a", now: 2)                                                    // at 5
+        _ = r.register(routingID: [0x0B], hello: Sleepfold_Hello(), now: 2.5)   // at 5.5
+        #expect(r.purgeExpired(now: 4).isEmpty)
+        #expect(r.purgeExpired(now: 5.2).map(\.address) == ["0a"])
+        #expect(r.purgeExpired(now: 5.4).isEmpty)
+        _ = r.register(routingID: [0x0C], hello: Sleepfold_Hello(), now: 5.4)   // at 8.4
+        #expect(r.purgeExpired(now: 5.6).map(\.address) == ["0b"])
+        r.touch("0c", now: 8)                                                    // at 11
+        #expect(r.purgeExpired(now: 9).isEmpty)
+        #expect(r.purgeExpired(now: 11.1).map(\.address) == ["0c"])
+        #expect(r.workers.isEmpty)
+    }
 }

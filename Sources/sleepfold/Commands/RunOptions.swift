@@ -52,6 +52,8 @@ func summaryLine(_ report: Report) -> String {
 final class RunLog: @unchecked Sendable {
     private let handle: FileHandle?
     private let lock = NSLock()
+    /// One formatter for every line (under `lock`): making one per line cost more than writing the line.
+    private let formatter = ISO8601DateFormatter()
     var view: ProgressView?
 
     /// Creates `file` (and its directory) for the log; throws a `SleepfoldError`
@@ -65,8 +67,8 @@ final class RunLog: @unchecked Sendable {
     }
 
     func callAsFunction(_ line: String) {
-        let stamped = "\(ISO8601DateFormatter().string(from: Date())) \(line)"
         lock.lock(); defer { lock.unlock() }
+        let stamped = "\(formatter.string(from: Date())) \(line)"
         handle?.write(Data((stamped + "\n").utf8))
         if let view { view.log(line) } else { FileHandle.standardError.write(Data((line + "\n").utf8)) }
     }
