@@ -13,6 +13,39 @@ import Recordings
 /// reading. Files are written as numpy would: x `<f4` (n, samplesPerEpoch),
 /// y `<i4` (n,), fs a 0-d `<i8` (or `<f8` for a fractional rate).
 extension Recording {
+    /// The night of an AttnSleep file without labels (`y` absent, as a night nobody scored):
+    /// `x` shaped (n, S) or (n, S, 1) with n ≥ 1, finite; labels all 0 (unused), the rate
+    /// that puts S samples in a 30-s epoch. Used by `predict` and `stage`.
+    /// - Throws: `SleepfoldError` naming the file and member 'x': `.missingMember`,
+    ///   `.unexpectedDType`, `.unexpectedShape`, `.nonFiniteSignal`.
+    public static func unlabelled(_ archive: NPZArchive, id: String, samplesPerEpoch S: Int) throws -> Recording {
+        let file = archive.path
+        guard archive.contains("x") else {
+            throw SleepfoldError(.missingMember, file: file, field: "member 'x'", found: "no such member",
+                                 expected: "x (n, \(S)) float32 as in AttnSleep files")
+        }
+        let xArray = try archive.array("x")
+        let shape = xArray.shape
+        guard xArray.dtype.isFloatingPoint, shape.count == 2 || (shape.count == 3 && shape[2] == 1), shape[0] >= 1 else {
+            throw SleepfoldError(xArray.dtype.isFloatingPoint ? .unexpectedShape : .unexpectedDType, file: file,
+                                 field: "member 'x'", found: "\(xArray.dtype.rawValue) of shape \(shape)",
+                                 expected: "float of shape (n, \(S)) or (n, \(S), 1) with n ≥ 1")
+        }
+        guard shape[1] == S else {
+            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'x'", found: "\(shape[1]) samples per epoch",
+                                 expected: "\(S), as the model takes")
+        }
+        let x = try locating(file: file, field: "member 'x'") { try xArray.floats() }
+        if let bad = x.firstIndex(where: { !$0.isFinite }) {
+            throw SleepfoldError(.nonFiniteSignal, file: file, field: "member 'x'",
+                                 found: "value \(x[bad]) at epoch \(bad / S), sample \(bad % S)", expected: "finite numbers")
+        }
+        return Recording(id: id, subject: id, night: nil, sampleRate: Double(S) / Recording.epochSeconds,
+                         samplesPerEpoch: S, x: x, labels: [Int32](repeating: 0, count: shape[0]))
+    }
+}
+
+extension Recording {
     /// Sampling rate of the AttnSleep format, Hz.
     public static let standardSampleRate: Double = 100
     /// Length of one scored epoch, seconds.

@@ -240,7 +240,7 @@ public final class CoordinatorRuntime {
             }
             var unfinished: [Int: String] = [:]
             for fold in run.plan.folds.indices where journal.results[fold] == nil {
-                unfinished[fold] = run.plan.task(fold: fold, attempt: 1).stateFingerprint
+                unfinished[fold] = run.plan.stateFingerprint(fold: fold)
             }
             let store = FoldStateStore(directory: run.stateDirectory, folds: unfinished, warn: log)
             for (fold, saved) in store.newest.sorted(by: { $0.key < $1.key }) {
@@ -681,7 +681,7 @@ public final class CoordinatorRuntime {
         header.data = Data()
         stateWriter.write(.init(task: task, attempt: Int(chunk.attempt), routingID: message.routingID, address: address,
                                 header: header, data: upload.data,
-                                fingerprint: runs[run].plan.task(fold: fold, attempt: 1).stateFingerprint,
+                                fingerprint: runs[run].plan.stateFingerprint(fold: fold),
                                 directory: stateStores[run].directory, fold: fold,
                                 source: "state of \(describe(task)) from \(name(of: address))",
                                 started: upload.started, received: now()))

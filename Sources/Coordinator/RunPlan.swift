@@ -82,6 +82,16 @@ public struct RunPlan: Sendable {
         return g.next()
     }
 
+    /// Fold `fold`'s state fingerprint, as its task has it (`Sleepfold_FoldTask.stateFingerprint`),
+    /// without building the task (which lists every recording of the fold).
+    public func stateFingerprint(fold: Int) -> String {
+        Sleepfold_FoldTask.with { t in
+            t.runID = runID
+            t.fold = UInt32(fold)
+            t.seed = seed(ofFold: fold)
+        }.stateFingerprint
+    }
+
     /// The task of fold `fold` (0-based, in `folds.indices`) for its `attempt`-th try (1 for the first).
     public func task(fold: Int, attempt: Int) -> Sleepfold_FoldTask {
         .with { t in

@@ -118,7 +118,7 @@ public struct Night: Sendable {
             recording = try Recording(contentsOf: url, subject: id, expectedSampleRate: nil)
             expert = recording.labels.map { Stage(rawValue: $0) }
         } else {
-            recording = try unlabelled(archive, id: id, samplesPerEpoch: samplesPerEpoch)
+            recording = try Recording.unlabelled(archive, id: id, samplesPerEpoch: samplesPerEpoch)
             expert = nil
         }
         guard recording.samplesPerEpoch == samplesPerEpoch else {
@@ -132,33 +132,6 @@ public struct Night: Sendable {
         }
         return Night(recording: recording, expert: expert, source: url.path, channel: "x",
                      sourceRate: recording.sampleRate, startTime: nil, droppedSeconds: 0)
-    }
-
-    /// x of a file without labels, shaped (n, S) or (n, S, 1), finite.
-    static func unlabelled(_ archive: NPZArchive, id: String, samplesPerEpoch S: Int) throws -> Recording {
-        let file = archive.path
-        guard archive.contains("x") else {
-            throw SleepfoldError(.missingMember, file: file, field: "member 'x'", found: "no such member",
-                                 expected: "x (n, \(S)) float32 as in AttnSleep files")
-        }
-        let xArray = try archive.array("x")
-        let shape = xArray.shape
-        guard xArray.dtype.isFloatingPoint, shape.count == 2 || (shape.count == 3 && shape[2] == 1), shape[0] >= 1 else {
-            throw SleepfoldError(xArray.dtype.isFloatingPoint ? .unexpectedShape : .unexpectedDType, file: file,
-                                 field: "member 'x'", found: "\(xArray.dtype.rawValue) of shape \(shape)",
-                                 expected: "float of shape (n, \(S)) or (n, \(S), 1) with n ≥ 1")
-        }
-        guard shape[1] == S else {
-            throw SleepfoldError(.unexpectedShape, file: file, field: "member 'x'", found: "\(shape[1]) samples per epoch",
-                                 expected: "\(S), as the model takes")
-        }
-        let x = try locating(file: file, field: "member 'x'") { try xArray.floats() }
-        if let bad = x.firstIndex(where: { !$0.isFinite }) {
-            throw SleepfoldError(.nonFiniteSignal, file: file, field: "member 'x'",
-                                 found: "value \(x[bad]) at epoch \(bad / S), sample \(bad % S)", expected: "finite numbers")
-        }
-        return Recording(id: id, subject: id, night: nil, sampleRate: Double(S) / Recording.epochSeconds,
-                         samplesPerEpoch: S, x: x, labels: [Int32](repeating: 0, count: shape[0]))
     }
 }
 
