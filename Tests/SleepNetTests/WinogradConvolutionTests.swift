@@ -63,4 +63,32 @@ import Recordings
         for (a, b) in zip(one, direct) { worst = max(worst, abs(a - b)) }
         #expect(worst <= 1e-5 * scale, "max error \(worst) against output scale \(scale)")
     }
+
+    /// The transformed weights are kept between forwards while the weights are
+    /// unchanged; a weight changed in place (an optimizer step, a checkpoint loaded)
+    /// must be seen by the next forward.
+    @Test func changedWeightsAreTransformedAgain() throws {
+        let store = ParameterStore()
+        let conv = Conv1d(store: store, name: "c", inChannels: 16, outChannels: 24, kernel: 8, padding: 4, bias: true)
+        store.allocate(seed: 21)
+        conv.winogradTile = 4
+        let x = randomTensor(Shape(6, 16, 90), seed: 22)
+        let before = conv.forward(x, training: false).array
+        #expect(conv.forward(x, training: false).array == before)
+        let w = try #require(store.value("c.weight"))
+        w[5] += 0.25
+        w[w.count - 1] -= 0.5
+        let after = conv.forward(x, training: false).array
+        #expect(after != before)
+        // The same weights in a conv that never saw the old ones give the same bits.
+        let fresh = ParameterStore()
+        let twin = Conv1d(store: fresh, name: "c", inChannels: 16, outChannels: 24, kernel: 8, padding: 4, bias: true)
+        fresh.allocate(seed: 21)
+        for (name, values) in [("c.weight", w), ("c.bias", try #require(store.value("c.bias")))] {
+            let dst = try #require(fresh.value(name))
+            for i in 0..<values.count { dst[i] = values[i] }
+        }
+        twin.winogradTile = 4
+        #expect(twin.forward(x, training: false).array == after)
+    }
 }

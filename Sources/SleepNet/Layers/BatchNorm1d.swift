@@ -179,17 +179,34 @@ extension BatchNorm1d {
     /// running statistics folded into a scale and a shift per channel.
     @inline(__always)
     func applyEvaluation(_ y: UnsafeMutablePointer<Float>, length L: Int) {
+        for c in 0..<channels {
+            let (scale, shift) = evaluationAffine(channel: c)
+            Self.applyAffine(y + c * L, length: L, scale: scale, shift: shift, activation: activation)
+        }
+    }
+
+    /// Channel c's evaluation BN as z = x·scale + shift (running statistics).
+    @inline(__always)
+    func evaluationAffine(channel c: Int) -> (scale: Float, shift: Float) {
         let gamma = store.value(weight), beta = store.value(bias)
         let rm = store.buffer(runningMean), rv = store.buffer(runningVar)
-        for c in 0..<channels {
-            let scale = gamma[c] / (rv[c] + eps).squareRoot()
-            let shift = beta[c] - rm[c] * scale
-            let row = y + c * L
-            switch activation {
-            case .identity: for t in 0..<L { row[t] = row[t] * scale + shift }
-            case .relu: for t in 0..<L { row[t] = max(row[t] * scale + shift, 0) }
-            case .gelu: for t in 0..<L { row[t] = geluValue(row[t] * scale + shift) }
-            }
+        let scale = gamma[c] / (rv[c] + eps).squareRoot()
+        return (scale, beta[c] - rm[c] * scale)
+    }
+
+    /// Every channel's `evaluationAffine`, into scale (C) and shift (C).
+    func evaluationAffine(scale: UnsafeMutablePointer<Float>, shift: UnsafeMutablePointer<Float>) {
+        for c in 0..<channels { (scale[c], shift[c]) = evaluationAffine(channel: c) }
+    }
+
+    /// row[t] = act(row[t]·scale + shift) over one row of length L.
+    @inline(__always)
+    static func applyAffine(_ row: UnsafeMutablePointer<Float>, length L: Int, scale: Float, shift: Float,
+                            activation: FusedActivation) {
+        switch activation {
+        case .identity: for t in 0..<L { row[t] = row[t] * scale + shift }
+        case .relu: for t in 0..<L { row[t] = max(row[t] * scale + shift, 0) }
+        case .gelu: for t in 0..<L { row[t] = geluValue(row[t] * scale + shift) }
         }
     }
 

@@ -122,9 +122,19 @@ public final class Conv1d {
     /// `forward(_:training:)`, then `epilogue(out_b, b)` on each sample's output
     /// (F, Lo) while it is still in cache (from any thread; it may write only
     /// out_b and memory of its own for sample b).
-    func forward(_ x: Tensor, training: Bool, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+    ///
+    /// `rowEpilogue(out_b[f], f)` runs on each output row first (Winograd: right
+    /// after the row is formed, while it is in L1; else as part of the sample's epilogue).
+    func forward(_ x: Tensor, training: Bool,
+                 rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
+                 epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         guard !training && winogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1 else {
-            return forwardIm2col(x, epilogue: epilogue)
+            guard let rowEpilogue else { return forwardIm2col(x, epilogue: epilogue) }
+            let F = outChannels, Lo = outputLength(x.shape[2])
+            return forwardIm2col(x, epilogue: { yb, b in
+                for f in 0..<F { rowEpilogue(yb + f * Lo, f) }
+                epilogue?(yb, b)
+            })
         }
         let plan = winograd ?? WinogradConvolution(outputTile: winogradTile, kernel: kernel)
         winograd = plan
@@ -132,7 +142,7 @@ public final class Conv1d {
         input = x
         plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
                      outChannels: outChannels, padLeft: padLeft, outLength: outputLength(x.shape[2]), into: output,
-                     epilogue: epilogue)
+                     rowEpilogue: rowEpilogue, epilogue: epilogue)
         return output
     }
 

@@ -10,8 +10,9 @@ import Basics
 /// y[b, f, :] (the BatchNorm's first statistics pass, by the same `rowSum`);
 /// the BatchNorm's statistics then add those sums and normalise into `output`.
 /// Evaluation forward: BN + activation with the running statistics (folded into
-/// a scale and shift) in place on the convolution's output, sample by sample
-/// (Winograd when the convolution has a `winogradTile`); that result has no backward.
+/// a scale and shift) in place on the convolution's output, row by row as the
+/// convolution forms them (Winograd when the convolution has a `winogradTile`);
+/// that result has no backward.
 /// Backward: the BatchNorm's first pass (dz = dy·act'(z), Σdz, Σdz·x̂) over
 /// channels, written over dy; its second pass (dz → dy) sample by sample inside
 /// the convolution's backward, before that sample's GEMMs.
@@ -29,6 +30,7 @@ public final class ConvBatchNorm1d {
     private let mean = Tensor(), invStd = Tensor() // (F): the statistics of the last forward
     private let activationDerivative = Tensor()   // (B, F, Lo): GELU'(z), training only
     private var inputGradients: [BatchNormInputGradient] = []  // (F): the BN's second backward pass
+    private let evaluationScale = Tensor()        // (2, F): the running statistics folded into scale, shift
     private var trained = false
 
     /// Joins `conv` and the `batchNorm` over its output channels (both already
@@ -47,8 +49,14 @@ public final class ConvBatchNorm1d {
         let bn = batchNorm
         trained = training
         guard training else {
-            let Lo = conv.outputLength(x.shape[2])
-            return conv.forward(x, training: false, epilogue: { y, _ in bn.applyEvaluation(y, length: Lo) })
+            let Lo = conv.outputLength(x.shape[2]), F = conv.outChannels
+            evaluationScale.resize(Shape(2, F))
+            let scale = evaluationScale.data, shift = evaluationScale.data + F
+            bn.evaluationAffine(scale: scale, shift: shift)
+            let activation = bn.activation
+            return conv.forward(x, training: false, rowEpilogue: { row, f in
+                BatchNorm1d.applyAffine(row, length: Lo, scale: scale[f], shift: shift[f], activation: activation)
+            }, epilogue: nil)
         }
         let B = x.shape[0], F = conv.outChannels, Lo = conv.outputLength(x.shape[2])
         rowSums.resize(Shape(B, F))

@@ -1,5 +1,6 @@
 import Basics
 import SgemmAVX512
+import Foundation
 /// Evaluation-mode 1-D convolution by Winograd's minimal filtering F(m, r)
 /// (Toom-Cook): each tile of m outputs costs α = m + r − 1 products per
 /// (output, input) channel pair instead of m·r, so the GEMM work of a k = 8
@@ -31,6 +32,15 @@ final class WinogradConvolution {
         let odd: [(Int, Float)]
     }
     let inputRows: [RowPair]
+    /// The output transform's sources, term by term: a pair of points ±p read as
+    /// s = M_p + M_−p and d = M_p − M_−p (output row i takes pⁱ·s for even i, pⁱ·d
+    /// for odd i), or one point alone (0, ∞, a point without its negative; second −1).
+    /// Row coefficients Aᵀ[i, first] at `termRows[term·m + i]`. Flat, so the hot
+    /// loop reads them without reference counting.
+    let termCount: Int
+    private let termFirst: UnsafeMutablePointer<Int>
+    private let termSecond: UnsafeMutablePointer<Int>
+    private let termRows: UnsafeMutablePointer<Float>
 
     private let transformedWeight = Tensor()   // U (α, F, C)
     private let packedWeight = Tensor()        // U_a as the AVX-512 sgemm's packed A, per point a
@@ -38,6 +48,11 @@ final class WinogradConvolution {
     private let products = Tensor()            // M (lanes, α, F, N + 16)
     private let phases = Tensor()              // (lanes, m, rowLength): one padded input row split by t mod m
     private let tileOutput = Tensor()          // (lanes, m, T + 16)
+    /// The weights (F·C·r) that U and its packed panels were made from: an
+    /// evaluation's batches after the first reuse them while the weights are
+    /// unchanged (compared byte for byte, 0.5 MB for 128 × 128 × 8).
+    private var transformedFrom: [Float] = []
+    private var transformedPrepacked = false
 
     /// F(m, r): m outputs per tile, kernel r.
     init(outputTile m: Int, kernel r: Int) {
@@ -94,6 +109,21 @@ final class WinogradConvolution {
             }
         }
         inputRows = rows
+        termCount = rows.count
+        termFirst = .allocate(capacity: rows.count)
+        termSecond = .allocate(capacity: rows.count)
+        termRows = .allocate(capacity: rows.count * m)
+        for (t, pair) in rows.enumerated() {
+            termFirst[t] = pair.first
+            termSecond[t] = pair.second ?? -1
+            for i in 0..<m { termRows[t * m + i] = Float(at[i * alpha + pair.first]) }
+        }
+    }
+
+    deinit {
+        termFirst.deallocate()
+        termSecond.deallocate()
+        termRows.deallocate()
     }
 
     /// The first `n` finite points: 0, 1, −1, ½, −½, 2, −2, 3/2, −3/2, ¼, −¼, 3, −3, …
@@ -112,12 +142,14 @@ final class WinogradConvolution {
     }
 
     /// y (B, F, Lo) = conv(x (B, C, L)) with weight (F, C, r) and padding
-    /// `padLeft`, then `epilogue(y_b, b)` on each sample (bias included before it).
+    /// `padLeft`, then `rowEpilogue(y_b[f], f)` on each output row and
+    /// `epilogue(y_b, b)` on each sample (bias included before both).
     ///
     /// Samples are cut into fixed groups (from B and the tile count only), one
     /// GEMM per point and group, so results do not depend on the thread count.
     func forward(_ x: Tensor, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels F: Int,
                  padLeft: Int, outLength Lo: Int, into y: Tensor,
+                 rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
                  epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2]
         let m = self.m, r = self.r, alpha = self.alpha
@@ -132,38 +164,46 @@ final class WinogradConvolution {
         let rowLength = (T * m + alpha - 1 + m - 1) / m + 17
         y.resize(Shape(B, F, Lo))
         let lanes = laneCount(groups)
-        transformedWeight.resize(Shape(alpha, F, C))
         transformedInput.resize(Shape(lanes, alpha, C, ldn))
         products.resize(Shape(lanes, alpha, F, ldn))
         phases.resize(Shape(lanes, m, rowLength))
         tileOutput.resize(Shape(lanes, m, tileStride))
 
-        // U_a (F, C) = Σ_k G[a, k] · w[:, :, k]
-        let u = transformedWeight.data
-        g.withUnsafeBufferPointer { gp in
-            let gp = gp.baseAddress!
-            parallelFor(alpha) { a in
-                let ua = u + a * F * C
-                for fc in 0..<(F * C) {
-                    let wk = weight + fc * r
-                    var s: Float = 0
-                    for k in 0..<r { s += gp[a * r + k] * wk[k] }
-                    ua[fc] = s
-                }
-            }
-        }
-
         // On the AVX-512 sgemm, U_a is packed once here rather than in every
         // group's GEMM (the same panels: the same bits).
         let prepacked = GEMMBackend.current == .avx512
         let pointPanels = sgemmPackedASize(m: F, k: C)
-        if prepacked {
-            packedWeight.resize(Shape(alpha, pointPanels))
-            let pu = packedWeight.data
-            parallelFor(alpha) { a in
-                sgemmPackA(transA: false, m: F, k: C, a: u + a * F * C, lda: C, into: pu + a * pointPanels)
+        let weightCount = F * C * r
+        let reuse = transformedPrepacked == prepacked && transformedFrom.count == weightCount
+            && transformedWeight.shape == Shape(alpha, F, C)
+            && transformedFrom.withUnsafeBufferPointer { memcmp($0.baseAddress!, weight, 4 * weightCount) == 0 }
+        if !reuse {
+            transformedWeight.resize(Shape(alpha, F, C))
+            // U_a (F, C) = Σ_k G[a, k] · w[:, :, k]
+            let u = transformedWeight.data
+            g.withUnsafeBufferPointer { gp in
+                let gp = gp.baseAddress!
+                parallelFor(alpha) { a in
+                    let ua = u + a * F * C
+                    for fc in 0..<(F * C) {
+                        let wk = weight + fc * r
+                        var s: Float = 0
+                        for k in 0..<r { s += gp[a * r + k] * wk[k] }
+                        ua[fc] = s
+                    }
+                }
             }
+            if prepacked {
+                packedWeight.resize(Shape(alpha, pointPanels))
+                let pu = packedWeight.data
+                parallelFor(alpha) { a in
+                    sgemmPackA(transA: false, m: F, k: C, a: u + a * F * C, lda: C, into: pu + a * pointPanels)
+                }
+            }
+            transformedFrom = Array(UnsafeBufferPointer(start: weight, count: weightCount))
+            transformedPrepacked = prepacked
         }
+        let u = transformedWeight.data
         let pu = UnsafePointer(packedWeight.data)
 
         let xp = x.data, yp = y.data
@@ -210,6 +250,30 @@ final class WinogradConvolution {
                             let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
                             let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
                             var j = 0
+                            // 32 columns per pass while more than 16 remain: each term's
+                            // offset and coefficient are read once for both halves, and
+                            // the four accumulators are independent chains.
+                            while j + 16 < T {
+                                var even = SIMD16<Float>(), odd = SIMD16<Float>()
+                                var even2 = SIMD16<Float>(), odd2 = SIMD16<Float>()
+                                for e in e0..<o0 {
+                                    let src = UnsafeRawPointer(ph + termOffset[e] + j), c = SIMD16(repeating: termCoefficient[e])
+                                    even.addProduct(c, src.loadUnaligned(as: SIMD16<Float>.self))
+                                    even2.addProduct(c, (src + 64).loadUnaligned(as: SIMD16<Float>.self))
+                                }
+                                for e in o0..<o1 {
+                                    let src = UnsafeRawPointer(ph + termOffset[e] + j), c = SIMD16(repeating: termCoefficient[e])
+                                    odd.addProduct(c, src.loadUnaligned(as: SIMD16<Float>.self))
+                                    odd2.addProduct(c, (src + 64).loadUnaligned(as: SIMD16<Float>.self))
+                                }
+                                out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                out.storeBytes(of: even2 + odd2, toByteOffset: 4 * j + 64, as: SIMD16<Float>.self)
+                                if b >= 0 {
+                                    outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                    outB.storeBytes(of: even2 - odd2, toByteOffset: 4 * j + 64, as: SIMD16<Float>.self)
+                                }
+                                j += 32
+                            }
                             while j < T {
                                 var even = SIMD16<Float>(), odd = SIMD16<Float>()
                                 for e in e0..<o0 {
@@ -243,28 +307,20 @@ final class WinogradConvolution {
                               beta: 0, c: mm + a * F * ldn, ldc: ldn)
                     }
                 }
-                // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j]
+                // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j] (+ bias), then the row's
+                // epilogue while the row is in L1, then the sample's.
                 for q in 0..<(s1 - s0) {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
-                        let col = q * T
-                        for p in 0..<m {
-                            let dst = UnsafeMutableRawPointer(to + p * tileStride)
-                            var j = 0
-                            while j < T {
-                                var acc = SIMD16<Float>()
-                                for a in 0..<alpha {
-                                    let ca = atp[p * alpha + a]
-                                    if ca == 0 { continue }
-                                    let src = UnsafeRawPointer(mm + (a * F + f) * ldn + col + j)
-                                    acc.addProduct(SIMD16(repeating: ca), src.loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                dst.storeBytes(of: acc, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                j += 16
-                            }
+                        let src = UnsafePointer(mm + f * ldn + q * T)
+                        if m == 4 {
+                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride)
+                        } else {
+                            transformOutput(src, pointStride: F * ldn, tiles: T, m: m, into: to, tileStride: tileStride)
                         }
                         mergePhases(to, tileStride: tileStride, bias: bias.map { $0[f] } ?? 0,
                                     into: yb + f * Lo, length: Lo)
+                        rowEpilogue?(yb + f * Lo, f)
                     }
                     epilogue?(yb, s0 + q)
                 }
@@ -273,6 +329,38 @@ final class WinogradConvolution {
         }
         }
         }
+        }
+    }
+
+    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows, 16 tiles at a time:
+    /// each point's products are read once (not once per output row) and a pair
+    /// ±p costs one sum and one difference (`outputTerms`). Called with m a
+    /// literal for m = 4 so the rows unroll into independent accumulators.
+    @inline(__always)
+    private func transformOutput(_ products: UnsafePointer<Float>, pointStride: Int, tiles T: Int, m: Int,
+                                 into tile: UnsafeMutablePointer<Float>, tileStride: Int) {
+        let first = termFirst, second = termSecond, rows = termRows
+        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m) { acc in
+            let acc = acc.baseAddress!
+            var j = 0
+            while j < T {
+                for i in 0..<m { acc[i] = SIMD16() }
+                for t in 0..<termCount {
+                    let va = UnsafeRawPointer(products + first[t] * pointStride + j).loadUnaligned(as: SIMD16<Float>.self)
+                    let c = rows + t * m
+                    if second[t] >= 0 {
+                        let vb = UnsafeRawPointer(products + second[t] * pointStride + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let even = va + vb, odd = va - vb
+                        for i in 0..<m { acc[i].addProduct(SIMD16(repeating: c[i]), i & 1 == 0 ? even : odd) }
+                    } else {
+                        for i in 0..<m where c[i] != 0 { acc[i].addProduct(SIMD16(repeating: c[i]), va) }
+                    }
+                }
+                for i in 0..<m {
+                    UnsafeMutableRawPointer(tile + i * tileStride).storeBytes(of: acc[i], toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                }
+                j += 16
+            }
         }
     }
 
