@@ -27,6 +27,28 @@ import Recordings
         #expect(store.gradient("att.convs.0.weight")!.allSatisfy { $0 == 0 })
     }
 
+    /// Evaluation runs the attention core on its own small-matrix path; with no
+    /// dropout it must give what the training path gives (up to rounding), at any
+    /// thread count bit for bit, for AttnSleep's shape (30 tokens, 5 heads of 16) and
+    /// for sizes that are not multiples of 16.
+    @Test(arguments: [(30, 80, 5), (7, 6, 2), (17, 40, 2)])
+    func evaluationPathMatchesTrainingPath(tokens: Int, dModel: Int, heads: Int) throws {
+        let store = ParameterStore()
+        let attn = MultiHeadAttention(store: store, name: "att", tokens: tokens, dModel: dModel, heads: heads, kernel: 7,
+                                      dropout: 0)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 6, scale: 1)
+        let q = randomTensor(Shape(9, tokens, dModel), seed: 2), x = randomTensor(Shape(9, tokens, dModel), seed: 3)
+        let trained = attn.forward(query: q, input: x, training: true, key: 5).array
+        let one = ComputeThreads.with(count: 1) { attn.forward(query: q, input: x, training: false, key: 5).array }
+        let two = ComputeThreads.with(count: 2) { attn.forward(query: q, input: x, training: false, key: 5).array }
+        #expect(one == two)
+        let scale = trained.map(abs).max() ?? 1
+        var worst: Float = 0
+        for (a, b) in zip(one, trained) { worst = max(worst, abs(a - b)) }
+        #expect(worst <= 2e-6 * scale, "max difference \(worst) against output scale \(scale)")
+    }
+
     @Test func squeezeExcitationBackwardMatchesFiniteDifferences() throws {
         let store = ParameterStore()
         let se = SqueezeExcitation(store: store, name: "se", channels: 6, reduction: 2)

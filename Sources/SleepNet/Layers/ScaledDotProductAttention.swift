@@ -17,6 +17,9 @@ final class ScaledDotProductAttention {
     private let probs = Tensor()      // softmax before dropout (B, h, T, T)
     private let dProbs = Tensor()     // (B, h, T, T), then the score gradient in place
     private var saved: (q: Tensor, k: Tensor, v: Tensor, p: Tensor)?  // p: weights after dropout
+    /// Evaluation scratch per lane: kᵀ (dk, Tp), v (T, dkp), one row of weights (Tp),
+    /// one context row (dkp); Tp and dkp are T and dk rounded up to 16.
+    private let evaluationScratch = Tensor()
 
     init(heads: Int, dk: Int, dropout p: Float) {
         self.heads = heads
@@ -26,6 +29,7 @@ final class ScaledDotProductAttention {
 
     /// q, k, v (B, T, D) -> ctx (B, T, D); keeps q, k, v and the weights for `backward`.
     func forward(q: Tensor, k: Tensor, v: Tensor, training: Bool, key: UInt64) -> Tensor {
+        guard training else { return forwardEvaluation(q: q, k: k, v: v) }
         let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
         probs.resize(Shape(B, H, T, T))
         context.resize(Shape(B, T, D))
@@ -51,6 +55,87 @@ final class ScaledDotProductAttention {
                       alpha: 1, a: pd + (b * H + h) * T * T, lda: T,
                       b: vp + b * T * D + h * dk, ldb: D,
                       beta: 0, c: cp + b * T * D + h * dk, ldc: D)
+            }
+        }
+        return context
+    }
+
+    /// Evaluation: q, k, v (B, T, D) -> ctx (B, T, D), no dropout, nothing kept for
+    /// backward. The matrices per head are small (AttnSleep: 30 × 16), where an
+    /// sgemm call spends more on packing than on products, so each head runs here
+    /// 16 lanes wide on copies laid out for it:
+    ///
+    ///     // kᵀ (dk, Tp), v (T, dkp) per head; per query row i:
+    ///     // s (Tp) = Σ_d q[i, d]·kᵀ[d, :] / √dk;  p = softmax(s[..<T]);  ctx[i, :] = Σ_j p[j]·v[j, :]
+    ///
+    /// Each sample on one lane in a fixed order, so results do not depend on the
+    /// thread count; they round differently from the training path (sums in another order).
+    private func forwardEvaluation(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
+        let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
+        let Tp = (T + 15) / 16 * 16, dkp = (dk + 15) / 16 * 16
+        let perLane = dk * Tp + T * dkp + Tp + dkp
+        let lanes = laneCount(B)
+        context.resize(Shape(B, T, D))
+        evaluationScratch.resize(Shape(lanes, perLane))
+        saved = nil
+        let scale = 1 / Float(dk).squareRoot()
+        let qp = UnsafePointer(q.data), kp = UnsafePointer(k.data), vp = UnsafePointer(v.data)
+        let cp = context.data, scratch = evaluationScratch.data
+        parallelLanes(B, lanes: lanes) { lane, b in
+            let kt = scratch + lane * perLane, vh = kt + dk * Tp, w = vh + T * dkp, row = w + Tp
+            kt.update(repeating: 0, count: dk * Tp + T * dkp)   // pads stay 0
+            for h in 0..<H {
+                let off = b * T * D + h * dk
+                for j in 0..<T {
+                    for d in 0..<dk {
+                        kt[d * Tp + j] = kp[off + j * D + d]
+                        vh[j * dkp + d] = vp[off + j * D + d]
+                    }
+                }
+                for i in 0..<T {
+                    let qi = qp + off + i * D
+                    // scores, 16 keys at a time
+                    var j = 0
+                    while j < Tp {
+                        var acc = SIMD16<Float>()
+                        for d in 0..<dk {
+                            acc.addProduct(SIMD16(repeating: qi[d]),
+                                           UnsafeRawPointer(kt + d * Tp + j).loadUnaligned(as: SIMD16<Float>.self))
+                        }
+                        UnsafeMutableRawPointer(w + j).storeBytes(of: acc * scale, as: SIMD16<Float>.self)
+                        j += 16
+                    }
+                    // softmax over the T real keys (as `softmaxRows`; Swift's SIMD
+                    // max and sum reductions measured slower than these loops)
+                    var m = -Float.infinity
+                    for j in 0..<T { m = max(m, w[j]) }
+                    for j in 0..<T { w[j] = fastExp(w[j] - m) }
+                    var sum: Float = 0
+                    for j in 0..<T { sum += w[j] }
+                    let inv = 1 / sum
+                    // ctx row, 16 features at a time (two chains: even and odd keys),
+                    // then its dk real ones
+                    var d = 0
+                    while d < dkp {
+                        var even = SIMD16<Float>(), odd = SIMD16<Float>()
+                        var j = 0
+                        while j + 1 < T {
+                            even.addProduct(SIMD16(repeating: w[j]),
+                                            UnsafeRawPointer(vh + j * dkp + d).loadUnaligned(as: SIMD16<Float>.self))
+                            odd.addProduct(SIMD16(repeating: w[j + 1]),
+                                           UnsafeRawPointer(vh + (j + 1) * dkp + d).loadUnaligned(as: SIMD16<Float>.self))
+                            j += 2
+                        }
+                        if j < T {
+                            even.addProduct(SIMD16(repeating: w[j]),
+                                            UnsafeRawPointer(vh + j * dkp + d).loadUnaligned(as: SIMD16<Float>.self))
+                        }
+                        UnsafeMutableRawPointer(row + d).storeBytes(of: (even + odd) * inv, as: SIMD16<Float>.self)
+                        d += 16
+                    }
+                    let ci = cp + off + i * D
+                    for d in 0..<dk { ci[d] = row[d] }
+                }
             }
         }
         return context
