@@ -67,14 +67,21 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
     parallelChunks(rows, chunk: 64) { range in
         for r in range {
             let row = x + r * width
-            var m = -Float.infinity
-            for j in 0..<width { m = max(m, row[j]) }
-            // Exponentials in their own loop (it vectorises), then the sum in order.
-            for j in 0..<width { row[j] = fastExp(row[j] - m) }
-            var s: Float = 0
-            for j in 0..<width { s += row[j] }
-            let inv = 1 / s
+            let inv = exponentiateRow(row, width: width)
             for j in 0..<width { row[j] *= inv }
         }
     }
+}
+
+/// row[j] = exp(row[j] − max(row)) in place; returns 1 / Σ row[j], the factor that
+/// makes the row a softmax. Exponentials in their own loop (it vectorises), then
+/// the sum in order.
+@inline(__always)
+func exponentiateRow(_ row: UnsafeMutablePointer<Float>, width: Int) -> Float {
+    var m = -Float.infinity
+    for j in 0..<width { m = max(m, row[j]) }
+    for j in 0..<width { row[j] = fastExp(row[j] - m) }
+    var s: Float = 0
+    for j in 0..<width { s += row[j] }
+    return 1 / s
 }

@@ -105,14 +105,8 @@ final class ScaledDotProductAttention {
                         UnsafeMutableRawPointer(w + j).storeBytes(of: acc * scale, as: SIMD16<Float>.self)
                         j += 16
                     }
-                    // softmax over the T real keys (as `softmaxRows`; Swift's SIMD
-                    // max and sum reductions measured slower than these loops)
-                    var m = -Float.infinity
-                    for j in 0..<T { m = max(m, w[j]) }
-                    for j in 0..<T { w[j] = fastExp(w[j] - m) }
-                    var sum: Float = 0
-                    for j in 0..<T { sum += w[j] }
-                    let inv = 1 / sum
+                    // softmax over the T real keys, as `softmaxRows`, its 1/Σ applied to ctx
+                    let inv = exponentiateRow(w, width: T)
                     // ctx row, 16 features at a time (two chains: even and odd keys),
                     // then its dk real ones
                     var d = 0
