@@ -74,12 +74,18 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
 }
 
 /// row[j] = exp(row[j] − max(row)) in place; returns 1 / Σ row[j], the factor that
-/// makes the row a softmax. Exponentials in their own loop (it vectorises), then
-/// the sum in order.
+/// makes the row a softmax. The maximum in four independent chains (exact in any
+/// order), the exponentials in their own loop (it vectorises), then the sum in order.
 @inline(__always)
 func exponentiateRow(_ row: UnsafeMutablePointer<Float>, width: Int) -> Float {
-    var m = -Float.infinity
-    for j in 0..<width { m = max(m, row[j]) }
+    var m0 = -Float.infinity, m1 = m0, m2 = m0, m3 = m0
+    var i = 0
+    while i + 4 <= width {
+        m0 = max(m0, row[i]); m1 = max(m1, row[i + 1]); m2 = max(m2, row[i + 2]); m3 = max(m3, row[i + 3])
+        i += 4
+    }
+    while i < width { m0 = max(m0, row[i]); i += 1 }
+    let m = max(max(m0, m1), max(m2, m3))
     for j in 0..<width { row[j] = fastExp(row[j] - m) }
     var s: Float = 0
     for j in 0..<width { s += row[j] }

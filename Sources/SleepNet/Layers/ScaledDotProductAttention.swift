@@ -87,10 +87,8 @@ final class ScaledDotProductAttention {
             for h in 0..<H {
                 let off = b * T * D + h * dk
                 for j in 0..<T {
-                    for d in 0..<dk {
-                        kt[d * Tp + j] = kp[off + j * D + d]
-                        vh[j * dkp + d] = vp[off + j * D + d]
-                    }
+                    for d in 0..<dk { kt[d * Tp + j] = kp[off + j * D + d] }
+                    (vh + j * dkp).update(from: vp + off + j * D, count: dk)
                 }
                 for i in 0..<T {
                     let qi = qp + off + i * D

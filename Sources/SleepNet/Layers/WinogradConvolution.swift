@@ -411,7 +411,11 @@ final class WinogradConvolution {
                 }
             }
             fill(0..<skipLo)
-            fill(skipHi..<rowLength)
+            // Past the input's end the row is zeros (most of the +17 padding): fill
+            // only while k·m + p − padLeft < L, then clear the rest at once.
+            let kInside = min(rowLength, max(skipHi, (max(0, L + padLeft - p) + m - 1) / m))
+            fill(skipHi..<kInside)
+            (dst + kInside).update(repeating: 0, count: rowLength - kInside)
         }
     }
 
