@@ -39,15 +39,22 @@ final class StateWriter: Sendable {
     }
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.states")
-    private let done = Mutex<[Done]>([])
+    private let done = Mutex<(pending: Int, done: [Done])>((0, []))
 
     /// Checks the state (digest, framing, fingerprint, position) and writes it, later.
     func write(_ job: Job) {
+        done.withLock { $0.pending += 1 }
         queue.async { [self] in
             let outcome = Result { try Self.checkAndWrite(job) }
-            done.withLock { $0.append(Done(job: job, outcome: outcome, finished: BusyClock.now())) }
+            done.withLock {
+                $0.pending -= 1
+                $0.done.append(Done(job: job, outcome: outcome, finished: BusyClock.now()))
+            }
         }
     }
+
+    /// Whether a write is queued, running, or done and not yet collected by `finished()`.
+    var isBusy: Bool { done.withLock { $0.pending > 0 || !$0.done.isEmpty } }
 
     /// Removes files, after every write queued before.
     func remove(_ urls: [URL]) {
@@ -56,9 +63,9 @@ final class StateWriter: Sendable {
 
     /// What was written (or refused) since the last call, in order.
     func finished() -> [Done] {
-        done.withLock { jobs in
-            defer { jobs.removeAll() }
-            return jobs
+        done.withLock { state in
+            defer { state.done.removeAll() }
+            return state.done
         }
     }
 
