@@ -19,6 +19,9 @@ import TestSupport
             try FileManager.default.copyItem(at: try TestFixtures.url("cohort/sleepedf/\(name)"),
                                              to: data.appendingPathComponent(name))
         }
+        // SC4001E0 as `Recording.write` writes it, so the test can rewrite it at the same size.
+        let first = data.appendingPathComponent("SC4001E0.npz")
+        try Recording(contentsOf: first).write(to: first)
         Thread.sleep(forTimeInterval: 2 * Self.settle)
         return root
     }
