@@ -28,8 +28,9 @@ public final class CoordinatorRuntime {
     public static let liveness = 3                   // silent intervals before a worker is dead
     public static let maxAttempts = 3                // failures of one fold before the run gives it up
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
-    /// s, longest wait for a message while the journal or state writer has work in flight:
-    /// what they finish is acknowledged on the next turn, not after a quarter second of quiet.
+    /// s, longest wait for a message while the journal writer has results in flight: they
+    /// are acknowledged (and their workers given folds) on the next turn, not after a quarter
+    /// second of quiet. (States are acknowledged with the next message or poll: no one waits.)
     static let busyPollInterval = 0.001
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
@@ -300,8 +301,7 @@ public final class CoordinatorRuntime {
                     break
                 }
             }
-            let writing = journalWriter.isBusy || stateWriter.isBusy
-            let ready = try poller.poll(timeout: writing ? Self.busyPollInterval : Self.pollInterval)
+            let ready = try poller.poll(timeout: journalWriter.isBusy ? Self.busyPollInterval : Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             let drained = ready[0] ? try receiveMessages() : true
             try clock.time(.results) { try collectJournalled(); try collectWrittenStates() }
@@ -348,9 +348,7 @@ public final class CoordinatorRuntime {
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
-                if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
-                    mayBeIdle.insert(message.address)
-                }
+                noteMayBeIdle(message.address)
                 return BusyClock.Kind(message.envelope.body)
             }
         }
@@ -372,9 +370,26 @@ public final class CoordinatorRuntime {
                 continue
             }
             if let error = done.error { throw error }
+            // The fold's states are no longer needed once its result is on disk (not before:
+            // a coordinator killed meanwhile resumes the fold from them).
+            if let run = runIndex[result.runID] {
+                let fold = Int(result.fold)
+                stateWriter.remove([stateStores[run].stateURL(fold), stateStores[run].previousURL(fold)])
+            }
             try router.send(.ack(result), to: token.routingID)
             registry.noteSent(token.address, now: now())
             awaitingAck.remove(token.address)
+            noteMayBeIdle(token.address)
+        }
+    }
+
+    /// Adds the worker to `mayBeIdle` when it is registered, holds no fold, is not busy by
+    /// its own account and has no result waiting for its acknowledgement (it joins once
+    /// acknowledged: a burst of results must not leave hundreds of workers for every turn's
+    /// dispatch to look at).
+    private func noteMayBeIdle(_ address: String) {
+        if let w = registry.workers[address], w.busyWith == nil, queue.fold(of: address) == nil, !awaitingAck.contains(address) {
+            mayBeIdle.insert(address)
         }
     }
 
@@ -625,7 +640,7 @@ public final class CoordinatorRuntime {
                             token: .init(routingID: message.routingID, address: address, result: result))
         awaitingAck.insert(address)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
-        stateWriter.remove(stateStores[run].forget(fold: fold))
+        _ = stateStores[run].forget(fold: fold)   // its files go once the result is on disk (`collectJournalled`)
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)

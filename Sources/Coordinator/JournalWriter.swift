@@ -4,8 +4,9 @@ import Basics
 import Shared
 
 /// Writes fold checkpoints and journal lines off the coordinator loop's thread, in the
-/// order they were queued, and syncs them in groups: whatever was queued while one group
-/// was being written and synced goes out in the next, with one fsync per journal touched.
+/// order they were queued, and syncs them in groups: what was queued while one group was
+/// being written and synced goes out in the next (up to `maxGroup` jobs), with one fsync
+/// per journal touched.
 ///
 /// Why: a result's checkpoint file, its JSON line and the fsync take milliseconds each,
 /// and a thousand workers finishing together would otherwise have the loop do them one
@@ -15,6 +16,10 @@ import Shared
 /// A job that only needs the jobs before it on disk (`barrier`: a duplicate result to
 /// acknowledge again) writes nothing and is finished with their group.
 public final class JournalWriter: Sendable {
+    /// Jobs written before their journals are synced and they are reported done: more per
+    /// fsync saves syncs, but every job of a group waits for the group's last (a burst of a
+    /// thousand results in one group held them all for a quarter second).
+    public static let maxGroup = 16
     /// What to write; `token` comes back with it in `finished()`.
     public enum Entry: Sendable {
         /// A fold's result: its checkpoint (if it carries one) in `checkpointDirectory`, then its line.
@@ -97,8 +102,9 @@ public final class JournalWriter: Sendable {
         while true {
             let group = state.withLock { s -> [Job] in
                 if s.pending.isEmpty { s.draining = false }
-                defer { s.pending.removeAll() }
-                return s.pending
+                let n = min(s.pending.count, Self.maxGroup)
+                defer { s.pending.removeFirst(n) }
+                return Array(s.pending.prefix(n))
             }
             if group.isEmpty { return }
             let finished = Self.writeAndSync(group)

@@ -39,33 +39,28 @@ final class StateWriter: Sendable {
     }
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.states")
-    private let done = Mutex<(pending: Int, done: [Done])>((0, []))
+    private let done = Mutex<[Done]>([])
 
     /// Checks the state (digest, framing, fingerprint, position) and writes it, later.
     func write(_ job: Job) {
-        done.withLock { $0.pending += 1 }
         queue.async { [self] in
             let outcome = Result { try Self.checkAndWrite(job) }
-            done.withLock {
-                $0.pending -= 1
-                $0.done.append(Done(job: job, outcome: outcome, finished: BusyClock.now()))
-            }
+            done.withLock { $0.append(Done(job: job, outcome: outcome, finished: BusyClock.now())) }
         }
     }
 
-    /// Whether a write is queued, running, or done and not yet collected by `finished()`.
-    var isBusy: Bool { done.withLock { $0.pending > 0 || !$0.done.isEmpty } }
-
     /// Removes files, after every write queued before.
     func remove(_ urls: [URL]) {
-        queue.async { for url in urls { try? FileManager.default.removeItem(at: url) } }
+        // unlink(2), not FileManager.removeItem (which looks the file up and walks it as a
+        // possible directory first): a fold's two state files go with every result.
+        queue.async { for url in urls { _ = unlink(url.path) } }
     }
 
     /// What was written (or refused) since the last call, in order.
     func finished() -> [Done] {
-        done.withLock { state in
-            defer { state.done.removeAll() }
-            return state.done
+        done.withLock { jobs in
+            defer { jobs.removeAll() }
+            return jobs
         }
     }
 
