@@ -372,9 +372,11 @@ public final class CoordinatorRuntime {
             if let error = done.error { throw error }
             // The fold's states are no longer needed once its result is on disk (not before:
             // a coordinator killed meanwhile resumes the fold from them).
-            if let run = runIndex[result.runID] {
+            if !done.isBarrier, let run = runIndex[result.runID] {
                 let fold = Int(result.fold)
                 stateWriter.remove([stateStores[run].stateURL(fold), stateStores[run].previousURL(fold)])
+                if let start = firstTaskSent { timing.makespan = now() - start }
+                log("\(describe(firstTask[run] + fold)) done by \(name(of: token.address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
             }
             try router.send(.ack(result), to: token.routingID)
             registry.noteSent(token.address, now: now())
@@ -646,9 +648,7 @@ public final class CoordinatorRuntime {
         deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
-        if let start = firstTaskSent { timing.makespan = now() - start }
         timing.taskSeconds.append(result.trainSeconds)
-        log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
 
     private func workerFailed(_ address: String, task: Int, message: String, ended: String = "failed") {

@@ -40,6 +40,8 @@ public final class JournalWriter: Sendable {
         public let token: Token
         /// nil when written and synced; else why not (the job is not on disk).
         public let error: SleepfoldError?
+        /// A `barrier`: nothing of its own was written.
+        public let isBarrier: Bool
     }
 
     /// What the loop gets back: the routing id and address to acknowledge, and the result.
@@ -142,7 +144,10 @@ public final class JournalWriter: Sendable {
             }
         }
         return group.enumerated().map { i, job in
-            Done(token: job.token, error: errors[i] ?? job.file.flatMap { syncErrors[ObjectIdentifier($0)] })
+            var isBarrier = false
+            if case .barrier = job.entry { isBarrier = true }
+            return Done(token: job.token, error: errors[i] ?? job.file.flatMap { syncErrors[ObjectIdentifier($0)] },
+                        isBarrier: isBarrier)
         }
     }
 }
