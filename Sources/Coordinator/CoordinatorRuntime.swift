@@ -546,8 +546,8 @@ public final class CoordinatorRuntime {
             deadlines.progressed(fold: task, epochSeconds: p.epochSeconds, now: now())
             registry.setProgress(address, p)
             if !view.isInteractive {
-                log(String(format: "%@ epoch %d/%d: loss %.4f, validation macro-F1 %.3f",
-                           describe(task), p.epoch, p.epochs, p.trainLoss, p.validationMacroF1))
+                log("\(describe(task)) epoch \(p.epoch)/\(p.epochs): loss \(LogNumber.fixed(p.trainLoss, places: 4)), " +
+                    "validation macro-F1 \(LogNumber.fixed(p.validationMacroF1, places: 3))")
             }
         case .foldResult(let result):
             try accept(result, from: message)
@@ -755,8 +755,9 @@ public final class CoordinatorRuntime {
                 try router.send(.stateAck(header), to: job.routingID)
                 registry.noteSent(job.address, now: now())
                 if !view.isInteractive || header.nextBatch > 0 {
-                    log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
-                               describe(job.task), saved.position, saved.size, job.received - job.started, done.finished - job.received))
+                    log("\(describe(job.task)): state \(saved.position) saved (\(saved.size) bytes; " +
+                        "received in \(LogNumber.fixed(job.received - job.started, places: 3)) s, " +
+                        "checked and written in \(LogNumber.fixed(done.finished - job.received, places: 3)) s)")
                 }
             case .failure(let error):
                 log("rejected a state of \(describe(job.task)) from \(name(of: job.address)): \(error)")
