@@ -98,7 +98,7 @@ let package = Package(
             "Coordinator", "Shared", "Cohorts", "Recordings", "Evaluation", "Basics", "SleepNet",
         ]),
         .testTarget(name: "StudiesTests", dependencies: [
-            "Studies", "Coordinator", "SleepNet", "Reports", "Evaluation", "Cohorts", "Synthesis", "Shared", "Basics", "TestSupport",
+            "Studies", "Coordinator", "SleepNet", "Reports", "Evaluation", "Cohorts", "Recordings", "Synthesis", "Shared", "Basics", "TestSupport",
         ]),
         // End to end: the real `sleepfold` executable in real processes.
         .testTarget(name: "SleepfoldTests", dependencies: [

@@ -28,9 +28,12 @@ public final class CoordinatorRuntime {
     public static let liveness = 3                   // silent intervals before a worker is dead
     public static let maxAttempts = 3                // failures of one fold before the run gives it up
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
+    /// s, longest wait for a message while the journal writer has results in flight: they
+    /// are acknowledged (and their workers given folds) on the next turn, not after a quarter
+    /// second of quiet. (States are acknowledged with the next message or poll: no one waits.)
+    static let busyPollInterval = 0.001
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
-    static let maxResultsPerTurn = 16                // results journalled before they are synced and acknowledged
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
     static let maxStateBytes: UInt64 = 1 << 30       // bytes, largest fold state accepted
     /// Seconds a stopping coordinator (`requestStop`) waits for its running folds' states:
@@ -152,8 +155,12 @@ public final class CoordinatorRuntime {
     /// account); dispatch drops those it finds busy or gone. So a turn of the loop looks
     /// at the workers that changed, not at all of them.
     private var mayBeIdle = Set<String>()
-    /// Results journalled in this turn of the loop, acknowledged once their journals are synced.
-    private var unacknowledged: [(routingID: [UInt8], result: Sleepfold_FoldResult, run: Int)] = []
+    /// Writes results' checkpoints and journal lines, and ended attempts, off the loop's
+    /// thread; a result is acknowledged once it comes back from there synced.
+    private let journalWriter = JournalWriter()
+    /// Workers whose result is being journalled: no next task before its acknowledgement
+    /// (a worker keeps one unacknowledged result, and would drop the next one's).
+    private var awaitingAck = Set<String>()
     /// Seconds the journals took to read at start.
     private let journalSeconds: Double
 
@@ -227,19 +234,20 @@ public final class CoordinatorRuntime {
                 }
             }
             let reading = BusyClock.now()
-            let journal = try Journal(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
+            // Results are not held (they would grow with the run): read back at the end.
+            let journal = try Journal(url: run.journalURL, runID: run.plan.runID, holdsResults: false) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
             journalSeconds += BusyClock.now() - reading
             for w in journal.warnings { log(w) }
-            for fold in journal.results.keys { done.insert(tasks.count + fold) }
-            for (fold, records) in journal.endedAttempts where journal.results[fold] == nil {
+            for fold in journal.doneFolds { done.insert(tasks.count + fold) }
+            for (fold, records) in journal.endedAttempts where !journal.doneFolds.contains(fold) {
                 let n = records.map { Int($0.attempt) }.max() ?? 0
                 attemptsSoFar[tasks.count + fold] = n
                 endedWork[tasks.count + fold] = (n, records.reduce(0) { $0 + Int($1.batchesTrained) })
             }
             var unfinished: [Int: String] = [:]
-            for fold in run.plan.folds.indices where journal.results[fold] == nil {
+            for fold in run.plan.folds.indices where !journal.doneFolds.contains(fold) {
                 unfinished[fold] = run.plan.stateFingerprint(fold: fold)
             }
             let store = FoldStateStore(directory: run.stateDirectory, folds: unfinished, warn: log)
@@ -259,7 +267,7 @@ public final class CoordinatorRuntime {
         self.firstTask = firstTask
         self.files = files
         self.journals = journals
-        journalledAtStart = journals.reduce(0) { $0 + $1.results.count }
+        journalledAtStart = journals.reduce(0) { $0 + $1.doneFolds.count }
         self.journalSeconds = journalSeconds
         stateStores = stores
         self.endedWork = endedWork
@@ -293,10 +301,10 @@ public final class CoordinatorRuntime {
                     break
                 }
             }
-            let ready = try poller.poll(timeout: Self.pollInterval)
+            let ready = try poller.poll(timeout: journalWriter.isBusy ? Self.busyPollInterval : Self.pollInterval)
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             let drained = ready[0] ? try receiveMessages() : true
-            try clock.time(.results) { try collectWrittenStates() }
+            try clock.time(.results) { try collectJournalled(); try collectWrittenStates() }
             clock.time(.other) { sendHeartbeatsIfDue() }
             // A worker is dead when it is silent, not when its heartbeat waits unread in our
             // own queue: purge only once everything that arrived is read.
@@ -304,6 +312,8 @@ public final class CoordinatorRuntime {
             if stopDeadline == nil { try clock.time(.tasks) { try dispatchToIdleWorkers() } }
             clock.time(.other) { view.update(snapshot()) }
         }
+        journalWriter.waitUntilIdle()
+        try collectJournalled()
         stateWriter.waitUntilIdle()
         try collectWrittenStates()
         if !interrupted {
@@ -311,11 +321,16 @@ public final class CoordinatorRuntime {
         }
         view.finish(snapshot())
         var busy = clock.busy
-        busy.foldsAccepted = journals.reduce(0) { $0 + $1.results.count } - journalledAtStart
+        busy.foldsAccepted = journals.reduce(0) { $0 + $1.doneFolds.count } - journalledAtStart
         var failed = [[Int: String]](repeating: [:], count: runs.count)
         for (task, reason) in queue.givenUp { failed[tasks[task].run][tasks[task].fold] = reason }
-        return Outcome(results: journals.map(\.results), failedFolds: failed, busy: busy, timing: timing,
-                       interrupted: interrupted)
+        // The results, read back from the journals rather than held through the run.
+        let results = try runs.map { run in
+            try Journal.readResults(url: run.journalURL, runID: run.plan.runID) { [plan = run.plan] in
+                try plan.validate($0, checkpoint: false)
+            }
+        }
+        return Outcome(results: results, failedFolds: failed, busy: busy, timing: timing, interrupted: interrupted)
     }
 
     // MARK: - The loop's steps
@@ -326,39 +341,73 @@ public final class CoordinatorRuntime {
     private func receiveMessages() throws -> Bool {
         var drained = false
         for _ in 0..<Self.maxMessagesPerTurn {
-            // A burst of results is synced, acknowledged and followed by new tasks in groups,
-            // not after hundreds of other messages. (Acknowledged before the worker's next task:
-            // a worker that finished that one before the acknowledgement would drop the result.)
-            guard unacknowledged.count < Self.maxResultsPerTurn else { break }
+            // Results on disk are acknowledged, and their workers get their next folds, at
+            // once: not after hundreds of other messages.
+            guard !journalWriter.hasFinished else { break }
             guard let frames = try router.receive(wait: false) else { drained = true; break }
             try clock.time {
                 guard let message = decode(frames) else { return .other }
                 try handle(message)
-                if let w = registry.workers[message.address], w.busyWith == nil, queue.fold(of: message.address) == nil {
-                    mayBeIdle.insert(message.address)
-                }
+                noteMayBeIdle(message.address)
                 return BusyClock.Kind(message.envelope.body)
             }
         }
-        try clock.time(.results) { try acknowledgeResults() }
         return drained
     }
 
-    /// Syncs the journals written in this turn (one fsync each, however many results),
-    /// then acknowledges their results: whatever was acknowledged is on disk.
-    private func acknowledgeResults() throws {
-        guard !unacknowledged.isEmpty else { return }
-        for run in Set(unacknowledged.map(\.run)) { try journals[run].sync() }
-        for a in unacknowledged { try router.send(.ack(a.result), to: a.routingID) }
-        unacknowledged.removeAll(keepingCapacity: true)
+    /// Acknowledges the results the `JournalWriter` has written and synced since the last
+    /// turn (whatever is acknowledged is on disk), in the order they came; their workers
+    /// may have their next folds. A result that could not be written stops the coordinator
+    /// (as a failed write on the loop did): it is not acknowledged, and its worker sends it
+    /// again to the restarted coordinator.
+    private func collectJournalled() throws {
+        for done in journalWriter.finished() {
+            let token = done.token
+            guard let result = token.result else {
+                if let error = done.error {
+                    log("\(token.address) not journalled (\(error)); its work is left out of epochs_trained")
+                }
+                continue
+            }
+            if let error = done.error { throw error }
+            // The fold's states are no longer needed once its result is on disk (not before:
+            // a coordinator killed meanwhile resumes the fold from them).
+            if !done.isBarrier, let run = runIndex[result.runID] {
+                let fold = Int(result.fold)
+                stateWriter.remove([stateStores[run].stateURL(fold), stateStores[run].previousURL(fold)])
+                if let start = firstTaskSent { timing.makespan = now() - start }
+                log("\(describe(firstTask[run] + fold)) done by \(name(of: token.address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
+            }
+            try router.send(.ack(result), to: token.routingID)
+            registry.noteSent(token.address, now: now())
+            awaitingAck.remove(token.address)
+            noteMayBeIdle(token.address)
+        }
     }
 
+    /// Adds the worker to `mayBeIdle` when it is registered, holds no fold, is not busy by
+    /// its own account and has no result waiting for its acknowledgement (it joins once
+    /// acknowledged: a burst of results must not leave hundreds of workers for every turn's
+    /// dispatch to look at).
+    private func noteMayBeIdle(_ address: String) {
+        if let w = registry.workers[address], w.busyWith == nil, queue.fold(of: address) == nil, !awaitingAck.contains(address) {
+            mayBeIdle.insert(address)
+        }
+    }
+
+    /// Heartbeats to the workers we sent nothing else in the last interval (the ZeroMQ
+    /// Guide's rule: any message tells a worker we are alive). A worker hears from us at
+    /// least every two intervals, within its liveness of three.
     private func sendHeartbeatsIfDue() {
-        guard now() >= nextHeartbeat else { return }
-        nextHeartbeat = now() + Self.heartbeatInterval
+        let t = now()
+        guard t >= nextHeartbeat else { return }
+        nextHeartbeat = t + Self.heartbeatInterval
         // One heartbeat serialized for every worker.
         if let frames = try? Wire.frames(.heartbeat()) {
-            for w in registry.workers.values { try? router.send([w.routingID] + frames) }
+            for w in registry.heartbeatsDue(now: t) {
+                try? router.send([w.routingID] + frames)
+                registry.noteSent(w.address, now: t)
+            }
         }
         stopStuckFolds()
     }
@@ -409,7 +458,8 @@ public final class CoordinatorRuntime {
             mayBeIdle.remove(address)
             return
         }
-        guard registry.mayTakeTask(address, now: t), let (task, attempt) = queue.take(for: address) else { return }
+        guard registry.mayTakeTask(address, now: t), !awaitingAck.contains(address),
+              let (task, attempt) = queue.take(for: address) else { return }
         mayBeIdle.remove(address)
         deadlines.started(fold: task, now: t)
         let (run, fold) = tasks[task]
@@ -422,6 +472,7 @@ public final class CoordinatorRuntime {
             from = ", from its state \(saved.position)"
         }
         try router.send(.task(message), to: worker.routingID)
+        registry.noteSent(address, now: t)
         if firstTaskSent == nil { firstTaskSent = t }
         log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
     }
@@ -463,6 +514,7 @@ public final class CoordinatorRuntime {
             try router.send(.welcome(runID: options.welcomeID ?? runs[0].plan.runID,
                                      heartbeatInterval: Self.heartbeatInterval, liveness: Self.liveness),
                             to: message.routingID)
+            registry.noteSent(address, now: now())
             return
         }
         guard registry.touch(address, now: now()) else {
@@ -494,8 +546,8 @@ public final class CoordinatorRuntime {
             deadlines.progressed(fold: task, epochSeconds: p.epochSeconds, now: now())
             registry.setProgress(address, p)
             if !view.isInteractive {
-                log(String(format: "%@ epoch %d/%d: loss %.4f, validation macro-F1 %.3f",
-                           describe(task), p.epoch, p.epochs, p.trainLoss, p.validationMacroF1))
+                log("\(describe(task)) epoch \(p.epoch)/\(p.epochs): loss \(LogNumber.fixed(p.trainLoss, places: 4)), " +
+                    "validation macro-F1 \(LogNumber.fixed(p.validationMacroF1, places: 3))")
             }
         case .foldResult(let result):
             try accept(result, from: message)
@@ -557,10 +609,11 @@ public final class CoordinatorRuntime {
             return
         }
         let fold = Int(result.fold), task = firstTask[run] + fold
-        if journals[run].results[fold] != nil {
+        if journals[run].doneFolds.contains(fold) {
             log("\(describe(task)): duplicate result (attempt \(result.attempt)) ignored")
-            // Acknowledged with this turn's results: it may be journalled in this turn, not yet synced.
-            unacknowledged.append((message.routingID, result, run))
+            // Acknowledged once the first result is on disk: it may still be on its way there.
+            journalWriter.write(.barrier, to: nil, token: .init(routingID: message.routingID, address: address, result: result))
+            awaitingAck.insert(address)
             if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
             registry.setBusy(address, with: nil)
             return
@@ -583,19 +636,19 @@ public final class CoordinatorRuntime {
             let before = max(ended.batches, resumedFrom[task].map { $0.epochsCompleted * perEpoch + $0.nextBatch } ?? 0)
             entry.epochsTrained = Double(before + Int(result.batchesTrained)) / Double(perEpoch)
         }
-        // Written now, synced and acknowledged at the end of this turn (`acknowledgeResults`).
-        try journals[run].record(entry, checkpointDirectory: runs[run].checkpointDirectory, sync: false)
+        // Written and synced by the journal writer, acknowledged when it is done (`collectJournalled`).
+        journals[run].noteWritten(entry)
+        journalWriter.write(.result(entry, checkpointDirectory: runs[run].checkpointDirectory), to: journals[run].file,
+                            token: .init(routingID: message.routingID, address: address, result: result))
+        awaitingAck.insert(address)
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
-        stateWriter.remove(stateStores[run].forget(fold: fold))
+        _ = stateStores[run].forget(fold: fold)   // its files go once the result is on disk (`collectJournalled`)
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)
         registry.setProgress(address, nil)
         registry.setBusy(address, with: nil)
-        unacknowledged.append((message.routingID, result, run))
-        if let start = firstTaskSent { timing.makespan = now() - start }
         timing.taskSeconds.append(result.trainSeconds)
-        log("\(describe(task)) done by \(name(of: address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
     }
 
     private func workerFailed(_ address: String, task: Int, message: String, ended: String = "failed") {
@@ -700,9 +753,11 @@ public final class CoordinatorRuntime {
                     noteWork(job.task, batches: header.batchesTrained, perEpoch: header.batchesPerEpoch)
                 }
                 try router.send(.stateAck(header), to: job.routingID)
+                registry.noteSent(job.address, now: now())
                 if !view.isInteractive || header.nextBatch > 0 {
-                    log(String(format: "%@: state %@ saved (%d bytes; received in %.3f s, checked and written in %.3f s)",
-                               describe(job.task), saved.position, saved.size, job.received - job.started, done.finished - job.received))
+                    log("\(describe(job.task)): state \(saved.position) saved (\(saved.size) bytes; " +
+                        "received in \(LogNumber.fixed(job.received - job.started, places: 3)) s, " +
+                        "checked and written in \(LogNumber.fixed(done.finished - job.received, places: 3)) s)")
                 }
             case .failure(let error):
                 log("rejected a state of \(describe(job.task)) from \(name(of: job.address)): \(error)")
@@ -730,11 +785,10 @@ public final class CoordinatorRuntime {
             $0.batchesPerEpoch = UInt32(work.perEpoch)
             $0.ended = ended
         }
-        do {
-            try journals[run].append(record)
-        } catch {
-            log("\(describe(task)): attempt \(attempt) not journalled (\(error)); its work is left out of epochs_trained")
-        }
+        // Written by the journal writer, after the lines queued before it.
+        journals[run].noteWritten(record)
+        journalWriter.write(.attempt(record), to: journals[run].file,
+                            token: .init(routingID: [], address: "\(describe(task)) attempt \(attempt)", result: nil))
         let before = endedWork[task] ?? (0, 0)
         endedWork[task] = (max(before.attempts, attempt), before.batches + work.batches)
         clearAttempt(task)

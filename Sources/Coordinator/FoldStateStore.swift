@@ -90,10 +90,10 @@ public final class FoldStateStore {
     public func stateURL(_ fold: Int) -> URL { Self.stateURL(fold, in: directory) }
     public func previousURL(_ fold: Int) -> URL { Self.previousURL(fold, in: directory) }
     public static func stateURL(_ fold: Int, in directory: URL) -> URL {
-        directory.appendingPathComponent(String(format: "fold-%02d.state", fold))
+        directory.appendingPathComponent("fold-\(LogNumber.twoDigits(fold)).state")
     }
     public static func previousURL(_ fold: Int, in directory: URL) -> URL {
-        directory.appendingPathComponent(String(format: "fold-%02d.state.prev", fold))
+        directory.appendingPathComponent("fold-\(LogNumber.twoDigits(fold)).state.prev")
     }
 
     /// `write` and `noteSaved` in one step, for a caller that owns the store's thread.

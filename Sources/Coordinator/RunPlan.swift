@@ -151,9 +151,20 @@ public struct RunPlan: Sendable {
         }
 
         // Each fold: its sets filled, subject-wise disjoint, together every recording;
-        // a recording described alike in every fold.
-        var testedIn: [String: [Int]] = [:]
-        var described: [String: Sleepfold_RecordingRef] = [:]
+        // a recording described alike in every fold. Recordings and subjects are numbered
+        // when first met, and each fold marks them in arrays (stamped with the fold): a
+        // study's plans list hundreds of thousands of recordings, too many for dictionaries
+        // of strings made afresh for each fold.
+        var position: [String: Int] = [:], subjectPosition: [String: Int] = [:]
+        var described: [Sleepfold_RecordingRef] = [], served: [Bool] = [], subjectOf: [Int] = []
+        var recordingRole: [(fold: Int, role: Int)] = [], subjectRole: [(fold: Int, role: Int)] = []
+        var testedIn: [[Int]] = []
+        func subject(_ id: String) -> Int {
+            if let s = subjectPosition[id] { return s }
+            subjectPosition[id] = subjectRole.count
+            subjectRole.append((-1, 0))
+            return subjectRole.count - 1
+        }
         for (k, fold) in folds.enumerated() {
             let sets = [("train", fold.train), ("validation", fold.validation), ("test", fold.test)]
             for (name, refs) in sets where refs.isEmpty {
@@ -161,38 +172,55 @@ public struct RunPlan: Sendable {
                 problem("folds[\(k)].\(name)", found: "no recording",
                         expected: name == "validation" ? "at least one with selection \"\(selection)\"" : "at least one")
             }
-            var roleOfSubject: [String: String] = [:], roleOfRecording: [String: String] = [:]
-            for (name, refs) in sets {
+            var inFold = 0, allServed = true
+            for (role, (name, refs)) in sets.enumerated() {
                 for ref in refs {
-                    if let other = roleOfRecording.updateValue(name, forKey: ref.id) {
-                        problem("folds[\(k)]", found: "recording \(ref.id) in \(other) and \(name)",
-                                expected: "each recording in one of train, validation and test")
-                    } else if let other = roleOfSubject[ref.subject], other != name {
-                        problem("folds[\(k)]", found: "subject \(ref.subject) in \(other) and \(name)",
-                                expected: "all of a subject's recordings in one of train, validation and test")
-                    }
-                    roleOfSubject[ref.subject] = roleOfSubject[ref.subject] ?? name
-                    if let first = described[ref.id] {
-                        if first != ref {
+                    let p: Int, s: Int
+                    if let known = position[ref.id] {
+                        p = known
+                        if described[p] == ref {
+                            s = subjectOf[p]
+                        } else {
                             problem("folds[\(k)]", found: "recording \(ref.id) described otherwise than in an earlier fold",
                                     expected: "one subject, hash, size and file name per recording")
+                            s = subject(ref.subject)
                         }
                     } else {
-                        described[ref.id] = ref
+                        p = described.count
+                        s = subject(ref.subject)
+                        position[ref.id] = p
+                        described.append(ref)
+                        served.append(files[ref.id] != nil)
+                        subjectOf.append(s)
+                        recordingRole.append((-1, 0))
+                        testedIn.append([])
                         check(ref)
                     }
+                    if recordingRole[p].fold == k {
+                        problem("folds[\(k)]", found: "recording \(ref.id) in \(sets[recordingRole[p].role].0) and \(name)",
+                                expected: "each recording in one of train, validation and test")
+                    } else {
+                        recordingRole[p] = (k, role)
+                        inFold += 1
+                        allServed = allServed && served[p]
+                        if subjectRole[s].fold == k, subjectRole[s].role != role {
+                            problem("folds[\(k)]", found: "subject \(ref.subject) in \(sets[subjectRole[s].role].0) and \(name)",
+                                    expected: "all of a subject's recordings in one of train, validation and test")
+                        }
+                    }
+                    if subjectRole[s].fold != k { subjectRole[s] = (k, role) }
+                    if role == 2 { testedIn[p].append(k) }
                 }
             }
-            if roleOfRecording.count != files.count || !roleOfRecording.keys.allSatisfy({ files[$0] != nil }) {
-                problem("folds[\(k)]", found: "\(roleOfRecording.count) recordings in train, validation and test",
+            if inFold != files.count || !allServed {
+                problem("folds[\(k)]", found: "\(inFold) recordings in train, validation and test",
                         expected: "the run's \(files.count) recordings, each in one of them")
             }
-            for ref in fold.test { testedIn[ref.id, default: []].append(k) }
         }
 
         // Folds against recordings: each served recording tested exactly once.
         for id in files.keys.sorted() {
-            let tested = testedIn[id] ?? []
+            let tested = position[id].map { testedIn[$0] } ?? []
             if tested.count != 1 {
                 problem("folds", in: files[id]!.path,
                         found: tested.isEmpty ? "recording \(id) tested in no fold"

@@ -20,12 +20,14 @@ public struct RunSetup: Sendable {
 
     /// - Parameters:
     ///   - cohort: scanned with content hashes (`computeHashes: true`).
+    ///   - foldPlanJSON: `foldPlan.jsonData()`, when the caller has it already (a study's runs
+    ///     share one fold plan per seed and selection, and encoding it is slow).
     ///   - cost: a fold's expected work from its epoch counts (training; validation + test,
     ///     which are scored every epoch), for the queue's longest-first order. By default
     ///     its training epochs; a study weighs them by its arms' FLOPs (`Studies.TaskCost`).
     /// - Throws: `SleepfoldError` (`.invalidRunPlan`) when the run breaks a rule of
     ///   `RunPlan`, e.g. a recording without a content hash or a fold without test recordings.
-    public init(cohort: Cohort, foldPlan: FoldPlan, foldPlanKind: FoldPlanKind, configJSON: String,
+    public init(cohort: Cohort, foldPlan: FoldPlan, foldPlanJSON: Data? = nil, foldPlanKind: FoldPlanKind, configJSON: String,
                 seed: UInt64, selection: SelectionMode, epochs: Int,
                 cost: (_ trainEpochs: Int, _ evaluatedEpochs: Int) -> Int = { train, _ in train }) throws {
         self.cohort = cohort
@@ -52,18 +54,22 @@ public struct RunSetup: Sendable {
             epochCounts[r.id] = r.epochCount
             idHasher.update(Array("\(r.id) \(r.subject) \(hash)\n".utf8))
         }
-        idHasher.update(Array(foldPlan.jsonData()))
+        idHasher.update(Array(foldPlanJSON ?? foldPlan.jsonData()))
         idHasher.update(Array("\n\(configJSON)\n\(seed) \(selection.rawValue) \(epochs)".utf8))
         let runID = String(idHasher.hexDigest().prefix(16))
 
-        // Each subject's recordings in cohort order (as `cohort.recordings(ofSubject:)`), found
-        // once: a scan per subject and fold cost seconds for a study of 10,000 tasks.
+        // Each subject's recordings in cohort order (as `cohort.recordings(ofSubject:)`) and
+        // epochs, found once: a scan per subject and fold cost seconds for a study of 10,000 tasks.
         let bySubject = Dictionary(grouping: cohort.recordings, by: \.subject)
+        let refsBySubject = bySubject.mapValues { $0.map { refs[$0.id]! } }
+        let epochsBySubject = bySubject.mapValues { $0.reduce(0) { $0 + $1.epochCount } }
         func refsOf(_ subjects: [String]) -> [Sleepfold_RecordingRef] {
-            subjects.flatMap { bySubject[$0] ?? [] }.map { refs[$0.id]! }
+            var list: [Sleepfold_RecordingRef] = []
+            for subject in subjects { list += refsBySubject[subject] ?? [] }
+            return list
         }
         func epochCount(_ subjects: [String]) -> Int {
-            subjects.flatMap { bySubject[$0] ?? [] }.reduce(0) { $0 + $1.epochCount }
+            subjects.reduce(0) { $0 + (epochsBySubject[$1] ?? 0) }
         }
         let folds = foldPlan.folds.map { fold in
             let train = refsOf(fold.train), validation = refsOf(fold.validation), test = refsOf(fold.test)

@@ -51,7 +51,9 @@ final class StateWriter: Sendable {
 
     /// Removes files, after every write queued before.
     func remove(_ urls: [URL]) {
-        queue.async { for url in urls { try? FileManager.default.removeItem(at: url) } }
+        // unlink(2), not FileManager.removeItem (which looks the file up and walks it as a
+        // possible directory first): a fold's two state files go with every result.
+        queue.async { for url in urls { _ = unlink(url.path) } }
     }
 
     /// What was written (or refused) since the last call, in order.

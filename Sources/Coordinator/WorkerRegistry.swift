@@ -18,6 +18,8 @@ public struct WorkerRegistry: Sendable {
         public var busyWith: Int?
         /// No task before this time (s): it refused one lately.
         public var noTaskBefore: Double = 0
+        /// When we last sent it anything (s): its welcome at first.
+        public var lastSent: Double = 0
     }
 
     public let heartbeatInterval: Double   // s
@@ -49,7 +51,7 @@ public struct WorkerRegistry: Sendable {
     public mutating func register(routingID: [UInt8], hello: Sleepfold_Hello, now: Double) -> Worker {
         let address = Self.address(of: routingID)
         let worker = Worker(address: address, routingID: routingID, hello: hello,
-                            expiry: now + heartbeatInterval * Double(liveness), progress: nil, busyWith: nil)
+                            expiry: now + heartbeatInterval * Double(liveness), progress: nil, busyWith: nil, lastSent: now)
         workers[address] = worker
         earliestExpiry = min(earliestExpiry, worker.expiry)
         return worker
@@ -70,6 +72,18 @@ public struct WorkerRegistry: Sendable {
     /// Records what a worker's heartbeat says it trains (nil when idle).
     public mutating func setBusy(_ address: String, with fold: Int?) {
         workers[address]?.busyWith = fold
+    }
+
+    /// We sent the worker a message at `now` (s): it needs no heartbeat for an interval.
+    public mutating func noteSent(_ address: String, now: Double) {
+        workers[address]?.lastSent = now
+    }
+
+    /// The workers to send a heartbeat at `now` (s), in no particular order: those we sent
+    /// nothing for a whole interval (any message tells a worker we are alive; the ZeroMQ
+    /// Guide's rule). Called once per interval, a worker hears from us at least every two.
+    public func heartbeatsDue(now: Double) -> [Worker] {
+        workers.values.filter { now - $0.lastSent >= heartbeatInterval }
     }
 
     /// Sends no task to the worker before `time` (s), e.g. after it refused one.

@@ -51,15 +51,24 @@ public struct StudyPlan: Sendable {
         self.costs = costs
         var runs: [StudyRun] = []
         let selections: [SelectionMode] = file.paperProtocol ? [.validation, .testOracle] : [.validation]
+        // The fold plans (and their JSON, part of each run id) depend on the seed and the
+        // selection only: made once for all arms, not once per run.
+        var foldPlans: [String: (plan: FoldPlan, json: Data)] = [:]
+        let subjects = cohort.subjects
+        for seed in file.seeds {
+            for selection in selections where foldPlans["\(seed) \(selection.rawValue)"] == nil {
+                let plan = try FoldPlan(subjects: subjects, folds: file.folds, kind: file.foldPlan, seed: seed, selection: selection)
+                foldPlans["\(seed) \(selection.rawValue)"] = (plan, plan.jsonData())
+            }
+        }
         for (a, arm) in file.arms.enumerated() {
             let experiment = experiments[a], cost = costs[a]
             let json = try experiment.canonicalJSON()
             for seed in file.seeds {
                 for selection in selections {
-                    let foldPlan = try FoldPlan(subjects: cohort.subjects, folds: file.folds, kind: file.foldPlan,
-                                                seed: seed, selection: selection)
+                    let foldPlan = foldPlans["\(seed) \(selection.rawValue)"]!
                     let setup = try RunSetup(
-                        cohort: cohort, foldPlan: foldPlan, foldPlanKind: file.foldPlan, configJSON: json,
+                        cohort: cohort, foldPlan: foldPlan.plan, foldPlanJSON: foldPlan.json, foldPlanKind: file.foldPlan, configJSON: json,
                         seed: seed, selection: selection, epochs: experiment.training.epochs) { train, evaluated in
                             TaskCost.megaFLOPs(epochs: experiment.training.epochs, trainSamples: train,
                                                evaluatedSamples: evaluated, model: cost)

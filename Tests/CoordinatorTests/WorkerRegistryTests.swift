@@ -1,6 +1,7 @@
 import Testing
 import Coordinator
 import Shared
+import Basics
 
 @Suite struct WorkerRegistryTests {
     @Test func silentWorkersExpireAfterLivenessIntervals() {
@@ -53,5 +54,54 @@ import Shared
         #expect(r.purgeExpired(now: 9).isEmpty)
         #expect(r.purgeExpired(now: 11.1).map(\.address) == ["0c"])
         #expect(r.workers.isEmpty)
+    }
+
+    /// Heartbeats only to workers we sent nothing for an interval (the Guide's rule).
+    @Test func heartbeatsGoOnlyToWorkersThatHeardNothingForAnInterval() {
+        var r = WorkerRegistry(heartbeatInterval: 1.0, liveness: 3)
+        _ = r.register(routingID: [0x01], hello: Sleepfold_Hello(), now: 0)     // welcomed at 0
+        _ = r.register(routingID: [0x02], hello: Sleepfold_Hello(), now: 0.5)   // at 0.5
+        #expect(r.heartbeatsDue(now: 0.9).isEmpty)
+        #expect(r.heartbeatsDue(now: 1).map(\.address) == ["01"])
+        r.noteSent("01", now: 1)                                                 // its heartbeat
+        r.noteSent("02", now: 1.2)                                               // a task
+        #expect(r.heartbeatsDue(now: 2).map(\.address) == ["01"])
+        #expect(r.heartbeatsDue(now: 2.2).map(\.address).sorted() == ["01", "02"])
+        r.noteSent("03", now: 2)                                                 // unknown: nothing happens
+        #expect(r.workers.count == 2)
+    }
+
+    /// Driven as the coordinator drives it (a heartbeat turn every interval, other messages
+    /// at random times), no worker goes two intervals without a message: within its liveness.
+    @Test(arguments: [1, 2, 3])
+    func withHeartbeatsSuppressedAWorkerStillHearsFromUsEveryTwoIntervals(seed: UInt64) {
+        var r = WorkerRegistry(heartbeatInterval: 1.0, liveness: 3)
+        var generator = SeededGenerator(seed: seed)
+        let addresses = (0..<20).map { r.register(routingID: [UInt8($0)], hello: Sleepfold_Hello(), now: 0).address }
+        var lastHeard = Dictionary(uniqueKeysWithValues: addresses.map { ($0, 0.0) })
+        var longestSilence = 0.0
+        var t = 0.0, nextTurn = 1.0
+        while t < 200 {
+            t += Double.random(in: 0..<1, using: &generator) * 0.3
+            if t >= nextTurn {
+                // The turn runs a little late, as a busy loop's would.
+                let turn = t
+                nextTurn = turn + 1
+                for w in r.heartbeatsDue(now: turn) {
+                    longestSilence = max(longestSilence, turn - lastHeard[w.address]!)
+                    r.noteSent(w.address, now: turn)
+                    lastHeard[w.address] = turn
+                }
+            }
+            if Double.random(in: 0..<1, using: &generator) < 0.3 {   // a task, an acknowledgement
+                let a = addresses[Int(Double.random(in: 0..<1, using: &generator) * Double(addresses.count))]
+                longestSilence = max(longestSilence, t - lastHeard[a]!)
+                r.noteSent(a, now: t)
+                lastHeard[a] = t
+            }
+        }
+        for a in addresses { longestSilence = max(longestSilence, t - lastHeard[a]!) }
+        #expect(longestSilence > 1)            // some heartbeats were left out
+        #expect(longestSilence < 2 + 0.3)      // two intervals, and the last turn's lateness
     }
 }

@@ -135,13 +135,17 @@ struct StudyCommand: ParsableCommand {
                                  found: "a model of \(experiments[i].model.inputSamples) input samples (\(study.arms[i].config.path))",
                                  expected: "\(samples), as arm \(study.arms[0].name)'s: every arm reads the same recordings")
         }
-        let cohort = try Cohort.scan(study.data, expectedSampleRate: Double(samples) / Preparation.epochSeconds, computeHashes: true)
+        // Files unchanged since the last start of this study are not read and hashed again.
+        let scan = try CohortScanCache.scan(study.data, expectedSampleRate: Double(samples) / Preparation.epochSeconds,
+                                            cacheFile: layout.directory.appendingPathComponent(CohortScanCache.fileName))
+        let cohort = scan.cohort
         let costs = try experiments.map { try ModelCost.measure($0.model) }
         let plan = try StudyPlan(file: study, cohort: cohort, experiments: experiments, costs: costs, layout: layout)
         let tasks = plan.runs.reduce(0) { $0 + $1.setup.plan.folds.count }
         log("study \(study.name) (\(plan.studyID)): \(study.arms.count) arms × \(study.seeds.count) seeds" +
             (study.paperProtocol ? " × (validation, paper)" : "") + " = \(plan.runs.count) runs, \(tasks) tasks; " +
-            "\(cohort.recordings.count) recordings of \(cohort.subjects.count) subjects, \(study.folds) folds")
+            "\(cohort.recordings.count) recordings of \(cohort.subjects.count) subjects (\(scan.rescanned.count) read and hashed, " +
+            "the others unchanged since the last start), \(study.folds) folds")
         for (arm, (experiment, cost)) in zip(study.arms, zip(experiments, costs)) {
             log(String(format: "arm %@: %@, %d epochs, batch %d, %d parameters, %.1f MFLOP/sample training, %.1f evaluation",
                        arm.name, experiment.name, experiment.training.epochs, experiment.training.batchSize,

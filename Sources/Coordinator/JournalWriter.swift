@@ -1,0 +1,153 @@
+import Foundation
+import Synchronization
+import Basics
+import Shared
+
+/// Writes fold checkpoints and journal lines off the coordinator loop's thread, in the
+/// order they were queued, and syncs them in groups: what was queued while one group was
+/// being written and synced goes out in the next (up to `maxGroup` jobs), with one fsync
+/// per journal touched.
+///
+/// Why: a result's checkpoint file, its JSON line and the fsync take milliseconds each,
+/// and a thousand workers finishing together would otherwise have the loop do them one
+/// after another while heartbeats, states and the next tasks wait. The loop queues a
+/// result (`write`), goes on reading messages, and collects each turn what is on disk
+/// (`finished()`): only those are acknowledged, so an acknowledged result is on disk.
+/// A job that only needs the jobs before it on disk (`barrier`: a duplicate result to
+/// acknowledge again) writes nothing and is finished with their group.
+public final class JournalWriter: Sendable {
+    /// Jobs written before their journals are synced and they are reported done: more per
+    /// fsync saves syncs, but every job of a group waits for the group's last (a burst of a
+    /// thousand results in one group held them all for a quarter second).
+    public static let maxGroup = 16
+    /// What to write; `token` comes back with it in `finished()`.
+    public enum Entry: Sendable {
+        /// A fold's result: its checkpoint (if it carries one) in `checkpointDirectory`, then its line.
+        case result(Sleepfold_FoldResult, checkpointDirectory: URL)
+        /// An attempt that ended without a result.
+        case attempt(Sleepfold_AttemptRecord)
+        /// Nothing: finished once everything queued before it is on disk.
+        case barrier
+    }
+
+    struct Job: Sendable {
+        let file: JournalFile?
+        let entry: Entry
+        let token: Token
+    }
+
+    public struct Done: Sendable {
+        public let token: Token
+        /// nil when written and synced; else why not (the job is not on disk).
+        public let error: SleepfoldError?
+        /// A `barrier`: nothing of its own was written.
+        public let isBarrier: Bool
+    }
+
+    /// What the loop gets back: the routing id and address to acknowledge, and the result.
+    public struct Token: Sendable {
+        public let routingID: [UInt8]
+        public let address: String
+        /// The result as received (what the acknowledgement names); nil for an attempt record.
+        public let result: Sleepfold_FoldResult?
+
+        public init(routingID: [UInt8], address: String, result: Sleepfold_FoldResult?) {
+            self.routingID = routingID
+            self.address = address
+            self.result = result
+        }
+    }
+
+    public init() {}
+
+    private let queue = DispatchQueue(label: "sleepfold.coordinator.journal")
+    private let state = Mutex(State())
+
+    private struct State: Sendable {
+        var pending: [Job] = []
+        /// A drain is queued or running: it takes `pending` until it finds it empty.
+        var draining = false
+        var done: [Done] = []
+    }
+
+    /// Queues `entry` for `file`; it comes back in `finished()` once on disk (or refused).
+    public func write(_ entry: Entry, to file: JournalFile?, token: Token) {
+        let start = state.withLock { s -> Bool in
+            s.pending.append(Job(file: file, entry: entry, token: token))
+            defer { s.draining = true }
+            return !s.draining
+        }
+        if start { queue.async { [self] in drain() } }
+    }
+
+    /// Whether anything is finished and waiting for `finished()` (cheap: the loop asks after each message).
+    public var hasFinished: Bool { state.withLock { !$0.done.isEmpty } }
+
+    /// Whether a job is queued, being written, or done and not yet collected by `finished()`.
+    public var isBusy: Bool { state.withLock { $0.draining || !$0.done.isEmpty } }
+
+    /// What was written and synced (or refused) since the last call, in queue order.
+    public func finished() -> [Done] {
+        state.withLock { s in
+            defer { s.done.removeAll() }
+            return s.done
+        }
+    }
+
+    /// Waits until everything queued so far is written and synced.
+    public func waitUntilIdle() {
+        while state.withLock({ $0.draining }) { queue.sync {} }
+    }
+
+    /// Writes groups until nothing is pending: each group's lines, then one fsync per file.
+    private func drain() {
+        while true {
+            let group = state.withLock { s -> [Job] in
+                if s.pending.isEmpty { s.draining = false }
+                let n = min(s.pending.count, Self.maxGroup)
+                defer { s.pending.removeFirst(n) }
+                return Array(s.pending.prefix(n))
+            }
+            if group.isEmpty { return }
+            let finished = Self.writeAndSync(group)
+            state.withLock { $0.done += finished }
+        }
+    }
+
+    /// Writes `group` in order and syncs every file it touched. A job whose write fails is
+    /// refused; when a file's fsync fails, every job of the group on that file is.
+    static func writeAndSync(_ group: [Job]) -> [Done] {
+        var errors = [SleepfoldError?](repeating: nil, count: group.count)
+        var files: [ObjectIdentifier: JournalFile] = [:]
+        for (i, job) in group.enumerated() {
+            guard let file = job.file else { continue }
+            do {
+                switch job.entry {
+                case .result(let result, let directory):
+                    // Checkpoint first: every fold the journal lists has its checkpoint on disk.
+                    let (entry, _) = try Journal.writeCheckpoint(of: result, in: directory)
+                    try file.write(Journal.line(entry))
+                case .attempt(let record):
+                    try file.write(Journal.line(record))
+                case .barrier:
+                    break
+                }
+                files[ObjectIdentifier(file)] = file
+            } catch {
+                errors[i] = error as? SleepfoldError ?? SleepfoldError(.io, file: file.url.path, "\(error)")
+            }
+        }
+        var syncErrors: [ObjectIdentifier: SleepfoldError] = [:]
+        for (id, file) in files {
+            do { try file.sync() } catch {
+                syncErrors[id] = error as? SleepfoldError ?? SleepfoldError(.io, file: file.url.path, "\(error)")
+            }
+        }
+        return group.enumerated().map { i, job in
+            var isBarrier = false
+            if case .barrier = job.entry { isBarrier = true }
+            return Done(token: job.token, error: errors[i] ?? job.file.flatMap { syncErrors[ObjectIdentifier($0)] },
+                        isBarrier: isBarrier)
+        }
+    }
+}
