@@ -25,25 +25,8 @@ extension ReportSVG {
         func y(_ stage: Stage) -> Double { top + pad + level * Double(hypnogramOrder.firstIndex(of: stage) ?? 0) }
 
         var svg = "<svg class=\"hypnogram-plot\" viewBox=\"0 0 \(Int(nightWidth)) \(Int(height))\" role=\"img\">"
-        svg += "<rect x=\"\(T.coordinate(nightLeft))\" y=\"\(T.coordinate(top))\" width=\"\(T.coordinate(plotWidth))\" height=\"\(T.coordinate(panelHeight))\" fill=\"none\" stroke=\"#d0d5dd\"/>"
-        for stage in hypnogramOrder {
-            svg += "<line x1=\"\(T.coordinate(nightLeft))\" x2=\"\(T.coordinate(nightLeft + plotWidth))\" y1=\"\(T.coordinate(y(stage)))\" y2=\"\(T.coordinate(y(stage)))\" stroke=\"#eef0f3\"/>"
-            svg += "<text x=\"\(T.coordinate(nightLeft - 4))\" y=\"\(T.coordinate(y(stage) + 3))\" text-anchor=\"end\" class=\"stage-label\">\(stage.name)</text>"
-        }
-        svg += "<text x=\"2\" y=\"\(T.coordinate(top + panelHeight / 2 + 4))\" class=\"panel-label\">predicted</text>"
-        let stageRuns = runs(stages.map { Optional($0) })
-        var path = "", previousEnd = -1
-        for run in stageRuns {
-            path += run.start == previousEnd ? "V\(T.coordinate(y(run.stage)))" : "M\(T.coordinate(x(run.start))),\(T.coordinate(y(run.stage)))"
-            path += "H\(T.coordinate(x(run.end)))"
-            previousEnd = run.end
-        }
-        if !path.isEmpty {
-            svg += "<path class=\"steps-predicted\" d=\"\(path)\" fill=\"none\" stroke=\"#1d2939\" stroke-width=\"1\"/>"
-        }
-        for run in stageRuns where run.stage == .rem {
-            svg += "<line x1=\"\(T.coordinate(x(run.start)))\" x2=\"\(T.coordinate(max(x(run.end), x(run.start) + 0.8)))\" y1=\"\(T.coordinate(y(.rem)))\" y2=\"\(T.coordinate(y(.rem)))\" stroke=\"\(remColour)\" stroke-width=\"4\"/>"
-        }
+        svg += hypnogramPanel(name: "predicted", stages: stages.map { Optional($0) }, left: nightLeft, top: top,
+                              width: plotWidth, height: panelHeight, x: x, y: y)
         return svg + timeAxis(epochs: n, top: axisTop) + "</svg>"
     }
 

@@ -62,28 +62,8 @@ enum ReportSVG {
             func y(_ stage: Stage) -> Double {
                 top + panelPad + level * Double(hypnogramOrder.firstIndex(of: stage) ?? 0)
             }
-            svg += "<rect x=\"\(T.coordinate(left))\" y=\"\(T.coordinate(top))\" width=\"\(T.coordinate(plotWidth))\" height=\"\(T.coordinate(panelHeight))\" fill=\"none\" stroke=\"#d0d5dd\"/>"
-            for stage in hypnogramOrder {
-                svg += "<line x1=\"\(T.coordinate(left))\" x2=\"\(T.coordinate(left + plotWidth))\" y1=\"\(T.coordinate(y(stage)))\" y2=\"\(T.coordinate(y(stage)))\" stroke=\"#eef0f3\"/>"
-                svg += "<text x=\"\(T.coordinate(left - 4))\" y=\"\(T.coordinate(y(stage) + 3))\" text-anchor=\"end\" class=\"stage-label\">\(stage.name)</text>"
-            }
-            svg += "<text x=\"2\" y=\"\(T.coordinate(top + panelHeight / 2 + 4))\" class=\"panel-label\">\(name)</text>"
-
-            // Step plot: a horizontal segment per run of one stage, vertical joins
-            // between adjacent runs, a gap where epochs are missing.
-            let stageRuns = Self.runs(stages)
-            var path = "", previousEnd = -1
-            for run in stageRuns {
-                path += run.start == previousEnd ? "V\(T.coordinate(y(run.stage)))" : "M\(T.coordinate(x(run.start))),\(T.coordinate(y(run.stage)))"
-                path += "H\(T.coordinate(x(run.end)))"
-                previousEnd = run.end
-            }
-            if !path.isEmpty {
-                svg += "<path class=\"steps-\(name)\" d=\"\(path)\" fill=\"none\" stroke=\"#1d2939\" stroke-width=\"1\"/>"
-            }
-            for run in stageRuns where run.stage == .rem {
-                svg += "<line x1=\"\(T.coordinate(x(run.start)))\" x2=\"\(T.coordinate(max(x(run.end), x(run.start) + 0.8)))\" y1=\"\(T.coordinate(y(.rem)))\" y2=\"\(T.coordinate(y(.rem)))\" stroke=\"\(remColour)\" stroke-width=\"4\"/>"
-            }
+            svg += hypnogramPanel(name: name, stages: stages, left: left, top: top, width: plotWidth,
+                                  height: panelHeight, x: x, y: y)
         }
         svg += "<text x=\"2\" y=\"\(T.coordinate(stripTop + stripHeight))\" class=\"panel-label\">differ</text>"
         svg += "<rect x=\"\(T.coordinate(left))\" y=\"\(T.coordinate(stripTop))\" width=\"\(T.coordinate(plotWidth))\" height=\"\(T.coordinate(stripHeight))\" fill=\"none\" stroke=\"#d0d5dd\"/>"
@@ -113,6 +93,36 @@ enum ReportSVG {
             predicted[p.epoch] = p.predicted
         }
         return (truth, predicted)
+    }
+
+    /// One labelled hypnogram panel: its frame, a grid line and label per stage, the
+    /// step plot (a horizontal segment per run of one stage, vertical joins between
+    /// adjacent runs, a gap where epochs are missing; class `steps-NAME`) and REM as
+    /// thick bars. `x` maps an epoch to its left edge, `y` a stage to its line.
+    static func hypnogramPanel(name: String, stages: [Stage?], left: Double, top: Double, width plotWidth: Double,
+                               height panelHeight: Double, x: (Int) -> Double, y: (Stage) -> Double) -> String {
+        var svg = ""
+        svg += "<rect x=\"\(T.coordinate(left))\" y=\"\(T.coordinate(top))\" width=\"\(T.coordinate(plotWidth))\" height=\"\(T.coordinate(panelHeight))\" fill=\"none\" stroke=\"#d0d5dd\"/>"
+        for stage in hypnogramOrder {
+            svg += "<line x1=\"\(T.coordinate(left))\" x2=\"\(T.coordinate(left + plotWidth))\" y1=\"\(T.coordinate(y(stage)))\" y2=\"\(T.coordinate(y(stage)))\" stroke=\"#eef0f3\"/>"
+            svg += "<text x=\"\(T.coordinate(left - 4))\" y=\"\(T.coordinate(y(stage) + 3))\" text-anchor=\"end\" class=\"stage-label\">\(stage.name)</text>"
+        }
+        svg += "<text x=\"2\" y=\"\(T.coordinate(top + panelHeight / 2 + 4))\" class=\"panel-label\">\(name)</text>"
+
+        let stageRuns = Self.runs(stages)
+        var path = "", previousEnd = -1
+        for run in stageRuns {
+            path += run.start == previousEnd ? "V\(T.coordinate(y(run.stage)))" : "M\(T.coordinate(x(run.start))),\(T.coordinate(y(run.stage)))"
+            path += "H\(T.coordinate(x(run.end)))"
+            previousEnd = run.end
+        }
+        if !path.isEmpty {
+            svg += "<path class=\"steps-\(name)\" d=\"\(path)\" fill=\"none\" stroke=\"#1d2939\" stroke-width=\"1\"/>"
+        }
+        for run in stageRuns where run.stage == .rem {
+            svg += "<line x1=\"\(T.coordinate(x(run.start)))\" x2=\"\(T.coordinate(max(x(run.end), x(run.start) + 0.8)))\" y1=\"\(T.coordinate(y(.rem)))\" y2=\"\(T.coordinate(y(.rem)))\" stroke=\"\(remColour)\" stroke-width=\"4\"/>"
+        }
+        return svg
     }
 
     /// Runs of consecutive epochs of one stage; nil epochs end a run.
