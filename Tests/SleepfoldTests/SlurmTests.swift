@@ -90,6 +90,24 @@ enum Script {
     static let testing = Script.packageRoot.appendingPathComponent("cluster/slurm/testing")
     static let batchScript = Script.packageRoot.appendingPathComponent("cluster/slurm/sleepfold.sbatch")
 
+    /// The environment of start-slurm.sh and stop-slurm.sh for a two-node cluster kept under `root`.
+    static func clusterEnvironment(root: URL) -> [String: String] {
+        ["SLURM_NODES": "2", "SLURM_BASE": root.appendingPathComponent("slurm").path]
+    }
+
+    /// Starts the throw-away cluster; the test fails with the script's stderr if it cannot.
+    static func startCluster(_ environment: [String: String]) throws {
+        let start = try Script.run("/bin/bash", [testing.appendingPathComponent("start-slurm.sh").path],
+                                   environment: environment, timeout: 240)
+        try #require(start.status == 0, "start-slurm.sh failed:\n\(start.stderr)")
+    }
+
+    /// Stops it (whatever state it is in).
+    static func stopCluster(_ environment: [String: String]) {
+        _ = try? Script.run("/bin/bash", [testing.appendingPathComponent("stop-slurm.sh").path],
+                            environment: environment, timeout: 90)
+    }
+
     /// Whether a throw-away Slurm cluster can be started here: start-slurm.sh must
     /// run as root (it starts munged, slurmctld and slurmd, and edits /etc/hosts),
     /// needs Slurm installed or apt-get to install it, and must not replace a
@@ -110,15 +128,10 @@ enum Script {
     func oneJobRunsTheCoordinatorAndAWorkerOnEachNode() throws {
         let f = try ClusterFixture(name: "slurm", epochs: 2)
         defer { f.remove() }
-        let slurm = ["SLURM_NODES": "2", "SLURM_BASE": f.root.appendingPathComponent("slurm").path]
+        let slurm = Self.clusterEnvironment(root: f.root)
         // Stop Slurm whatever happens (declared before the start can fail; runs before f.remove()).
-        defer {
-            _ = try? Script.run("/bin/bash", [Self.testing.appendingPathComponent("stop-slurm.sh").path],
-                                environment: slurm, timeout: 90)
-        }
-        let start = try Script.run("/bin/bash", [Self.testing.appendingPathComponent("start-slurm.sh").path],
-                                   environment: slurm, timeout: 240)
-        try #require(start.status == 0, "start-slurm.sh failed:\n\(start.stderr)")
+        defer { Self.stopCluster(slurm) }
+        try Self.startCluster(slurm)
 
         let run = f.root.appendingPathComponent("run")
         let jobOutput = f.root.appendingPathComponent("job.out")
@@ -194,14 +207,9 @@ enum Script {
         let undisturbed = try CommandRunner.run(["run", "--workers", "2"] + f.runArguments + ["--out", reference.path], timeout: 900)
         try #require(undisturbed.status == 0, "the undisturbed run failed: \(undisturbed.stderr)")
 
-        let slurm = ["SLURM_NODES": "2", "SLURM_BASE": f.root.appendingPathComponent("slurm").path]
-        defer {
-            _ = try? Script.run("/bin/bash", [Self.testing.appendingPathComponent("stop-slurm.sh").path],
-                                environment: slurm, timeout: 90)
-        }
-        let start = try Script.run("/bin/bash", [Self.testing.appendingPathComponent("start-slurm.sh").path],
-                                   environment: slurm, timeout: 240)
-        try #require(start.status == 0, "start-slurm.sh failed:\n\(start.stderr)")
+        let slurm = Self.clusterEnvironment(root: f.root)
+        defer { Self.stopCluster(slurm) }
+        try Self.startCluster(slurm)
 
         let run = f.root.appendingPathComponent("run")
         func submit(_ name: String, limit: [String]) throws -> (status: Int32, output: String) {
