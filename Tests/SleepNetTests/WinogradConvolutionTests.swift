@@ -91,4 +91,49 @@ import Recordings
         twin.winogradTile = 4
         #expect(twin.forward(x, training: false).array == after)
     }
+
+    /// Training's input gradient by Winograd (`inputGradientWinogradTile`) against
+    /// Wᵀ · dy + col2im: within Winograd's rounding of the gradient's scale, the
+    /// weight and bias gradients bit for bit the same (they do not take that path),
+    /// and the same bits at one and two threads. Run on both GEMM backends' paths
+    /// (the direct-packing one and im2col + `sgemm`).
+    @Test(arguments: [Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),
+                      Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+                      Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
+                      Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2)])
+    func inputGradientMatchesTheGEMMPath(_ c: Case) throws {
+        for direct in [true, false] {
+            let store = ParameterStore()
+            let conv = Conv1d(store: store, name: "c", inChannels: c.inChannels, outChannels: c.outChannels,
+                              kernel: c.kernel, padding: c.padding, bias: c.bias, causal: c.causal)
+            conv.packsDirectly = direct
+            store.allocate(seed: 31)
+            let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 32)
+            let y = conv.forward(x).array
+            let dy = randomTensor(conv.output.shape, seed: 33)
+            func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
+                ComputeThreads.with(count: threads) {
+                    store.zeroGradients()
+                    let dx = conv.backward(dy).array
+                    let dw = Array(UnsafeBufferPointer(store.gradient("c.weight")!))
+                    let db = c.bias ? Array(UnsafeBufferPointer(store.gradient("c.bias")!)) : []
+                    return (dx, dw, db)
+                }
+            }
+            let reference = run(threads: 1)
+            conv.inputGradientWinogradTile = c.tile
+            let one = run(threads: 1), two = run(threads: 2)
+            #expect(one.dx == two.dx && one.dw == two.dw && one.db == two.db)
+            #expect(one.dw == reference.dw && one.db == reference.db)
+            #expect(one.dx.count == reference.dx.count)
+            let scale = reference.dx.map(abs).max() ?? 1
+            var worst: Float = 0
+            for (a, b) in zip(one.dx, reference.dx) { worst = max(worst, abs(a - b)) }
+            #expect(worst <= 1e-5 * scale, "\(c) direct \(direct): max error \(worst) against gradient scale \(scale)")
+            // Winograd rounds differently: on the larger cases some bits differ (the path was taken).
+            if c.inChannels * c.kernel >= 64 { #expect(one.dx != reference.dx, "\(c): the Winograd path was not taken") }
+            // The forward stays im2col + GEMM in training.
+            #expect(conv.forward(x).array == y)
+        }
+    }
 }

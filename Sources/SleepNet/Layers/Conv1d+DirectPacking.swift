@@ -66,14 +66,14 @@ extension Conv1d {
     ///
     ///     // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), col_b by im2col
     ///     // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo), Wᵀ packed once, then col2im into dx_b
-    func backwardDirect(_ dy: Tensor, input x: Tensor,
-                        prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+    /// `formsInputGradient` false: dW and db only (`inputGradient` is left as it is).
+    func backwardDirect(_ dy: Tensor, input x: Tensor, formsInputGradient inputGrad: Bool,
+                        prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, CK = C * kernel, Lo = outputLength(L)
         let weightCount = F * CK
         let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
         let lanes = laneCount(chunks)
-        let inputGrad = needsInputGradient
         if inputGrad {
             inputGradient.resize(Shape(B, C, L))
             colGrad.resize(Shape(lanes, CK, Lo))
@@ -112,7 +112,6 @@ extension Conv1d {
             }
         }
         finishGradients(dy, chunks: chunks)
-        return inputGradient
     }
 
     /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the im2col matrix of the

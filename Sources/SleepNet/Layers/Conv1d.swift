@@ -94,6 +94,24 @@ public final class Conv1d {
     }
     private var winograd: WinogradConvolution?
 
+    /// Output tile m of Winograd F(m, kernel) for the training backward's input
+    /// gradient; 0 (default): Wᵀ · dy GEMM + col2im. The input gradient is a
+    /// stride-1 convolution of dy with the flipped, transposed weights, so it
+    /// takes the evaluation path's Winograd code. Unlike the forward, its
+    /// rounding (a few 1e-6 of the gradient's scale) decides no max-pool
+    /// winner and stays within the PyTorch parity tolerances (AttnSleepParityTests).
+    /// Used only for stride 1, dilation 1, one group, kernel > 1.
+    public var inputGradientWinogradTile = 0 {
+        didSet { if inputGradientWinogradTile != inputGradientWinograd?.m { inputGradientWinograd = nil } }
+    }
+    private var inputGradientWinograd: WinogradConvolution?
+    let flippedWeight = Tensor()   // W' (C, F, K): W'[c, f, k] = W[f, c, K − 1 − k]
+
+    /// True when the backward forms the input gradient by Winograd.
+    private var inputGradientByWinograd: Bool {
+        needsInputGradient && inputGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+    }
+
     /// Output length for an input of length `length`.
     public func outputLength(_ length: Int) -> Int {
         (length + padLeft + padRight - dilation * (kernel - 1) - 1) / stride + 1
@@ -261,11 +279,16 @@ public final class Conv1d {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
-        if runsDirect { return backwardDirect(dy, input: x, prologue: prologue) }
+        let winogradInput = inputGradientByWinograd
+        if runsDirect {
+            backwardDirect(dy, input: x, formsInputGradient: needsInputGradient && !winogradInput, prologue: prologue)
+            if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
+            return inputGradient
+        }
         let weightCount = F * CgK
         let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
         let lanes = laneCount(chunks)
-        let pointwise = isPointwise, inputGrad = needsInputGradient
+        let pointwise = isPointwise, inputGrad = needsInputGradient && !winogradInput
         let w = store.value(weight)
         if inputGrad { inputGradient.resize(Shape(B, C, L)) }
         if !pointwise {
@@ -318,7 +341,30 @@ public final class Conv1d {
             }
         }
         finishGradients(dy, chunks: chunks)
+        if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
         return inputGradient
+    }
+
+    /// dinp (B, C, L) = conv(dout (B, F, Lo)) with W' (C, F, K), W'[c, f, k] =
+    /// W[f, c, K − 1 − k], and padding K − 1 − padLeft on the left, by Winograd:
+    ///
+    ///     // dx[c, i] = Σ_f Σ_k W[f, c, k] · dy[f, i + padLeft − k] = Σ_f Σ_k' W'[c, f, k'] · dy[f, i − (K − 1 − padLeft) + k']
+    ///
+    /// dout is read after the prologue (the whole backward loop ran before).
+    private func inputGradientWinogradPass(_ dy: Tensor, inputLength L: Int) {
+        let C = inChannels, F = outChannels, K = kernel
+        let plan = inputGradientWinograd ?? WinogradConvolution(outputTile: inputGradientWinogradTile, kernel: K)
+        inputGradientWinograd = plan
+        flippedWeight.resize(Shape(C, F, K))
+        let w = UnsafePointer(store.value(weight)), wf = flippedWeight.data
+        parallelFor(C) { c in
+            for f in 0..<F {
+                let src = w + (f * C + c) * K, dst = wf + (c * F + f) * K
+                for k in 0..<K { dst[k] = src[K - 1 - k] }
+            }
+        }
+        plan.forward(dy, weight: UnsafePointer(wf), bias: nil, outChannels: C, padLeft: K - 1 - padLeft,
+                     outLength: L, into: inputGradient, epilogue: nil)
     }
 
     /// dW += Σ of the chunks' partial weight gradients, in chunk order; db += Σ dy.
