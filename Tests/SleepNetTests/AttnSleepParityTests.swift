@@ -341,8 +341,11 @@ import Evaluation
     /// flip (2·lr per step). When that happened in step 1, step 2 starts from
     /// parameters that differ there, which changes every activation after them
     /// and so every gradient of step 2: then every element may be off by at most
-    /// flipped updates. Everything else must be within tolerance. Adam itself is
-    /// checked exactly on PyTorch's gradients above.
+    /// flipped updates. The same holds when an ill-conditioned element's update
+    /// went the other way in step 1 (undetermined in float32, so either way is
+    /// right: the convolutions' Winograd backward rounds differently from
+    /// PyTorch's GEMMs, a few 1e-6 of a gradient's scale). Everything else must be
+    /// within tolerance. Adam itself is checked exactly on PyTorch's gradients above.
     @Test func twoAdamStepsMatchPyTorch() throws {
         let f = try Self.loadFixture()
         let model = try Self.model(f)
@@ -363,6 +366,7 @@ import Evaluation
         let ce = WeightedCrossEntropy()
         var errors: [Float] = []
         var tieMovedStepOne: [String] = []   // tensors with tie-exempt elements over tolerance in step 1
+        var undeterminedStepOne: [String] = []  // tensors with ill-conditioned elements over tolerance in step 1
         var exemptCounts: [Int] = []
         for step in 1...2 {
             let logits = try model.forward(f.input, batch: f.batch, training: true)
@@ -385,7 +389,7 @@ import Evaluation
                 }
             }
             adam.step()
-            let everythingMoved = step == 2 && !tieMovedStepOne.isEmpty
+            let everythingMoved = step == 2 && !(tieMovedStepOne.isEmpty && undeterminedStepOne.isEmpty)
             var worst: Float = 0
             let prefix = "step\(step)."
             for p in model.store.parameters {
@@ -396,6 +400,9 @@ import Evaluation
                 let tol: Float = 1e-5 + 1e-3 * scale
                 let flipBound = tol + 2e-3 * Float(step)
                 var unexplained = 0, flips = 0, err: Float = 0, inTolerance: Float = 0
+                if step == 1 && (0..<ours.count).contains(where: { !mask[$0] && Swift.abs(ours[$0] - theirs[$0]) > tol }) {
+                    undeterminedStepOne.append(p.name)
+                }
                 for i in 0..<ours.count where mask[i] {
                     let d = Swift.abs(ours[i] - theirs[i])
                     err = d.isNaN ? .infinity : max(err, d)
@@ -421,6 +428,7 @@ import Evaluation
             #expect(ours == initial, "\(p.name) moved")
         }
         print("parity step1.* \(errors[0]), step2.* \(errors[1]) (\(excluded) ill-conditioned elements left out; "
-              + "tie-exempt elements \(exemptCounts); step 1 moved by near-ties: \(tieMovedStepOne.sorted()))")
+              + "tie-exempt elements \(exemptCounts); step 1 moved by near-ties: \(tieMovedStepOne.sorted()), "
+              + "by undetermined updates: \(undeterminedStepOne.sorted()))")
     }
 }

@@ -136,4 +136,47 @@ import Recordings
             #expect(conv.forward(x).array == y)
         }
     }
+
+    /// Training's weight gradient by Winograd (`weightGradientWinogradTile`)
+    /// against dy · colᵀ on im2col: within Winograd's rounding; the input and bias gradients bit for bit the same; the same bits at
+    /// one and two threads; with batches that do not fill the last chunk of samples.
+    @Test(arguments: [Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),
+                      Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 2, batch: 5, length: 61),
+                      Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+                      Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
+                      Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2)])
+    func weightGradientMatchesTheGEMMPath(_ c: Case) throws {
+        for direct in [true, false] {
+            let store = ParameterStore()
+            let conv = Conv1d(store: store, name: "c", inChannels: c.inChannels, outChannels: c.outChannels,
+                              kernel: c.kernel, padding: c.padding, bias: c.bias, causal: c.causal)
+            conv.packsDirectly = direct
+            store.allocate(seed: 41)
+            let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 42)
+            conv.forward(x)
+            let dy = randomTensor(conv.output.shape, seed: 43)
+            func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
+                ComputeThreads.with(count: threads) {
+                    store.zeroGradients()
+                    let dx = conv.backward(dy).array
+                    let dw = Array(UnsafeBufferPointer(store.gradient("c.weight")!))
+                    let db = c.bias ? Array(UnsafeBufferPointer(store.gradient("c.bias")!)) : []
+                    return (dx, dw, db)
+                }
+            }
+            let reference = run(threads: 1)
+            conv.weightGradientWinogradTile = c.tile
+            let one = run(threads: 1), two = run(threads: 2)
+            #expect(one.dx == two.dx && one.dw == two.dw && one.db == two.db)
+            #expect(one.dx == reference.dx && one.db == reference.db)
+            let scale = reference.dw.map(abs).max() ?? 1
+            var worst: Float = 0
+            for (a, b) in zip(one.dw, reference.dw) { worst = max(worst, abs(a - b)) }
+            // Each element sums B·Lo products whose signs mostly cancel: 5e-5 of the
+            // largest gradient is about 1e-6 of the products' magnitude Σ|dy·x|.
+            #expect(worst <= 5e-5 * scale, "\(c) direct \(direct): max error \(worst) against gradient scale \(scale)")
+            if c.inChannels * c.kernel >= 64 { #expect(one.dw != reference.dw, "\(c): the Winograd path was not taken") }
+            print("winograd dW \(c) direct \(direct): max error \(worst / scale) of the gradient's scale")
+        }
+    }
 }

@@ -66,8 +66,11 @@ extension Conv1d {
     ///
     ///     // dW (F, C·K) (+)= dy_b (F, Lo) · col_bᵀ (Lo, C·K), col_b by im2col
     ///     // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo), Wᵀ packed once, then col2im into dx_b
-    /// `formsInputGradient` false: dW and db only (`inputGradient` is left as it is).
-    func backwardDirect(_ dy: Tensor, input x: Tensor, formsInputGradient inputGrad: Bool,
+    /// The per-sample loop only: prologue, the chunk's partial dW
+    /// (`formsWeightGradient`) and dx (`formsInputGradient`); the caller adds the
+    /// partial weight gradients up (`finishGradients`).
+    func backwardDirect(_ dy: Tensor, input x: Tensor, formsWeightGradient weightGrad: Bool,
+                        formsInputGradient inputGrad: Bool,
                         prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, CK = C * kernel, Lo = outputLength(L)
@@ -80,8 +83,10 @@ extension Conv1d {
             packedWeightTransposed.resize(Shape(sgemmPackedASize(m: CK, k: F)))
             sgemmPackA(transA: true, m: CK, k: F, a: store.value(weight), lda: CK, into: packedWeightTransposed.data)
         }
-        col.resize(Shape(lanes, CK, Lo))
-        partialWeightGradient.resize(Shape(chunks, weightCount))
+        if weightGrad {
+            col.resize(Shape(lanes, CK, Lo))
+            partialWeightGradient.resize(Shape(chunks, weightCount))
+        }
         let xp = UnsafePointer(x.data), dyp = dy.data, dxp = inputGradient.data
         let pwt = UnsafePointer(packedWeightTransposed.data)
         let dcolBase = colGrad.data, colBase = col.data, partial = partialWeightGradient.data
@@ -92,12 +97,14 @@ extension Conv1d {
                 let xb = xp + b * C * L
                 let dyb = dyp + b * F * Lo
                 prologue?(dyb, b)
-                // dW (F, C·K) (+)= dy_b (F, Lo) · colᵀ (Lo, C·K), summed over the chunk's samples in order
-                self.im2col(xb, channels: C, length: L, outLength: Lo, into: colLane)
-                sgemm(transA: false, transB: true, m: F, n: CK, k: Lo,
-                      alpha: 1, a: dyb, lda: Lo,
-                      b: colLane, ldb: Lo,
-                      beta: b == c * chunk ? 0 : 1, c: dw, ldc: CK)
+                if weightGrad {
+                    // dW (F, C·K) (+)= dy_b (F, Lo) · colᵀ (Lo, C·K), summed over the chunk's samples in order
+                    self.im2col(xb, channels: C, length: L, outLength: Lo, into: colLane)
+                    sgemm(transA: false, transB: true, m: F, n: CK, k: Lo,
+                          alpha: 1, a: dyb, lda: Lo,
+                          b: colLane, ldb: Lo,
+                          beta: b == c * chunk ? 0 : 1, c: dw, ldc: CK)
+                }
                 guard inputGrad else { continue }
                 // dcol (C·K, Lo) = Wᵀ (C·K, F) · dy_b (F, Lo)
                 let dyRead = UnsafePointer(dyb)
@@ -111,7 +118,6 @@ extension Conv1d {
                 col2im(dcol, channels: C, length: L, outLength: Lo, into: dxb)
             }
         }
-        finishGradients(dy, chunks: chunks)
     }
 
     /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the im2col matrix of the

@@ -107,6 +107,20 @@ public final class Conv1d {
     private var inputGradientWinograd: WinogradConvolution?
     let flippedWeight = Tensor()   // W' (C, F, K): W'[c, f, k] = W[f, c, K − 1 − k]
 
+    /// Tile n (output-gradient steps) of Winograd F(kernel, n) for the training
+    /// backward's weight gradient (`WinogradWeightGradient`); 0 (default): dy ·
+    /// colᵀ GEMMs on im2col. Like the input gradient's, its rounding decides no
+    /// max-pool winner. Used only for stride 1, dilation 1, one group, kernel > 1.
+    public var weightGradientWinogradTile = 0 {
+        didSet { if weightGradientWinogradTile != weightGradientWinograd?.n { weightGradientWinograd = nil } }
+    }
+    private var weightGradientWinograd: WinogradWeightGradient?
+
+    /// True when the backward forms the weight gradient by Winograd.
+    private var weightGradientByWinograd: Bool {
+        weightGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+    }
+
     /// True when the backward forms the input gradient by Winograd.
     private var inputGradientByWinograd: Bool {
         needsInputGradient && inputGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
@@ -276,26 +290,48 @@ public final class Conv1d {
     @discardableResult
     func backward(_ dy: Tensor, prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         guard let x = input else { preconditionFailure("Conv1d.backward before forward") }
+        let B = x.shape[0], L = x.shape[2]
+        let winogradInput = inputGradientByWinograd, winogradWeights = weightGradientByWinograd
+        let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
+        let gemmInput = needsInputGradient && !winogradInput
+        if runsDirect {
+            backwardDirect(dy, input: x, formsWeightGradient: !winogradWeights, formsInputGradient: gemmInput,
+                           prologue: prologue)
+        } else {
+            backwardGEMM(dy, input: x, formsWeightGradient: !winogradWeights, formsInputGradient: gemmInput,
+                         prologue: prologue)
+        }
+        if winogradWeights {
+            let plan = weightGradientWinograd ?? WinogradWeightGradient(tile: weightGradientWinogradTile, kernel: kernel)
+            weightGradientWinograd = plan
+            partialWeightGradient.resize(Shape(chunks, outChannels * inChannels * kernel))
+            plan.chunkGradients(x: x, dy: dy, padLeft: padLeft, samplesPerChunk: chunk,
+                                into: partialWeightGradient.data)
+        }
+        finishGradients(dy, chunks: chunks)
+        if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
+        return inputGradient
+    }
+
+    /// The backward's per-sample loop on im2col + `sgemm`: prologue, then the
+    /// chunk's partial dW and (`formsInputGradient`) dx by GEMMs.
+    private func backwardGEMM(_ dy: Tensor, input x: Tensor, formsWeightGradient weightGrad: Bool,
+                              formsInputGradient inputGrad: Bool,
+                              prologue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
-        let winogradInput = inputGradientByWinograd
-        if runsDirect {
-            backwardDirect(dy, input: x, formsInputGradient: needsInputGradient && !winogradInput, prologue: prologue)
-            if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
-            return inputGradient
-        }
         let weightCount = F * CgK
         let chunk = Self.gradientChunk, chunks = (B + chunk - 1) / chunk
         let lanes = laneCount(chunks)
-        let pointwise = isPointwise, inputGrad = needsInputGradient && !winogradInput
+        let pointwise = isPointwise
         let w = store.value(weight)
         if inputGrad { inputGradient.resize(Shape(B, C, L)) }
         if !pointwise {
             col.resize(Shape(lanes, CgK, Lo))
             colGrad.resize(Shape(lanes, CgK, Lo))
         }
-        partialWeightGradient.resize(Shape(chunks, weightCount))
+        if weightGrad { partialWeightGradient.resize(Shape(chunks, weightCount)) }
         let xp = x.data, dyp = dy.data, dxp = inputGradient.data
         let colBase = col.data, dcolBase = colGrad.data, partial = partialWeightGradient.data
         parallelLanes(chunks, lanes: lanes) { lane, c in
@@ -309,18 +345,20 @@ public final class Conv1d {
                 for g in 0..<groups {
                     let xg = xb + g * Cg * L
                     let dyg = dyb + g * Fg * Lo
-                    let colPtr: UnsafePointer<Float>
-                    if pointwise {
-                        colPtr = UnsafePointer(xg)
-                    } else {
-                        im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
-                        colPtr = UnsafePointer(colLane)
+                    if weightGrad {
+                        let colPtr: UnsafePointer<Float>
+                        if pointwise {
+                            colPtr = UnsafePointer(xg)
+                        } else {
+                            im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
+                            colPtr = UnsafePointer(colLane)
+                        }
+                        // dW_g (Fg, CgK) (+)= dy_g (Fg, Lo) · colᵀ (Lo, CgK), summed over the chunk's samples in order
+                        sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
+                              alpha: 1, a: dyg, lda: Lo,
+                              b: colPtr, ldb: Lo,
+                              beta: b == c * chunk ? 0 : 1, c: dw + g * Fg * CgK, ldc: CgK)
                     }
-                    // dW_g (Fg, CgK) (+)= dy_g (Fg, Lo) · colᵀ (Lo, CgK), summed over the chunk's samples in order
-                    sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
-                          alpha: 1, a: dyg, lda: Lo,
-                          b: colPtr, ldb: Lo,
-                          beta: b == c * chunk ? 0 : 1, c: dw + g * Fg * CgK, ldc: CgK)
                     guard inputGrad else { continue }
                     let dxg = dxp + b * C * L + g * Cg * L
                     if pointwise {
@@ -340,9 +378,6 @@ public final class Conv1d {
                 }
             }
         }
-        finishGradients(dy, chunks: chunks)
-        if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
-        return inputGradient
     }
 
     /// dinp (B, C, L) = conv(dout (B, F, Lo)) with W' (C, F, K), W'[c, f, k] =

@@ -41,10 +41,12 @@ final class ConvBranch {
         // "Winograd output tile").
         conv5.winogradTile = 4
         conv8.winogradTile = 4
-        // Training's backward forms their input gradients the same way (the
-        // forward stays im2col + GEMM: its rounding would decide max-pool ties).
+        // Training's backward forms their input and weight gradients the same way
+        // (the forward stays im2col + GEMM: its rounding would decide max-pool ties).
         conv5.inputGradientWinogradTile = 4
         conv8.inputGradientWinogradTile = 4
+        conv5.weightGradientWinogradTile = 4
+        conv8.weightGradientWinogradTile = 4
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
