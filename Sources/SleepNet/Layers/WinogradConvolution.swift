@@ -243,7 +243,7 @@ final class WinogradConvolution {
                     for c in 0..<C {
                         let row = xb + c * L
                         // ph[p][k] = x[k·m + p − padLeft] (0 outside)
-                        splitPhases(row, length: L, padLeft: padLeft, into: ph, rowLength: rowLength)
+                        Self.splitPhases(row, length: L, padLeft: padLeft, stride: m, into: ph, rowLength: rowLength)
                         for r in 0..<pairCount {
                             let e0 = termStart[2 * r], o0 = termStart[2 * r + 1], o1 = termStart[2 * r + 2]
                             let a = target[2 * r], b = target[2 * r + 1]
@@ -365,12 +365,12 @@ final class WinogradConvolution {
     }
 
     /// ph[p][k] = x[k·m + p − padLeft] for p < m, k < rowLength (0 outside x):
-    /// one input row split by phase. The interior, where every phase is inside x,
-    /// runs with m a constant for m = 3 and 4, so it vectorises as a strided load group.
+    /// one input row split by phase (m: the tile's stride). The interior, where
+    /// every phase is inside x, runs with m a constant for m = 3 and 4, so it
+    /// vectorises as a strided load group.
     @inline(__always)
-    private func splitPhases(_ x: UnsafePointer<Float>, length L: Int, padLeft: Int,
-                             into ph: UnsafeMutablePointer<Float>, rowLength: Int) {
-        let m = self.m
+    static func splitPhases(_ x: UnsafePointer<Float>, length L: Int, padLeft: Int, stride m: Int,
+                            into ph: UnsafeMutablePointer<Float>, rowLength: Int) {
         // Interior k: k·m − padLeft ≥ 0 and k·m + m − 1 − padLeft ≤ L − 1.
         let kLo = min(rowLength, (padLeft + m - 1) / m)
         let kHi = max(kLo, min(rowLength, (L + padLeft) / m))

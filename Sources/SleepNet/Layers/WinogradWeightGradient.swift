@@ -92,7 +92,7 @@ final class WinogradWeightGradient {
                     // U_a[f, q·T + j] = Σ_i G[a, i] · dy[f, j·n + i]
                     let dyb = dyp + (s0 + q) * F * Lo
                     for f in 0..<F {
-                        Self.splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
+                        WinogradConvolution.splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
                         for a in 0..<alpha {
                             let out = UnsafeMutableRawPointer(u + (a * F + f) * ldn + q * T)
                             var j = 0
@@ -110,7 +110,7 @@ final class WinogradWeightGradient {
                     // V_a[c, q·T + j] = Σ_u Bᵀ[a, u] · xpad[c, j·n + u], a pair of rows ±p as E·d ± O·d
                     let xb = xp + (s0 + q) * C * L
                     for c in 0..<C {
-                        Self.splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
+                        WinogradConvolution.splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
                         for pr in 0..<pairCount {
                             let e0 = termStart[2 * pr], o0 = termStart[2 * pr + 1], o1 = termStart[2 * pr + 2]
                             let a = target[2 * pr], b = target[2 * pr + 1]
@@ -169,22 +169,6 @@ final class WinogradWeightGradient {
         }
         }
         }
-        }
-    }
-
-    /// ph[p][k] = x[k·stride + p − padLeft] for p < stride, k < rowLength (0 outside x).
-    @inline(__always)
-    static func splitPhases(_ x: UnsafePointer<Float>, length L: Int, padLeft: Int, stride s: Int,
-                            into ph: UnsafeMutablePointer<Float>, rowLength: Int) {
-        for p in 0..<s {
-            let dst = ph + p * rowLength
-            // Inside x for k in kLo ..< kHi: 0 ≤ k·s + p − padLeft < L.
-            let kLo = min(rowLength, max(0, (padLeft - p + s - 1) / s))
-            let kHi = min(rowLength, max(kLo, (L + padLeft - p + s - 1) / s))
-            dst.update(repeating: 0, count: kLo)
-            let src = x + (p - padLeft)
-            for k in kLo..<kHi { dst[k] = src[k * s] }
-            (dst + kHi).update(repeating: 0, count: rowLength - kHi)
         }
     }
 }
