@@ -118,13 +118,22 @@ public final class Conv1d {
 
     /// True when the backward forms the weight gradient by Winograd.
     private var weightGradientByWinograd: Bool {
-        weightGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+        guard let x = input else { return false }
+        return weightGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+            && outputLength(x.shape[2]) >= winogradBackwardMinimumLength
     }
 
     /// True when the backward forms the input gradient by Winograd.
     private var inputGradientByWinograd: Bool {
-        needsInputGradient && inputGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+        guard let x = input else { return false }
+        return needsInputGradient && inputGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1
+            && kernel > 1 && x.shape[2] >= winogradBackwardMinimumLength
     }
+
+    /// Rows (input and output length) shorter than this keep the backward's
+    /// GEMMs even with Winograd tiles set: the transforms run 16 tiles at a time,
+    /// and on short rows they cost more than the products they save.
+    public var winogradBackwardMinimumLength = 0
 
     /// Output length for an input of length `length`.
     public func outputLength(_ length: Int) -> Int {
@@ -301,14 +310,17 @@ public final class Conv1d {
             backwardGEMM(dy, input: x, formsWeightGradient: !winogradWeights, formsInputGradient: gemmInput,
                          prologue: prologue)
         }
+        var weightChunks = chunks
         if winogradWeights {
             let plan = weightGradientWinograd ?? WinogradWeightGradient(tile: weightGradientWinogradTile, kernel: kernel)
             weightGradientWinograd = plan
-            partialWeightGradient.resize(Shape(chunks, outChannels * inChannels * kernel))
-            plan.chunkGradients(x: x, dy: dy, padLeft: padLeft, samplesPerChunk: chunk,
+            let samples = plan.samplesPerChunk(batch: B, outLength: outputLength(L))
+            weightChunks = (B + samples - 1) / samples
+            partialWeightGradient.resize(Shape(weightChunks, outChannels * inChannels * kernel))
+            plan.chunkGradients(x: x, dy: dy, padLeft: padLeft, samplesPerChunk: samples,
                                 into: partialWeightGradient.data)
         }
-        finishGradients(dy, chunks: chunks)
+        finishGradients(dy, chunks: weightChunks)
         if winogradInput { inputGradientWinogradPass(dy, inputLength: L) }
         return inputGradient
     }

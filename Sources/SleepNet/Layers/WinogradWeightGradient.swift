@@ -35,6 +35,17 @@ final class WinogradWeightGradient {
         plan = WinogradConvolution(outputTile: r, kernel: n)
     }
 
+    /// Samples whose products one GEMM sums (one output transform and one
+    /// partial gradient per chunk): a power of two from 8 while the GEMM depth
+    /// stays ≤ 1,024 tiles and there are at least 4 chunks. From the shapes
+    /// only, never the threads, so sums do not depend on them.
+    func samplesPerChunk(batch B: Int, outLength Lo: Int) -> Int {
+        let T = (Lo + n - 1) / n
+        var s = 8
+        while 2 * s * T <= 1024 && (B + 2 * s - 1) / (2 * s) >= 4 { s *= 2 }
+        return s
+    }
+
     /// partial[chunk] (F, C, r) = the weight gradient of samples
     /// chunk·samplesPerChunk ..< (chunk + 1)·samplesPerChunk, for every chunk of
     /// the batch: x (B, C, L), dy (B, F, Lo).

@@ -47,6 +47,10 @@ final class ConvBranch {
         conv8.inputGradientWinogradTile = 4
         conv5.weightGradientWinogradTile = 4
         conv8.weightGradientWinogradTile = 4
+        // Not on the long-kernel branch's 31-step rows (8 tiles): there the
+        // transforms cost more than the products they save (measured, 1 thread).
+        conv5.winogradBackwardMinimumLength = 64
+        conv8.winogradBackwardMinimumLength = 64
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
