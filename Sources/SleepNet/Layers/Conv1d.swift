@@ -88,7 +88,9 @@ public final class Conv1d {
     /// Used only for stride 1, dilation 1, one group. It rounds differently (a
     /// few 1e-6 of the output scale): harmless for inference, but in training
     /// max-pool near-ties and Adam amplify it past the PyTorch parity tolerance
-    /// (two steps: 4e-4 against 1e-4), so training stays on im2col + GEMM.
+    /// (two steps: 4e-4 against 1e-4), so training's forward stays on im2col +
+    /// GEMM (its backward can take Winograd: `inputGradientWinogradTile`,
+    /// `weightGradientWinogradTile`).
     public var winogradTile = 0 {
         didSet { if winogradTile != winograd?.m { winograd = nil } }
     }
