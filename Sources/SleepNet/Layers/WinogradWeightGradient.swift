@@ -35,9 +35,9 @@ final class WinogradWeightGradient {
         plan = WinogradConvolution(outputTile: r, kernel: n)
     }
 
-    /// Samples whose products one GEMM sums (one output transform and one
-    /// partial gradient per chunk): a power of two from 8 while the GEMM depth
-    /// stays ≤ 1,024 tiles and there are at least 4 chunks. From the shapes
+    /// Samples whose products are summed into one partial gradient (one output
+    /// transform per chunk): a power of two from 8 while a chunk stays ≤ 1,024
+    /// tiles and there are at least 4 chunks. From the shapes
     /// only, never the threads, so sums do not depend on them.
     func samplesPerChunk(batch B: Int, outLength Lo: Int) -> Int {
         let T = (Lo + n - 1) / n
@@ -54,7 +54,12 @@ final class WinogradWeightGradient {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2], F = dy.shape[1], Lo = dy.shape[2]
         let n = self.n, r = self.r, alpha = self.alpha
         let T = (Lo + n - 1) / n                          // tiles per sample
-        let N = samplesPerChunk * T, ldn = N + 16         // GEMM depth per chunk; row stride with room for 16-wide tails
+        // Transformed in blocks of samples of ≤ 256 tiles (U and V stay in L2,
+        // 1.5 MB each for 128 channels; whole chunks of 1,000 tiles spilled to
+        // memory and made the transforms memory-bound); each block's products are
+        // added to the chunk's M by its GEMMs.
+        let block = max(1, min(samplesPerChunk, 256 / T))
+        let N = block * T, ldn = N + 16                   // GEMM depth per block; row stride with room for 16-wide tails
         // A phase row k = 0 ..< rowLength covers positions k·n + p; the input's
         // reach T·n + α − 1, plus 16-wide reads past the last tile.
         let rowLength = (T * n + alpha - 1 + n - 1) / n + 17
@@ -95,62 +100,65 @@ final class WinogradWeightGradient {
             parallelLanes(chunks, lanes: lanes) { lane, chunk in
                 let u = uBase + lane * alpha * F * ldn, v = vBase + lane * alpha * C * ldn
                 let mm = mBase + lane * alpha * F * C, ph = phBase + lane * n * rowLength
-                let s0 = chunk * samplesPerChunk, s1 = min(B, s0 + samplesPerChunk)
-                let depth = (s1 - s0) * T
-                // Rows are written 16 columns at a time past T: into the next
-                // sample's columns (written after) or the row padding.
-                for q in 0..<(s1 - s0) {
-                    // U_a[f, q·T + j] = Σ_i G[a, i] · dy[f, j·n + i]
-                    let dyb = dyp + (s0 + q) * F * Lo
-                    for f in 0..<F {
-                        WinogradConvolution.splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
-                        for a in 0..<alpha {
-                            let out = UnsafeMutableRawPointer(u + (a * F + f) * ldn + q * T)
-                            var j = 0
-                            while j < T {
-                                var acc = SIMD16<Float>()
-                                for i in 0..<n {
-                                    let src = UnsafeRawPointer(ph + i * rowLength + j)
-                                    acc.addProduct(SIMD16(repeating: gm[a * n + i]), src.loadUnaligned(as: SIMD16<Float>.self))
+                let chunkStart = chunk * samplesPerChunk, chunkEnd = min(B, chunkStart + samplesPerChunk)
+                for s0 in stride(from: chunkStart, to: chunkEnd, by: block) {
+                    let s1 = min(chunkEnd, s0 + block)
+                    let depth = (s1 - s0) * T
+                    // Rows are written 16 columns at a time past T: into the next
+                    // sample's columns (written after) or the row padding.
+                    for q in 0..<(s1 - s0) {
+                        // U_a[f, q·T + j] = Σ_i G[a, i] · dy[f, j·n + i]
+                        let dyb = dyp + (s0 + q) * F * Lo
+                        for f in 0..<F {
+                            WinogradConvolution.splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
+                            for a in 0..<alpha {
+                                let out = UnsafeMutableRawPointer(u + (a * F + f) * ldn + q * T)
+                                var j = 0
+                                while j < T {
+                                    var acc = SIMD16<Float>()
+                                    for i in 0..<n {
+                                        let src = UnsafeRawPointer(ph + i * rowLength + j)
+                                        acc.addProduct(SIMD16(repeating: gm[a * n + i]), src.loadUnaligned(as: SIMD16<Float>.self))
+                                    }
+                                    out.storeBytes(of: acc, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                    j += 16
                                 }
-                                out.storeBytes(of: acc, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                j += 16
+                            }
+                        }
+                        // V_a[c, q·T + j] = Σ_u Bᵀ[a, u] · xpad[c, j·n + u], a pair of rows ±p as E·d ± O·d
+                        let xb = xp + (s0 + q) * C * L
+                        for c in 0..<C {
+                            WinogradConvolution.splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
+                            for pr in 0..<pairCount {
+                                let e0 = termStart[2 * pr], o0 = termStart[2 * pr + 1], o1 = termStart[2 * pr + 2]
+                                let a = target[2 * pr], b = target[2 * pr + 1]
+                                let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
+                                let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
+                                var j = 0
+                                while j < T {
+                                    var even = SIMD16<Float>(), odd = SIMD16<Float>()
+                                    for e in e0..<o0 {
+                                        let src = UnsafeRawPointer(ph + termOffset[e] + j)
+                                        even.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
+                                    }
+                                    for e in o0..<o1 {
+                                        let src = UnsafeRawPointer(ph + termOffset[e] + j)
+                                        odd.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
+                                    }
+                                    out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                                    if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
+                                    j += 16
+                                }
                             }
                         }
                     }
-                    // V_a[c, q·T + j] = Σ_u Bᵀ[a, u] · xpad[c, j·n + u], a pair of rows ±p as E·d ± O·d
-                    let xb = xp + (s0 + q) * C * L
-                    for c in 0..<C {
-                        WinogradConvolution.splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
-                        for pr in 0..<pairCount {
-                            let e0 = termStart[2 * pr], o0 = termStart[2 * pr + 1], o1 = termStart[2 * pr + 2]
-                            let a = target[2 * pr], b = target[2 * pr + 1]
-                            let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
-                            let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
-                            var j = 0
-                            while j < T {
-                                var even = SIMD16<Float>(), odd = SIMD16<Float>()
-                                for e in e0..<o0 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    even.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                for e in o0..<o1 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    odd.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
-                                j += 16
-                            }
-                        }
+                    // M_a (F, C) (+)= U_a (F, depth) · V_a (C, depth)ᵀ, blocks in order
+                    for a in 0..<alpha {
+                        sgemm(transA: false, transB: true, m: F, n: C, k: depth,
+                              alpha: 1, a: u + a * F * ldn, lda: ldn,
+                              b: v + a * C * ldn, ldb: ldn,
+                              beta: s0 == chunkStart ? 0 : 1, c: mm + a * F * C, ldc: C)
                     }
-                }
-                // M_a (F, C) = U_a (F, depth) · V_a (C, depth)ᵀ
-                for a in 0..<alpha {
-                    sgemm(transA: false, transB: true, m: F, n: C, k: depth,
-                          alpha: 1, a: u + a * F * ldn, lda: ldn,
-                          b: v + a * C * ldn, ldb: ldn,
-                          beta: 0, c: mm + a * F * C, ldc: C)
                 }
                 // dW[f, c, k] = Σ_a Aᵀ[k, a] · M_a[f, c], 16 (f, c) pairs at a time
                 let dw = partial + chunk * weightCount
