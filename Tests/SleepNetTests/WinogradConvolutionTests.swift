@@ -92,6 +92,19 @@ import Recordings
         #expect(twin.forward(x, training: false).array == after)
     }
 
+    typealias Gradients = (dx: [Float], dw: [Float], db: [Float])
+
+    /// One backward of `conv` (parameters "c.weight", "c.bias") from dy on `threads` threads.
+    static func gradients(_ conv: Conv1d, _ store: ParameterStore, _ dy: Tensor, threads: Int, bias: Bool) -> Gradients {
+        ComputeThreads.with(count: threads) {
+            store.zeroGradients()
+            let dx = conv.backward(dy).array
+            let dw = Array(UnsafeBufferPointer(store.gradient("c.weight")!))
+            let db = bias ? Array(UnsafeBufferPointer(store.gradient("c.bias")!)) : []
+            return (dx, dw, db)
+        }
+    }
+
     /// Training's input gradient by Winograd (`inputGradientWinogradTile`) against
     /// Wᵀ · dy + col2im: within Winograd's rounding of the gradient's scale, the
     /// weight and bias gradients bit for bit the same (they do not take that path),
@@ -111,15 +124,7 @@ import Recordings
             let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 32)
             let y = conv.forward(x).array
             let dy = randomTensor(conv.output.shape, seed: 33)
-            func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
-                ComputeThreads.with(count: threads) {
-                    store.zeroGradients()
-                    let dx = conv.backward(dy).array
-                    let dw = Array(UnsafeBufferPointer(store.gradient("c.weight")!))
-                    let db = c.bias ? Array(UnsafeBufferPointer(store.gradient("c.bias")!)) : []
-                    return (dx, dw, db)
-                }
-            }
+            func run(threads: Int) -> Gradients { Self.gradients(conv, store, dy, threads: threads, bias: c.bias) }
             let reference = run(threads: 1)
             conv.inputGradientWinogradTile = c.tile
             let one = run(threads: 1), two = run(threads: 2)
@@ -155,15 +160,7 @@ import Recordings
             let x = randomTensor(Shape(c.batch, c.inChannels, c.length), seed: 42)
             conv.forward(x)
             let dy = randomTensor(conv.output.shape, seed: 43)
-            func run(threads: Int) -> (dx: [Float], dw: [Float], db: [Float]) {
-                ComputeThreads.with(count: threads) {
-                    store.zeroGradients()
-                    let dx = conv.backward(dy).array
-                    let dw = Array(UnsafeBufferPointer(store.gradient("c.weight")!))
-                    let db = c.bias ? Array(UnsafeBufferPointer(store.gradient("c.bias")!)) : []
-                    return (dx, dw, db)
-                }
-            }
+            func run(threads: Int) -> Gradients { Self.gradients(conv, store, dy, threads: threads, bias: c.bias) }
             let reference = run(threads: 1)
             conv.weightGradientWinogradTile = c.tile
             let one = run(threads: 1), two = run(threads: 2)

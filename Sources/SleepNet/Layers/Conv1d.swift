@@ -213,13 +213,7 @@ public final class Conv1d {
             let colLane = colBase + lane * CgK * Lo
             for g in 0..<groups {
                 let xg = xb + g * Cg * L
-                let colPtr: UnsafePointer<Float>
-                if pointwise {
-                    colPtr = UnsafePointer(xg)
-                } else {
-                    im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
-                    colPtr = UnsafePointer(colLane)
-                }
+                let colPtr = columns(xg, channels: Cg, length: L, outLength: Lo, scratch: colLane)
                 // y_g (Fg, Lo) = W_g (Fg, CgK) · col (CgK, Lo)
                 sgemm(transA: false, transB: false, m: Fg, n: Lo, k: CgK,
                       alpha: 1, a: w + g * Fg * CgK, lda: CgK,
@@ -360,13 +354,7 @@ public final class Conv1d {
                     let xg = xb + g * Cg * L
                     let dyg = dyb + g * Fg * Lo
                     if weightGrad {
-                        let colPtr: UnsafePointer<Float>
-                        if pointwise {
-                            colPtr = UnsafePointer(xg)
-                        } else {
-                            im2col(xg, channels: Cg, length: L, outLength: Lo, into: colLane)
-                            colPtr = UnsafePointer(colLane)
-                        }
+                        let colPtr = columns(xg, channels: Cg, length: L, outLength: Lo, scratch: colLane)
                         // dW_g (Fg, CgK) (+)= dy_g (Fg, Lo) · colᵀ (Lo, CgK), summed over the chunk's samples in order
                         sgemm(transA: false, transB: true, m: Fg, n: CgK, k: Lo,
                               alpha: 1, a: dyg, lda: Lo,
@@ -472,6 +460,16 @@ public final class Conv1d {
         var hi = Lo
         if L - 1 - off < 0 { hi = 0 } else { hi = min(Lo, (L - 1 - off) / stride + 1) }
         return (lo, max(lo, hi))
+    }
+
+    /// The im2col matrix (C/groups·K, Lo) of one group's input: the input itself
+    /// for a pointwise layer, else im2col into `scratch`.
+    @inline(__always)
+    func columns(_ xg: UnsafeMutablePointer<Float>, channels: Int, length L: Int, outLength Lo: Int,
+                 scratch: UnsafeMutablePointer<Float>) -> UnsafePointer<Float> {
+        if isPointwise { return UnsafePointer(xg) }
+        im2col(xg, channels: channels, length: L, outLength: Lo, into: scratch)
+        return UnsafePointer(scratch)
     }
 
     /// col[(c·K + k), t] = x[c, t·stride + k·dilation − padLeft] (0 outside).

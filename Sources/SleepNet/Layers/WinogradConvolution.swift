@@ -209,19 +209,7 @@ final class WinogradConvolution {
         let xp = x.data, yp = y.data
         let vBase = transformedInput.data, mBase = products.data
         let phBase = phases.data, toBase = tileOutput.data
-        // Bᵀ's non-zero terms, pair by pair, even then odd terms: (offset of
-        // x[j·m + i] in the phase rows, coefficient); per pair its rows and where its terms start.
-        var offsets: [Int] = [], coefficients: [Float] = [], starts = [0], targets: [Int] = []
-        for pair in inputRows {
-            for (i, ci) in pair.even + pair.odd {
-                offsets.append((i % m) * rowLength + i / m)
-                coefficients.append(ci)
-            }
-            starts.append(offsets.count - pair.odd.count)   // odd terms start here
-            starts.append(offsets.count)
-            targets.append(pair.first)
-            targets.append(pair.second ?? -1)
-        }
+        let (offsets, coefficients, starts, targets) = inputTerms(stride: m, rowLength: rowLength)
         let pairCount = inputRows.count
         at.withUnsafeBufferPointer { atp in
         offsets.withUnsafeBufferPointer { termOffset in
@@ -274,20 +262,8 @@ final class WinogradConvolution {
                                 }
                                 j += 32
                             }
-                            while j < T {
-                                var even = SIMD16<Float>(), odd = SIMD16<Float>()
-                                for e in e0..<o0 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    even.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                for e in o0..<o1 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                    odd.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
-                                j += 16
-                            }
+                            Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                               odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
                         }
                     }
                 }
@@ -329,6 +305,52 @@ final class WinogradConvolution {
         }
         }
         }
+        }
+    }
+
+    /// Bᵀ's non-zero terms for phase rows of `rowLength` split by `stride`, pair of
+    /// rows by pair, even then odd terms: the offset of xpad[j·stride + i] in the
+    /// phase rows and the coefficient; pair p's even terms are starts[2p] ..<
+    /// starts[2p + 1], its odd ones up to starts[2p + 2], its rows targets[2p] and
+    /// targets[2p + 1] (−1: none).
+    func inputTerms(stride: Int, rowLength: Int)
+        -> (offsets: [Int], coefficients: [Float], starts: [Int], targets: [Int]) {
+        var offsets: [Int] = [], coefficients: [Float] = [], starts = [0], targets: [Int] = []
+        for pair in inputRows {
+            for (i, ci) in pair.even + pair.odd {
+                offsets.append((i % stride) * rowLength + i / stride)
+                coefficients.append(ci)
+            }
+            starts.append(offsets.count - pair.odd.count)
+            starts.append(offsets.count)
+            targets.append(pair.first)
+            targets.append(pair.second ?? -1)
+        }
+        return (offsets, coefficients, starts, targets)
+    }
+
+    /// One pair of Bᵀ rows over `columns`, 16 at a time (writing up to 15 past
+    /// the end): out[j] = E·d + O·d and second[j] = E·d − O·d, with E·d and O·d
+    /// the pair's even and odd terms over the phase rows `ph` (`inputTerms`).
+    @inline(__always)
+    static func transformPair(_ ph: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                              coefficients: UnsafePointer<Float>, even: Range<Int>, odd: Range<Int>,
+                              columns: Range<Int>, into out: UnsafeMutableRawPointer,
+                              second outB: UnsafeMutableRawPointer?) {
+        var j = columns.lowerBound
+        while j < columns.upperBound {
+            var e = SIMD16<Float>(), o = SIMD16<Float>()
+            for t in even {
+                let src = UnsafeRawPointer(ph + offsets[t] + j)
+                e.addProduct(SIMD16(repeating: coefficients[t]), src.loadUnaligned(as: SIMD16<Float>.self))
+            }
+            for t in odd {
+                let src = UnsafeRawPointer(ph + offsets[t] + j)
+                o.addProduct(SIMD16(repeating: coefficients[t]), src.loadUnaligned(as: SIMD16<Float>.self))
+            }
+            out.storeBytes(of: e + o, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+            outB?.storeBytes(of: e - o, toByteOffset: 4 * j, as: SIMD16<Float>.self)
+            j += 16
         }
     }
 

@@ -74,19 +74,8 @@ final class WinogradWeightGradient {
         let uBase = transformedGradient.data, vBase = transformedInput.data
         let mBase = pointProducts.data, phBase = phases.data
 
-        // Bᵀ's terms pair by pair (even terms, then odd): offset of xpad[j·n + u]
-        // in the phase rows and coefficient; per pair where its odd terms start and end, and its two rows.
-        var offsets: [Int] = [], coefficients: [Float] = [], starts = [0], targets: [Int] = []
-        for pair in plan.inputRows {
-            for (u, cu) in pair.even + pair.odd {
-                offsets.append((u % n) * rowLength + u / n)
-                coefficients.append(cu)
-            }
-            starts.append(offsets.count - pair.odd.count)
-            starts.append(offsets.count)
-            targets.append(pair.first)
-            targets.append(pair.second ?? -1)
-        }
+        // Bᵀ's terms, pair of rows by pair (`WinogradConvolution.inputTerms`)
+        let (offsets, coefficients, starts, targets) = plan.inputTerms(stride: n, rowLength: rowLength)
         let pairCount = plan.inputRows.count
         plan.g.withUnsafeBufferPointer { gm in
         plan.at.withUnsafeBufferPointer { atm in
@@ -134,21 +123,9 @@ final class WinogradWeightGradient {
                                 let a = target[2 * pr], b = target[2 * pr + 1]
                                 let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
                                 let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
-                                var j = 0
-                                while j < T {
-                                    var even = SIMD16<Float>(), odd = SIMD16<Float>()
-                                    for e in e0..<o0 {
-                                        let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                        even.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                    }
-                                    for e in o0..<o1 {
-                                        let src = UnsafeRawPointer(ph + termOffset[e] + j)
-                                        odd.addProduct(SIMD16(repeating: termCoefficient[e]), src.loadUnaligned(as: SIMD16<Float>.self))
-                                    }
-                                    out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                    if b >= 0 { outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self) }
-                                    j += 16
-                                }
+                                WinogradConvolution.transformPair(
+                                    ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0, odd: o0..<o1,
+                                    columns: 0..<T, into: out, second: b >= 0 ? outB : nil)
                             }
                         }
                     }
