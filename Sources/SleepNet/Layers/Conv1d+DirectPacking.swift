@@ -134,6 +134,29 @@ extension Conv1d {
             let cols = min(nr, nc - jp)
             let q0 = (j0 + jp) / Lo, t0 = (j0 + jp) - q0 * Lo
             var c = p0 / K, k = p0 - c * K
+            // A whole panel inside one sample whose every tap is inside x (stride and
+            // dilation 1: most panels of a long row): row p is x[c, t0 + k − padLeft ..< +32].
+            if s == 1 && dil == 1 && cols == nr && nr == 32 && t0 + nr <= Lo && t0 >= padLeft
+                && t0 + nr + K - 2 - padLeft < L {
+                var src = x + (q0 * C + c) * L + t0 + k - padLeft
+                var out = UnsafeMutableRawPointer(panel)
+                for _ in 0..<kc {
+                    let r = UnsafeRawPointer(src)
+                    out.storeBytes(of: r.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    (out + 64).storeBytes(of: (r + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    out += 128
+                    k += 1
+                    if k == K {
+                        k = 0
+                        src += L - K + 1    // the next channel's row, tap 0
+                    } else {
+                        src += 1
+                    }
+                }
+                panel += nr * kc
+                jp += nr
+                continue
+            }
             for p in 0..<kc {
                 let out = panel + p * nr
                 let off = k * dil - padLeft
