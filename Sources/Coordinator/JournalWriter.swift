@@ -109,24 +109,80 @@ public final class JournalWriter: Sendable {
                 return Array(s.pending.prefix(n))
             }
             if group.isEmpty { return }
-            let finished = Self.writeAndSync(group)
+            let finished = writeAndSync(group)
             state.withLock { $0.done += finished }
         }
     }
 
-    /// Writes `group` in order and syncs every file it touched. A job whose write fails is
-    /// refused; when a file's fsync fails, every job of the group on that file is.
-    static func writeAndSync(_ group: [Job]) -> [Done] {
+    /// What the writer's fsyncs cost so far: how many and the seconds they took, by kind
+    /// (the price of durability; the coordinator logs it at the end of a run).
+    public struct Stats: Sendable, Equatable {
+        public var groups = 0
+        /// Checkpoint files, one fsync each (a file's bytes need their own).
+        public var checkpointSyncs = 0
+        /// Checkpoint directories, one fsync per directory per group (the renames).
+        public var directorySyncs = 0
+        /// Journals, one fsync per journal per group.
+        public var journalSyncs = 0
+        public var checkpointSeconds = 0.0
+        public var directorySeconds = 0.0
+        public var journalSeconds = 0.0
+    }
+
+    private let statistics = Mutex(Stats())
+    public var stats: Stats { statistics.withLock { $0 } }
+
+    /// Writes `group` in order and syncs every file it touched, so that each line names only
+    /// what is already durable: first every result's checkpoint (written, fsync'ed, renamed),
+    /// then each checkpoint directory once (the renames), then the lines, then each journal
+    /// once. A job whose checkpoint or line cannot be written is refused and leaves no line;
+    /// when a directory's fsync fails, every result of the group with a checkpoint there is;
+    /// when a journal's fsync fails, every job of the group on that journal is.
+    func writeAndSync(_ group: [Job]) -> [Done] {
+        var stats = Stats()
+        stats.groups = 1
         var errors = [SleepfoldError?](repeating: nil, count: group.count)
-        var files: [ObjectIdentifier: JournalFile] = [:]
+        func failure(_ error: Error, _ path: String) -> SleepfoldError {
+            error as? SleepfoldError ?? SleepfoldError(.io, file: path, "\(error)")
+        }
+        // 1. Checkpoints, each fsync'ed before its rename.
+        var entries = [Sleepfold_FoldResult?](repeating: nil, count: group.count)
+        var directories: [String: URL] = [:], directoryOf = [String?](repeating: nil, count: group.count)
         for (i, job) in group.enumerated() {
+            guard job.file != nil, case .result(let result, let directory) = job.entry else { continue }
+            let start = BusyClock.now()
+            do {
+                let (entry, written) = try Journal.writeCheckpoint(of: result, in: directory, durable: true)
+                entries[i] = entry
+                if written != nil {
+                    directories[directory.path] = directory
+                    directoryOf[i] = directory.path
+                    stats.checkpointSyncs += 1
+                    stats.checkpointSeconds += BusyClock.now() - start
+                }
+            } catch {
+                errors[i] = failure(error, directory.path)
+            }
+        }
+        // 2. Each directory once: the renamed checkpoints' names.
+        for (path, directory) in directories {
+            let start = BusyClock.now()
+            do {
+                try Journal.syncDirectory(directory)
+                stats.directorySyncs += 1
+                stats.directorySeconds += BusyClock.now() - start
+            } catch {
+                for i in group.indices where directoryOf[i] == path && errors[i] == nil { errors[i] = failure(error, path) }
+            }
+        }
+        // 3. The lines of what is durable so far.
+        var files: [ObjectIdentifier: JournalFile] = [:]
+        for (i, job) in group.enumerated() where errors[i] == nil {
             guard let file = job.file else { continue }
             do {
                 switch job.entry {
-                case .result(let result, let directory):
-                    // Checkpoint first: every fold the journal lists has its checkpoint on disk.
-                    let (entry, _) = try Journal.writeCheckpoint(of: result, in: directory)
-                    try file.write(Journal.line(entry))
+                case .result:
+                    try file.write(Journal.line(entries[i]!))
                 case .attempt(let record):
                     try file.write(Journal.line(record))
                 case .barrier:
@@ -134,14 +190,29 @@ public final class JournalWriter: Sendable {
                 }
                 files[ObjectIdentifier(file)] = file
             } catch {
-                errors[i] = error as? SleepfoldError ?? SleepfoldError(.io, file: file.url.path, "\(error)")
+                errors[i] = failure(error, file.url.path)
             }
         }
+        // 4. Each journal once.
         var syncErrors: [ObjectIdentifier: SleepfoldError] = [:]
         for (id, file) in files {
-            do { try file.sync() } catch {
-                syncErrors[id] = error as? SleepfoldError ?? SleepfoldError(.io, file: file.url.path, "\(error)")
+            let start = BusyClock.now()
+            do {
+                try file.sync()
+                stats.journalSyncs += 1
+                stats.journalSeconds += BusyClock.now() - start
+            } catch {
+                syncErrors[id] = failure(error, file.url.path)
             }
+        }
+        statistics.withLock {
+            $0.groups += stats.groups
+            $0.checkpointSyncs += stats.checkpointSyncs
+            $0.directorySyncs += stats.directorySyncs
+            $0.journalSyncs += stats.journalSyncs
+            $0.checkpointSeconds += stats.checkpointSeconds
+            $0.directorySeconds += stats.directorySeconds
+            $0.journalSeconds += stats.journalSeconds
         }
         return group.enumerated().map { i, job in
             var isBarrier = false
