@@ -29,9 +29,11 @@ public final class CoordinatorRuntime {
     public static let maxAttempts = 3                // failures of one fold before the run gives it up
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
     /// s, longest wait for a message while the journal writer has results in flight: they
-    /// are acknowledged (and their workers given folds) on the next turn, not after a quarter
-    /// second of quiet. (States are acknowledged with the next message or poll: no one waits.)
-    static let busyPollInterval = 0.001
+    /// are acknowledged on the next turn, not after a quarter second of quiet. Since protocol
+    /// 4 no next task waits for an acknowledgement, so 5 ms (not 1 ms: a thousand polls a
+    /// second while the writer is rarely idle). (States are acknowledged with the next
+    /// message or poll: no one waits.)
+    static let busyPollInterval = 0.005
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one

@@ -20,6 +20,13 @@ public final class JournalWriter: Sendable {
     /// fsync saves syncs, but every job of a group waits for the group's last (a burst of a
     /// thousand results in one group held them all for a quarter second).
     public static let maxGroup = 16
+    /// Seconds a group waits after its first job for more (up to `maxGroup`) before it is
+    /// written. Each group costs an fsync per checkpoint, one per checkpoint directory and
+    /// one per journal; results trickling in one by one (task times spread ±20 %, 1,000
+    /// workers) made a group of each: 3 fsyncs per result, 17 % of a core. Since protocol 4
+    /// no task waits for an acknowledgement, only the durability promise does, so a few
+    /// milliseconds more buy fewer fsyncs (Benchmarks/load/README.md, third session).
+    public static let groupWindow = 0.02   // s
     /// What to write; `token` comes back with it in `finished()`.
     public enum Entry: Sendable {
         /// A fold's result: its checkpoint (if it carries one) in `checkpointDirectory`, then its line.
@@ -34,6 +41,8 @@ public final class JournalWriter: Sendable {
         let file: JournalFile?
         let entry: Entry
         let token: Token
+        /// When it was queued (s, `BusyClock.now()`).
+        let queued: Double
     }
 
     public struct Done: Sendable {
@@ -88,7 +97,7 @@ public final class JournalWriter: Sendable {
     /// Queues `entry` for `file`; it comes back in `finished()` once on disk (or refused).
     public func write(_ entry: Entry, to file: JournalFile?, token: Token) {
         let start = state.withLock { s -> Bool in
-            s.pending.append(Job(file: file, entry: entry, token: token))
+            s.pending.append(Job(file: file, entry: entry, token: token, queued: BusyClock.now()))
             defer { s.draining = true }
             return !s.draining
         }
@@ -117,6 +126,12 @@ public final class JournalWriter: Sendable {
     /// Writes groups until nothing is pending: each group's lines, then one fsync per file.
     private func drain() {
         while true {
+            // A group not yet full waits until its first job is `groupWindow` old.
+            let wait = state.withLock { s -> Double in
+                guard let first = s.pending.first, s.pending.count < Self.maxGroup else { return 0 }
+                return first.queued + Self.groupWindow - BusyClock.now()
+            }
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             let group = state.withLock { s -> [Job] in
                 if s.pending.isEmpty { s.draining = false }
                 let n = min(s.pending.count, Self.maxGroup)
