@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The coordinator under load: one real `sleepfold study --bind` coordinator, N simulated
 # workers (`sleepfold bench-load-workers`, real DEALER sockets and protocol) in a few
-# processes. Measures the coordinator's CPU share and resident memory from /proc, and the
-# dispatch latency (result sent -> next task received, timed by the workers), in the steady
-# state; then the restart of a coordinator on the journals of the largest run.
+# processes. Measures the coordinator's CPU share and resident memory from /proc, the
+# dispatch latency (result sent -> next task received, timed by the workers) and the
+# acknowledgement latency (result sent -> its acknowledgement: the journal's fsync), in the
+# steady state, and the fsyncs of its journal writer; then the restart of a coordinator on the
+# journals of the largest run.
 #
 #   Benchmarks/load/run.sh [N ...]          (default: 10 100 1000)
 #
@@ -59,8 +61,8 @@ percentile() {  # percentile P of the numbers on stdin (nearest rank)
 
 results="$WORK/results.md"
 [ -f "$results" ] || {
-  echo "| workers | tasks | CPU (% of one core) | RSS at start / middle / end of window (MiB) | dispatch p50 / p99 (ms) | latencies | window (s) | load avg |"
-  echo "|---:|---:|---:|---|---|---:|---:|---|"
+  echo "| workers | tasks | CPU (% of one core) | RSS at start / middle / end of window (MiB) | RSS growth (MiB per 1,000 folds) | dispatch p50 / p99 (ms) | ack p50 / p99 (ms) | latencies | window (s) | load avg |"
+  echo "|---:|---:|---:|---|---:|---|---|---:|---:|---|"
 } > "$results"
 
 for N in "${NS[@]}"; do
@@ -108,13 +110,21 @@ for N in "${NS[@]}"; do
     END {print s, e}' "$samples")
   cpu=$(awk -F'\t' -v a="$w0" -v b="$w1" -v tick="$TICK" '$1 == a {t0 = $2} $1 == b {t1 = $2} END {printf "%.1f", 100 * (t1 - t0) / tick / (b - a)}' "$samples")
   rss=$(awk -F'\t' -v a="$w0" -v b="$w1" '$1 >= a && $1 <= b {r[++n] = $3} END {printf "%.0f / %.0f / %.0f", r[1]/1024, r[int((n+1)/2)]/1024, r[n]/1024}' "$samples")
+  # Growth of RSS against folds done over the window (the results are not held: flat is the goal).
+  growth=$(awk -F'\t' -v a="$w0" -v b="$w1" '$1 == a {r0 = $3; f0 = $4} $1 == b {r1 = $3; f1 = $4}
+    END {if (f1 > f0) printf "%.1f", (r1 - r0) / 1024 / (f1 - f0) * 1000; else print "nan"}' "$samples")
   lat="$WORK/latencies-$N.txt"
   cat "$WORK"/workers-"$N"-*.txt | awk -v a="$w0" -v b="$w1" '$1 == "latency" && $2 >= a && $2 <= b {print $3 * 1000}' > "$lat"
   p50=$(percentile 50 < "$lat"); p99=$(percentile 99 < "$lat")
+  # Acknowledgements (protocol 4; none from an older coordinator's workers).
+  acks="$WORK/acks-$N.txt"
+  cat "$WORK"/workers-"$N"-*.txt | awk -v a="$w0" -v b="$w1" '$1 == "ack" && $2 >= a && $2 <= b {print $3 * 1000}' > "$acks"
+  a50=$(percentile 50 < "$acks"); a99=$(percentile 99 < "$acks")
   window=$(awk -v a="$w0" -v b="$w1" 'BEGIN {printf "%.0f", b - a}')
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf '| %d | %d | %s | %s | %.2f / %.2f | %d | %s | %s |\n' "$N" "$TASKS" "$cpu" "$rss" "$p50" "$p99" "$(wc -l < "$lat")" "$window" "$load" >> "$results"
+  printf '| %d | %d | %s | %s | %s | %.2f / %.2f | %s / %s | %d | %s | %s |\n' "$N" "$TASKS" "$cpu" "$rss" "$growth" "$p50" "$p99" "$a50" "$a99" "$(wc -l < "$lat")" "$window" "$load" >> "$results"
   tail -1 "$results"
+  grep -h "journal writer: " "$log" || true   # what the fsyncs cost (the whole run)
 done
 
 # Restart on the journals of the last run: the time to read them (the coordinator logs it).

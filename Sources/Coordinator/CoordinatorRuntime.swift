@@ -29,9 +29,11 @@ public final class CoordinatorRuntime {
     public static let maxAttempts = 3                // failures of one fold before the run gives it up
     static let pollInterval = heartbeatInterval / 4  // s, longest wait for a message
     /// s, longest wait for a message while the journal writer has results in flight: they
-    /// are acknowledged (and their workers given folds) on the next turn, not after a quarter
-    /// second of quiet. (States are acknowledged with the next message or poll: no one waits.)
-    static let busyPollInterval = 0.001
+    /// are acknowledged on the next turn, not after a quarter second of quiet. Since protocol
+    /// 4 no next task waits for an acknowledgement, so 5 ms (not 1 ms: a thousand polls a
+    /// second while the writer is rarely idle). (States are acknowledged with the next
+    /// message or poll: no one waits.)
+    static let busyPollInterval = 0.005
     static let maxChunk: UInt64 = 4 << 20            // bytes, largest data chunk served
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
@@ -158,9 +160,10 @@ public final class CoordinatorRuntime {
     /// Writes results' checkpoints and journal lines, and ended attempts, off the loop's
     /// thread; a result is acknowledged once it comes back from there synced.
     private let journalWriter = JournalWriter()
-    /// Workers whose result is being journalled: no next task before its acknowledgement
-    /// (a worker keeps one unacknowledged result, and would drop the next one's).
-    private var awaitingAck = Set<String>()
+    /// Results of each worker being journalled, not yet acknowledged. The worker's next task
+    /// does not wait for them (protocol 4: it keeps them until acknowledged), but a worker
+    /// with `Wire.maxUnacknowledgedResults` of them gets none until one is.
+    private var awaitingAck: [String: Int] = [:]
     /// Seconds the journals took to read at start.
     private let journalSeconds: Double
 
@@ -314,6 +317,14 @@ public final class CoordinatorRuntime {
         }
         journalWriter.waitUntilIdle()
         try collectJournalled()
+        let w = journalWriter.stats
+        if w.groups > 0 {
+            // What durability cost this session (Benchmarks/load: checkpoints synced before their lines).
+            log("journal writer: \(w.groups) groups; fsync of \(w.checkpointSyncs) checkpoints " +
+                "\(LogNumber.fixed(w.checkpointSeconds, places: 2)) s, \(w.directorySyncs) directories " +
+                "\(LogNumber.fixed(w.directorySeconds, places: 2)) s, \(w.journalSyncs) journals " +
+                "\(LogNumber.fixed(w.journalSeconds, places: 2)) s")
+        }
         stateWriter.waitUntilIdle()
         try collectWrittenStates()
         if !interrupted {
@@ -380,19 +391,24 @@ public final class CoordinatorRuntime {
             }
             try router.send(.ack(result), to: token.routingID)
             registry.noteSent(token.address, now: now())
-            awaitingAck.remove(token.address)
+            if let n = awaitingAck[token.address], n > 1 { awaitingAck[token.address] = n - 1 } else { awaitingAck[token.address] = nil }
             noteMayBeIdle(token.address)
         }
     }
 
     /// Adds the worker to `mayBeIdle` when it is registered, holds no fold, is not busy by
-    /// its own account and has no result waiting for its acknowledgement (it joins once
-    /// acknowledged: a burst of results must not leave hundreds of workers for every turn's
-    /// dispatch to look at).
+    /// its own account and may hold another unacknowledged result (one at the limit joins
+    /// once acknowledged).
     private func noteMayBeIdle(_ address: String) {
-        if let w = registry.workers[address], w.busyWith == nil, queue.fold(of: address) == nil, !awaitingAck.contains(address) {
+        if let w = registry.workers[address], w.busyWith == nil, queue.fold(of: address) == nil, mayHoldAnotherResult(address) {
             mayBeIdle.insert(address)
         }
+    }
+
+    /// Whether a task for the worker keeps it within `Wire.maxUnacknowledgedResults` (its
+    /// result would be one more it holds until acknowledged).
+    private func mayHoldAnotherResult(_ address: String) -> Bool {
+        (awaitingAck[address] ?? 0) < Wire.maxUnacknowledgedResults
     }
 
     /// Heartbeats to the workers we sent nothing else in the last interval (the ZeroMQ
@@ -458,7 +474,7 @@ public final class CoordinatorRuntime {
             mayBeIdle.remove(address)
             return
         }
-        guard registry.mayTakeTask(address, now: t), !awaitingAck.contains(address),
+        guard registry.mayTakeTask(address, now: t), mayHoldAnotherResult(address),
               let (task, attempt) = queue.take(for: address) else { return }
         mayBeIdle.remove(address)
         deadlines.started(fold: task, now: t)
@@ -598,14 +614,21 @@ public final class CoordinatorRuntime {
     /// logged and dropped: not acknowledged, and not a failure of the fold.
     private func accept(_ result: Sleepfold_FoldResult, from message: Message) throws {
         let address = message.address
+        /// Logged, and the worker told: it will never be journalled here, so the worker
+        /// forgets it rather than hold it (and a place among its unacknowledged results).
+        func reject(_ why: String) throws {
+            log("rejected the result of \(why)")
+            try router.send(.error(.resultRejected, runID: result.runID, fold: Int32(result.fold), "result rejected: \(why)"),
+                            to: message.routingID)
+        }
         guard let run = runIndex[result.runID] else {
-            log("rejected the result of fold \(result.fold) from \(name(of: address)): run id \"\(result.runID)\" is not a run served here")
+            try reject("fold \(result.fold) from \(name(of: address)): run id \"\(result.runID)\" is not a run served here")
             return
         }
         do {
             try runs[run].plan.validate(result)
         } catch {
-            log("rejected the result of fold \(result.fold) from \(name(of: address)): \(error)")
+            try reject("fold \(result.fold) from \(name(of: address)): \(error)")
             return
         }
         let fold = Int(result.fold), task = firstTask[run] + fold
@@ -613,18 +636,27 @@ public final class CoordinatorRuntime {
             log("\(describe(task)): duplicate result (attempt \(result.attempt)) ignored")
             // Acknowledged once the first result is on disk: it may still be on its way there.
             journalWriter.write(.barrier, to: nil, token: .init(routingID: message.routingID, address: address, result: result))
-            awaitingAck.insert(address)
+            awaitingAck[address, default: 0] += 1
             if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
-            registry.setBusy(address, with: nil)
+            try finished(task, on: address)
             return
         }
         if queue.adopt(fold: task, attempt: Int(result.attempt), worker: address) {
             log("\(describe(task)) (attempt \(result.attempt)) adopted: \(name(of: address)) sends its result")
         }
-        guard queue.holds(worker: address, fold: task, attempt: Int(result.attempt)) else {
-            log("rejected the result of \(describe(task)) (attempt \(result.attempt)) from \(name(of: address)): " +
-                "not the worker holding the fold's current attempt")
+        // The holder's result counts, whichever attempt it names (folds are deterministic),
+        // and so does a result of a queued fold, held by no one: one the worker trained for an
+        // earlier coordinator, re-sent after a restart while it already trains its next fold
+        // (protocol 4). A result of a fold another worker holds does not (issue 18: a client
+        // must not override an honest worker's fold).
+        let holds = queue.fold(of: address) == task
+        guard holds || queue.states[task] == .queued else {
+            try reject("\(describe(task)) (attempt \(result.attempt)) from \(name(of: address)): " +
+                       "not the worker holding the fold's current attempt")
             return
+        }
+        if !holds {
+            log("\(describe(task)) (attempt \(result.attempt)): result from \(name(of: address)), which trained it before this coordinator started")
         }
         var entry = result
         let ended = endedWork[task] ?? (0, 0)
@@ -640,15 +672,26 @@ public final class CoordinatorRuntime {
         journals[run].noteWritten(entry)
         journalWriter.write(.result(entry, checkpointDirectory: runs[run].checkpointDirectory), to: journals[run].file,
                             token: .init(routingID: message.routingID, address: address, result: result))
-        awaitingAck.insert(address)
+        awaitingAck[address, default: 0] += 1
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
         _ = stateStores[run].forget(fold: fold)   // its files go once the result is on disk (`collectJournalled`)
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)
-        registry.setProgress(address, nil)
-        registry.setBusy(address, with: nil)
         timing.taskSeconds.append(result.trainSeconds)
+        try finished(task, on: address)
+    }
+
+    /// The worker at `address` sent the result of `task`: it no longer trains it, and gets its
+    /// next fold at once, before the result is on disk (protocol 4: the acknowledgement follows
+    /// when it is; the worker keeps the result until then). The next fold does not wait for the
+    /// journal's fsync, and is sent before the writer can report anything about this result: a
+    /// coordinator that dies now leaves the worker with the result unacknowledged and a new fold.
+    /// (Its time counts as the result's.)
+    private func finished(_ task: Int, on address: String) throws {
+        if registry.workers[address]?.busyWith == task { registry.setBusy(address, with: nil) }
+        if queue.fold(of: address) == nil { registry.setProgress(address, nil) }
+        if stopDeadline == nil && !stopRequest.isSet { try dispatch(to: address, now: now()) }
     }
 
     private func workerFailed(_ address: String, task: Int, message: String, ended: String = "failed") {

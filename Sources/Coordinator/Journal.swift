@@ -173,36 +173,52 @@ public final class Journal {
     /// Records a finished fold: writes its checkpoint (if it carries one) to
     /// `checkpointURL(fold:in:)`, then appends the result without the checkpoint
     /// bytes. Checkpoint first, so every fold the journal lists has its
-    /// checkpoint on disk. Returns the checkpoint file, or nil when there was none.
-    /// `sync` as for `append`.
+    /// checkpoint on disk; with `sync` (as for `append`) the checkpoint and its
+    /// directory are fsync'ed before the line is written, so that holds after a
+    /// power loss too. Returns the checkpoint file, or nil when there was none.
     /// - Throws: `SleepfoldError` (`.io`) naming the checkpoint or the journal.
     @discardableResult
     public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL, sync: Bool = true) throws -> URL? {
-        let (entry, written) = try Self.writeCheckpoint(of: result, in: checkpointDirectory)
+        let (entry, written) = try Self.writeCheckpoint(of: result, in: checkpointDirectory, durable: sync)
+        if sync, written != nil { try Self.syncDirectory(checkpointDirectory) }
         try append(entry, sync: sync)
         return written
     }
 
     /// Writes `result`'s checkpoint (if it carries one) to `checkpointURL(fold:in:)`; returns
     /// the journal entry (the result without the checkpoint bytes) and the file written.
-    static func writeCheckpoint(of result: Sleepfold_FoldResult, in checkpointDirectory: URL) throws
+    /// `durable`: the file's bytes are fsync'ed before it is renamed into place (its name is
+    /// durable only once the directory is synced as well: `syncDirectory`).
+    static func writeCheckpoint(of result: Sleepfold_FoldResult, in checkpointDirectory: URL, durable: Bool) throws
         -> (entry: Sleepfold_FoldResult, written: URL?) {
         guard !result.checkpoint.isEmpty else { return (result, nil) }
         var entry = result
         let url = Self.checkpointURL(fold: Int(result.fold), in: checkpointDirectory)
-        if let failure = Self.replace(url, with: result.checkpoint) {
+        if let failure = Self.replace(url, with: result.checkpoint, durable: durable) {
             throw SleepfoldError(.io, file: url.path, "cannot write fold \(result.fold)'s checkpoint: \(failure)")
         }
         entry.checkpoint = Data()
         return (entry, url)
     }
 
+    /// Makes the names in `directory` durable (fsync of the directory itself): a file
+    /// renamed into it survives a power loss only once this returns.
+    /// - Throws: `SleepfoldError` (`.io`, errno) naming the directory.
+    static func syncDirectory(_ directory: URL) throws {
+        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SleepfoldError.system("open", file: directory.path, errno: errno) }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw SleepfoldError.system("fsync", file: directory.path, errno: errno) }
+    }
+
     /// Writes `data` to a temporary file beside `url` and renames it over `url` (a reader
     /// sees the old file or the whole new one), creating the directory if it is missing;
-    /// nil on success, else what failed. Not synced, as `Data.write(options: .atomic)`,
-    /// which this replaces: that one cost 7 % of the coordinator's CPU at 1,000 workers
+    /// nil on success, else what failed. With `durable`, the bytes are fsync'ed before the
+    /// rename (a rename that reaches the disk before the data would leave an empty file
+    /// after a power loss). Plain open/write/rename rather than `Data.write(options: .atomic)`:
+    /// that one cost 7 % of the coordinator's CPU at 1,000 workers
     /// (Benchmarks/load/results/profile-steady-32ce2a1.txt).
-    private static func replace(_ url: URL, with data: Data) -> String? {
+    private static func replace(_ url: URL, with data: Data, durable: Bool) -> String? {
         let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
         var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
@@ -222,6 +238,9 @@ public final class Journal {
                 }
                 offset += n
             }
+        }
+        if durable, failure == nil, fsync(fd) != 0 {
+            failure = "fsync \(temporary): \(String(cString: strerror(errno))) (errno \(errno))"
         }
         if close(fd) != 0, failure == nil { failure = "close \(temporary): \(String(cString: strerror(errno))) (errno \(errno))" }
         if failure == nil, rename(temporary, url.path) != 0 {

@@ -84,7 +84,8 @@ public final class WorkerRuntime {
     private var fetches: [String: Fetch] = [:]
     private var localFiles: [String: URL] = [:]
     private var training: (task: Sleepfold_FoldTask, events: WorkerEvents)?
-    private var unacknowledged: Sleepfold_FoldResult?
+    /// Results sent and not yet acknowledged, oldest first (protocol 4: bounded, re-sent after each reconnect).
+    private var unacknowledged = UnacknowledgedResults()
     /// The newest fold state not yet acknowledged, and how much of it is sent.
     private var upload: StateUpload?
     /// Set from any thread (a signal handler) to ask for a clean stop, as `requestStop()`.
@@ -198,7 +199,7 @@ public final class WorkerRuntime {
                 log("stop requested")
             }
         }
-        if training == nil && upload == nil && unacknowledged == nil { return true }
+        if training == nil && upload == nil && unacknowledged.isEmpty { return true }
         if now() > stopDeadline! {
             log("stopping without the coordinator's acknowledgement after \(Int(Self.stopGrace)) s")
             return true
@@ -271,7 +272,7 @@ public final class WorkerRuntime {
     }
 
     /// Says hello, then tells the coordinator what it may have missed: the fold
-    /// in training and a result not yet acknowledged.
+    /// in training and every result not yet acknowledged, oldest first.
     private func announce() throws {
         try send(.hello(.with {
             $0.workerID = options.workerID
@@ -284,7 +285,7 @@ public final class WorkerRuntime {
         }))
         // Tell a (possibly restarted) coordinator which fold we are busy with.
         if training != nil { try sendHeartbeat() }
-        if let result = unacknowledged { try send(.result(result)) }
+        for result in unacknowledged.results { try send(.result(result)) }
         // A (possibly restarted) coordinator has seen none of the state: all of it again.
         upload?.offset = 0
         if let task = pendingTask { try requestMissingData(for: task) }
@@ -322,13 +323,21 @@ public final class WorkerRuntime {
                 try send(.error(.malformedMessage, runID: task.runID, fold: Int32(task.fold), "\(error)"))
                 return false
             }
-            if let result = unacknowledged, result.fold == task.fold, result.runID == task.runID {
+            if let result = unacknowledged.result(run: task.runID, fold: task.fold) {
                 // Finished already; the coordinator has not seen the result yet.
                 try send(.result(result))
                 return false
             }
             if stopDeadline != nil {
                 try send(.error(.preempted, runID: task.runID, fold: Int32(task.fold), "worker is stopping"))
+                return false
+            }
+            guard !unacknowledged.isFull else {
+                // No room for its result: the coordinator queues the fold again (protocol 4's bound).
+                let held = unacknowledged.results.map { "\($0.fold)" }.joined(separator: ", ")
+                log("refused fold \(task.fold): busy, \(unacknowledged.limit) results not acknowledged (folds \(held))")
+                try send(.error(.unexpectedMessage, runID: task.runID, fold: Int32(task.fold),
+                                "busy: \(unacknowledged.limit) results not acknowledged (folds \(held)), the most a worker holds"))
                 return false
             }
             guard training == nil, pendingTask == nil else {
@@ -345,9 +354,13 @@ public final class WorkerRuntime {
         case .stateAck(let ack):
             try acknowledged(ack)
         case .resultAck(let ack):
-            if let r = unacknowledged, r.fold == ack.fold, r.runID == ack.runID {
-                unacknowledged = nil
+            if unacknowledged.remove(run: ack.runID, fold: ack.fold) {
                 log("fold \(ack.fold) acknowledged")
+            }
+        case .error(let error) where error.code == .resultRejected && error.fold >= 0:
+            // The coordinator will never journal it (another worker holds the fold, another run): forget it.
+            if unacknowledged.remove(run: error.runID, fold: UInt32(error.fold)) {
+                log("fold \(error.fold): \(error.message); result dropped")
             }
         case .shutdown(let shutdown):
             log("coordinator says stop: \(shutdown.reason)")
@@ -478,7 +491,7 @@ public final class WorkerRuntime {
                 startUpload(state, of: training.task, final: true)
             case .finished(let result):
                 log("fold \(result.fold) done in \(Int(result.trainSeconds)) s (peak RSS \(peakResidentBytes() >> 20) MiB)")
-                unacknowledged = result
+                unacknowledged.add(result)
                 self.training = nil
                 upload = nil   // the result supersedes any state
                 try send(.result(result))

@@ -59,6 +59,13 @@ import Shared
         #expect(finished.map(\.token.address) == expected)
         #expect(finished.allSatisfy { $0.error == nil })
         #expect(!writer.hasFinished)
+        // Every checkpoint synced on its own (its bytes), each directory and journal once per
+        // group that touched it (the renames, the lines): a line never names what is not durable.
+        let stats = writer.stats
+        #expect(stats.checkpointSyncs == 200)
+        #expect(stats.groups >= 200 / JournalWriter.maxGroup)
+        #expect((2...2 * stats.groups).contains(stats.directorySyncs), "\(stats)")
+        #expect((2...2 * stats.groups).contains(stats.journalSyncs), "\(stats)")
 
         for (journal, run) in [(a, "A"), (b, "B")] {
             let folds = (0..<200).filter { ($0 % 3 == 0) == (run == "B") }

@@ -10,7 +10,7 @@ import Shared
         var envelope = Sleepfold_Envelope()
         envelope.hello = hello
         let frames = try Wire.frames(envelope)
-        #expect(frames[0] == Array("SLEEPFOLD/3".utf8))
+        #expect(frames[0] == Array("SLEEPFOLD/4".utf8))
         #expect(try Wire.decode(frames) == envelope)
     }
 
@@ -20,7 +20,7 @@ import Shared
         let good = try Wire.frames(envelope)
         let version = try #require(throws: SleepfoldError.self) { try Wire.decode([Array("SLEEPFOLD/1".utf8), good[1]]) }
         #expect(version.code == .badVersion && version.file == nil && version.field == "version frame")
-        #expect(version.message == "found \"SLEEPFOLD/1\", expected \"SLEEPFOLD/3\"")
+        #expect(version.message == "found \"SLEEPFOLD/1\", expected \"SLEEPFOLD/4\"")
         let frames = try #require(throws: SleepfoldError.self) { try Wire.decode([good[0]]) }
         #expect(frames.code == .badFrames && frames.field == "frames")
         #expect(frames.description == "frames: found 1, expected 2 (version, envelope)")

@@ -137,6 +137,65 @@ import TestSupport
         #expect(!epochFiles.isEmpty && epochFiles.allSatisfy { $0.hasSuffix(".epochs") }, "\(epochFiles)")
     }
 
+    /// Protocol 4: a worker's next fold goes out as soon as its result is checked, before the
+    /// result is on disk. A coordinator that dies in between (here: its checkpoint directory is
+    /// a file, so writing the result fails and the coordinator stops) leaves the worker with the
+    /// result unacknowledged and a new fold; the worker sends the result again to the restarted
+    /// coordinator, which journals it without running the fold again.
+    @Test func aCoordinatorDeadBetweenTheNextFoldAndTheAcknowledgementGetsTheResultFromTheWorker() throws {
+        let reference = try ReferenceRun.make(epochs: 2)
+        let f = try ClusterFixture(name: "die-before-ack", epochs: 2)
+        defer { f.remove() }
+        let port = try freePort()
+        let run = f.root.appendingPathComponent("run"), checkpoints = run.appendingPathComponent("checkpoints")
+        let arguments = ["coordinator"] + f.runArguments + ["--bind", "tcp://127.0.0.1:\(port)", "--out", run.path]
+        let first = try BackgroundProcess(arguments, log: f.root.appendingPathComponent("first.out"))
+        defer { first.kill() }
+        let worker = try BackgroundProcess(["worker", "--connect", "tcp://127.0.0.1:\(port)", "--worker-id", "w",
+                                            "--threads", "2", "--data", f.data.path], log: f.root.appendingPathComponent("worker.out"))
+        defer { worker.kill() }
+        try #require(first.waitFor("(attempt 1) → w", timeout: 60), "\(first.output)")
+        // Nothing can be created in a file, even by root (ENOTDIR): the first result cannot be written.
+        try FileManager.default.removeItem(at: checkpoints)
+        try Data("not a directory".utf8).write(to: checkpoints)
+        #expect(first.waitForExit(timeout: 120).map { $0 != 0 } == true, "\(first.output)")
+        let log1 = first.output
+        #expect(log1.components(separatedBy: "(attempt 1) → w").count - 1 == 2, "the next fold went out: \(log1)")
+        #expect(log1.contains("cannot write fold"), "\(log1)")
+        #expect(!log1.contains("done by"))
+        #expect(try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { !$0.isEmpty }.isEmpty)
+        let firstFold = try #require(Self.foldDispatched(in: log1), "\(log1)")
+
+        // The restarted coordinator: the worker (reconnecting) sends the result it kept.
+        try FileManager.default.removeItem(at: checkpoints)
+        let second = try BackgroundProcess(arguments, log: f.root.appendingPathComponent("second.out"))
+        defer { second.kill() }
+        #expect(second.waitForExit(timeout: 240) == 0, "\(second.output)")
+        let log2 = second.output
+        #expect(log2.contains("fold \(firstFold) (attempt 1): result from w, which trained it before this coordinator started"), "\(log2)")
+        #expect(log2.contains("fold \(firstFold) done by w"), "\(log2)")
+        let sentAgain = log2.split(separator: "\n").filter { $0.contains("fold \(firstFold) (attempt") && $0.contains(" → ") }
+        #expect(sentAgain.isEmpty, "fold \(firstFold) ran again: \(sentAgain)")
+        // Each fold journalled once (protobuf JSON leaves out the default, fold 0).
+        let folds = try String(contentsOf: run.appendingPathComponent("journal.jsonl"), encoding: .utf8)
+            .split(separator: "\n").filter { $0.hasPrefix(#"{"runId""#) }.map { line -> Int in
+                let json = try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any]
+                return (json?["fold"] as? Int) ?? 0
+            }
+        #expect(folds.sorted() == Array(0..<f.folds), "\(folds)")
+        #expect(try f.predictions(run) == reference.predictions)
+        #expect(worker.waitForExit(timeout: 15) == 0)
+        #expect(worker.output.contains("fold \(firstFold) acknowledged"), "\(worker.output)")
+    }
+
+    /// The fold of the first "fold F (attempt 1) → w" line of a coordinator's log.
+    static func foldDispatched(in log: String) -> Int? {
+        guard let line = log.split(separator: "\n").first(where: { $0.contains("(attempt 1) → w") }),
+              let range = line.range(of: "fold ") else { return nil }
+        return Int(line[range.upperBound...].prefix { $0.isNumber })
+    }
+
     /// Issue 18: a connected client that holds no fold forges a result for a fold an
     /// honest worker holds (one epoch per recording, a well-framed checkpoint), reports
     /// it failed three times, and sends three results of another run. None of it is

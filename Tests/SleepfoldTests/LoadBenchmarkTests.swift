@@ -76,13 +76,15 @@ import Testing
         #expect(log.components(separatedBy: ": state after epoch 1 saved").count - 1 == tasks, "every fold's state after epoch 1")
 
         // The workers: every one of them did folds; each fold's result acknowledged once.
-        var perWorker: [String: Int] = [:], latencies: [Double] = []
+        var perWorker: [String: Int] = [:], latencies: [Double] = [], acks: [Double] = [], tasksBeforeAck = 0
         for p in 0..<Self.processes {
             let summary = try String(contentsOf: root.appendingPathComponent("workers-\(p).txt"), encoding: .utf8)
             for line in summary.split(separator: "\n") {
                 let words = line.split(separator: " ")
                 if words[0] == "worker" { perWorker[String(words[1])] = Int(words[2]) }
                 if words[0] == "latency" { latencies.append(Double(words[2])!) }
+                if words[0] == "ack" { acks.append(Double(words[2])!) }
+                if words[0] == "tasks-before-ack" { tasksBeforeAck += Int(words[1])! }
             }
         }
         #expect(perWorker.count == Self.processes * Self.workersPerProcess)
@@ -92,5 +94,10 @@ import Testing
         // A latency for every task but each worker's first.
         #expect(latencies.count == tasks - perWorker.count, "\(latencies.count) latencies")
         #expect(latencies.allSatisfy { $0 >= 0 && $0 < 5 }, "\(latencies.max() ?? 0) s")
+        // Protocol 4: every result acknowledged once, and each worker's next task sent as soon as
+        // its result was checked, before the acknowledgement (which waits for the journal's fsync):
+        // with nothing queued again, every task but a worker's first came before the ack.
+        #expect(acks.count == tasks, "\(acks.count) acknowledgements")
+        #expect(tasksBeforeAck == latencies.count, "\(tasksBeforeAck) of \(latencies.count) next tasks before the acknowledgement")
     }
 }

@@ -5,8 +5,16 @@ import Basics
 /// Framing of sleepfold messages on a ZeroMQ socket: a protocol-version frame,
 /// then one serialized `Sleepfold_Envelope` (see protocols/sleepfold.proto).
 public enum Wire {
-    /// Bumped whenever sleepfold.proto changes incompatibly.
-    public static let protocolVersion = 3
+    /// Bumped whenever sleepfold.proto or the meaning of its messages changes incompatibly
+    /// (4: the next task may come before the previous result's acknowledgement).
+    public static let protocolVersion = 4
+    /// Results a worker holds unacknowledged at most (protocol 4): it keeps each until the
+    /// coordinator acknowledges it (on disk) or rejects it, re-sends them in order after every
+    /// (re)connect, and refuses a task while it holds this many; the coordinator sends no task
+    /// to a worker with this many results not yet acknowledged. One is the normal case (the
+    /// previous fold's, while its journal line is synced); more only while the coordinator's
+    /// disk is slower than a fold, or across a coordinator restart.
+    public static let maxUnacknowledgedResults = 4
     /// The version frame every message starts with.
     public static let versionFrame: [UInt8] = Array("SLEEPFOLD/\(protocolVersion)".utf8)
 

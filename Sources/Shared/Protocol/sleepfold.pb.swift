@@ -13,7 +13,7 @@
 /// Transport: the coordinator binds one ZeroMQ ROUTER socket, each worker
 /// connects a DEALER socket. Every message is two frames after the ROUTER's
 /// routing-id frame:
-///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (now "SLEEPFOLD/3")
+///   frame 0: the protocol version, ASCII "SLEEPFOLD/<PROTOCOL_VERSION>" (now "SLEEPFOLD/4")
 ///   frame 1: one serialized Envelope
 /// A peer that receives another version logs it and drops the message; the
 /// coordinator answers a worker of another version with an Error and forgets it.
@@ -28,6 +28,14 @@
 /// Version 3: fold states (StateChunk / StateAck, FoldTask.resume_state), the
 /// batches an attempt trained (Heartbeat, FoldResult), PREEMPTED, and the
 /// coordinator's per-fold accounting (FoldResult.attempts, epochs_trained).
+/// Version 4: a worker's next FoldTask may come before the ResultAck of its
+/// previous result (the task goes out when the result is received and checked;
+/// the acknowledgement, the durability promise, once its journal line is on
+/// disk). A worker keeps every unacknowledged result, at most
+/// MAX_UNACKNOWLEDGED_RESULTS (4; Wire.maxUnacknowledgedResults), re-sends them in
+/// order after each (re)connect until acknowledged, and refuses a task while it
+/// holds that many; a result the coordinator will never journal is answered with
+/// RESULT_REJECTED, and the worker forgets it.
 ///
 /// Regenerate Sources/Shared/Protocol/sleepfold.pb.swift with protocols/generate.sh.
 
@@ -110,7 +118,7 @@ public nonisolated struct Sleepfold_Envelope: Sendable {
     set {body = .foldResult(newValue)}
   }
 
-  /// coordinator -> worker, after journaling the result
+  /// coordinator -> worker, once the result is journalled and synced
   public var resultAck: Sleepfold_ResultAck {
     get {
       if case .resultAck(let v)? = body {return v}
@@ -188,7 +196,7 @@ public nonisolated struct Sleepfold_Envelope: Sendable {
     case progress(Sleepfold_Progress)
     /// worker -> coordinator
     case foldResult(Sleepfold_FoldResult)
-    /// coordinator -> worker, after journaling the result
+    /// coordinator -> worker, once the result is journalled and synced
     case resultAck(Sleepfold_ResultAck)
     /// worker -> coordinator
     case dataRequest(Sleepfold_DataRequest)
@@ -682,6 +690,9 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
 
     /// the worker was told to stop (SIGTERM) and saved the fold's state: not a failure
     case preempted // = 6
+
+    /// coordinator -> worker: this result (run_id, fold) will never be journalled; forget it
+    case resultRejected // = 7
     case UNRECOGNIZED(Int)
 
     public init() {
@@ -697,6 +708,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       case 4: self = .dataUnavailable
       case 5: self = .trainingFailed
       case 6: self = .preempted
+      case 7: self = .resultRejected
       default: self = .UNRECOGNIZED(rawValue)
       }
     }
@@ -710,6 +722,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       case .dataUnavailable: return 4
       case .trainingFailed: return 5
       case .preempted: return 6
+      case .resultRejected: return 7
       case .UNRECOGNIZED(let i): return i
       }
     }
@@ -723,6 +736,7 @@ public nonisolated struct Sleepfold_ErrorReport: Sendable {
       .dataUnavailable,
       .trainingFailed,
       .preempted,
+      .resultRejected,
     ]
 
   }
@@ -1968,5 +1982,5 @@ nonisolated extension Sleepfold_ErrorReport: SwiftProtobuf.Message, SwiftProtobu
 }
 
 nonisolated extension Sleepfold_ErrorReport.Code: SwiftProtobuf._ProtoNameProviding {
-  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}DATA_UNAVAILABLE\0\u{1}TRAINING_FAILED\0\u{1}PREEMPTED\0")
+  public static let _protobuf_nameMap = SwiftProtobuf._NameMap(bytecode: "\0\u{2}\0UNSPECIFIED\0\u{1}VERSION_MISMATCH\0\u{1}MALFORMED_MESSAGE\0\u{1}UNEXPECTED_MESSAGE\0\u{1}DATA_UNAVAILABLE\0\u{1}TRAINING_FAILED\0\u{1}PREEMPTED\0\u{1}RESULT_REJECTED\0")
 }

@@ -14,7 +14,9 @@ import Shared
 /// from the cohort, with every 7th epoch mistaken), the history, and a
 /// safetensors checkpoint.
 ///
-/// Measured here: the dispatch latency, from a result sent to the next task received.
+/// Measured here: the dispatch latency, from a result sent to the next task received, and
+/// the acknowledgement latency, from a result sent to its acknowledgement (protocol 4: the
+/// next task does not wait for it; it waits for the journal's fsync).
 final class SimulatedWorkers {
     /// libzmq's ZMQ_MAX_SOCKETS default is 1023 sockets per context.
     static let maxWorkersPerProcess = 1000
@@ -28,13 +30,20 @@ final class SimulatedWorkers {
         var workers: [(id: String, tasks: Int)]
         /// Dispatch latencies: when the task arrived (Unix time, s) and the seconds since the previous result was sent.
         var latencies: [(at: Double, seconds: Double)]
+        /// Acknowledgement latencies: when the acknowledgement arrived (Unix time, s) and the seconds since its result was sent.
+        var acks: [(at: Double, seconds: Double)]
+        /// Tasks that arrived while the worker still held an unacknowledged result.
+        var tasksBeforeAck: Int
         /// True when every worker was told to stop; false when the coordinator went silent.
         var stoppedByCoordinator: Bool
 
-        /// `worker ID TASKS` lines, then `latency AT SECONDS` lines.
+        /// `worker ID TASKS` lines, `latency AT SECONDS` lines, `ack AT SECONDS` lines, then
+        /// `tasks-before-ack N`.
         var text: String {
             var lines = workers.map { "worker \($0.id) \($0.tasks)" }
             lines += latencies.map { String(format: "latency %.6f %.6f", $0.at, $0.seconds) }
+            lines += acks.map { String(format: "ack %.6f %.6f", $0.at, $0.seconds) }
+            lines.append("tasks-before-ack \(tasksBeforeAck)")
             return lines.joined(separator: "\n") + "\n"
         }
     }
@@ -47,7 +56,9 @@ final class SimulatedWorkers {
         /// Seconds the task in hand trains.
         var duration = 0.0
         var epochsDone = 0
-        var unacknowledged: Sleepfold_FoldResult?
+        /// Results sent and not acknowledged, oldest first, with when each was first sent
+        /// (protocol 4, as WorkerRuntime's `UnacknowledgedResults`).
+        var unacknowledged: [(result: Sleepfold_FoldResult, sentAt: Double)] = []
         var resultSentAt: Double?
         var nextHeartbeat = 0.0
         var acknowledged = 0
@@ -68,6 +79,8 @@ final class SimulatedWorkers {
     private let giveUpAfter: Double
     private var labels: [String: [UInt8]] = [:]
     private var latencies: [(at: Double, seconds: Double)] = []
+    private var acks: [(at: Double, seconds: Double)] = []
+    private var tasksBeforeAck = 0
     private var lastHeard: Double
 
     /// - Parameter taskJitter: a task trains `taskSeconds` × (1 ± up to `taskJitter`), drawn
@@ -109,8 +122,8 @@ final class SimulatedWorkers {
             if workers.allSatisfy(\.stopped) { stoppedByCoordinator = true; break }
             if t - lastHeard > giveUpAfter { break }
         }
-        return Outcome(workers: workers.map { ($0.id, $0.acknowledged) }, latencies: latencies,
-                       stoppedByCoordinator: stoppedByCoordinator)
+        return Outcome(workers: workers.map { ($0.id, $0.acknowledged) }, latencies: latencies, acks: acks,
+                       tasksBeforeAck: tasksBeforeAck, stoppedByCoordinator: stoppedByCoordinator)
     }
 
     // MARK: - Messages
@@ -121,11 +134,15 @@ final class SimulatedWorkers {
             lastHeard = t
             switch envelope.body {
             case .foldTask(let task):
-                if let result = w.unacknowledged, result.fold == task.fold, result.runID == task.runID {
-                    send(w, .result(result), now: t)
+                if let held = w.unacknowledged.first(where: { $0.result.fold == task.fold && $0.result.runID == task.runID }) {
+                    send(w, .result(held.result), now: t)
                 } else if let busy = w.task {
                     send(w, .error(.unexpectedMessage, runID: task.runID, fold: Int32(task.fold), "busy with fold \(busy.fold)"), now: t)
+                } else if w.unacknowledged.count >= Wire.maxUnacknowledgedResults {
+                    send(w, .error(.unexpectedMessage, runID: task.runID, fold: Int32(task.fold),
+                                   "busy: \(w.unacknowledged.count) results not acknowledged"), now: t)
                 } else {
+                    if !w.unacknowledged.isEmpty { tasksBeforeAck += 1 }
                     if let sent = w.resultSentAt {
                         latencies.append((Date().timeIntervalSince1970, t - sent))
                         w.resultSentAt = nil
@@ -136,14 +153,20 @@ final class SimulatedWorkers {
                     w.epochsDone = 0
                 }
             case .resultAck(let ack):
-                if let result = w.unacknowledged, result.fold == ack.fold, result.runID == ack.runID, result.attempt == ack.attempt {
-                    w.unacknowledged = nil
+                if let i = w.unacknowledged.firstIndex(where: {
+                    $0.result.fold == ack.fold && $0.result.runID == ack.runID && $0.result.attempt == ack.attempt
+                }) {
+                    acks.append((Date().timeIntervalSince1970, t - w.unacknowledged[i].sentAt))
+                    w.unacknowledged.remove(at: i)
                     w.acknowledged += 1
                 }
             case .shutdown:
                 w.stopped = true
+            case .error(let report) where report.code == .resultRejected:
+                w.unacknowledged.removeAll { $0.result.fold == UInt32(max(0, report.fold)) && $0.result.runID == report.runID }
             case .error(let report) where report.code == .unexpectedMessage && report.fold < 0:
                 hello(w)   // a coordinator that does not know this connection
+                for held in w.unacknowledged { send(w, .result(held.result), now: t) }
             default:
                 break      // welcome, heartbeat, state acknowledgements
             }
@@ -174,7 +197,7 @@ final class SimulatedWorkers {
             if w.epochsDone == epochs {
                 let result = self.result(task, worker: w, seconds: t - w.started)
                 w.task = nil
-                w.unacknowledged = result
+                w.unacknowledged.append((result, t))
                 w.resultSentAt = t
                 send(w, .result(result), now: t)
             }
