@@ -49,6 +49,49 @@ import Recordings
         #expect(worst <= 2e-6 * scale, "max difference \(worst) against output scale \(scale)")
     }
 
+    /// Softmax rows run 8 at a time and one by one at the end of a chunk (training)
+    /// or of a head (evaluation): with every token's query the same, every row of
+    /// a head's weights is the same, and so is every output token, bit for bit.
+    @Test(arguments: [true, false])
+    func softmaxRowsAgreeBitForBit(training: Bool) throws {
+        let store = ParameterStore()
+        let (T, D) = (30, 80)
+        let attn = MultiHeadAttention(store: store, name: "att", tokens: T, dModel: D, heads: 5, kernel: 7, dropout: 0)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 6, scale: 1)
+        let token = randomTensor(Shape(D), seed: 2).array
+        let q = Tensor(shape: Shape(3, T, D), values: Array((0..<(3 * T)).map { _ in token }.joined()))
+        let x = randomTensor(Shape(3, T, D), seed: 3)
+        let y = attn.forward(query: q, input: x, training: training, key: 5).array
+        for b in 0..<3 {
+            let first = Array(y[(b * T * D)..<(b * T * D + D)]).map(\.bitPattern)
+            for i in 1..<T {
+                let o = (b * T + i) * D
+                #expect(Array(y[o..<(o + D)]).map(\.bitPattern) == first, "sample \(b), token \(i)")
+            }
+        }
+    }
+
+    /// Channel means and Σ dy·x run 8 rows at a time and one by one at the end:
+    /// with every sample the same, every sample's output and input gradient is too.
+    @Test func squeezeExcitationRowsAgreeBitForBit() throws {
+        let store = ParameterStore()
+        let (B, C, L) = (3, 6, 11)   // 18 rows: two blocks of 8, two one by one
+        let se = SqueezeExcitation(store: store, name: "se", channels: C, reduction: 2)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 5, scale: 1)
+        let sample = randomTensor(Shape(C * L), seed: 2).array, up = randomTensor(Shape(C * L), seed: 3).array
+        let x = Tensor(shape: Shape(B, C, L), values: Array((0..<B).map { _ in sample }.joined()))
+        let dy = Tensor(shape: Shape(B, C, L), values: Array((0..<B).map { _ in up }.joined()))
+        let y = se.forward(x).array
+        let dx = se.backward(dy).array
+        for b in 1..<B {
+            let r = (b * C * L)..<((b + 1) * C * L)
+            #expect(Array(y[r]).map(\.bitPattern) == Array(y[0..<(C * L)]).map(\.bitPattern), "sample \(b)")
+            #expect(Array(dx[r]).map(\.bitPattern) == Array(dx[0..<(C * L)]).map(\.bitPattern), "sample \(b)")
+        }
+    }
+
     @Test func squeezeExcitationBackwardMatchesFiniteDifferences() throws {
         let store = ParameterStore()
         let se = SqueezeExcitation(store: store, name: "se", channels: 6, reduction: 2)
