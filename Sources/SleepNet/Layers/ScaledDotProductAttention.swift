@@ -174,23 +174,11 @@ final class ScaledDotProductAttention {
         let scale = 1 / Float(dk).squareRoot()
         let pp = probs.data, dpp = dp.data, dsp = dProbs.data
         parallelChunks(B * H * T, chunk: 64) { range in
-            // Eight rows at a time: their Σ p·dp side by side, each in the one-row order.
-            var r = range.lowerBound
-            while r + 8 <= range.upperBound {
-                var dot = SIMD8<Float>()
-                for j in 0..<T { dot += column8(pp + r * T, j, T) * column8(dpp + r * T, j, T) }
-                for k in 0..<8 {
-                    let pr = pp + (r + k) * T, gr = dpp + (r + k) * T, out = dsp + (r + k) * T, d = dot[k]
-                    for j in 0..<T { out[j] = pr[j] * (gr[j] - d) * scale }
-                }
-                r += 8
-            }
-            while r < range.upperBound {
+            for r in range {
                 let pr = pp + r * T, gr = dpp + r * T, out = dsp + r * T
                 var dot: Float = 0
                 for j in 0..<T { dot += pr[j] * gr[j] }
                 for j in 0..<T { out[j] = pr[j] * (gr[j] - dot) * scale }
-                r += 1
             }
         }
         dQuery.resize(Shape(B, T, D))

@@ -30,20 +30,11 @@ public final class SqueezeExcitation {
         input = x
         squeezed.resize(Shape(B, C))
         let xp = x.data, sp = squeezed.data
-        // Channel means, eight rows side by side (each summed in time order).
-        var bc = 0
-        while bc + 8 <= B * C {
-            var s = SIMD8<Float>()
-            for t in 0..<L { s += column8(xp + bc * L, t, L) }
-            for k in 0..<8 { sp[bc + k] = s[k] / Float(L) }
-            bc += 8
-        }
-        while bc < B * C {
+        for bc in 0..<(B * C) {
             var s: Float = 0
             let row = xp + bc * L
             for t in 0..<L { s += row[t] }
             sp[bc] = s / Float(L)
-            bc += 1
         }
         let pre = fc2.forward(relu.forward(fc1.forward(squeezed)))
         gate.resize(Shape(B, C))
@@ -64,20 +55,11 @@ public final class SqueezeExcitation {
         let B = x.shape[0], C = channels, L = x.shape[2]
         dGatePre.resize(Shape(B, C))
         let xp = x.data, gp = gate.data, dyp = dy.data, dpre = dGatePre.data
-        // Σ_t dy·x per row, eight rows side by side (each in time order).
-        var bc = 0
-        while bc + 8 <= B * C {
-            var s = SIMD8<Float>()
-            for t in 0..<L { s += column8(dyp + bc * L, t, L) * column8(xp + bc * L, t, L) }
-            for k in 0..<8 { dpre[bc + k] = s[k] * gp[bc + k] * (1 - gp[bc + k]) }
-            bc += 8
-        }
-        while bc < B * C {
+        for bc in 0..<(B * C) {
             var s: Float = 0
             let row = xp + bc * L, g = dyp + bc * L
             for t in 0..<L { s += g[t] * row[t] }
             dpre[bc] = s * gp[bc] * (1 - gp[bc])
-            bc += 1
         }
         let ds = fc1.backward(relu.backward(fc2.backward(dGatePre)))
         inputGradient.resize(x.shape)
