@@ -91,6 +91,8 @@ public final class MaxPool1d {
                             let split = s == 1 ? UnsafePointer(row) : UnsafePointer(phases)
                             if s == 2 {
                                 splitPhases2(row, length: L, into: phases, n: n)
+                            } else if s == 4 {
+                                splitPhases4(row, length: L, into: phases, n: n)
                             } else if s > 1 {
                                 for r in 0..<s {
                                     let ph = phases + r * n
@@ -357,6 +359,26 @@ func splitPhases2(_ row: UnsafePointer<Float>, length L: Int, into ph: UnsafeMut
     while 2 * i < L {
         ph[i] = row[2 * i]
         if 2 * i + 1 < L { ph[n + i] = row[2 * i + 1] }
+        i += 1
+    }
+}
+
+/// ph[r·n + i] = row[4·i + r] for 4·i + r < L, r < 4: a row split by phase for
+/// stride 4, 16 inputs at a time.
+@inline(__always)
+func splitPhases4(_ row: UnsafePointer<Float>, length L: Int, into ph: UnsafeMutablePointer<Float>, n: Int) {
+    var i = 0
+    while 4 * i + 16 <= L {
+        let v = UnsafeRawPointer(row + 4 * i).loadUnaligned(as: SIMD16<Float>.self)
+        let even = v.evenHalf, odd = v.oddHalf   // inputs 0, 2, …, 14 and 1, 3, …, 15
+        UnsafeMutableRawPointer(ph + i).storeBytes(of: even.evenHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + n + i).storeBytes(of: odd.evenHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + 2 * n + i).storeBytes(of: even.oddHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + 3 * n + i).storeBytes(of: odd.oddHalf, as: SIMD4<Float>.self)
+        i += 4
+    }
+    while 4 * i < L {
+        for r in 0..<4 where 4 * i + r < L { ph[r * n + i] = row[4 * i + r] }
         i += 1
     }
 }
