@@ -49,6 +49,32 @@ import Recordings
         #expect(worst <= 2e-6 * scale, "max difference \(worst) against output scale \(scale)")
     }
 
+    /// Softmax rows run 8 at a time and one by one at the end of a chunk (training)
+    /// or of a head (evaluation): with every token's query the same, every row of
+    /// a head's weights is the same, and so is every output token, bit for bit.
+    /// (Training multiplies the weights by the values in an sgemm: OpenBLAS's
+    /// rounds its edge rows otherwise, so that case needs the own AVX-512 sgemm.)
+    @Test(arguments: [true, false])
+    func softmaxRowsAgreeBitForBit(training: Bool) throws {
+        if training && GEMMBackend.current != .avx512 { return }
+        let store = ParameterStore()
+        let (T, D) = (30, 80)
+        let attn = MultiHeadAttention(store: store, name: "att", tokens: T, dModel: D, heads: 5, kernel: 7, dropout: 0)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 6, scale: 1)
+        let token = randomTensor(Shape(D), seed: 2).array
+        let q = Tensor(shape: Shape(3, T, D), values: Array((0..<(3 * T)).map { _ in token }.joined()))
+        let x = randomTensor(Shape(3, T, D), seed: 3)
+        let y = attn.forward(query: q, input: x, training: training, key: 5).array
+        for b in 0..<3 {
+            let first = Array(y[(b * T * D)..<(b * T * D + D)]).map(\.bitPattern)
+            for i in 1..<T {
+                let o = (b * T + i) * D
+                #expect(Array(y[o..<(o + D)]).map(\.bitPattern) == first, "sample \(b), token \(i)")
+            }
+        }
+    }
+
     @Test func squeezeExcitationBackwardMatchesFiniteDifferences() throws {
         let store = ParameterStore()
         let se = SqueezeExcitation(store: store, name: "se", channels: 6, reduction: 2)

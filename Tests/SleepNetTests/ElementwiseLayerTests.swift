@@ -44,6 +44,8 @@ struct PoolCase: Sendable, CustomStringConvertible {
         PoolCase(kernel: 2, stride: 2, padding: 1, length: 9),
         PoolCase(kernel: 3, stride: 1, padding: 0, length: 8),
         PoolCase(kernel: 8, stride: 2, padding: 4, length: 21, dropout: 0.5),
+        PoolCase(kernel: 8, stride: 2, padding: 4, length: 75, dropout: 0.5),   // 16 windows at a time
+        PoolCase(kernel: 6, stride: 2, padding: 3, length: 70),
         PoolCase(kernel: 4, stride: 3, padding: 1, length: 5),
         PoolCase(kernel: 1, stride: 1, padding: 0, length: 6),
     ])

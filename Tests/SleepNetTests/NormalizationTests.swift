@@ -76,4 +76,56 @@ import Evaluation
             #expect(abs(Double(y.data[i]) - (x - 3) / (std + 1e-6)) < 1e-5)
         }
     }
+
+    /// Rows run 8 at a time (their sums side by side) and one by one at the end
+    /// of a chunk: both give a row the same bits, and the parameter gradients,
+    /// 16 features side by side and the rest one by one, are the per-feature
+    /// sums over rows in order.
+    @Test func attnLayerNormRowsAgreeBitForBit() throws {
+        let store = ParameterStore()
+        let D = 20, rows = 13
+        let norm = AttnLayerNorm(store: store, name: "norm", features: D)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 4)
+        let row = randomTensor(Shape(D), seed: 2, scale: 3).array
+        let up = randomTensor(Shape(D), seed: 3).array
+        let x = Tensor(shape: Shape(rows, D), values: Array((0..<rows).map { _ in row }.joined()))
+        let dy = Tensor(shape: Shape(rows, D), values: Array((0..<rows).map { _ in up }.joined()))
+        store.zeroGradients()
+        let y = norm.forward(x).array
+        let dx = norm.backward(dy).array
+        let da = Array(store.gradient("norm.a_2")!), db = Array(store.gradient("norm.b_2")!)
+        store.zeroGradients()
+        let y1 = norm.forward(Tensor(shape: Shape(1, D), values: row)).array
+        let dx1 = norm.backward(Tensor(shape: Shape(1, D), values: up)).array
+        let da1 = Array(store.gradient("norm.a_2")!), db1 = Array(store.gradient("norm.b_2")!)
+        for r in 0..<rows {
+            #expect(Array(y[(r * D)..<((r + 1) * D)]).map(\.bitPattern) == y1.map(\.bitPattern), "row \(r)")
+            #expect(Array(dx[(r * D)..<((r + 1) * D)]).map(\.bitPattern) == dx1.map(\.bitPattern), "row \(r)")
+        }
+        // Σ over rows in order of the one-row terms (each the same here).
+        for i in 0..<D {
+            var sa: Float = 0, sb: Float = 0
+            for _ in 0..<rows {
+                sa += da1[i]
+                sb += db1[i]
+            }
+            #expect(da[i].bitPattern == sa.bitPattern && db[i].bitPattern == sb.bitPattern, "feature \(i)")
+        }
+    }
+
+    @Test func attnLayerNormBackwardMatchesFiniteDifferencesOverManyRows() throws {
+        let store = ParameterStore()
+        let norm = AttnLayerNorm(store: store, name: "norm", features: 18)
+        store.allocate(seed: 1)
+        randomizeParameters(store, seed: 4)
+        let x = randomTensor(Shape(3, 6, 18), seed: 2)
+        let checker = GradientChecker(seed: 3) { norm.forward(x) }
+        store.zeroGradients()
+        norm.forward(x)
+        let dx = norm.backward(checker.upstream).array
+        checker.check("dx", values: x.buffer, analytic: dx)
+        checker.check("da_2", values: store.value("norm.a_2")!, analytic: Array(store.gradient("norm.a_2")!))
+        checker.check("db_2", values: store.value("norm.b_2")!, analytic: Array(store.gradient("norm.b_2")!))
+    }
 }

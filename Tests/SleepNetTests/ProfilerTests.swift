@@ -61,7 +61,8 @@ import Basics
         try profiler.run {
             _ = try Self.train(model)
         }
-        var layers: [String] = ["input", "fc", "mrcnn.concat", "mrcnn.dropout", "tce.norm"]
+        // (No "mrcnn.concat": the branches' last pools write the concatenation in place.)
+        var layers: [String] = ["input", "fc", "mrcnn.dropout", "tce.norm"]
         for branch in ["mrcnn.features1", "mrcnn.features2"] {
             layers += ["0", "3", "5", "8", "11"].map { "\(branch).\($0)" }
         }

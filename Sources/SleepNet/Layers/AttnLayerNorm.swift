@@ -42,18 +42,37 @@ public final class AttnLayerNorm {
             rowStd.withUnsafeMutableBufferPointer { sp in
                 let mp = mp.baseAddress!, sp = sp.baseAddress!
                 parallelChunks(rows, chunk: 64) { range in
-                    for r in range {
+                    func normalize(_ r: Int, mean: Float, std: Float) {
                         let row = xp + r * D, out = yp + r * D
+                        mp[r] = mean
+                        sp[r] = std
+                        let inv = 1 / (std + eps)
+                        for i in 0..<D { out[i] = a[i] * (row[i] - mean) * inv + b[i] }
+                    }
+                    // Eight rows at a time: their sums side by side, each in the one-row order.
+                    var r = range.lowerBound
+                    while r + 8 <= range.upperBound {
+                        let rows8 = xp + r * D
+                        var s = SIMD8<Float>()
+                        for i in 0..<D { s += column8(rows8, i, D) }
+                        let mean = s / SIMD8(repeating: Float(D))
+                        var ss = SIMD8<Float>()
+                        for i in 0..<D {
+                            let d = column8(rows8, i, D) - mean
+                            ss += d * d
+                        }
+                        for k in 0..<8 { normalize(r + k, mean: mean[k], std: (ss[k] / Float(D - 1)).squareRoot()) }
+                        r += 8
+                    }
+                    while r < range.upperBound {
+                        let row = xp + r * D
                         var s: Float = 0
                         for i in 0..<D { s += row[i] }
                         let mean = s / Float(D)
                         var ss: Float = 0
                         for i in 0..<D { let d = row[i] - mean; ss += d * d }
-                        let std = (ss / Float(D - 1)).squareRoot()
-                        mp[r] = mean
-                        sp[r] = std
-                        let inv = 1 / (std + eps)
-                        for i in 0..<D { out[i] = a[i] * (row[i] - mean) * inv + b[i] }
+                        normalize(r, mean: mean, std: (ss / Float(D - 1)).squareRoot())
+                        r += 1
                     }
                 }
             }
@@ -72,34 +91,70 @@ public final class AttnLayerNorm {
         let xp = x.data, gp = dy.data, dxp = inputGradient.data
         rowMean.withUnsafeBufferPointer { mp in
             rowStd.withUnsafeBufferPointer { sp in
-                let mp = mp.baseAddress!, sp = sp.baseAddress!
+                let mp = mp.baseAddress!, sp = sp.baseAddress!, eps = self.eps
                 parallelChunks(rows, chunk: 64) { range in
-                    for r in range {
+                    func rowGradient(_ r: Int, sg: Float, sgd: Float) {
                         let row = xp + r * D, g = gp + r * D, dx = dxp + r * D
                         let mean = mp[r], std = sp[r], inv = 1 / (std + eps)
-                        var sg: Float = 0, sgd: Float = 0
-                        for i in 0..<D {
-                            let gi = g[i] * a[i]
-                            sg += gi
-                            sgd += gi * (row[i] - mean)
-                        }
                         let mg = sg / Float(D)
                         let coef = std > 0 ? inv * inv * sgd / (Float(D - 1) * std) : 0
                         for i in 0..<D {
                             dx[i] = inv * (g[i] * a[i] - mg) - coef * (row[i] - mean)
                         }
                     }
-                }
-                // Parameter gradients: per feature, rows summed in order.
-                for i in 0..<D {
-                    var sa: Float = 0, sb: Float = 0
-                    for r in 0..<rows {
-                        let gi = gp[r * D + i]
-                        sa += gi * (xp[r * D + i] - mp[r]) / (sp[r] + eps)
-                        sb += gi
+                    // Eight rows at a time: their sums side by side, each in the one-row order.
+                    var r = range.lowerBound
+                    while r + 8 <= range.upperBound {
+                        let x8 = xp + r * D, g8 = gp + r * D
+                        let mean = column8(mp + r, 0, 1)
+                        var sg = SIMD8<Float>(), sgd = SIMD8<Float>()
+                        for i in 0..<D {
+                            let gi = column8(g8, i, D) * a[i]
+                            sg += gi
+                            sgd += gi * (column8(x8, i, D) - mean)
+                        }
+                        for k in 0..<8 { rowGradient(r + k, sg: sg[k], sgd: sgd[k]) }
+                        r += 8
                     }
-                    da[i] += sa
-                    db[i] += sb
+                    while r < range.upperBound {
+                        let row = xp + r * D, g = gp + r * D, mean = mp[r]
+                        var sg: Float = 0, sgd: Float = 0
+                        for i in 0..<D {
+                            let gi = g[i] * a[i]
+                            sg += gi
+                            sgd += gi * (row[i] - mean)
+                        }
+                        rowGradient(r, sg: sg, sgd: sgd)
+                        r += 1
+                    }
+                }
+                // Parameter gradients: per feature, rows summed in order; 16 features side by side.
+                parallelFor((D + 15) / 16) { block in
+                    let i0 = block * 16
+                    if i0 + 16 <= D {
+                        var sa = SIMD16<Float>(), sb = SIMD16<Float>()
+                        for r in 0..<rows {
+                            let gi = UnsafeRawPointer(gp + r * D + i0).loadUnaligned(as: SIMD16<Float>.self)
+                            let xi = UnsafeRawPointer(xp + r * D + i0).loadUnaligned(as: SIMD16<Float>.self)
+                            sa += gi * (xi - mp[r]) / (sp[r] + eps)
+                            sb += gi
+                        }
+                        for k in 0..<16 {
+                            da[i0 + k] += sa[k]
+                            db[i0 + k] += sb[k]
+                        }
+                        return
+                    }
+                    for i in i0..<D {
+                        var sa: Float = 0, sb: Float = 0
+                        for r in 0..<rows {
+                            let gi = gp[r * D + i]
+                            sa += gi * (xp[r * D + i] - mp[r]) / (sp[r] + eps)
+                            sb += gi
+                        }
+                        da[i] += sa
+                        db[i] += sb
+                    }
                 }
             }
         }

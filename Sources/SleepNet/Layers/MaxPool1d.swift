@@ -34,14 +34,146 @@ public final class MaxPool1d {
     /// Only a training forward keeps the winners for `backward`.
     @discardableResult
     public func forward(_ x: Tensor, training: Bool = false, key: UInt64 = 0) -> Tensor {
+        let B = x.shape[0], C = x.shape[1], Lo = outputLength(x.shape[2])
+        output.resize(Shape(B, C, Lo))
+        forward(x, training: training, key: key, into: output.data, rowStride: Lo)
+        return output
+    }
+
+    /// inp (B, C, L) -> rows of `out`, row b·C + c at out + (b·C + c)·rowStride
+    /// (Lo ≤ rowStride): a pool that writes its part of a concatenation in
+    /// place. `output` is left as it was.
+    public func forward(_ x: Tensor, training: Bool = false, key: UInt64 = 0,
+                        into out: UnsafeMutablePointer<Float>, rowStride: Int) {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2], Lo = outputLength(L)
+        precondition(Lo <= rowStride, "MaxPool1d: output rows overlap")
         inputShape = x.shape
         dropping = training && dropout > 0
         self.key = key
-        output.resize(Shape(B, C, Lo))
         if argmax.count < B * C * Lo { argmax = Array(repeating: 0, count: B * C * Lo) }
+        if kernel & (kernel - 1) == 0 {
+            forwardByPhases(x, training: training, into: out, rowStride: rowStride)
+        } else {
+            forwardByDoubling(x, training: training, into: out, rowStride: rowStride)
+        }
+    }
+
+    /// A power-of-two kernel: each window's first maximum found in one pass,
+    /// 16 windows at a time, on the row split by phase (input e = s·i + r at
+    /// phase r, index i), where element j of window t is at phase (t·s − p + j)
+    /// mod s, index t + ⌊(j − p)/s⌋. The output is the first maximum's value,
+    /// as `forwardByDoubling` gives it for these kernels (each doubling keeps
+    /// the earlier of equal values, so +0 and −0 come out alike).
+    ///
+    ///     // inp row (L) -> phases (s, n), n = ⌈L/s⌉ -> out row (Lo), winners (Lo)
+    private func forwardByPhases(_ x: Tensor, training: Bool, into yp: UnsafeMutablePointer<Float>, rowStride ldy: Int) {
+        let B = x.shape[0], C = x.shape[1], L = x.shape[2], Lo = outputLength(L)
+        let K = kernel, s = stride, p = padding, n = (L + s - 1) / s
+        let xp = x.data
+        let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
+        // Windows wholly inside the row: t0 ..< t1; the others hold padding.
+        let t0 = min(Lo, (p + s - 1) / s)
+        let t1 = max(t0, L - K + p < 0 ? 0 : min(Lo, (L - K + p) / s + 1))
+        // Offset of window element j from the window's phase-split start, per j.
+        var offsets = [Int](repeating: 0, count: K)
+        for j in 0..<K {
+            let e = j - p, r = ((e % s) + s) % s
+            offsets[j] = r * n + (e - r) / s
+        }
+        argmax.withUnsafeMutableBufferPointer { am in
+            offsets.withUnsafeBufferPointer { off in
+                let am = am.baseAddress!, off = off.baseAddress!
+                parallelChunks(B * C, chunk: 16) { rows in
+                    withUnsafeTemporaryAllocation(of: Float.self, capacity: s == 1 ? 1 : s * n) { scratch in
+                        let phases = scratch.baseAddress!
+                        for bc in rows {
+                            let row = xp + bc * L, out = yp + bc * ldy, idx = am + bc * Lo
+                            let split = s == 1 ? UnsafePointer(row) : UnsafePointer(phases)
+                            if s == 2 {
+                                splitPhases2(row, length: L, into: phases, n: n)
+                            } else if s == 4 {
+                                splitPhases4(row, length: L, into: phases, n: n)
+                            } else if s > 1 {
+                                for r in 0..<s {
+                                    let ph = phases + r * n
+                                    var i = 0
+                                    while s * i + r < L { ph[i] = row[s * i + r]; i += 1 }
+                                }
+                            }
+                            // Edge windows (they hold padding), one by one over their real inputs.
+                            var t = 0
+                            while t < Lo {
+                                if t == t0 && t0 < t1 {
+                                    t = t1
+                                    continue
+                                }
+                                let start = t * s - p
+                                let lo = max(start, 0), hi = min(start + K, L)
+                                var best = row[lo], winner = lo
+                                for j in (lo + 1)..<max(hi, lo + 1) where row[j] > best {
+                                    best = row[j]
+                                    winner = j
+                                }
+                                out[t] = best
+                                idx[t] = UInt8(truncatingIfNeeded: winner - start)
+                                t += 1
+                            }
+                            // Inner windows, 16 at a time (the last 16 overlap the ones before).
+                            if t1 - t0 >= 16 {
+                                t = t0
+                                while true {
+                                    windowMaxima16(split + t, offsets: off, out + t, training ? idx + t : nil)
+                                    if t == t1 - 16 { break }
+                                    t = min(t + 16, t1 - 16)
+                                }
+                            } else {
+                                for t in t0..<t1 {
+                                    var best = split[t + off[0]], winner = 0
+                                    for j in 1..<K where split[t + off[j]] > best {
+                                        best = split[t + off[j]]
+                                        winner = j
+                                    }
+                                    out[t] = best
+                                    idx[t] = UInt8(truncatingIfNeeded: winner)
+                                }
+                            }
+                            if mask.active { mask.apply(row: bc, out, Lo) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// out[i], idx[i] = the first maximum of w[i + offsets[j]] over j < kernel
+    /// and its j, for i < 16 (idx: nil in evaluation).
+    @inline(__always)
+    private func windowMaxima16(_ w: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                _ out: UnsafeMutablePointer<Float>, _ idx: UnsafeMutablePointer<UInt8>?) {
+        var best = UnsafeRawPointer(w + offsets[0]).loadUnaligned(as: SIMD16<Float>.self)
+        if let idx {
+            var winner = SIMD16<Int32>(repeating: 0)
+            for j in 1..<kernel {
+                let v = UnsafeRawPointer(w + offsets[j]).loadUnaligned(as: SIMD16<Float>.self)
+                let greater = v .> best
+                best.replace(with: v, where: greater)
+                winner.replace(with: Int32(j), where: greater)
+            }
+            UnsafeMutableRawPointer(idx).storeBytes(of: SIMD16<UInt8>(truncatingIfNeeded: winner), as: SIMD16<UInt8>.self)
+        } else {
+            for j in 1..<kernel {
+                let v = UnsafeRawPointer(w + offsets[j]).loadUnaligned(as: SIMD16<Float>.self)
+                best.replace(with: v, where: v .> best)
+            }
+        }
+        UnsafeMutableRawPointer(out).storeBytes(of: best, as: SIMD16<Float>.self)
+    }
+
+    /// Other kernels: sliding-window maxima by doubling (see below).
+    private func forwardByDoubling(_ x: Tensor, training: Bool, into yp: UnsafeMutablePointer<Float>, rowStride ldy: Int) {
+        let B = x.shape[0], C = x.shape[1], L = x.shape[2], Lo = outputLength(L)
         let K = kernel, s = stride, p = padding
-        let xp = x.data, yp = output.data
+        let xp = x.data
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
         // Sliding-window maxima by doubling over a −∞-padded copy of each row
         // (contiguous SIMD passes); each output is the max of two overlapping
@@ -59,7 +191,7 @@ public final class MaxPool1d {
                 withUnsafeTemporaryAllocation(of: Float.self, capacity: Lp + 8) { scratch in
                     let buf = scratch.baseAddress!
                     for bc in rows {
-                        let row = xp + bc * L, out = yp + bc * Lo
+                        let row = xp + bc * L, out = yp + bc * ldy
                         buf.update(repeating: -.infinity, count: p)
                         (buf + p).update(from: row, count: L)
                         (buf + p + L).update(repeating: -.infinity, count: p + 8)
@@ -101,7 +233,6 @@ public final class MaxPool1d {
                 }
             }
         }
-        return output
     }
 
     /// Windows t ∈ [first, end) that `winners8` may take at stride 2: inputs
@@ -131,15 +262,22 @@ public final class MaxPool1d {
 
     @discardableResult
     public func backward(_ dy: Tensor) -> Tensor {
+        backward(UnsafePointer(dy.data), rowStride: outputLength(inputShape[2]))
+    }
+
+    /// dout rows (row b·C + c at dy + (b·C + c)·rowStride) -> dinp (B, C, L):
+    /// the backward of `forward(_:training:key:into:rowStride:)`.
+    @discardableResult
+    public func backward(_ gp: UnsafePointer<Float>, rowStride ldg: Int) -> Tensor {
         let B = inputShape[0], C = inputShape[1], L = inputShape[2], Lo = outputLength(L)
         inputGradient.resize(inputShape)
-        let gp = dy.data, dxp = inputGradient.data, s = stride, p = padding
+        let dxp = inputGradient.data, s = stride, p = padding
         let mask = DropoutMask(probability: dropping ? dropout : 0, key: key)
         argmax.withUnsafeBufferPointer { am in
             let am = am.baseAddress!
             parallelChunks(B * C, chunk: 16) { rows in
                 for bc in rows {
-                    let g = gp + bc * Lo, dx = dxp + bc * L, idx = am + bc * Lo
+                    let g = gp + bc * ldg, dx = dxp + bc * L, idx = am + bc * Lo
                     dx.update(repeating: 0, count: L)
                     if mask.active {
                         withUnsafeTemporaryAllocation(of: Float.self, capacity: Lo) { tmp in
@@ -204,6 +342,44 @@ extension MaxPool1d {
             }
         }
         return ties
+    }
+}
+
+/// ph[i] = row[2·i] and ph[n + i] = row[2·i + 1] for 2·i (+ 1) < L: a row split by
+/// phase for stride 2, 16 inputs at a time.
+@inline(__always)
+func splitPhases2(_ row: UnsafePointer<Float>, length L: Int, into ph: UnsafeMutablePointer<Float>, n: Int) {
+    var i = 0
+    while 2 * i + 16 <= L {
+        let v = UnsafeRawPointer(row + 2 * i).loadUnaligned(as: SIMD16<Float>.self)
+        UnsafeMutableRawPointer(ph + i).storeBytes(of: v.evenHalf, as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(ph + n + i).storeBytes(of: v.oddHalf, as: SIMD8<Float>.self)
+        i += 8
+    }
+    while 2 * i < L {
+        ph[i] = row[2 * i]
+        if 2 * i + 1 < L { ph[n + i] = row[2 * i + 1] }
+        i += 1
+    }
+}
+
+/// ph[r·n + i] = row[4·i + r] for 4·i + r < L, r < 4: a row split by phase for
+/// stride 4, 16 inputs at a time.
+@inline(__always)
+func splitPhases4(_ row: UnsafePointer<Float>, length L: Int, into ph: UnsafeMutablePointer<Float>, n: Int) {
+    var i = 0
+    while 4 * i + 16 <= L {
+        let v = UnsafeRawPointer(row + 4 * i).loadUnaligned(as: SIMD16<Float>.self)
+        let even = v.evenHalf, odd = v.oddHalf   // inputs 0, 2, …, 14 and 1, 3, …, 15
+        UnsafeMutableRawPointer(ph + i).storeBytes(of: even.evenHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + n + i).storeBytes(of: odd.evenHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + 2 * n + i).storeBytes(of: even.oddHalf, as: SIMD4<Float>.self)
+        UnsafeMutableRawPointer(ph + 3 * n + i).storeBytes(of: odd.oddHalf, as: SIMD4<Float>.self)
+        i += 4
+    }
+    while 4 * i < L {
+        for r in 0..<4 where 4 * i + r < L { ph[r * n + i] = row[4 * i + r] }
+        i += 1
     }
 }
 

@@ -65,12 +65,53 @@ public final class MultiHeadAttention {
 /// Softmax of each row of a (rows, width) matrix, in place (max-subtracted).
 func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
     parallelChunks(rows, chunk: 64) { range in
-        for r in range {
+        var r = range.lowerBound
+        while r + 8 <= range.upperBound {
+            let inv = exponentiateRows8(x + r * width, width: width, rowStride: width)
+            for k in 0..<8 {
+                let row = x + (r + k) * width, f = inv[k]
+                for j in 0..<width { row[j] *= f }
+            }
+            r += 8
+        }
+        while r < range.upperBound {
             let row = x + r * width
             let inv = exponentiateRow(row, width: width)
             for j in 0..<width { row[j] *= inv }
+            r += 1
         }
     }
+}
+
+/// `exponentiateRow` for 8 rows `rowStride` apart, bit for bit: each row's
+/// maximum in the same four chains (Swift's `max`: the later of equal values)
+/// and its sum in the same order, the 8 rows side by side. Returns the 8 factors.
+@inline(__always)
+func exponentiateRows8(_ rows: UnsafeMutablePointer<Float>, width: Int, rowStride ld: Int) -> SIMD8<Float> {
+    @inline(__always) func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
+        a.replacing(with: b, where: b .>= a)   // max(a, b) = b >= a ? b : a, per lane
+    }
+    var m0 = SIMD8<Float>(repeating: -.infinity), m1 = m0, m2 = m0, m3 = m0
+    var i = 0
+    while i + 4 <= width {
+        m0 = maximum(m0, column8(rows, i, ld))
+        m1 = maximum(m1, column8(rows, i + 1, ld))
+        m2 = maximum(m2, column8(rows, i + 2, ld))
+        m3 = maximum(m3, column8(rows, i + 3, ld))
+        i += 4
+    }
+    while i < width {
+        m0 = maximum(m0, column8(rows, i, ld))
+        i += 1
+    }
+    let m = maximum(maximum(m0, m1), maximum(m2, m3))
+    for k in 0..<8 {
+        let row = rows + k * ld, mk = m[k]
+        for j in 0..<width { row[j] = fastExp(row[j] - mk) }
+    }
+    var s = SIMD8<Float>()
+    for j in 0..<width { s += column8(rows, j, ld) }
+    return SIMD8<Float>(repeating: 1) / s
 }
 
 /// row[j] = exp(row[j] − max(row)) in place; returns 1 / Σ row[j], the factor that

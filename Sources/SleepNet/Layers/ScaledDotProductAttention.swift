@@ -17,8 +17,8 @@ final class ScaledDotProductAttention {
     private let probs = Tensor()      // softmax before dropout (B, h, T, T)
     private let dProbs = Tensor()     // (B, h, T, T), then the score gradient in place
     private var saved: (q: Tensor, k: Tensor, v: Tensor, p: Tensor)?  // p: weights after dropout
-    /// Evaluation scratch per lane: kᵀ (dk, Tp), v (T, dkp), one row of weights (Tp),
-    /// one context row (dkp); Tp and dkp are T and dk rounded up to 16.
+    /// Evaluation scratch per lane: kᵀ (dk, Tp), v (T, dkp), the weights (T, Tp),
+    /// their factors (Tp), one context row (dkp); Tp and dkp are T and dk rounded up to 16.
     private let evaluationScratch = Tensor()
 
     init(heads: Int, dk: Int, dropout p: Float) {
@@ -73,7 +73,7 @@ final class ScaledDotProductAttention {
     private func forwardEvaluation(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
         let Tp = (T + 15) / 16 * 16, dkp = (dk + 15) / 16 * 16
-        let perLane = dk * Tp + T * dkp + Tp + dkp
+        let perLane = dk * Tp + T * dkp + T * Tp + Tp + dkp
         let lanes = laneCount(B)
         context.resize(Shape(B, T, D))
         evaluationScratch.resize(Shape(lanes, perLane))
@@ -82,7 +82,8 @@ final class ScaledDotProductAttention {
         let qp = UnsafePointer(q.data), kp = UnsafePointer(k.data), vp = UnsafePointer(v.data)
         let cp = context.data, scratch = evaluationScratch.data
         parallelLanes(B, lanes: lanes) { lane, b in
-            let kt = scratch + lane * perLane, vh = kt + dk * Tp, w = vh + T * dkp, row = w + Tp
+            let kt = scratch + lane * perLane, vh = kt + dk * Tp, weights = vh + T * dkp
+            let factors = weights + T * Tp, row = factors + Tp
             kt.update(repeating: 0, count: dk * Tp + T * dkp)   // pads stay 0
             for h in 0..<H {
                 let off = b * T * D + h * dk
@@ -91,7 +92,7 @@ final class ScaledDotProductAttention {
                     (vh + j * dkp).update(from: vp + off + j * D, count: dk)
                 }
                 for i in 0..<T {
-                    let qi = qp + off + i * D
+                    let qi = qp + off + i * D, w = weights + i * Tp
                     // scores, 16 keys at a time
                     var j = 0
                     while j < Tp {
@@ -103,8 +104,21 @@ final class ScaledDotProductAttention {
                         UnsafeMutableRawPointer(w + j).storeBytes(of: acc * scale, as: SIMD16<Float>.self)
                         j += 16
                     }
-                    // softmax over the T real keys, as `softmaxRows`, its 1/Σ applied to ctx
-                    let inv = exponentiateRow(w, width: T)
+                }
+                // softmax over the T real keys, as `softmaxRows` (8 rows side by side),
+                // its 1/Σ applied to ctx
+                var r = 0
+                while r + 8 <= T {
+                    let inv = exponentiateRows8(weights + r * Tp, width: T, rowStride: Tp)
+                    for k in 0..<8 { factors[r + k] = inv[k] }
+                    r += 8
+                }
+                while r < T {
+                    factors[r] = exponentiateRow(weights + r * Tp, width: T)
+                    r += 1
+                }
+                for i in 0..<T {
+                    let w = weights + i * Tp, inv = factors[i]
                     // ctx row, 16 features at a time (two chains: even and odd keys),
                     // then its dk real ones
                     var d = 0

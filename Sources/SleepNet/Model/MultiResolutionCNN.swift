@@ -17,7 +17,11 @@ final class ConvBranch {
     /// Profiler scope names, built once: each block by its first module's PyTorch index.
     let names: (block0: String, pool3: String, block5: String, block8: String, pool11: String)
 
+    /// The branch's shape, for its output length.
+    let config: ConvBranchConfig
+
     init(store: ParameterStore, name: String, config b: ConvBranchConfig, first: Int, channels: Int, dropout: Float) {
+        config = b
         names = (name + ".0", name + ".3", name + ".5", name + ".8", name + ".11")
         let conv0 = Conv1d(store: store, name: name + ".0", inChannels: 1, outChannels: first, kernel: b.kernel,
                            stride: b.stride, padding: b.padding, bias: false, weightInit: attnSleepConvInit)
@@ -53,21 +57,24 @@ final class ConvBranch {
         conv8.winogradBackwardMinimumLength = 64
     }
 
-    func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
+    /// inp (B, 1, S) -> rows of `out` (B·cnnChannels rows, `rowStride` apart, Lb long):
+    /// the last pool writes the branch's part of the concatenation in place.
+    func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator,
+                 into out: UnsafeMutablePointer<Float>, rowStride: Int) {
         var h = Profiler.measure(names.block0) { block0.forward(x, training: training) }
         h = Profiler.measure(names.pool3) {
             training ? pool3.forward(h, training: true, key: rng.next()) : pool3.forward(h)
         }
         h = Profiler.measure(names.block5) { block5.forward(h, training: training) }
         h = Profiler.measure(names.block8) { block8.forward(h, training: training) }
-        return Profiler.measure(names.pool11) { pool11.forward(h, training: training) }
+        Profiler.measure(names.pool11) { pool11.forward(h, training: training, into: out, rowStride: rowStride) }
     }
 
-    /// dout (B, cnnChannels, Lb) -> nothing (the input is data). Each block's
-    /// output gradient is a pool's or a convolution's input gradient, read
-    /// nowhere else, so the block may write over it.
-    func backward(_ dy: Tensor) {
-        var g = Profiler.measure(names.pool11) { pool11.backward(dy) }
+    /// dout rows (as `forward` wrote them) -> nothing (the input is data). Each
+    /// block's output gradient is a pool's or a convolution's input gradient,
+    /// read nowhere else, so the block may write over it.
+    func backward(_ dy: UnsafePointer<Float>, rowStride: Int) {
+        var g = Profiler.measure(names.pool11) { pool11.backward(dy, rowStride: rowStride) }
         g = Profiler.measure(names.block8) { block8.backward(g) }
         g = Profiler.measure(names.block5) { block5.backward(g) }
         g = Profiler.measure(names.pool3) { pool3.backward(g) }
@@ -158,14 +165,19 @@ final class MultiResolutionCNN {
     let features1: ConvBranch
     let features2: ConvBranch
     let features3: ConvBranch?
-    let concat = ConcatTime()
-    let concat3 = ConcatTime()
+    /// The branches' outputs concatenated in time (B, cnnChannels, L1 + L2 (+ L3)):
+    /// each branch's last pool writes its stretch of every row in place.
+    let joined = Tensor()
+    let channels: Int
+    /// Each branch's stretch of a joined row in the last forward.
+    private var lengths: [Int] = []
     let dropout: Dropout
     let afr: SEBasicBlock
     let periods: MultiPeriodBlock?
     let branchPeriods: BranchwiseMultiPeriodBlock?
 
     init(store: ParameterStore, config c: ModelConfig) {
+        channels = c.cnnChannels
         features1 = ConvBranch(store: store, name: "mrcnn.features1", config: c.branch1, first: c.cnnFirstChannels,
                                channels: c.cnnChannels, dropout: c.cnnDropout)
         features2 = ConvBranch(store: store, name: "mrcnn.features2", config: c.branch2, first: c.cnnFirstChannels,
@@ -189,13 +201,17 @@ final class MultiResolutionCNN {
             : nil
     }
 
+    /// The branches in the order their outputs are concatenated.
+    var branches: [ConvBranch] { [features1, features2] + (features3.map { [$0] } ?? []) }
+
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        let a = features1.forward(x, training: training, rng: &rng)
-        let b = features2.forward(x, training: training, rng: &rng)
-        var joined = Profiler.measure("mrcnn.concat") { concat.forward(a, b) }
-        if let features3 {
-            let c = features3.forward(x, training: training, rng: &rng)
-            joined = Profiler.measure("mrcnn.concat") { concat3.forward(joined, c) }
+        lengths = branches.map { $0.config.outputLength(samples: x.shape[2]) }
+        let L = lengths.reduce(0, +)
+        joined.resize(Shape(x.shape[0], channels, L))
+        var offset = 0
+        for (branch, length) in zip(branches, lengths) {
+            branch.forward(x, training: training, rng: &rng, into: joined.data + offset, rowStride: L)
+            offset += length
         }
         let h = Profiler.measure("mrcnn.dropout") {
             dropout.forward(joined, training: training, key: training ? rng.next() : 0)
@@ -212,13 +228,11 @@ final class MultiResolutionCNN {
         if let branchPeriods { g = Profiler.measure("mrcnn.periods") { branchPeriods.backward(g) } }
         g = afr.backward(g)
         g = Profiler.measure("mrcnn.dropout") { dropout.backward(g) }
-        if let features3 {
-            let (dab, dc) = Profiler.measure("mrcnn.concat") { concat3.backward(g) }
-            features3.backward(dc)
-            g = dab
-        }
-        let (da, db) = Profiler.measure("mrcnn.concat") { concat.backward(g) }
-        features1.backward(da)
-        features2.backward(db)
+        // The branches read their stretches of the joined gradient in place.
+        let L = g.shape[2]
+        precondition(lengths.reduce(0, +) == L, "MultiResolutionCNN.backward: another shape than forward's")
+        if let features3 { features3.backward(g.data + lengths[0] + lengths[1], rowStride: L) }
+        features1.backward(g.data, rowStride: L)
+        features2.backward(g.data + lengths[0], rowStride: L)
     }
 }

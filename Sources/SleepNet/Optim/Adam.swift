@@ -78,24 +78,35 @@ public final class Adam {
         let wd = weightDecay, eps = epsilon, ams = amsgrad
         let p = store.values, g = store.gradients
         let m = firstMoment, v = secondMoment, vmax = maxSecondMoment
+        // One element's update; the settings are constants in each loop below,
+        // so every loop is branch-free and vectorises.
+        @inline(__always)
+        func update(_ i: Int, decay: Bool, smallWeight: Bool, ams: Bool) {
+            var grad = g[i]
+            if decay { grad += wd * p[i] }
+            // exp_avg.lerp_(grad, 1 − β1), PyTorch's lerp formula for weight < 0.5.
+            m[i] = smallWeight ? m[i] + oneMinusB1 * (grad - m[i]) : grad - (grad - m[i]) * b1
+            v[i] = v[i] * b2 + oneMinusB2 * grad * grad
+            let second: Float
+            if ams {
+                vmax[i] = max(vmax[i], v[i])
+                second = vmax[i]
+            } else {
+                second = v[i]
+            }
+            let denom = second.squareRoot() / bc2Sqrt + eps
+            p[i] = p[i] - stepSize * (m[i] / denom)
+        }
+        let decay = wd != 0, smallWeight = oneMinusB1 < 0.5
         for range in ranges {
             parallelChunks(range.count, chunk: 32768) { sub in
-                for j in sub {
-                    let i = range.lowerBound + j
-                    var grad = g[i]
-                    if wd != 0 { grad += wd * p[i] }
-                    // exp_avg.lerp_(grad, 1 − β1), PyTorch's lerp formula for weight < 0.5.
-                    m[i] = oneMinusB1 < 0.5 ? m[i] + oneMinusB1 * (grad - m[i]) : grad - (grad - m[i]) * b1
-                    v[i] = v[i] * b2 + oneMinusB2 * grad * grad
-                    let second: Float
-                    if ams {
-                        vmax[i] = max(vmax[i], v[i])
-                        second = vmax[i]
-                    } else {
-                        second = v[i]
-                    }
-                    let denom = second.squareRoot() / bc2Sqrt + eps
-                    p[i] = p[i] - stepSize * (m[i] / denom)
+                let r = (range.lowerBound + sub.lowerBound)..<(range.lowerBound + sub.upperBound)
+                switch (decay, smallWeight, ams) {
+                case (true, true, true): for i in r { update(i, decay: true, smallWeight: true, ams: true) }
+                case (true, true, false): for i in r { update(i, decay: true, smallWeight: true, ams: false) }
+                case (false, true, true): for i in r { update(i, decay: false, smallWeight: true, ams: true) }
+                case (false, true, false): for i in r { update(i, decay: false, smallWeight: true, ams: false) }
+                default: for i in r { update(i, decay: decay, smallWeight: smallWeight, ams: ams) }
                 }
             }
         }
