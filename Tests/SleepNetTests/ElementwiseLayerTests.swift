@@ -193,17 +193,4 @@ struct PoolCase: Sendable, CustomStringConvertible {
         #expect(Dropout(probability: 0).forward(x, training: true, key: 1) === x)
         #expect(Dropout(probability: 0.5).forward(x, training: false, key: 1) === x)
     }
-
-    @Test func concatAlongTimeSplitsItsGradient() {
-        let cat = ConcatTime()
-        let a = randomTensor(Shape(2, 3, 4), seed: 1), b = randomTensor(Shape(2, 3, 2), seed: 2)
-        let y = cat.forward(a, b)
-        #expect(y.shape == Shape(2, 3, 6))
-        #expect(y.data[6] == a.data[4] && y.data[10] == b.data[2])
-        let checker = GradientChecker(seed: 3) { cat.forward(a, b) }
-        cat.forward(a, b)
-        let (da, db) = cat.backward(checker.upstream)
-        checker.check("da", values: a.buffer, analytic: da.array)
-        checker.check("db", values: b.buffer, analytic: db.array)
-    }
 }
