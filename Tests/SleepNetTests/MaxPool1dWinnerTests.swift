@@ -51,9 +51,7 @@ import Basics
         var expected = [Float](repeating: 0, count: B * C * L)
         for r in 0..<(B * C) {
             for t in 0..<Lo {
-                let lo = max(t * c.stride - c.padding, 0), hi = min(t * c.stride - c.padding + c.kernel, L)
-                var winner = lo
-                for j in lo..<hi where values[r * L + j] > values[r * L + winner] { winner = j }
+                let winner = Self.firstMaximum(values, row: r, window: t, c, length: L)
                 #expect(y[r * Lo + t] == values[r * L + winner])
                 expected[r * L + winner] += dy.data[r * Lo + t]
             }
@@ -84,9 +82,7 @@ import Basics
         var expected = [Float](repeating: 0, count: B * C * L)
         for r in 0..<(B * C) {
             for t in 0..<Lo {
-                let lo = max(t * c.stride - c.padding, 0), hi = min(t * c.stride - c.padding + c.kernel, L)
-                var winner = lo
-                for j in lo..<hi where values[r * L + j] > values[r * L + winner] { winner = j }
+                let winner = Self.firstMaximum(values, row: r, window: t, c, length: L)
                 // (A kernel that is not a power of two keeps the larger of two
                 // overlapping windows' maxima, the later one when they are equal.)
                 if c.kernel & (c.kernel - 1) == 0 {
@@ -125,5 +121,13 @@ import Basics
             for t in 0..<Lo { dyWide.data[r * width + offset + t] = dyRows.data[r * Lo + t] }
         }
         #expect(placed.backward(UnsafePointer(dyWide.data + offset), rowStride: width).array == dx)
+    }
+
+    /// The definition: the first index of the largest value in window t of row r (padding excluded).
+    static func firstMaximum(_ values: [Float], row r: Int, window t: Int, _ c: Case, length L: Int) -> Int {
+        let lo = max(t * c.stride - c.padding, 0), hi = min(t * c.stride - c.padding + c.kernel, L)
+        var winner = lo
+        for j in lo..<hi where values[r * L + j] > values[r * L + winner] { winner = j }
+        return winner
     }
 }

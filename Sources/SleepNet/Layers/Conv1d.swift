@@ -120,16 +120,21 @@ public final class Conv1d {
 
     /// True when the backward forms the weight gradient by Winograd.
     private var weightGradientByWinograd: Bool {
-        guard let x = input else { return false }
-        return weightGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1
-            && outputLength(x.shape[2]) >= winogradBackwardMinimumLength
+        weightGradientWinogradTile > 0 && backwardWinogradFits
     }
 
     /// True when the backward forms the input gradient by Winograd.
     private var inputGradientByWinograd: Bool {
+        needsInputGradient && inputGradientWinogradTile > 0 && backwardWinogradFits
+    }
+
+    /// A layer shape the backward's Winograd paths take: stride 1, dilation 1,
+    /// one group, kernel > 1, and rows (input and output) at least
+    /// `winogradBackwardMinimumLength` long in the last forward.
+    private var backwardWinogradFits: Bool {
         guard let x = input else { return false }
-        return needsInputGradient && inputGradientWinogradTile > 0 && stride == 1 && dilation == 1 && groups == 1
-            && kernel > 1 && x.shape[2] >= winogradBackwardMinimumLength
+        return stride == 1 && dilation == 1 && groups == 1 && kernel > 1
+            && min(x.shape[2], outputLength(x.shape[2])) >= winogradBackwardMinimumLength
     }
 
     /// Rows (input and output length) shorter than this keep the backward's
