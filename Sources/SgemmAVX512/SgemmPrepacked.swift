@@ -38,6 +38,42 @@ public func sgemmAVX512(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
     packBuffer: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>
 ) {
+    multiplyPacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: { p0, kc, j0, nc in
+        packB(p0, kc, j0, nc, packBuffer)
+        return (UnsafePointer(packBuffer), sgemmNR * kc)
+    }, beta: beta, c: c, ldc: ldc, tile: tile)
+}
+
+/// Floats of an op(B) (k, n) packed whole for `sgemmAVX512(…packedB:…)`.
+public func sgemmPackedBSize(k: Int, n: Int) -> Int {
+    (n + sgemmNR - 1) / sgemmNR * sgemmNR * k
+}
+
+/// `sgemmAVX512` with op(B) packed whole by the caller (a Winograd transform
+/// writes its output this way, so no pass packs it again): NR-column panel jp
+/// (columns jp·NR ..< jp·NR + NR, zero past n) is (k, NR) row-major at
+/// `packedB + jp · k · NR`. The micro-kernel reads the same panels in the same
+/// order as when a block is packed per call: the same bits.
+@inline(never)
+public func sgemmAVX512(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
+) {
+    multiplyPacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: { p0, _, j0, _ in
+        // Block (p0, j0): depth p0 of panel j0 / NR; its panels are k · NR apart.
+        (packedB + (j0 / sgemmNR) * k * sgemmNR + p0 * sgemmNR, k * sgemmNR)
+    }, beta: beta, c: c, ldc: ldc, tile: tile)
+}
+
+/// The blocked loops over packed operands: `blockB(p0, kc, j0, nc)` gives block
+/// (p0, j0) of op(B) as its first NR-column panel (kc, NR) and the distance
+/// between its panels.
+@inline(__always)
+private func multiplyPacked(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+    blockB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
+) {
     let mr = sgemmMR, nr = sgemmNR
     let mPadded = (m + mr - 1) / mr * mr
     var jc = 0
@@ -47,7 +83,7 @@ public func sgemmAVX512(
         while pc < k {
             let kc = min(sgemmKC, k - pc)
             let blockBeta: Float = pc == 0 ? beta : 1
-            packB(pc, kc, jc, nc, packBuffer)
+            let (bBlock, panelStride) = blockB(pc, kc, jc, nc)
             let aBlock = packedA + pc * mPadded
             var ic = 0
             while ic < m {
@@ -55,7 +91,7 @@ public func sgemmAVX512(
                 var jr = 0
                 while jr < nc {
                     let cols = min(nr, nc - jr)
-                    let bPanel = UnsafePointer(packBuffer + (jr / nr) * nr * kc)
+                    let bPanel = bBlock + (jr / nr) * panelStride
                     var ir = 0
                     while ir < mc {
                         let rows = min(mr, mc - ir)

@@ -6,12 +6,16 @@ import Basics
 /// (`packsDirectly`, on the AVX-512 sgemm) against im2col + `sgemm`: the same
 /// bits, forward and backward, at 1 and 2 threads, over shapes that cut
 /// samples, chunks, K blocks (C·K > 256, Lo > 256) and panels at their edges
-/// (strided and dilated layers, which keep im2col, included).
+/// (strided forwards pack from their input split by phase; dilated layers keep im2col).
 @Suite(.enabled(if: GEMMBackend.current == .avx512, "direct packing runs on the AVX-512 sgemm only"))
 struct Conv1dDirectPackingTests {
     static let cases: [ConvCase] = [
         // The CNN's first layer: Lo 300 > 256 (one sample per GEMM, two K blocks in dW).
         ConvCase(inChannels: 1, outChannels: 8, kernel: 50, stride: 6, padding: 24, length: 1800),
+        // The long-kernel branch's first layer: C·K 400 (two K blocks), Lo 37, panels across samples.
+        ConvCase(inChannels: 1, outChannels: 6, kernel: 400, stride: 50, padding: 200, length: 1800),
+        // Strided, several channels, a kernel shorter than the stride on the right edge.
+        ConvCase(inChannels: 3, outChannels: 5, kernel: 5, stride: 3, padding: 2, bias: true, length: 100),
         // C·K 320: two K blocks; two samples per GEMM.
         ConvCase(inChannels: 40, outChannels: 24, kernel: 8, padding: 4, length: 120),
         // Short outputs: many samples per GEMM, panels across samples.

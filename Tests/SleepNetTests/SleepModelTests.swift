@@ -102,4 +102,31 @@ import Evaluation
             #expect(abs(log(row[0] / row[1]) - (z[0] - z[1])) < 1e-4)
         }
     }
+
+    /// An evaluation batch gives every sample what it gets alone: the fine branch
+    /// (64 first channels: chunked) runs 37 samples as chunks of 16, 16 and 5. On
+    /// the AVX-512 sgemm every output is summed in the same order whatever the
+    /// samples beside it: the same bits; OpenBLAS picks its kernels by the matrix
+    /// sizes, so there only within rounding (a misplaced chunk is off by 1e-2 or more).
+    @Test func evaluationOfABatchMatchesEachSampleAlone() throws {
+        var config = ModelConfig()
+        config.cnnChannels = 32
+        config.afrChannels = 8
+        config.heads = 4
+        config.dFF = 32
+        let model = try SleepModel(config: config, seed: 7)
+        let B = 37, S = config.inputSamples
+        let x = Self.batch(B, seed: 8)
+        let together = try model.forward(x, batch: B, training: false).array
+        #expect(together.count == B * 5)
+        for b in [0, 15, 16, 31, 32, 36] {
+            let alone = try model.forward(Array(x[(b * S)..<((b + 1) * S)]), batch: 1, training: false).array
+            let batched = Array(together[(b * 5)..<(b * 5 + 5)])
+            if GEMMBackend.current == .avx512 {
+                #expect(alone == batched, "sample \(b)")
+            } else {
+                #expect(zip(alone, batched).allSatisfy { abs($0 - $1) <= 1e-5 }, "sample \(b): \(alone) vs \(batched)")
+            }
+        }
+    }
 }

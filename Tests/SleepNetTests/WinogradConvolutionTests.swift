@@ -18,6 +18,8 @@ import Recordings
         Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 3, batch: 5, length: 61),
         Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),  // AttnSleep conv5/conv8
         Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 3, batch: 9, length: 252),
+        // 63 tiles per sample padded to two packed panels, 4 samples per group, the last group short
+        Case(inChannels: 64, outChannels: 40, kernel: 8, padding: 4, tile: 4, batch: 33, length: 251),
         Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
         Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
         Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2),       // fewer outputs than a tile
@@ -39,6 +41,13 @@ import Recordings
         var worst: Float = 0
         for (a, b) in zip(fast.array, direct) { worst = max(worst, abs(a - b)) }
         #expect(worst <= 1e-5 * scale, "max error \(worst) against output scale \(scale)")
+        // Long rows' transformed input written as the sgemm's packed panels (AVX-512) or
+        // packed by the sgemm from plain rows: the same panels, the same bits.
+        let packed = fast.array
+        conv.packsDirectly = false
+        let plain = conv.forward(x, training: false).array
+        #expect(plain == packed)
+        conv.packsDirectly = true
         // The plain forward (and so the gradient checks) stays im2col + GEMM.
         #expect(conv.forward(x).array == direct)
     }

@@ -162,3 +162,26 @@ func sgemmPrepacked(
         profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
     }
 }
+
+/// `sgemmPrepacked` with op(B) packed whole by the caller as well
+/// (`SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packedB:…)`, `sgemmPackedBSize`):
+/// bit for bit what `sgemm` gives. Only call with `GEMMBackend.avx512`.
+@inline(__always)
+func sgemmPrepacked(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+) {
+    precondition(k > 0, "sgemmPrepacked: k = 0")
+    if m == 0 || n == 0 { return }
+    GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
+    let profiler = Profiler.current
+    let start = profiler == nil ? 0 : monotonicNanos()
+    let scratch = GEMMScratch.take()
+    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
+                tile: scratch.tile)
+    GEMMScratch.give(scratch)
+    if let profiler {
+        profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+        profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
+    }
+}

@@ -14,6 +14,7 @@ extension Conv1d {
     /// output. Samples grouped per GEMM as `forwardGrouped` does:
     ///
     ///     // Y (F, G·Lo) = W (F, C·K) · col (C·K, G·Lo), col packed from x_s0 ..< x_s0+G
+    /// With a stride s > 1 the group's input is first split by phase (`splitByPhase`).
     func forwardDirect(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
@@ -26,19 +27,32 @@ extension Conv1d {
         packedWeight.resize(Shape(sgemmPackedASize(m: F, k: CK)))
         sgemmPackA(transA: false, m: F, k: CK, a: store.value(weight), lda: CK, into: packedWeight.data)
         if group > 1 { col.resize(Shape(lanes, F, N)) }   // the GEMM's output for a group
+        let s = stride, R = phaseLength(outLength: Lo), splitCount = group * C * s * R
+        if s > 1 { phaseSplit.resize(Shape(lanes, splitCount)) }
         let pw = UnsafePointer(packedWeight.data)
         let bvals = bias.map { UnsafePointer(store.value($0)) }
-        let xp = UnsafePointer(x.data), yp = output.data, colBase = col.data
+        let xp = UnsafePointer(x.data), yp = output.data, colBase = col.data, splitBase = phaseSplit.data
         parallelLanes(chunks, lanes: lanes) { lane, chunk in
             let s0 = chunk * group, n = min(B, s0 + group) - s0
             let xs = xp + s0 * C * L
             // One sample: straight into y_b (F, Lo); a group: into the lane's (F, N).
             let target = group > 1 ? colBase + lane * F * N : yp + s0 * F * Lo
-            sgemmPrepacked(m: F, n: n * Lo, k: CK, alpha: 1, packedA: pw,
-                           packB: { p0, kc, j0, nc, dst in
-                               self.packColumns(xs, length: L, outLength: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
-                           },
-                           beta: 0, c: target, ldc: group > 1 ? N : Lo)
+            if s > 1 {
+                let split = splitBase + lane * splitCount
+                for r in 0..<(n * C) { self.splitByPhase(xs + r * L, length: L, into: split + r * s * R, phaseLength: R) }
+                sgemmPrepacked(m: F, n: n * Lo, k: CK, alpha: 1, packedA: pw,
+                               packB: { p0, kc, j0, nc, dst in
+                                   self.packPhaseColumns(split, phaseLength: R, outLength: Lo,
+                                                         p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                               },
+                               beta: 0, c: target, ldc: group > 1 ? N : Lo)
+            } else {
+                sgemmPrepacked(m: F, n: n * Lo, k: CK, alpha: 1, packedA: pw,
+                               packB: { p0, kc, j0, nc, dst in
+                                   self.packColumns(xs, length: L, outLength: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                               },
+                               beta: 0, c: target, ldc: group > 1 ? N : Lo)
+            }
             for q in 0..<n {
                 let yb = yp + (s0 + q) * F * Lo
                 if group > 1 {
@@ -186,6 +200,73 @@ extension Conv1d {
                     t = 0
                 }
                 if cols < nr { for v in cols..<nr { out[v] = 0 } }
+                k += 1
+                if k == K { k = 0; c += 1 }
+            }
+            panel += nr * kc
+            jp += nr
+        }
+    }
+
+    /// Length R of each phase row of a strided forward's split input: the
+    /// positions t + ⌊k / s⌋ that output t < Lo and tap k < K read.
+    func phaseLength(outLength Lo: Int) -> Int { Lo + (kernel - 1) / stride }
+
+    /// ph[r·R + i] = x[i·s + r − padLeft] (0 outside x) for r < s, i < R: one input
+    /// row split by phase, padding included, so that im2col row k (tap k) of
+    /// outputs t ..< t + n is ph[(k mod s)·R + ⌊k / s⌋ + t ..< + n], contiguous.
+    func splitByPhase(_ x: UnsafePointer<Float>, length L: Int, into ph: UnsafeMutablePointer<Float>,
+                      phaseLength R: Int) {
+        let s = stride
+        for r in 0..<s {
+            let row = ph + r * R
+            // Inside x: i·s + r − padLeft ∈ [0, L).
+            let lo = min(R, max(0, (padLeft - r + s - 1) / s))
+            let hi = max(lo, min(R, (L + padLeft - r + s - 1) / s))
+            row.update(repeating: 0, count: lo)
+            var src = x + lo * s + r - padLeft
+            for i in lo..<hi {
+                row[i] = src.pointee
+                src += s
+            }
+            (row + hi).update(repeating: 0, count: R - hi)
+        }
+    }
+
+    /// `packColumns` for a strided forward, from the group's input split by
+    /// phase (`splitByPhase`: sample q, channel c at split + (q·C + c)·s·R): the
+    /// same panels as im2col + `sgemm` would pack.
+    @inline(__always)
+    func packPhaseColumns(_ split: UnsafePointer<Float>, phaseLength R: Int, outLength Lo: Int,
+                          p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+        let nr = sgemmNR, C = inChannels, K = kernel, s = stride
+        var panel = dst
+        var jp = 0
+        while jp < nc {
+            let cols = min(nr, nc - jp)
+            let q0 = (j0 + jp) / Lo, t0 = (j0 + jp) - q0 * Lo
+            var c = p0 / K, k = p0 - c * K
+            let whole = cols == nr && nr == 32 && t0 + nr <= Lo
+            for p in 0..<kc {
+                let out = panel + p * nr
+                // Tap k of channel c: phase k mod s, shifted by ⌊k / s⌋.
+                let tap = (k % s) * R + k / s
+                if whole {
+                    let r = UnsafeRawPointer(split + (q0 * C + c) * s * R + tap + t0), o = UnsafeMutableRawPointer(out)
+                    o.storeBytes(of: r.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                    (o + 64).storeBytes(of: (r + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
+                } else {
+                    var u = 0, q = q0, t = t0
+                    while u < cols {
+                        // Columns u ..< u + len: sample q, outputs t ..< t + len.
+                        let len = min(cols - u, Lo - t)
+                        (out + u).update(from: split + (q * C + c) * s * R + tap + t, count: len)
+                        u += len
+                        q += 1
+                        t = 0
+                    }
+                    if cols < nr { (out + cols).update(repeating: 0, count: nr - cols) }
+                }
                 k += 1
                 if k == K { k = 0; c += 1 }
             }

@@ -27,6 +27,7 @@ public final class Conv1d {
     var input: Tensor?
     let col = Tensor()      // (lanes, C/groups · K, Lo): im2col scratch per thread
     let colGrad = Tensor()  // same, for the column gradient
+    let phaseSplit = Tensor() // (lanes, G·C·stride·R): a strided forward's input split by phase
     let partialWeightGradient = Tensor()  // (chunks, F · C/groups · K)
     let packedWeight = Tensor()           // W (F, C·K) as sgemm's packed A
     let packedWeightTransposed = Tensor() // Wᵀ (C·K, F) as sgemm's packed A
@@ -35,16 +36,21 @@ public final class Conv1d {
     /// forward GEMM takes the weights packed once per pass and packs the input's
     /// columns straight from the input, with no im2col matrix, and the backward's
     /// dcol GEMM takes Wᵀ packed once per pass; the same numbers as im2col +
-    /// `sgemm` (which false forces; the tests compare both). Strided layers (the
-    /// CNN's first ones) and the backward's dW GEMM keep im2col: packing their
-    /// columns one by one from the input was slower than im2col + `sgemm`'s packing
-    /// (Benchmarks/pytorch/README.md, "Speed steps 2026-12-05").
+    /// `sgemm` (which false forces; the tests compare both). A strided forward (the
+    /// CNN's first layers) packs from its input split by phase, where each panel row
+    /// is contiguous (gathering every stride-th input into the panels was slower
+    /// than im2col + `sgemm`'s packing: Benchmarks/pytorch/README.md, "Speed steps
+    /// 2026-12-05"). The backward's dW GEMM keeps im2col. The evaluation's Winograd
+    /// path likewise writes long rows' transformed input as packed panels.
     public var packsDirectly = true
 
-    private var runsDirect: Bool {
-        packsDirectly && groups == 1 && !isPointwise && stride == 1 && dilation == 1
-            && GEMMBackend.current == .avx512
+    /// The forward packs its columns straight from the input (any stride).
+    private var forwardRunsDirect: Bool {
+        packsDirectly && groups == 1 && !isPointwise && dilation == 1 && GEMMBackend.current == .avx512
     }
+
+    /// The backward packs Wᵀ once (stride 1).
+    private var runsDirect: Bool { forwardRunsDirect && stride == 1 }
 
     /// Registers `name.weight` (and `name.bias`) in `store`.
     ///
@@ -190,7 +196,7 @@ public final class Conv1d {
         input = x
         plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
                      outChannels: outChannels, padLeft: padLeft, outLength: outputLength(x.shape[2]), into: output,
-                     rowEpilogue: rowEpilogue, epilogue: epilogue)
+                     packsInput: packsDirectly, rowEpilogue: rowEpilogue, epilogue: epilogue)
         return output
     }
 
@@ -200,7 +206,7 @@ public final class Conv1d {
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
         let F = outChannels, K = kernel, Lo = outputLength(L)
         let Cg = C / groups, Fg = F / groups, CgK = Cg * K
-        if runsDirect { return forwardDirect(x, epilogue: epilogue) }
+        if forwardRunsDirect { return forwardDirect(x, epilogue: epilogue) }
         input = x
         output.resize(Shape(B, F, Lo))
         let pointwise = isPointwise

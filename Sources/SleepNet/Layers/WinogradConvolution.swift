@@ -147,8 +147,9 @@ final class WinogradConvolution {
     ///
     /// Samples are cut into fixed groups (from B and the tile count only), one
     /// GEMM per point and group, so results do not depend on the thread count.
+    /// `packsInput: false` keeps V in plain rows packed by the sgemm (same bits).
     func forward(_ x: Tensor, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels F: Int,
-                 padLeft: Int, outLength Lo: Int, into y: Tensor,
+                 padLeft: Int, outLength Lo: Int, into y: Tensor, packsInput: Bool = true,
                  rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
                  epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2]
@@ -156,12 +157,19 @@ final class WinogradConvolution {
         let T = (Lo + m - 1) / m                       // tiles per sample
         let group = Self.groupSize(batch: B, tiles: T)
         let groups = (B + group - 1) / group
-        let N = group * T                              // GEMM columns per group
+        // On the AVX-512 sgemm, U_a is packed once here rather than in every
+        // group's GEMM (the same panels: the same bits); for long rows the input
+        // transform also writes V_a as the sgemm's packed panels (32 columns × C),
+        // each sample's tiles padded to a whole number of panels, so no pass packs it.
+        let prepacked = GEMMBackend.current == .avx512
+        let packsV = prepacked && packsInput && Self.packsTransformedInput(tiles: T)
+        let Ts = packsV ? (T + 31) / 32 * 32 : T        // GEMM columns per sample
+        let N = group * Ts                             // GEMM columns per group
         let ldn = N + 16                               // row stride of V and M: room for 16-wide tails
         let tileStride = T + 16
         // Padded row: positions −padLeft ..< T·m + α − 1 − padLeft, split by phase
-        // (u mod m), plus room for 16-wide reads past the last tile.
-        let rowLength = (T * m + alpha - 1 + m - 1) / m + 17
+        // (u mod m), plus room for 32-wide reads past the last tile.
+        let rowLength = (T * m + alpha - 1 + m - 1) / m + 33
         y.resize(Shape(B, F, Lo))
         let lanes = laneCount(groups)
         transformedInput.resize(Shape(lanes, alpha, C, ldn))
@@ -169,9 +177,6 @@ final class WinogradConvolution {
         phases.resize(Shape(lanes, m, rowLength))
         tileOutput.resize(Shape(lanes, m, tileStride))
 
-        // On the AVX-512 sgemm, U_a is packed once here rather than in every
-        // group's GEMM (the same panels: the same bits).
-        let prepacked = GEMMBackend.current == .avx512
         let pointPanels = sgemmPackedASize(m: F, k: C)
         let weightCount = F * C * r
         let reuse = transformedPrepacked == prepacked && transformedFrom.count == weightCount
@@ -222,10 +227,10 @@ final class WinogradConvolution {
             parallelLanes(groups, lanes: lanes) { lane, gi in
                 let v = vBase + lane * alpha * C * ldn, mm = mBase + lane * alpha * F * ldn
                 let ph = phBase + lane * m * rowLength, to = toBase + lane * m * tileStride
-                let s0 = gi * group, s1 = min(B, s0 + group), n = (s1 - s0) * T
-                // V[a, c, q·T + j] = Σ_i Bᵀ[a, i] · xpad[j·m + i]. Rows are written
-                // 16 columns at a time past T (into the next sample's columns,
-                // written later, or the row padding).
+                let s0 = gi * group, s1 = min(B, s0 + group), n = (s1 - s0) * Ts
+                // V[a, c, q·Ts + j] = Σ_i Bᵀ[a, i] · xpad[j·m + i]. Plain rows are
+                // written 16 columns at a time past T (into the next sample's
+                // columns, written later, or the row padding); packed panels up to Ts.
                 for q in 0..<(s1 - s0) {
                     let xb = xp + (s0 + q) * C * L
                     for c in 0..<C {
@@ -237,11 +242,19 @@ final class WinogradConvolution {
                             let a = target[2 * r], b = target[2 * r + 1]
                             let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
                             let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
+                            // Where columns j ..< j + 32 of rows a and b go: the rows,
+                            // or panel (q·Ts + j) / 32 of the points' packed V (row c).
+                            @inline(__always) func columns(_ j: Int) -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
+                                guard packsV else { return (out + 4 * j, outB + 4 * j) }
+                                let panel = ((q * Ts + j) / 32 * C + c) * 32
+                                return (UnsafeMutableRawPointer(v + a * C * ldn + panel),
+                                        UnsafeMutableRawPointer(v + max(b, 0) * C * ldn + panel))
+                            }
                             var j = 0
-                            // 32 columns per pass while more than 16 remain: each term's
-                            // offset and coefficient are read once for both halves, and
-                            // the four accumulators are independent chains.
-                            while j + 16 < T {
+                            // 32 columns per pass while more than 16 remain (packed: up
+                            // to Ts): each term's offset and coefficient are read once for
+                            // both halves, and the four accumulators are independent chains.
+                            while packsV ? j < Ts : j + 16 < T {
                                 var even = SIMD16<Float>(), odd = SIMD16<Float>()
                                 var even2 = SIMD16<Float>(), odd2 = SIMD16<Float>()
                                 for e in e0..<o0 {
@@ -254,22 +267,29 @@ final class WinogradConvolution {
                                     odd.addProduct(c, src.loadUnaligned(as: SIMD16<Float>.self))
                                     odd2.addProduct(c, (src + 64).loadUnaligned(as: SIMD16<Float>.self))
                                 }
-                                out.storeBytes(of: even + odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                out.storeBytes(of: even2 + odd2, toByteOffset: 4 * j + 64, as: SIMD16<Float>.self)
+                                let (to, toB) = columns(j)
+                                to.storeBytes(of: even + odd, as: SIMD16<Float>.self)
+                                to.storeBytes(of: even2 + odd2, toByteOffset: 64, as: SIMD16<Float>.self)
                                 if b >= 0 {
-                                    outB.storeBytes(of: even - odd, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-                                    outB.storeBytes(of: even2 - odd2, toByteOffset: 4 * j + 64, as: SIMD16<Float>.self)
+                                    toB.storeBytes(of: even - odd, as: SIMD16<Float>.self)
+                                    toB.storeBytes(of: even2 - odd2, toByteOffset: 64, as: SIMD16<Float>.self)
                                 }
                                 j += 32
                             }
-                            Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                               odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
+                            // The last pass may have covered up to 15 columns past T already.
+                            if !packsV && j < T {
+                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                                   odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
+                            }
                         }
                     }
                 }
                 // M_a (F, n) = U_a (F, C) · V_a (C, n)
                 for a in 0..<alpha {
-                    if prepacked {
+                    if packsV {
+                        sgemmPrepacked(m: F, n: n, k: C, alpha: 1, packedA: pu + a * pointPanels,
+                                       packedB: v + a * C * ldn, beta: 0, c: mm + a * F * ldn, ldc: ldn)
+                    } else if prepacked {
                         let va = UnsafePointer(v + a * C * ldn)
                         sgemmPrepacked(m: F, n: n, k: C, alpha: 1, packedA: pu + a * pointPanels,
                                        packB: { p0, kc, j0, nc, dst in
@@ -288,7 +308,7 @@ final class WinogradConvolution {
                 for q in 0..<(s1 - s0) {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
-                        let src = UnsafePointer(mm + f * ldn + q * T)
+                        let src = UnsafePointer(mm + f * ldn + q * Ts)
                         if m == 4 {
                             transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride)
                         } else {
@@ -486,6 +506,14 @@ final class WinogradConvolution {
                 j += 1
             }
         }
+    }
+
+    /// True when the input transform writes V as the sgemm's packed panels:
+    /// rows of at least 48 tiles, padded to whole 32-column panels by at most
+    /// 1/16 more GEMM columns (the fine branch's 63–64-tile rows, not the
+    /// long-kernel branch's 8).
+    static func packsTransformedInput(tiles T: Int) -> Bool {
+        T >= 48 && (T + 31) / 32 * 32 - T <= T / 16
     }
 
     /// Samples per group: enough tiles for an efficient GEMM (up to 512

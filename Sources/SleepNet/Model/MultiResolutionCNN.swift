@@ -57,10 +57,46 @@ final class ConvBranch {
         conv8.winogradBackwardMinimumLength = 64
     }
 
+    /// Samples per evaluation chunk for inputs of length S (0: the whole batch
+    /// at once), from the branch's shape: see `forward`.
+    func evaluationChunk(inputLength S: Int) -> Int {
+        let firstOutput = block0.conv.outChannels * block0.conv.outputLength(S)
+        return 4 * firstOutput >= Self.chunkedActivationBytes ? Self.evaluationChunkSamples : 0
+    }
+    /// Evaluation runs a branch whose first block writes at least this much per
+    /// sample (the fine branch: 64 × 501 floats, 128 KB) chunk by chunk.
+    static let chunkedActivationBytes = 64 * 1024
+    /// 16 samples: a chunk's activations between layers (about 0.5 MB per
+    /// sample in the fine branch) stay in L2 and L3 instead of going through
+    /// memory; smaller chunks make the Winograd GEMMs narrower. Measured 1 thread:
+    /// Benchmarks/pytorch/README.md, "Evaluation locality".
+    static let evaluationChunkSamples = 16
+    private let chunkInput = Tensor()
+
     /// inp (B, 1, S) -> rows of `out` (B·cnnChannels rows, `rowStride` apart, Lb long):
     /// the last pool writes the branch's part of the concatenation in place.
+    /// Evaluation of a branch with large activations runs it on chunks of
+    /// `evaluationChunk` samples, first layer to last pool (same bits: every
+    /// sample's sums run in the same order whatever its neighbours).
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator,
                  into out: UnsafeMutablePointer<Float>, rowStride: Int) {
+        let B = x.shape[0], G = evaluationChunk(inputLength: x.shape[2])
+        guard !training, G > 0, B > G else {
+            forwardLayers(x, training: training, rng: &rng, into: out, rowStride: rowStride)
+            return
+        }
+        let perSample = x.count / B, rows = block8.conv.outChannels
+        for s0 in stride(from: 0, to: B, by: G) {
+            let n = min(G, B - s0)
+            chunkInput.resize(Shape(n, x.shape[1], x.shape[2]))
+            chunkInput.data.update(from: x.data + s0 * perSample, count: n * perSample)
+            forwardLayers(chunkInput, training: false, rng: &rng, into: out + s0 * rows * rowStride, rowStride: rowStride)
+        }
+    }
+
+    /// `forward` on all of x at once.
+    private func forwardLayers(_ x: Tensor, training: Bool, rng: inout SeededGenerator,
+                               into out: UnsafeMutablePointer<Float>, rowStride: Int) {
         var h = Profiler.measure(names.block0) { block0.forward(x, training: training) }
         h = Profiler.measure(names.pool3) {
             training ? pool3.forward(h, training: true, key: rng.next()) : pool3.forward(h)
