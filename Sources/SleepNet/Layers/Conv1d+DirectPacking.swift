@@ -14,7 +14,10 @@ extension Conv1d {
     /// output. Samples grouped per GEMM as `forwardGrouped` does:
     ///
     ///     // Y (F, G·Lo) = W (F, C·K) · col (C·K, G·Lo), col packed from x_s0 ..< x_s0+G
-    /// With a stride s > 1 the group's input is first split by phase (`splitByPhase`).
+    /// With a stride s > 1, or several samples per GEMM (short rows, whose panels
+    /// straddle samples and padding), the group's input is first split by phase
+    /// (`splitByPhase`; for s = 1: rows copied with their padding), so that every
+    /// panel row is one or two contiguous copies; long stride-1 rows pack from x.
     func forwardDirect(_ x: Tensor, epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
         let B = x.shape[0], C = inChannels, L = x.shape[2]
         precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
@@ -28,7 +31,8 @@ extension Conv1d {
         sgemmPackA(transA: false, m: F, k: CK, a: store.value(weight), lda: CK, into: packedWeight.data)
         if group > 1 { col.resize(Shape(lanes, F, N)) }   // the GEMM's output for a group
         let s = stride, R = phaseLength(outLength: Lo), splitCount = group * C * s * R
-        if s > 1 { phaseSplit.resize(Shape(lanes, splitCount)) }
+        let splits = s > 1 || group > 1
+        if splits { phaseSplit.resize(Shape(lanes, splitCount)) }
         let pw = UnsafePointer(packedWeight.data)
         let bvals = bias.map { UnsafePointer(store.value($0)) }
         let xp = UnsafePointer(x.data), yp = output.data, colBase = col.data, splitBase = phaseSplit.data
@@ -37,7 +41,7 @@ extension Conv1d {
             let xs = xp + s0 * C * L
             // One sample: straight into y_b (F, Lo); a group: into the lane's (F, N).
             let target = group > 1 ? colBase + lane * F * N : yp + s0 * F * Lo
-            if s > 1 {
+            if splits {
                 let split = splitBase + lane * splitCount
                 for r in 0..<(n * C) { self.splitByPhase(xs + r * L, length: L, into: split + r * s * R, phaseLength: R) }
                 sgemmPrepacked(m: F, n: n * Lo, k: CK, alpha: 1, packedA: pw,
@@ -208,7 +212,7 @@ extension Conv1d {
         }
     }
 
-    /// Length R of each phase row of a strided forward's split input: the
+    /// Length R of each phase row of a forward's split input: the
     /// positions t + ⌊k / s⌋ that output t < Lo and tap k < K read.
     func phaseLength(outLength Lo: Int) -> Int { Lo + (kernel - 1) / stride }
 
@@ -225,15 +229,19 @@ extension Conv1d {
             let hi = max(lo, min(R, (L + padLeft - r + s - 1) / s))
             row.update(repeating: 0, count: lo)
             var src = x + lo * s + r - padLeft
-            for i in lo..<hi {
-                row[i] = src.pointee
-                src += s
+            if s == 1 {
+                (row + lo).update(from: src, count: hi - lo)
+            } else {
+                for i in lo..<hi {
+                    row[i] = src.pointee
+                    src += s
+                }
             }
             (row + hi).update(repeating: 0, count: R - hi)
         }
     }
 
-    /// `packColumns` for a strided forward, from the group's input split by
+    /// `packColumns` from the group's input split by
     /// phase (`splitByPhase`: sample q, channel c at split + (q·C + c)·s·R): the
     /// same panels as im2col + `sgemm` would pack.
     @inline(__always)
