@@ -148,18 +148,9 @@ func sgemmPrepacked(
     packB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
-    precondition(k > 0, "sgemmPrepacked: k = 0")
-    if m == 0 || n == 0 { return }
-    GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
-    let profiler = Profiler.current
-    let start = profiler == nil ? 0 : monotonicNanos()
-    let scratch = GEMMScratch.take()
-    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
-                packBuffer: scratch.packB, tile: scratch.tile)
-    GEMMScratch.give(scratch)
-    if let profiler {
-        profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
-        profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
+    countedPrepacked(m: m, n: n, k: k) { scratch in
+        sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
+                    packBuffer: scratch.packB, tile: scratch.tile)
     }
 }
 
@@ -171,14 +162,23 @@ func sgemmPrepacked(
     m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
+    countedPrepacked(m: m, n: n, k: k) { scratch in
+        sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
+                    tile: scratch.tile)
+    }
+}
+
+/// One prepacked multiply (m, n, k) run by `body` with a thread's GEMM scratch,
+/// counted and, with a profiler installed, timed.
+@inline(__always)
+private func countedPrepacked(m: Int, n: Int, k: Int, _ body: (GEMMScratch) -> Void) {
     precondition(k > 0, "sgemmPrepacked: k = 0")
     if m == 0 || n == 0 { return }
     GEMMCounter.count.add(2 * m * n * k, ordering: .relaxed)
     let profiler = Profiler.current
     let start = profiler == nil ? 0 : monotonicNanos()
     let scratch = GEMMScratch.take()
-    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
-                tile: scratch.tile)
+    body(scratch)
     GEMMScratch.give(scratch)
     if let profiler {
         profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
