@@ -276,6 +276,7 @@ public final class CoordinatorRuntime {
         self.journalSeconds = journalSeconds
         stateStores = stores
         stateDirectoryPaths = stores.map { $0.directory.path }
+        stateWriter.adoptSpares(in: stateDirectoryPaths)
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
         zap?.onDecision = { key, admitted in

@@ -18,7 +18,8 @@ import Basics
 /// `fold-KK.state` and `fold-KK.state.prev`, and only once it passes `FoldStateFile`'s
 /// checks. A spare is written whole and synced before it is renamed to such a name, so
 /// a crash mid-write leaves a torn spare, not a torn state. The spares at most number
-/// the state files at their peak; `removeAll` deletes them when the coordinator ends.
+/// the state files at their peak; `removeAll` deletes them when the coordinator ends, and
+/// a coordinator that starts takes (`adopt`) those a crashed one left.
 /// Not thread-safe: one owner (the `StateWriter`'s queue, or a `FoldStateStore`).
 public struct SpareStateFiles {
     /// Spare paths, the last kept first out; a directory's leftovers (a crash) join on its first use.
@@ -86,6 +87,12 @@ public struct SpareStateFiles {
         discover(directory)
         let spare = newName(in: directory)
         if rename(path, spare) == 0 { spares.append(spare) }
+    }
+
+    /// Takes the spares an earlier coordinator left in `directories` (a crash): a coordinator
+    /// that starts takes those of all its runs, so that they are reused and deleted at its end.
+    public mutating func adopt(_ directories: [String]) {
+        for directory in directories { discover(directory) }
     }
 
     /// Deletes every spare (the coordinator's end: no state is left to write).

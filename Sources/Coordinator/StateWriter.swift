@@ -57,6 +57,11 @@ final class StateWriter: Sendable {
         queue.async { [self] in spares.withLock { FoldStateStore.recycle(fold: fold, in: directory, spares: &$0) } }
     }
 
+    /// Takes the spares left in `directories` by an earlier coordinator, before any write.
+    func adoptSpares(in directories: [String]) {
+        queue.sync { spares.withLock { $0.adopt(directories) } }
+    }
+
     /// Deletes the spare files, after every write queued before (the run's end).
     func removeSpares() {
         queue.sync { spares.withLock { $0.removeAll() } }

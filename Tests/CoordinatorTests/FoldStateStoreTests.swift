@@ -178,6 +178,16 @@ import Coordinator
         #expect(reread.newest.count == 2)
         spares.removeAll()
         #expect(try FileManager.default.contentsOfDirectory(atPath: first.path).isEmpty)
+
+        // Spares a crashed coordinator left in a run it writes no state to are taken at the start
+        // (`adopt`) and deleted at the end; the run's states are left alone.
+        for fold in 0..<2 { _ = try FoldStateStore.write(states[0], sha256: "", state: file, fold: fold, in: first, spares: &spares) }
+        FoldStateStore.recycle(fold: 0, in: first.path, spares: &spares)   // then a crash: no removeAll
+        var restarted = SpareStateFiles()
+        restarted.adopt([first.path, second.path])
+        restarted.removeAll()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.path) == ["fold-01.state"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: second.path).sorted() == ["fold-00.state", "fold-01.state"])
     }
 
     /// The layout is main's (`fold-KK.state`, `fold-KK.state.prev`): states written by a
