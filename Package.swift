@@ -22,12 +22,14 @@ let package = Package(
         // Kerberos and PGM include flags that SwiftPM refuses with a warning, and needs none of.
         .systemLibrary(name: "CZeroMQ"),
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        // OpenSSL's libcrypto (apt: libssl-dev), for SHA-256 with the CPU's SHA extensions.
+        .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
 
         // Data: what a recording is, how it is stored, where it comes from.
         // Small general pieces (stages, seeded randomness, errors, atomic files, CPU checks, FFT).
         .target(name: "Basics"),
         // One night in memory (signal + stages), its content hash, the epoch-file format.
-        .target(name: "Recordings", dependencies: ["Basics"]),
+        .target(name: "Recordings", dependencies: ["Basics", "COpenSSL"]),
         // Nights on disk as NPZ files, NPY/NPZ codecs, cohorts (directories and manifests).
         .target(name: "Cohorts", dependencies: [
             "Basics", "Recordings", .product(name: "ZIPFoundation", package: "ZIPFoundation"),

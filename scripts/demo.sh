@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need=(libopenblas-dev libzmq3-dev zlib1g-dev pkg-config)
+need=(libopenblas-dev libzmq3-dev libssl-dev zlib1g-dev pkg-config)
 missing=()
 for p in "${need[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -169,6 +169,8 @@ public final class CoordinatorRuntime {
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
+    /// Each run's `states/` directory, as a path (built once: URLs cost per result).
+    private let stateDirectoryPaths: [String]
     /// Checks and writes whole states off the loop's thread; acknowledged when written.
     private let stateWriter = StateWriter()
     /// States being received, by task: from the holder, the bytes so far.
@@ -273,6 +275,8 @@ public final class CoordinatorRuntime {
         journalledAtStart = journals.reduce(0) { $0 + $1.doneFolds.count }
         self.journalSeconds = journalSeconds
         stateStores = stores
+        stateDirectoryPaths = stores.map { $0.directory.path }
+        stateWriter.adoptSpares(in: stateDirectoryPaths)
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
         zap?.onDecision = { key, admitted in
@@ -327,6 +331,8 @@ public final class CoordinatorRuntime {
         }
         stateWriter.waitUntilIdle()
         try collectWrittenStates()
+        // Spares are kept for states still to come; a coordinator that ends has none to write.
+        stateWriter.removeSpares()
         if !interrupted {
             for w in registry.workers.values { try? router.send(.stop(reason: "all folds done"), to: w.routingID) }
         }
@@ -385,7 +391,7 @@ public final class CoordinatorRuntime {
             // a coordinator killed meanwhile resumes the fold from them).
             if !done.isBarrier, let run = runIndex[result.runID] {
                 let fold = Int(result.fold)
-                stateWriter.remove([stateStores[run].stateURL(fold), stateStores[run].previousURL(fold)])
+                stateWriter.recycle(fold: fold, in: stateDirectoryPaths[run])
                 if let start = firstTaskSent { timing.makespan = now() - start }
                 log("\(describe(firstTask[run] + fold)) done by \(name(of: token.address)) (attempt \(result.attempt), \(Int(result.trainSeconds)) s)")
             }
@@ -674,7 +680,7 @@ public final class CoordinatorRuntime {
                             token: .init(routingID: message.routingID, address: address, result: result))
         awaitingAck[address, default: 0] += 1
         _ = queue.complete(fold: task, attempt: Int(result.attempt))
-        _ = stateStores[run].forget(fold: fold)   // its files go once the result is on disk (`collectJournalled`)
+        stateStores[run].forget(fold: fold)   // its files go once the result is on disk (`collectJournalled`)
         clearAttempt(task)
         endedWork[task] = nil
         deadlines.ended(fold: task)

@@ -179,36 +179,39 @@ public final class Journal {
     /// - Throws: `SleepfoldError` (`.io`) naming the checkpoint or the journal.
     @discardableResult
     public func record(_ result: Sleepfold_FoldResult, checkpointDirectory: URL, sync: Bool = true) throws -> URL? {
-        let (entry, written) = try Self.writeCheckpoint(of: result, in: checkpointDirectory, durable: sync)
-        if sync, written != nil { try Self.syncDirectory(checkpointDirectory) }
+        let directory = checkpointDirectory.path
+        let (entry, written) = try Self.writeCheckpoint(of: result, in: directory, durable: sync)
+        if sync, written != nil { try Self.syncDirectory(directory) }
         try append(entry, sync: sync)
-        return written
+        return written.map { URL(fileURLWithPath: $0) }
     }
 
-    /// Writes `result`'s checkpoint (if it carries one) to `checkpointURL(fold:in:)`; returns
-    /// the journal entry (the result without the checkpoint bytes) and the file written.
+    /// Writes `result`'s checkpoint (if it carries one) to `checkpointURL(fold:in:)` in the
+    /// directory at path `checkpointDirectory`; returns the journal entry (the result without the
+    /// checkpoint bytes) and the path of the file written. Paths, not URLs: building URLs cost
+    /// 4 % of the coordinator's CPU at 1,000 workers (Benchmarks/load/results/profile-jitter-0a61565.txt).
     /// `durable`: the file's bytes are fsync'ed before it is renamed into place (its name is
     /// durable only once the directory is synced as well: `syncDirectory`).
-    static func writeCheckpoint(of result: Sleepfold_FoldResult, in checkpointDirectory: URL, durable: Bool) throws
-        -> (entry: Sleepfold_FoldResult, written: URL?) {
+    static func writeCheckpoint(of result: Sleepfold_FoldResult, in checkpointDirectory: String, durable: Bool) throws
+        -> (entry: Sleepfold_FoldResult, written: String?) {
         guard !result.checkpoint.isEmpty else { return (result, nil) }
         var entry = result
-        let url = Self.checkpointURL(fold: Int(result.fold), in: checkpointDirectory)
-        if let failure = Self.replace(url, with: result.checkpoint, durable: durable) {
-            throw SleepfoldError(.io, file: url.path, "cannot write fold \(result.fold)'s checkpoint: \(failure)")
+        let name = checkpointName(fold: Int(result.fold))
+        if let failure = Self.replace(name, in: checkpointDirectory, with: result.checkpoint, durable: durable) {
+            throw SleepfoldError(.io, file: checkpointDirectory + "/" + name, "cannot write fold \(result.fold)'s checkpoint: \(failure)")
         }
         entry.checkpoint = Data()
-        return (entry, url)
+        return (entry, checkpointDirectory + "/" + name)
     }
 
-    /// Makes the names in `directory` durable (fsync of the directory itself): a file
-    /// renamed into it survives a power loss only once this returns.
+    /// Makes the names in the directory at path `directory` durable (fsync of the directory
+    /// itself): a file renamed into it survives a power loss only once this returns.
     /// - Throws: `SleepfoldError` (`.io`, errno) naming the directory.
-    static func syncDirectory(_ directory: URL) throws {
-        let fd = open(directory.path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard fd >= 0 else { throw SleepfoldError.system("open", file: directory.path, errno: errno) }
+    static func syncDirectory(_ directory: String) throws {
+        let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw SleepfoldError.system("open", file: directory, errno: errno) }
         defer { close(fd) }
-        guard fsync(fd) == 0 else { throw SleepfoldError.system("fsync", file: directory.path, errno: errno) }
+        guard fsync(fd) == 0 else { throw SleepfoldError.system("fsync", file: directory, errno: errno) }
     }
 
     /// Writes `data` to a temporary file beside `url` and renames it over `url` (a reader
@@ -218,11 +221,11 @@ public final class Journal {
     /// after a power loss). Plain open/write/rename rather than `Data.write(options: .atomic)`:
     /// that one cost 7 % of the coordinator's CPU at 1,000 workers
     /// (Benchmarks/load/results/profile-steady-32ce2a1.txt).
-    private static func replace(_ url: URL, with data: Data, durable: Bool) -> String? {
-        let temporary = url.deletingLastPathComponent().appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())").path
+    private static func replace(_ name: String, in directory: String, with data: Data, durable: Bool) -> String? {
+        let path = directory + "/" + name, temporary = directory + "/." + name + ".tmp-" + String(getpid())
         var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
-            try? FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
             fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         }
         guard fd >= 0 else { return "create \(temporary): \(String(cString: strerror(errno))) (errno \(errno))" }
@@ -243,7 +246,7 @@ public final class Journal {
             failure = "fsync \(temporary): \(String(cString: strerror(errno))) (errno \(errno))"
         }
         if close(fd) != 0, failure == nil { failure = "close \(temporary): \(String(cString: strerror(errno))) (errno \(errno))" }
-        if failure == nil, rename(temporary, url.path) != 0 {
+        if failure == nil, rename(temporary, path) != 0 {
             failure = "rename \(temporary): \(String(cString: strerror(errno))) (errno \(errno))"
         }
         if failure != nil { unlink(temporary) }
@@ -252,8 +255,11 @@ public final class Journal {
 
     /// Where fold `fold`'s checkpoint lives: `fold-KK.safetensors` in `directory`.
     public static func checkpointURL(fold: Int, in directory: URL) -> URL {
-        directory.appendingPathComponent("fold-\(LogNumber.twoDigits(fold)).safetensors")
+        directory.appendingPathComponent(checkpointName(fold: fold))
     }
+
+    /// "fold-KK.safetensors".
+    static func checkpointName(fold: Int) -> String { "fold-" + LogNumber.twoDigits(fold) + ".safetensors" }
 }
 
 /// A journal file open for appending: whole lines, each in one `write`, and fsync on demand.

@@ -79,11 +79,11 @@ public final class JournalWriter: Sendable {
     /// What the checkpoint threads hand back, by job index.
     private final class Written: @unchecked Sendable {
         private let lock = NSLock()
-        private var outcomes: [Int: Result<(entry: Sleepfold_FoldResult, written: URL?), Error>] = [:]
-        func set(_ i: Int, _ outcome: Result<(entry: Sleepfold_FoldResult, written: URL?), Error>) {
+        private var outcomes: [Int: Result<(entry: Sleepfold_FoldResult, written: String?), Error>] = [:]
+        func set(_ i: Int, _ outcome: Result<(entry: Sleepfold_FoldResult, written: String?), Error>) {
             lock.withLock { outcomes[i] = outcome }
         }
-        func get(_ i: Int) -> Result<(entry: Sleepfold_FoldResult, written: URL?), Error>? { lock.withLock { outcomes[i] } }
+        func get(_ i: Int) -> Result<(entry: Sleepfold_FoldResult, written: String?), Error>? { lock.withLock { outcomes[i] } }
     }
     private let state = Mutex(State())
 
@@ -178,35 +178,40 @@ public final class JournalWriter: Sendable {
         }
         // 1. Checkpoints, each fsync'ed before its rename, all of the group's at once.
         var entries = [Sleepfold_FoldResult?](repeating: nil, count: group.count)
-        var directories: [String: URL] = [:], directoryOf = [String?](repeating: nil, count: group.count)
+        // Each result's checkpoint directory as a path (nil: none written, or its write failed).
+        var directories = Set<String>(), directoryOf = [String?](repeating: nil, count: group.count)
         let written = Written(), writing = DispatchGroup(), start = BusyClock.now()
         for (i, job) in group.enumerated() {
-            guard job.file != nil, case .result(let result, let directory) = job.entry else { continue }
+            guard job.file != nil, case .result(let result, let url) = job.entry else { continue }
+            let directory = url.path
+            directoryOf[i] = directory
             checkpointQueues[i % checkpointQueues.count].async(group: writing) {
                 written.set(i, Result { try Journal.writeCheckpoint(of: result, in: directory, durable: true) })
             }
         }
         writing.wait()
-        for (i, job) in group.enumerated() {
-            guard case .result(_, let directory) = job.entry, let outcome = written.get(i) else { continue }
+        for i in group.indices {
+            guard let directory = directoryOf[i], let outcome = written.get(i) else { continue }
             switch outcome {
-            case .success(let (entry, url)):
+            case .success(let (entry, path)):
                 entries[i] = entry
-                if url != nil {
-                    directories[directory.path] = directory
-                    directoryOf[i] = directory.path
+                if path != nil {
+                    directories.insert(directory)
                     stats.checkpointSyncs += 1
+                } else {
+                    directoryOf[i] = nil
                 }
             case .failure(let error):
-                errors[i] = failure(error, directory.path)
+                errors[i] = failure(error, directory)
+                directoryOf[i] = nil
             }
         }
         if stats.checkpointSyncs > 0 { stats.checkpointSeconds = BusyClock.now() - start }
         // 2. Each directory once: the renamed checkpoints' names.
-        for (path, directory) in directories {
+        for path in directories {
             let start = BusyClock.now()
             do {
-                try Journal.syncDirectory(directory)
+                try Journal.syncDirectory(path)
                 stats.directorySyncs += 1
                 stats.directorySeconds += BusyClock.now() - start
             } catch {

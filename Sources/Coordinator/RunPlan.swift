@@ -19,19 +19,54 @@ extension SleepfoldError.Code {
 /// the commands can trust it; results coming back are checked against it
 /// (`validate(_:)`).
 public struct RunPlan: Sendable {
+    /// A fold's recordings, as positions in a list of recordings that every fold of a plan
+    /// made by `RunSetup` shares: a study of 10,000 tasks of 125 recordings held 1.25 million
+    /// `RecordingRef`s (113 MB, Benchmarks/load/README.md), and holds them 4 bytes each.
     public struct Fold: Sendable {
-        public var train: [Sleepfold_RecordingRef]
-        public var validation: [Sleepfold_RecordingRef]
-        public var test: [Sleepfold_RecordingRef]
+        /// The recordings the positions point into (one array, shared, for a `RunSetup` plan).
+        private var recordings: [Sleepfold_RecordingRef]
+        private var trainAt: [Int32], validationAt: [Int32], testAt: [Int32]
         /// Work estimate used to run the longest folds first (training epochs).
         public var cost: Int
 
+        public var train: [Sleepfold_RecordingRef] {
+            get { trainAt.map { recordings[Int($0)] } }
+            set { trainAt = add(newValue) }
+        }
+        public var validation: [Sleepfold_RecordingRef] {
+            get { validationAt.map { recordings[Int($0)] } }
+            set { validationAt = add(newValue) }
+        }
+        public var test: [Sleepfold_RecordingRef] {
+            get { testAt.map { recordings[Int($0)] } }
+            set { testAt = add(newValue) }
+        }
+
         public init(train: [Sleepfold_RecordingRef], validation: [Sleepfold_RecordingRef],
                     test: [Sleepfold_RecordingRef], cost: Int) {
+            recordings = []
+            trainAt = []; validationAt = []; testAt = []
+            self.cost = cost
             self.train = train
             self.validation = validation
             self.test = test
+        }
+
+        /// A fold of `recordings` (shared with the plan's other folds) at the positions given.
+        /// - Precondition: every position is one of `recordings`.
+        public init(recordings: [Sleepfold_RecordingRef], train: [Int32], validation: [Int32], test: [Int32], cost: Int) {
+            precondition((train + validation + test).allSatisfy { recordings.indices.contains(Int($0)) },
+                         "a fold's recording outside its list")
+            self.recordings = recordings
+            trainAt = train; validationAt = validation; testAt = test
             self.cost = cost
+        }
+
+        /// `refs` added to `recordings`; their positions.
+        private mutating func add(_ refs: [Sleepfold_RecordingRef]) -> [Int32] {
+            let first = recordings.count
+            recordings += refs
+            return refs.indices.map { Int32(first + $0) }
         }
     }
 

@@ -60,21 +60,23 @@ public struct RunSetup: Sendable {
 
         // Each subject's recordings in cohort order (as `cohort.recordings(ofSubject:)`) and
         // epochs, found once: a scan per subject and fold cost seconds for a study of 10,000 tasks.
-        let bySubject = Dictionary(grouping: cohort.recordings, by: \.subject)
-        let refsBySubject = bySubject.mapValues { $0.map { refs[$0.id]! } }
-        let epochsBySubject = bySubject.mapValues { $0.reduce(0) { $0 + $1.epochCount } }
-        func refsOf(_ subjects: [String]) -> [Sleepfold_RecordingRef] {
-            var list: [Sleepfold_RecordingRef] = []
-            for subject in subjects { list += refsBySubject[subject] ?? [] }
+        // Every fold points into one list of the cohort's recordings (`RunPlan.Fold`).
+        let recordings = cohort.recordings.map { refs[$0.id]! }
+        let bySubject = Dictionary(grouping: cohort.recordings.indices, by: { cohort.recordings[$0].subject })
+        let positionsBySubject = bySubject.mapValues { $0.map { Int32($0) } }
+        let epochsBySubject = bySubject.mapValues { $0.reduce(0) { $0 + cohort.recordings[$1].epochCount } }
+        func positions(_ subjects: [String]) -> [Int32] {
+            var list: [Int32] = []
+            for subject in subjects { list += positionsBySubject[subject] ?? [] }
             return list
         }
         func epochCount(_ subjects: [String]) -> Int {
             subjects.reduce(0) { $0 + (epochsBySubject[$1] ?? 0) }
         }
         let folds = foldPlan.folds.map { fold in
-            let train = refsOf(fold.train), validation = refsOf(fold.validation), test = refsOf(fold.test)
-            return RunPlan.Fold(train: train, validation: validation, test: test,
-                                cost: cost(epochCount(fold.train), epochCount(fold.validation) + epochCount(fold.test)))
+            RunPlan.Fold(recordings: recordings, train: positions(fold.train), validation: positions(fold.validation),
+                         test: positions(fold.test),
+                         cost: cost(epochCount(fold.train), epochCount(fold.validation) + epochCount(fold.test)))
         }
         plan = try RunPlan(runID: runID, folds: folds, configJSON: configJSON, seed: seed,
                            selection: selection.rawValue, epochs: epochs, files: files,

@@ -9,8 +9,8 @@ import Shared
 /// for a large model), and a thousand workers ending an epoch together would
 /// otherwise hold up heartbeats and dispatch for seconds. The loop collects what is
 /// written each turn (`finished()`) and acknowledges it then: an acknowledged state is
-/// on disk. Removals go through the same queue, so a fold's state written after its
-/// result never outlives the removal that follows it.
+/// on disk. Removals (`recycle`) go through the same queue, so a fold's state written after
+/// its result never outlives the removal that follows it.
 final class StateWriter: Sendable {
     /// A whole state received from the holder of `task`'s attempt `attempt`.
     struct Job: Sendable {
@@ -40,20 +40,31 @@ final class StateWriter: Sendable {
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.states")
     private let done = Mutex<[Done]>([])
+    /// Files of finished folds' states, written into again (used on `queue` only).
+    private let spares = Mutex(SpareStateFiles())
 
     /// Checks the state (digest, framing, fingerprint, position) and writes it, later.
     func write(_ job: Job) {
         queue.async { [self] in
-            let outcome = Result { try Self.checkAndWrite(job) }
+            let outcome = Result { try spares.withLock { try Self.checkAndWrite(job, spares: &$0) } }
             done.withLock { $0.append(Done(job: job, outcome: outcome, finished: BusyClock.now())) }
         }
     }
 
-    /// Removes files, after every write queued before.
-    func remove(_ urls: [URL]) {
-        // unlink(2), not FileManager.removeItem (which looks the file up and walks it as a
-        // possible directory first): a fold's two state files go with every result.
-        queue.async { for url in urls { _ = unlink(url.path) } }
+    /// Makes fold `fold`'s state files in `directory` spares (its result is on disk), after
+    /// every write queued before.
+    func recycle(fold: Int, in directory: String) {
+        queue.async { [self] in spares.withLock { FoldStateStore.recycle(fold: fold, in: directory, spares: &$0) } }
+    }
+
+    /// Takes the spares left in `directories` by an earlier coordinator, before any write.
+    func adoptSpares(in directories: [String]) {
+        queue.sync { spares.withLock { $0.adopt(directories) } }
+    }
+
+    /// Deletes the spare files, after every write queued before (the run's end).
+    func removeSpares() {
+        queue.sync { spares.withLock { $0.removeAll() } }
     }
 
     /// What was written (or refused) since the last call, in order.
@@ -67,7 +78,7 @@ final class StateWriter: Sendable {
     /// Waits until every queued write and removal is done.
     func waitUntilIdle() { queue.sync {} }
 
-    private static func checkAndWrite(_ job: Job) throws -> FoldStateStore.Saved {
+    private static func checkAndWrite(_ job: Job, spares: inout SpareStateFiles) throws -> FoldStateStore.Saved {
         let digest = SHA256.hexDigest(job.data)
         guard digest == job.header.sha256 else {
             throw SleepfoldError(.invalidFoldState, file: job.source, field: "sha256",
@@ -81,6 +92,7 @@ final class StateWriter: Sendable {
                                  found: "\(job.header.epochsCompleted), \(job.header.nextBatch) announced",
                                  expected: "the file's \(state.epochsCompleted), \(state.nextBatch)")
         }
-        return try FoldStateStore.write(job.data, sha256: digest, state: state, fold: job.fold, in: job.directory)
+        return try FoldStateStore.write(job.data, sha256: digest, state: state, fold: job.fold, in: job.directory,
+                                        spares: &spares)
     }
 }

@@ -97,6 +97,109 @@ import Coordinator
         store.remove(fold: 0)
         #expect(!FileManager.default.fileExists(atPath: store.stateURL(0).path))
         #expect(!FileManager.default.fileExists(atPath: store.previousURL(0).path))
+        store.removeSpares()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).isEmpty)
+    }
+
+    /// States are written into the files of finished folds' states (spares), not into new
+    /// files: a crash at any step of a write, mid-write included, leaves the old newest state
+    /// or the new one, whole, under a name that is read back; never a mix of the two.
+    @Test(arguments: [FoldStateStore.CrashPoint.midWrite(0), .midWrite(100), .midWrite(-1), .previousKept, .newestMoved])
+    func aCrashWhileAStateIsWrittenIntoASpareLeavesTheOldStateOrTheNewWhole(crash: FoldStateStore.CrashPoint) throws {
+        let states = try Self.states(epochs: 3)
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        func file(_ s: Data) throws -> FoldStateFile { try FoldStateFile(s, fingerprint: Self.fingerprint, source: "s") }
+        // Fold 1 finished: its two state files (other content, longer) are the spares written into.
+        var spares = SpareStateFiles()
+        let longer = states[2] + Data(repeating: 0xAB, count: 4096)
+        for s in [longer, longer, longer] {
+            _ = try FoldStateStore.write(s, sha256: "", state: try file(states[2]), fold: 1, in: directory, spares: &spares)
+        }
+        FoldStateStore.recycle(fold: 1, in: directory.path, spares: &spares)
+        let spareNames = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(spareNames.count == 3 && spareNames.allSatisfy { $0.hasPrefix(".spare-") }, "\(spareNames)")
+        // Fold 0 has states after epochs 1 and 2, written into two of them (no file created); the
+        // third, holding fold 1's longer state, is the one the crash hits.
+        for s in states[0...1] {
+            _ = try FoldStateStore.write(s, sha256: "", state: try file(s), fold: 0, in: directory, spares: &spares)
+        }
+        let before = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(before.count == 3 && before.filter { !$0.hasPrefix(".spare-") }.sorted() == ["fold-00.state", "fold-00.state.prev"])
+
+        // The state after epoch 3 written and a crash at `crash` (midWrite(-1): all its bytes, not synced nor renamed).
+        var point = crash
+        if case .midWrite(-1) = crash { point = .midWrite(states[2].count) }
+        #expect(throws: FoldStateStore.Crashed.self) {
+            try FoldStateStore.write(states[2], sha256: "", state: try file(states[2]), fold: 0, in: directory,
+                                     spares: &spares, crash: point)
+        }
+        var warnings: [String] = []
+        let restarted = FoldStateStore(directory: directory, folds: [0: Self.fingerprint], warn: { warnings.append($0) })
+        let newest = try #require(restarted.newest[0], "no state after a crash at \(crash)")
+        #expect(warnings.isEmpty, "\(warnings)")
+        let bytes = try Data(contentsOf: newest.url)
+        #expect(bytes == states[1] || bytes == states[2], "a crash at \(crash) left a mix")
+        #expect(newest.epochsCompleted == (bytes == states[1] ? 2 : 3))
+        // Nothing torn under a name that is read back.
+        for url in [restarted.stateURL(0), restarted.previousURL(0)] {
+            guard let data = FileManager.default.contents(atPath: url.path) else { continue }
+            #expect(states.contains(data), "\(url.lastPathComponent) after a crash at \(crash)")
+        }
+
+        // A restarted coordinator finds the spares the crash left, writes into them, and the
+        // next write after the crash is whole.
+        var afterRestart = SpareStateFiles()
+        let saved = try FoldStateStore.write(states[2], sha256: "", state: try file(states[2]), fold: 0, in: directory,
+                                             spares: &afterRestart)
+        #expect(try Data(contentsOf: saved.url) == states[2] && saved.epochsCompleted == 3)
+        let names = try FileManager.default.contentsOfDirectory(atPath: directory.path)
+        #expect(names.filter { !$0.hasPrefix(".spare-") }.sorted() == ["fold-00.state", "fold-00.state.prev"], "\(names)")
+        #expect(names.count <= 4, "\(names): spares are reused, not multiplied")
+        afterRestart.removeAll()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: directory.path).sorted() == ["fold-00.state", "fold-00.state.prev"])
+    }
+
+    /// A study's runs share their spares: a run whose folds are not done yet writes its
+    /// states into the files of another run's finished folds (renamed across directories).
+    @Test func aRunWritesItsStatesIntoTheSparesOfAnotherRun() throws {
+        let states = try Self.states(epochs: 1)
+        let root = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let first = root.appendingPathComponent("run-a/states"), second = root.appendingPathComponent("run-b/states")
+        let file = try FoldStateFile(states[0], fingerprint: Self.fingerprint, source: "s")
+        var spares = SpareStateFiles()
+        for fold in 0..<3 { _ = try FoldStateStore.write(states[0], sha256: "", state: file, fold: fold, in: first, spares: &spares) }
+        for fold in 0..<3 { FoldStateStore.recycle(fold: fold, in: first.path, spares: &spares) }
+        for fold in 0..<2 { _ = try FoldStateStore.write(states[0], sha256: "", state: file, fold: fold, in: second, spares: &spares) }
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.path).count == 1)
+        #expect(try FileManager.default.contentsOfDirectory(atPath: second.path).sorted() == ["fold-00.state", "fold-01.state"])
+        let reread = FoldStateStore(directory: second, folds: [0: Self.fingerprint, 1: Self.fingerprint], warn: { Issue.record("\($0)") })
+        #expect(reread.newest.count == 2)
+        spares.removeAll()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.path).isEmpty)
+
+        // Spares a crashed coordinator left in a run it writes no state to are taken at the start
+        // (`adopt`) and deleted at the end; the run's states are left alone.
+        for fold in 0..<2 { _ = try FoldStateStore.write(states[0], sha256: "", state: file, fold: fold, in: first, spares: &spares) }
+        FoldStateStore.recycle(fold: 0, in: first.path, spares: &spares)   // then a crash: no removeAll
+        var restarted = SpareStateFiles()
+        restarted.adopt([first.path, second.path])
+        restarted.removeAll()
+        #expect(try FileManager.default.contentsOfDirectory(atPath: first.path) == ["fold-01.state"])
+        #expect(try FileManager.default.contentsOfDirectory(atPath: second.path).sorted() == ["fold-00.state", "fold-01.state"])
+    }
+
+    /// The layout is main's (`fold-KK.state`, `fold-KK.state.prev`): states written by a
+    /// coordinator before spares (written to a temporary file and renamed) are read back.
+    @Test func statesWrittenBeforeSparesAreReadBack() throws {
+        let states = try Self.states(epochs: 2)
+        let directory = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try AtomicFile.write(states[0], to: directory.appendingPathComponent("fold-00.state.prev"))
+        try AtomicFile.write(states[1], to: directory.appendingPathComponent("fold-00.state"))
+        let store = FoldStateStore(directory: directory, folds: [0: Self.fingerprint], warn: { Issue.record("\($0)") })
+        #expect(store.newest[0]?.epochsCompleted == 2 && store.newest[0]?.url.lastPathComponent == "fold-00.state")
     }
 
     /// What receiving a full AttnSleep state costs the coordinator (the issue's "time to
