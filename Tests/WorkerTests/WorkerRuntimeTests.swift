@@ -81,6 +81,11 @@ import Shared
             }
         }
 
+        /// Accepts the worker whose hello came from `id` (on `socket`, as `next`).
+        func welcome(_ id: [UInt8], on socket: ZMQSocket? = nil) throws {
+            try (socket ?? router).send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: id)
+        }
+
         /// Tells the worker to stop; true when `run()` then returned without an error.
         func stop(_ id: [UInt8], on socket: ZMQSocket? = nil) throws -> Bool {
             let router = socket ?? self.router
@@ -109,7 +114,7 @@ import Shared
         #expect(Date().timeIntervalSince(started) > 2.5)
 
         // 3. A task whose recordings must be fetched; one of them arrives corrupted.
-        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: second.id)
+        try h.welcome(second.id)
         try h.router.send(.task(fold.task), to: second.id)
         let corrupt = fold.task.test[0].id
         var report: Sleepfold_ErrorReport?
@@ -148,7 +153,7 @@ import Shared
         // The cache directory becomes a file: nothing can be created in it (ENOTDIR, also for root).
         try FileManager.default.removeItem(at: cache)
         try Data().write(to: cache)
-        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
+        try h.welcome(hello.id)
         try h.router.send(.task(fold.task), to: hello.id)
         let message = try h.next()
         guard case .error(let report) = message.envelope.body else {
@@ -170,7 +175,7 @@ import Shared
         defer { fold.remove() }
         let h = try Harness(cache: fold.directory.appendingPathComponent("cache"), data: fold.directory)
         let hello = try h.next()
-        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
+        try h.welcome(hello.id)
         try h.router.send(.task(fold.task), to: hello.id)
         let first = try h.nextResult()
         #expect(first.result.fold == 1)
@@ -191,7 +196,7 @@ import Shared
             try restarted.send(.error(.unexpectedMessage, "unknown worker: say hello first"), to: again.id)
             again = try h.next(timeout: 20, on: restarted)
         }
-        try restarted.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: again.id)
+        try h.welcome(again.id, on: restarted)
         let resent = try h.nextResult(on: restarted)
         #expect(resent.result == first.result)
         let resent2 = try h.nextResult(on: restarted)
@@ -209,7 +214,7 @@ import Shared
         defer { fold.remove() }
         let h = try Harness(cache: fold.directory.appendingPathComponent("cache"), data: fold.directory)
         let hello = try h.next()
-        try h.router.send(.welcome(runID: "run-test", heartbeatInterval: 1, liveness: 3), to: hello.id)
+        try h.welcome(hello.id)
         var results: [UInt32] = []
         for f in 0..<UInt32(Wire.maxUnacknowledgedResults) {
             fold.task.fold = f

@@ -138,25 +138,24 @@ extension Conv1d {
         }
     }
 
-    /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the im2col matrix of the
-    /// samples from `x` on (row c·K + k, column q·Lo + t: x_q[c, t·stride +
-    /// k·dilation − padLeft], 0 outside) as the sgemm's packed B: for each
-    /// NR-column panel, (kc, NR), zero past nc.
+    /// Packs depth p0..<p0+kc, columns j0..<j0+nc of the im2col matrix of one
+    /// sample x with stride and dilation 1 (row c·K + k, column t: x[c, t + k −
+    /// padLeft], 0 outside) as the sgemm's packed B: for each NR-column panel,
+    /// (kc, NR), zero past nc. (Strided layers and several samples per GEMM pack
+    /// from a split copy: `packPhaseColumns`.)
     @inline(__always)
     func packColumns(_ x: UnsafePointer<Float>, length L: Int, outLength Lo: Int,
                      p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
-        let nr = sgemmNR, C = inChannels, K = kernel, s = stride, dil = dilation
+        let nr = sgemmNR, K = kernel
         var panel = dst
         var jp = 0
         while jp < nc {
-            let cols = min(nr, nc - jp)
-            let q0 = (j0 + jp) / Lo, t0 = (j0 + jp) - q0 * Lo
+            let cols = min(nr, nc - jp), t0 = j0 + jp
             var c = p0 / K, k = p0 - c * K
-            // A whole panel inside one sample whose every tap is inside x (stride and
-            // dilation 1: most panels of a long row): row p is x[c, t0 + k − padLeft ..< +32].
-            if s == 1 && dil == 1 && cols == nr && nr == 32 && t0 + nr <= Lo && t0 >= padLeft
-                && t0 + nr + K - 2 - padLeft < L {
-                var src = x + (q0 * C + c) * L + t0 + k - padLeft
+            // A whole panel whose every tap is inside x (most panels of a long row):
+            // row p is x[c, t0 + k − padLeft ..< +32].
+            if cols == nr && nr == 32 && t0 >= padLeft && t0 + nr + K - 2 - padLeft < L {
+                var src = x + c * L + t0 + k - padLeft
                 var out = UnsafeMutableRawPointer(panel)
                 for _ in 0..<kc {
                     let r = UnsafeRawPointer(src)
@@ -171,41 +170,22 @@ extension Conv1d {
                         src += 1
                     }
                 }
-                panel += nr * kc
-                jp += nr
-                continue
-            }
-            for p in 0..<kc {
-                let out = panel + p * nr
-                let off = k * dil - padLeft
-                var u = 0, q = q0, t = t0
-                while u < cols {
-                    // Columns u ..< u + len: sample q, positions t ..< t + len.
-                    let len = min(cols - u, Lo - t)
-                    let row = x + (q * C + c) * L
-                    let first = t * s + off, last = (t + len - 1) * s + off
-                    if s == 1 && first >= 0 && last < L {
-                        let src = row + first
-                        if len == nr {
-                            let r = UnsafeRawPointer(src), o = UnsafeMutableRawPointer(out)
-                            o.storeBytes(of: r.loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                            (o + 64).storeBytes(of: (r + 64).loadUnaligned(as: SIMD16<Float>.self), as: SIMD16<Float>.self)
-                        } else {
-                            for v in 0..<len { out[u + v] = src[v] }
-                        }
+            } else {
+                // Edge panels: taps in the padding are 0.
+                for p in 0..<kc {
+                    let out = panel + p * nr, row = x + c * L, first = t0 + k - padLeft
+                    if first >= 0 && first + cols <= L {
+                        out.update(from: row + first, count: cols)
                     } else {
-                        for v in 0..<len {
-                            let i = (t + v) * s + off
-                            out[u + v] = i >= 0 && i < L ? row[i] : 0
+                        for v in 0..<cols {
+                            let i = first + v
+                            out[v] = i >= 0 && i < L ? row[i] : 0
                         }
                     }
-                    u += len
-                    q += 1
-                    t = 0
+                    if cols < nr { (out + cols).update(repeating: 0, count: nr - cols) }
+                    k += 1
+                    if k == K { k = 0; c += 1 }
                 }
-                if cols < nr { for v in cols..<nr { out[v] = 0 } }
-                k += 1
-                if k == K { k = 0; c += 1 }
             }
             panel += nr * kc
             jp += nr
