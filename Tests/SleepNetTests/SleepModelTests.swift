@@ -129,4 +129,50 @@ import Evaluation
             }
         }
     }
+
+    /// An evaluation batch larger than a slice runs slice by slice, the slices spread
+    /// over the threads, each on its own model (this one or a replica): the same bits
+    /// at 1 and 2 threads, also after the weights and BatchNorm statistics change
+    /// (the replicas take them again before every forward), and a profiler sees every
+    /// slice's layers whatever thread ran them.
+    @Test func evaluationSlicesGiveTheSameBitsAtAnyThreadCount() throws {
+        var config = ModelConfig()
+        config.cnnChannels = 32
+        config.afrChannels = 8
+        config.heads = 4
+        config.dFF = 32
+        let model = try SleepModel(config: config, seed: 7)
+        let B = 2 * SleepModel.evaluationSlice + 6, S = config.inputSamples
+        let x = Self.batch(B, seed: 9)
+        func evaluate(threads: Int) throws -> [Float] {
+            try ComputeThreads.with(count: threads) { try model.forward(x, batch: B, training: false).array }
+        }
+        let one = try evaluate(threads: 1), two = try evaluate(threads: 2)
+        #expect(one.count == B * 5 && one.allSatisfy(\.isFinite))
+        #expect(one == two)
+        // Every slice is the model on its samples alone (sample 40: the second slice).
+        let alone = try model.forward(Array(x[(40 * S)..<(41 * S)]), batch: 1, training: false).array
+        if GEMMBackend.current == .avx512 { #expect(alone == Array(one[200..<205])) }
+
+        // New weights and statistics reach the replicas.
+        for i in 0..<model.store.parameterCount { model.store.values[i] *= 1.01 }
+        for i in 0..<model.store.bufferCount { model.store.bufferValues[i] *= 1.02 }
+        let oneAfter = try evaluate(threads: 1), twoAfter = try evaluate(threads: 2)
+        #expect(oneAfter != one)
+        #expect(oneAfter == twoAfter)
+
+        // Profiled, a layer has as many calls and FLOPs at 2 threads as at 1 (each
+        // lane's scopes are added to the profiler after), and the logits are the same.
+        func profile(threads: Int) throws -> [String: (calls: Int, flops: Int)] {
+            let profiler = Profiler()
+            #expect(try profiler.run { try evaluate(threads: threads) } == oneAfter)
+            var rows: [String: (calls: Int, flops: Int)] = [:]
+            for e in profiler.results where e.pass == .evaluation { rows[e.name] = (e.calls, e.gemmSelfFLOPs) }
+            return rows
+        }
+        let profileOne = try profile(threads: 1), profileTwo = try profile(threads: 2)
+        #expect(profileOne.keys.sorted() == profileTwo.keys.sorted())
+        for (name, row) in profileOne { #expect(profileTwo[name]! == row, "\(name)") }
+        #expect((profileOne["mrcnn.features1.0"]?.flops ?? 0) > 0)
+    }
 }

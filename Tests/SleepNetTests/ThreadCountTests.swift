@@ -42,6 +42,8 @@ import Basics
         var gradients: [[Float]] = []
         var values: [[Float]] = []
         var evalLogits: [Float] = []
+        /// An evaluation batch cut into slices (32, 32, 6 samples), spread over the threads.
+        var slicedEvalLogits: [Float] = []
     }
 
     /// 17 samples: several samples per convolution GEMM, three weight-gradient
@@ -67,6 +69,13 @@ import Basics
             run.values.append(Array(UnsafeBufferPointer(start: model.store.values, count: model.parameterCount)))
         }
         run.evalLogits = try model.forward(x, batch: B, training: false).array
+        // In a scope of its own: at 2 threads a replica's first forward transforms its
+        // Winograd weights, parallel regions a 1-thread run does not have.
+        let sliced = 2 * SleepModel.evaluationSlice + 6
+        let xs = SleepModelTests.batch(sliced, samples: config.inputSamples, seed: 4)
+        run.slicedEvalLogits = try ComputeThreads.with(count: ComputeThreads.count) {
+            try model.forward(xs, batch: sliced, training: false).array
+        }
         return run
     }
 
@@ -90,6 +99,7 @@ import Basics
         #expect(one.gradients == two.gradients)
         #expect(one.values == two.values)
         #expect(one.evalLogits == two.evalLogits)
+        #expect(one.slicedEvalLogits == two.slicedEvalLogits)
         #expect(one.gradients.allSatisfy { g in g.contains { $0 != 0 } })
         #expect(one.losses.allSatisfy { $0.isFinite })
     }

@@ -121,6 +121,39 @@ public final class Profiler: @unchecked Sendable {
         stack[stack.count - 1].start = monotonicNanos()
     }
 
+    /// Adds what `lane` measured (a profiler that timed part of this one's work
+    /// on another thread: an evaluation slice) to this one's entries, as scopes
+    /// nested in the open one. Its times are that thread's: summed with this
+    /// profiler's, they are CPU time, not wall time.
+    func absorb(_ lane: Profiler) {
+        var selfNanos: UInt64 = 0
+        for e in lane.entries {
+            let key = Key(name: e.name, pass: e.pass)
+            let index: Int
+            if let known = indexOf[key] {
+                index = known
+            } else {
+                index = entries.count
+                entries.append(Entry(name: e.name, pass: e.pass))
+                indexOf[key] = index
+            }
+            entries[index].calls += e.calls
+            entries[index].totalNanos += e.totalNanos
+            entries[index].selfNanos += e.selfNanos
+            entries[index].gemmSelfNanos += e.gemmSelfNanos
+            entries[index].gemmSelfFLOPs += e.gemmSelfFLOPs
+            selfNanos += e.selfNanos
+        }
+        let gemm = lane.gemmNanos.load(ordering: .relaxed), flops = lane.gemmFLOPs.load(ordering: .relaxed)
+        gemmNanos.add(gemm, ordering: .relaxed)
+        gemmFLOPs.add(flops, ordering: .relaxed)
+        if !stack.isEmpty {
+            stack[stack.count - 1].childNanos += selfNanos
+            stack[stack.count - 1].childGemmNanos += gemm
+            stack[stack.count - 1].childFLOPs += flops
+        }
+    }
+
     private func end() {
         let now = monotonicNanos()
         let frame = stack.removeLast()
