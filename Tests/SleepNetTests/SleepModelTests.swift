@@ -154,6 +154,11 @@ import Evaluation
         let alone = try model.forward(Array(x[(40 * S)..<(41 * S)]), batch: 1, training: false).array
         if GEMMBackend.current == .avx512 { #expect(alone == Array(one[200..<205])) }
 
+        // More threads than slices: 2 slices on 2 lanes of 2 threads each.
+        let pair = Self.batch(40, seed: 10)
+        let pairOne = try ComputeThreads.with(count: 1) { try model.forward(pair, batch: 40, training: false).array }
+        let pairFour = try ComputeThreads.with(count: 4) { try model.forward(pair, batch: 40, training: false).array }
+        #expect(pairOne == pairFour)
         // New weights and statistics reach the replicas.
         for i in 0..<model.store.parameterCount { model.store.values[i] *= 1.01 }
         for i in 0..<model.store.bufferCount { model.store.bufferValues[i] *= 1.02 }

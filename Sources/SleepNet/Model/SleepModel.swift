@@ -115,7 +115,10 @@ public final class SleepModel {
     private func forwardSlices(_ x: UnsafePointer<Float>, batch: Int) throws -> Tensor {
         let S = config.inputSamples, K = config.classes, slice = Self.evaluationSlice
         let slices = (batch + slice - 1) / slice
-        let lanes = laneCount(slices)
+        let threads = ComputeThreads.count, lanes = laneCount(slices)
+        // More threads than slices (many cores, a small batch): each lane's
+        // layers spread over its share of them.
+        let threadsPerLane = max(1, threads / lanes)
         while evaluationReplicas.count < lanes - 1 {
             evaluationReplicas.append(try SleepModel(config: config, seed: 0))
         }
@@ -138,7 +141,14 @@ public final class SleepModel {
                 let out = model.forwardWhole(x + start * S, batch: n, training: false)
                 (logits + start * K).update(from: out.data, count: n * K)
             }
-            if laneProfilers.isEmpty { run() } else { Profiler.$current.withValue(laneProfilers[lane]) { run() } }
+            func runOnLaneThreads() {
+                if threadsPerLane > 1 { ComputeThreads.with(count: threadsPerLane) { run() } } else { run() }
+            }
+            if laneProfilers.isEmpty {
+                runOnLaneThreads()
+            } else {
+                Profiler.$current.withValue(laneProfilers[lane]) { runOnLaneThreads() }
+            }
         }
         for lane in laneProfilers { profiler?.absorb(lane) }
         return evaluationLogits
