@@ -277,9 +277,17 @@ final class WinogradConvolution {
                                 j += 32
                             }
                             // The last pass may have covered up to 15 columns past T already.
+                            // Rows of at most 8 tiles (the long-kernel branch's) 8 wide: 16 would
+                            // leave half of every vector idle.
                             if !packsV && j < T {
-                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                                   odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
+                                if T <= 8 {
+                                    Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                                       odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil,
+                                                       width: SIMD8<Float>.self)
+                                } else {
+                                    Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                                       odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
+                                }
                             }
                         }
                     }
@@ -309,10 +317,16 @@ final class WinogradConvolution {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
                         let src = UnsafePointer(mm + f * ldn + q * Ts)
-                        if m == 4 {
-                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride)
-                        } else {
-                            transformOutput(src, pointStride: F * ldn, tiles: T, m: m, into: to, tileStride: tileStride)
+                        switch (m, T <= 8) {
+                        case (4, false):
+                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride,
+                                            width: SIMD16<Float>.self)
+                        case (4, true):
+                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride,
+                                            width: SIMD8<Float>.self)
+                        default:
+                            transformOutput(src, pointStride: F * ldn, tiles: T, m: m, into: to, tileStride: tileStride,
+                                            width: SIMD16<Float>.self)
                         }
                         mergePhases(to, tileStride: tileStride, bias: bias.map { $0[f] } ?? 0,
                                     into: yb + f * Lo, length: Lo)
@@ -349,59 +363,62 @@ final class WinogradConvolution {
         return (offsets, coefficients, starts, targets)
     }
 
-    /// One pair of Bᵀ rows over `columns`, 16 at a time (writing up to 15 past
-    /// the end): out[j] = E·d + O·d and second[j] = E·d − O·d, with E·d and O·d
-    /// the pair's even and odd terms over the phase rows `ph` (`inputTerms`).
+    /// One pair of Bᵀ rows over `columns`, `V.scalarCount` at a time (writing up
+    /// to that many − 1 past the end): out[j] = E·d + O·d and second[j] = E·d − O·d,
+    /// with E·d and O·d the pair's even and odd terms over the phase rows `ph`
+    /// (`inputTerms`). The same bits in any width (each column is its own lane).
     @inline(__always)
-    static func transformPair(_ ph: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                              coefficients: UnsafePointer<Float>, even: Range<Int>, odd: Range<Int>,
-                              columns: Range<Int>, into out: UnsafeMutableRawPointer,
-                              second outB: UnsafeMutableRawPointer?) {
+    static func transformPair<V: SIMD>(_ ph: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
+                                       coefficients: UnsafePointer<Float>, even: Range<Int>, odd: Range<Int>,
+                                       columns: Range<Int>, into out: UnsafeMutableRawPointer,
+                                       second outB: UnsafeMutableRawPointer?, width: V.Type = SIMD16<Float>.self)
+        where V.Scalar == Float {
         var j = columns.lowerBound
         while j < columns.upperBound {
-            var e = SIMD16<Float>(), o = SIMD16<Float>()
+            var e = V(), o = V()
             for t in even {
                 let src = UnsafeRawPointer(ph + offsets[t] + j)
-                e.addProduct(SIMD16(repeating: coefficients[t]), src.loadUnaligned(as: SIMD16<Float>.self))
+                e.addProduct(V(repeating: coefficients[t]), src.loadUnaligned(as: V.self))
             }
             for t in odd {
                 let src = UnsafeRawPointer(ph + offsets[t] + j)
-                o.addProduct(SIMD16(repeating: coefficients[t]), src.loadUnaligned(as: SIMD16<Float>.self))
+                o.addProduct(V(repeating: coefficients[t]), src.loadUnaligned(as: V.self))
             }
-            out.storeBytes(of: e + o, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-            outB?.storeBytes(of: e - o, toByteOffset: 4 * j, as: SIMD16<Float>.self)
-            j += 16
+            out.storeBytes(of: e + o, toByteOffset: 4 * j, as: V.self)
+            outB?.storeBytes(of: e - o, toByteOffset: 4 * j, as: V.self)
+            j += V.scalarCount
         }
     }
 
-    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows, 16 tiles at a time:
-    /// each point's products are read once (not once per output row) and a pair
-    /// ±p costs one sum and one difference (`outputTerms`). Called with m a
-    /// literal for m = 4 so the rows unroll into independent accumulators.
+    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows, `V.scalarCount`
+    /// tiles at a time: each point's products are read once (not once per output
+    /// row) and a pair ±p costs one sum and one difference (`outputTerms`). Called
+    /// with m a literal for m = 4 so the rows unroll into independent accumulators.
     @inline(__always)
-    private func transformOutput(_ products: UnsafePointer<Float>, pointStride: Int, tiles T: Int, m: Int,
-                                 into tile: UnsafeMutablePointer<Float>, tileStride: Int) {
+    private func transformOutput<V: SIMD>(_ products: UnsafePointer<Float>, pointStride: Int, tiles T: Int, m: Int,
+                                          into tile: UnsafeMutablePointer<Float>, tileStride: Int, width: V.Type)
+        where V.Scalar == Float {
         let first = termFirst, second = termSecond, rows = termRows
-        withUnsafeTemporaryAllocation(of: SIMD16<Float>.self, capacity: m) { acc in
+        withUnsafeTemporaryAllocation(of: V.self, capacity: m) { acc in
             let acc = acc.baseAddress!
             var j = 0
             while j < T {
-                for i in 0..<m { acc[i] = SIMD16() }
+                for i in 0..<m { acc[i] = V() }
                 for t in 0..<termCount {
-                    let va = UnsafeRawPointer(products + first[t] * pointStride + j).loadUnaligned(as: SIMD16<Float>.self)
+                    let va = UnsafeRawPointer(products + first[t] * pointStride + j).loadUnaligned(as: V.self)
                     let c = rows + t * m
                     if second[t] >= 0 {
-                        let vb = UnsafeRawPointer(products + second[t] * pointStride + j).loadUnaligned(as: SIMD16<Float>.self)
+                        let vb = UnsafeRawPointer(products + second[t] * pointStride + j).loadUnaligned(as: V.self)
                         let even = va + vb, odd = va - vb
-                        for i in 0..<m { acc[i].addProduct(SIMD16(repeating: c[i]), i & 1 == 0 ? even : odd) }
+                        for i in 0..<m { acc[i].addProduct(V(repeating: c[i]), i & 1 == 0 ? even : odd) }
                     } else {
-                        for i in 0..<m where c[i] != 0 { acc[i].addProduct(SIMD16(repeating: c[i]), va) }
+                        for i in 0..<m where c[i] != 0 { acc[i].addProduct(V(repeating: c[i]), va) }
                     }
                 }
                 for i in 0..<m {
-                    UnsafeMutableRawPointer(tile + i * tileStride).storeBytes(of: acc[i], toByteOffset: 4 * j, as: SIMD16<Float>.self)
+                    UnsafeMutableRawPointer(tile + i * tileStride).storeBytes(of: acc[i], toByteOffset: 4 * j, as: V.self)
                 }
-                j += 16
+                j += V.scalarCount
             }
         }
     }
