@@ -12,6 +12,16 @@ import Evaluation
         return (0..<(b * samples)).map { _ in Float(rng.nextGaussian()) * 20 }
     }
 
+    /// AttnSleep's structure, narrower (full-size inputs: the fine branch is chunked).
+    static var narrow: ModelConfig {
+        var config = ModelConfig()
+        config.cnnChannels = 32
+        config.afrChannels = 8
+        config.heads = 4
+        config.dFF = 32
+        return config
+    }
+
     /// AttnSleep has 522,805 parameters under PyTorch's names.
     @Test func attnSleepHasTheReferenceParameters() throws {
         let model = try SleepModel(config: ModelConfig(), seed: 0)
@@ -103,17 +113,14 @@ import Evaluation
         }
     }
 
-    /// An evaluation batch gives every sample what it gets alone: the fine branch
-    /// (64 first channels: chunked) runs 37 samples as chunks of 16, 16 and 5. On
+    /// An evaluation batch gives every sample what it gets alone: 37 samples run as
+    /// slices of 32 and 5, the fine branch (64 first channels: chunked) of the first
+    /// slice as chunks of 16 and 16. On
     /// the AVX-512 sgemm every output is summed in the same order whatever the
     /// samples beside it: the same bits; OpenBLAS picks its kernels by the matrix
     /// sizes, so there only within rounding (a misplaced chunk is off by 1e-2 or more).
     @Test func evaluationOfABatchMatchesEachSampleAlone() throws {
-        var config = ModelConfig()
-        config.cnnChannels = 32
-        config.afrChannels = 8
-        config.heads = 4
-        config.dFF = 32
+        let config = Self.narrow
         let model = try SleepModel(config: config, seed: 7)
         let B = 37, S = config.inputSamples
         let x = Self.batch(B, seed: 8)
@@ -136,11 +143,7 @@ import Evaluation
     /// (the replicas take them again before every forward), and a profiler sees every
     /// slice's layers whatever thread ran them.
     @Test func evaluationSlicesGiveTheSameBitsAtAnyThreadCount() throws {
-        var config = ModelConfig()
-        config.cnnChannels = 32
-        config.afrChannels = 8
-        config.heads = 4
-        config.dFF = 32
+        let config = Self.narrow
         let model = try SleepModel(config: config, seed: 7)
         let B = 2 * SleepModel.evaluationSlice + 6, S = config.inputSamples
         let x = Self.batch(B, seed: 9)
