@@ -86,8 +86,12 @@ func softmaxRows(_ x: UnsafeMutablePointer<Float>, rows: Int, width: Int) {
 /// `exponentiateRow` for 8 rows `rowStride` apart, bit for bit: each row's
 /// maximum in the same four chains (Swift's `max`: the later of equal values)
 /// and its sum in the same order, the 8 rows side by side. Returns the 8 factors.
+/// `paddedWidth` (≤ `rowStride`): the exponentials run over that many columns,
+/// so a row's loop has no scalar tail; columns past `width` must hold finite
+/// values and are neither maxed nor summed (they come out as garbage).
 @inline(__always)
-func exponentiateRows8(_ rows: UnsafeMutablePointer<Float>, width: Int, rowStride ld: Int) -> SIMD8<Float> {
+func exponentiateRows8(_ rows: UnsafeMutablePointer<Float>, width: Int, rowStride ld: Int,
+                       paddedWidth: Int? = nil) -> SIMD8<Float> {
     @inline(__always) func maximum(_ a: SIMD8<Float>, _ b: SIMD8<Float>) -> SIMD8<Float> {
         a.replacing(with: b, where: b .>= a)   // max(a, b) = b >= a ? b : a, per lane
     }
@@ -105,9 +109,10 @@ func exponentiateRows8(_ rows: UnsafeMutablePointer<Float>, width: Int, rowStrid
         i += 1
     }
     let m = maximum(maximum(m0, m1), maximum(m2, m3))
+    let exponentiated = paddedWidth ?? width
     for k in 0..<8 {
         let row = rows + k * ld, mk = m[k]
-        for j in 0..<width { row[j] = fastExp(row[j] - mk) }
+        for j in 0..<exponentiated { row[j] = fastExp(row[j] - mk) }
     }
     var s = SIMD8<Float>()
     for j in 0..<width { s += column8(rows, j, ld) }

@@ -17,8 +17,9 @@ final class ScaledDotProductAttention {
     private let probs = Tensor()      // softmax before dropout (B, h, T, T)
     private let dProbs = Tensor()     // (B, h, T, T), then the score gradient in place
     private var saved: (q: Tensor, k: Tensor, v: Tensor, p: Tensor)?  // p: weights after dropout
-    /// Evaluation scratch per lane: kᵀ (dk, Tp), v (T, dkp), the weights (T, Tp),
-    /// their factors (Tp), one context row (dkp); Tp and dkp are T and dk rounded up to 16.
+    /// Evaluation scratch per lane: kᵀ (dk, Tp), v (T, dkp), the weights (Tr, Tp),
+    /// their factors (Tr), one context row (dkp); Tp and dkp are T and dk rounded
+    /// up to 16, Tr is T rounded up to 8.
     private let evaluationScratch = Tensor()
 
     init(heads: Int, dk: Int, dropout p: Float) {
@@ -73,7 +74,8 @@ final class ScaledDotProductAttention {
     private func forwardEvaluation(q: Tensor, k: Tensor, v: Tensor) -> Tensor {
         let B = q.shape[0], T = q.shape[1], H = heads, dk = self.dk, D = H * dk
         let Tp = (T + 15) / 16 * 16, dkp = (dk + 15) / 16 * 16
-        let perLane = dk * Tp + T * dkp + T * Tp + Tp + dkp
+        let Tr = (T + 7) / 8 * 8   // weight rows: whole groups of 8 for the softmax
+        let perLane = dk * Tp + T * dkp + Tr * Tp + Tr + dkp
         let lanes = laneCount(B)
         context.resize(Shape(B, T, D))
         evaluationScratch.resize(Shape(lanes, perLane))
@@ -83,8 +85,11 @@ final class ScaledDotProductAttention {
         let cp = context.data, scratch = evaluationScratch.data
         parallelLanes(B, lanes: lanes) { lane, b in
             let kt = scratch + lane * perLane, vh = kt + dk * Tp, weights = vh + T * dkp
-            let factors = weights + T * Tp, row = factors + Tp
+            let factors = weights + Tr * Tp, row = factors + Tr
             kt.update(repeating: 0, count: dk * Tp + T * dkp)   // pads stay 0
+            // Rows T ..< Tr of the weights: finite values for the softmax's last group
+            // of 8 (its results there are not used).
+            (weights + T * Tp).update(repeating: 0, count: (Tr - T) * Tp)
             for h in 0..<H {
                 let off = b * T * D + h * dk
                 for j in 0..<T {
@@ -105,17 +110,15 @@ final class ScaledDotProductAttention {
                         j += 16
                     }
                 }
-                // softmax over the T real keys, as `softmaxRows` (8 rows side by side),
-                // its 1/Σ applied to ctx
+                // softmax over the T real keys, as `softmaxRows` (8 rows side by side,
+                // the same bits), its 1/Σ applied to ctx. The last group of 8 takes
+                // the padding rows, and the exponentials run over all Tp columns (the
+                // padding keys' scores are 0): no scalar tails.
                 var r = 0
-                while r + 8 <= T {
-                    let inv = exponentiateRows8(weights + r * Tp, width: T, rowStride: Tp)
-                    for k in 0..<8 { factors[r + k] = inv[k] }
-                    r += 8
-                }
                 while r < T {
-                    factors[r] = exponentiateRow(weights + r * Tp, width: T)
-                    r += 1
+                    let inv = exponentiateRows8(weights + r * Tp, width: T, rowStride: Tp, paddedWidth: Tp)
+                    for k in 0..<min(8, T - r) { factors[r + k] = inv[k] }
+                    r += 8
                 }
                 for i in 0..<T {
                     let w = weights + i * Tp, inv = factors[i]
