@@ -21,6 +21,8 @@ import Recordings
         // 63 tiles per sample padded to two packed panels, 4 samples per group, the last group short
         Case(inChannels: 64, outChannels: 40, kernel: 8, padding: 4, tile: 4, batch: 33, length: 251),
         Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+        // 20 tiles: 16 columns 16 wide and the last 4 8 wide, in both transforms
+        Case(inChannels: 30, outChannels: 30, kernel: 7, padding: 0, tile: 4, batch: 6, length: 80, causal: true),
         Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
         Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2),       // fewer outputs than a tile
         Case(inChannels: 7, outChannels: 9, kernel: 8, padding: 0, tile: 1, batch: 70, length: 40, bias: true),
@@ -121,6 +123,8 @@ import Recordings
     /// (the direct-packing one and im2col + `sgemm`).
     @Test(arguments: [Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),
                       Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+        // 20 tiles: 16 columns 16 wide and the last 4 8 wide, in both transforms
+        Case(inChannels: 30, outChannels: 30, kernel: 7, padding: 0, tile: 4, batch: 6, length: 80, causal: true),
                       Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
                       Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2)])
     func inputGradientMatchesTheGEMMPath(_ c: Case) throws {
@@ -157,6 +161,8 @@ import Recordings
     @Test(arguments: [Case(inChannels: 64, outChannels: 32, kernel: 8, padding: 4, tile: 4, batch: 9, length: 252),
                       Case(inChannels: 16, outChannels: 24, kernel: 8, padding: 4, tile: 2, batch: 5, length: 61),
                       Case(inChannels: 12, outChannels: 8, kernel: 7, padding: 3, tile: 3, batch: 20, length: 31, bias: true),
+        // 20 tiles: 16 columns 16 wide and the last 4 8 wide, in both transforms
+        Case(inChannels: 30, outChannels: 30, kernel: 7, padding: 0, tile: 4, batch: 6, length: 80, causal: true),
                       Case(inChannels: 3, outChannels: 5, kernel: 5, padding: 0, tile: 4, batch: 3, length: 9, causal: true),
                       Case(inChannels: 4, outChannels: 4, kernel: 3, padding: 1, tile: 2, batch: 2, length: 2)])
     func weightGradientMatchesTheGEMMPath(_ c: Case) throws {

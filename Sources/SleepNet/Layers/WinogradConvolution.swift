@@ -254,7 +254,7 @@ final class WinogradConvolution {
                             // 32 columns per pass while more than 16 remain (packed: up
                             // to Ts): each term's offset and coefficient are read once for
                             // both halves, and the four accumulators are independent chains.
-                            while packsV ? j < Ts : j + 16 < T {
+                            while packsV ? j < Ts : j + 32 <= T {
                                 var even = SIMD16<Float>(), odd = SIMD16<Float>()
                                 var even2 = SIMD16<Float>(), odd2 = SIMD16<Float>()
                                 for e in e0..<o0 {
@@ -276,18 +276,16 @@ final class WinogradConvolution {
                                 }
                                 j += 32
                             }
-                            // The last pass may have covered up to 15 columns past T already.
-                            // Rows of at most 8 tiles (the long-kernel branch's) 8 wide: 16 would
-                            // leave half of every vector idle.
+                            // The rest of a plain row 16 wide, and its last ≤ 8 columns 8 wide
+                            // (rows of 8 or 20 tiles would leave a half or three eighths of
+                            // their last vectors idle).
                             if !packsV && j < T {
-                                if T <= 8 {
-                                    Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                                       odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil,
-                                                       width: SIMD8<Float>.self)
-                                } else {
-                                    Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                                       odd: o0..<o1, columns: j..<T, into: out, second: b >= 0 ? outB : nil)
-                                }
+                                let (wide, narrow) = Self.tailColumns(j..<T)
+                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                                   odd: o0..<o1, columns: wide, into: out, second: b >= 0 ? outB : nil)
+                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
+                                                   odd: o0..<o1, columns: narrow, into: out, second: b >= 0 ? outB : nil,
+                                                   width: SIMD8<Float>.self)
                             }
                         }
                     }
@@ -317,15 +315,14 @@ final class WinogradConvolution {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
                         let src = UnsafePointer(mm + f * ldn + q * Ts)
-                        switch (m, T <= 8) {
-                        case (4, false):
-                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride,
+                        let (wide, narrow) = Self.tailColumns(0..<T)
+                        if m == 4 {
+                            transformOutput(src, pointStride: F * ldn, tiles: wide, m: 4, into: to, tileStride: tileStride,
                                             width: SIMD16<Float>.self)
-                        case (4, true):
-                            transformOutput(src, pointStride: F * ldn, tiles: T, m: 4, into: to, tileStride: tileStride,
+                            transformOutput(src, pointStride: F * ldn, tiles: narrow, m: 4, into: to, tileStride: tileStride,
                                             width: SIMD8<Float>.self)
-                        default:
-                            transformOutput(src, pointStride: F * ldn, tiles: T, m: m, into: to, tileStride: tileStride,
+                        } else {
+                            transformOutput(src, pointStride: F * ldn, tiles: 0..<T, m: m, into: to, tileStride: tileStride,
                                             width: SIMD16<Float>.self)
                         }
                         mergePhases(to, tileStride: tileStride, bias: bias.map { $0[f] } ?? 0,
@@ -390,19 +387,28 @@ final class WinogradConvolution {
         }
     }
 
-    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows, `V.scalarCount`
-    /// tiles at a time: each point's products are read once (not once per output
+    /// Columns `range` cut for vectors of 16 then 8: whole 16s (and one more for a
+    /// remainder of 9 to 15), then what is left (at most 8) for one vector of 8.
+    static func tailColumns(_ range: Range<Int>) -> (wide: Range<Int>, narrow: Range<Int>) {
+        var end = range.lowerBound + range.count / 16 * 16
+        if range.upperBound - end > 8 { end += 16 }
+        let split = min(end, range.upperBound)
+        return (range.lowerBound..<split, split..<range.upperBound)
+    }
+
+    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows and the tiles
+    /// `tiles`, `V.scalarCount` at a time: each point's products are read once (not once per output
     /// row) and a pair ±p costs one sum and one difference (`outputTerms`). Called
     /// with m a literal for m = 4 so the rows unroll into independent accumulators.
     @inline(__always)
-    private func transformOutput<V: SIMD>(_ products: UnsafePointer<Float>, pointStride: Int, tiles T: Int, m: Int,
+    private func transformOutput<V: SIMD>(_ products: UnsafePointer<Float>, pointStride: Int, tiles: Range<Int>, m: Int,
                                           into tile: UnsafeMutablePointer<Float>, tileStride: Int, width: V.Type)
         where V.Scalar == Float {
         let first = termFirst, second = termSecond, rows = termRows
         withUnsafeTemporaryAllocation(of: V.self, capacity: m) { acc in
             let acc = acc.baseAddress!
-            var j = 0
-            while j < T {
+            var j = tiles.lowerBound
+            while j < tiles.upperBound {
                 for i in 0..<m { acc[i] = V() }
                 for t in 0..<termCount {
                     let va = UnsafeRawPointer(products + first[t] * pointStride + j).loadUnaligned(as: V.self)
