@@ -27,7 +27,8 @@ import Recordings
         #expect(store.gradient("att.convs.0.weight")!.allSatisfy { $0 == 0 })
     }
 
-    /// Evaluation runs the attention core on its own small-matrix path; with no
+    /// Evaluation runs the attention core on its own small-matrix path (and, on
+    /// OpenBLAS, the key and value convolutions by Winograd); with no
     /// dropout it must give what the training path gives (up to rounding), at any
     /// thread count bit for bit, for AttnSleep's shape (30 tokens, 5 heads of 16) and
     /// for sizes that are not multiples of 16.
@@ -46,7 +47,10 @@ import Recordings
         let scale = trained.map(abs).max() ?? 1
         var worst: Float = 0
         for (a, b) in zip(one, trained) { worst = max(worst, abs(a - b)) }
-        #expect(worst <= 2e-6 * scale, "max difference \(worst) against output scale \(scale)")
+        // On OpenBLAS the key and value convolutions run by Winograd in evaluation
+        // (`causalConvolutionTile`): its rounding, as WinogradConvolutionTests bound it.
+        let tolerance: Float = GEMMBackend.current == .openBLAS ? 1e-5 : 2e-6
+        #expect(worst <= tolerance * scale, "max difference \(worst) against output scale \(scale)")
     }
 
     /// Softmax rows run 8 at a time and one by one at the end of a chunk (training)

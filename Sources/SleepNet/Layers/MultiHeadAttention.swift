@@ -34,16 +34,26 @@ public final class MultiHeadAttention {
                          kernel: kernel, causal: true)
         valueConv = Conv1d(store: store, name: name + ".convs.2", inChannels: tokens, outChannels: tokens,
                            kernel: kernel, causal: true)
+        keyConv.winogradTile = Self.causalConvolutionTile
+        valueConv.winogradTile = Self.causalConvolutionTile
         linear = Linear(store: store, name: name + ".linear", inFeatures: dModel, outFeatures: dModel)
         core = ScaledDotProductAttention(heads: heads, dk: dk, dropout: p)
     }
+
+    /// Winograd tile of the encoder's causal convolutions (k = 7 along d_model = 80,
+    /// 30 channels) in evaluation: F(4, k) on OpenBLAS, whose im2col + GEMM of these
+    /// small matrices runs at ~58 GFLOP/s (2.87 -> 2.13 ms per convolution and batch
+    /// of 128 by Winograd); none on the AVX-512 sgemm, whose direct packing makes
+    /// im2col cheap and where the short rows' transforms cost more than the third of
+    /// the GEMM they save (1.5 -> 1.8 ms). Benchmarks/pytorch/README.md, session 11.
+    static var causalConvolutionTile: Int { GEMMBackend.current == .openBLAS ? 4 : 0 }
 
     /// q (B, T, D), x (B, T, D) -> out (B, T, D)
     @discardableResult
     public func forward(query q: Tensor, input x: Tensor, training: Bool, key: UInt64) -> Tensor {
         query = q
-        let k = Profiler.measure(names.keyConv) { keyConv.forward(x) }
-        let v = Profiler.measure(names.valueConv) { valueConv.forward(x) }
+        let k = Profiler.measure(names.keyConv) { keyConv.forward(x, training: training) }
+        let v = Profiler.measure(names.valueConv) { valueConv.forward(x, training: training) }
         let context = core.forward(q: q, k: k, v: v, training: training, key: key)
         return Profiler.measure(names.linear) { linear.forward(context) }
     }

@@ -36,11 +36,12 @@ final class EncoderLayer {
         drop1 = Dropout(probability: p)
         conv = Conv1d(store: store, name: name + ".conv", inChannels: T, outChannels: T, kernel: c.causalKernel,
                       causal: true)
+        conv.winogradTile = MultiHeadAttention.causalConvolutionTile
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         Profiler.measure(names.layer) {
-            let q = Profiler.measure(names.conv) { conv.forward(x) }
+            let q = Profiler.measure(names.conv) { conv.forward(x, training: training) }
             let a = Profiler.measure(names.attention) {
                 attention.forward(query: q, input: x, training: training, key: training ? rng.next() : 0)
             }
