@@ -134,6 +134,7 @@ for N in "${NS[@]}"; do
   tail -1 "$results"
   grep -h "journal writer: " "$log" || true   # what the fsyncs cost (the whole run)
   grep -h "dispatch latency " "$log" || true  # the coordinator's own, over the whole run
+  grep -h "results read after" "$log" || true   # how long results waited in the loop's turn
 done
 
 # Restart on the journals of the last run: the time to read them (the coordinator logs it).

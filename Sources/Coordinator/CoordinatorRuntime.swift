@@ -173,6 +173,11 @@ public final class CoordinatorRuntime {
     /// coordinator (the load benchmark's workers time it with the network and their own turn).
     private var resultRead: [String: Double] = [:]
     private var dispatchLatency = LatencyHistogram()
+    /// How long each result waited in the loop's turn: from the poll that found messages to
+    /// its read (the messages read before it). The part of the way in the coordinator sees.
+    private var resultWaitInTurn = LatencyHistogram()
+    /// When the turn's poll returned (s, `BusyClock.now()`).
+    private var turnPolled = 0.0
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
@@ -316,6 +321,7 @@ public final class CoordinatorRuntime {
                 }
             }
             let ready = try poller.poll(timeout: journalWriter.isBusy ? Self.busyPollInterval : Self.pollInterval)
+            turnPolled = now()
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             let drained = ready[0] ? try receiveMessages() : true
             try clock.time(.results) { try collectJournalled(); try collectWrittenStates() }
@@ -333,6 +339,11 @@ public final class CoordinatorRuntime {
             log("dispatch latency (result read → next task sent): \(dispatchLatency.count) tasks, " +
                 "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
                 "max \(LogNumber.fixed(1000 * dispatchLatency.max, places: 3)) ms")
+        }
+        if let p50 = resultWaitInTurn.percentile(50), let p99 = resultWaitInTurn.percentile(99) {
+            log("results read after their turn's poll: \(resultWaitInTurn.count) results, " +
+                "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
+                "max \(LogNumber.fixed(1000 * resultWaitInTurn.max, places: 3)) ms")
         }
         let w = journalWriter.stats
         if w.groups > 0 {
@@ -597,6 +608,7 @@ public final class CoordinatorRuntime {
                     "validation macro-F1 \(LogNumber.fixed(p.validationMacroF1, places: 3))")
             }
         case .foldResult(let result):
+            resultWaitInTurn.record(message.received - turnPolled)
             try accept(result, from: message)
         case .dataRequest(let request):
             try serve(request, to: message.routingID)

@@ -110,5 +110,7 @@ import Testing
         #expect(timed.count == latencies.count, "\(timed.count) dispatches timed by the coordinator")
         #expect(timed.allSatisfy { $0 >= 0 && $0 < 5000 }, "\(timed.max() ?? 0) ms")
         #expect(log.contains("dispatch latency (result read → next task sent): \(latencies.count) tasks, p50 "), "\(log.suffix(2000))")
+        // And how long each result waited in the loop's turn before it was read: every result once.
+        #expect(log.contains("results read after their turn's poll: \(tasks) results, p50 "), "\(log.suffix(2000))")
     }
 }
