@@ -2,7 +2,9 @@
 # The coordinator under load: one real `sleepfold study --bind` coordinator, N simulated
 # workers (`sleepfold bench-load-workers`, real DEALER sockets and protocol) in a few
 # processes. Measures the coordinator's CPU share and resident memory from /proc, the
-# dispatch latency (result sent -> next task received, timed by the workers) and the
+# dispatch latency timed by the coordinator (its loop reading a result -> the worker's next
+# task handed to the socket: its log's "→ WORKER, X ms after its result" lines) and by the
+# workers (result sent -> next task received: the network and their own turn as well), the
 # acknowledgement latency (result sent -> its acknowledgement: the journal's fsync), in the
 # steady state, and the fsyncs of its journal writer; then the restart of a coordinator on the
 # journals of the largest run.
@@ -61,8 +63,8 @@ percentile() {  # percentile P of the numbers on stdin (nearest rank)
 
 results="$WORK/results.md"
 [ -f "$results" ] || {
-  echo "| workers | tasks | CPU (% of one core) | RSS at start / middle / end of window (MiB) | RSS growth (MiB per 1,000 folds) | dispatch p50 / p99 (ms) | ack p50 / p99 (ms) | latencies | window (s) | load avg |"
-  echo "|---:|---:|---:|---|---:|---|---|---:|---:|---|"
+  echo "| workers | tasks | CPU (% of one core) | RSS at start / middle / end of window (MiB) | RSS growth (MiB per 1,000 folds) | dispatch p50 / p99 at the coordinator (ms) | dispatch p50 / p99 at the workers (ms) | ack p50 / p99 (ms) | latencies | window (s) | load avg |"
+  echo "|---:|---:|---:|---|---:|---|---|---|---:|---:|---|"
 } > "$results"
 
 for N in "${NS[@]}"; do
@@ -116,15 +118,23 @@ for N in "${NS[@]}"; do
   lat="$WORK/latencies-$N.txt"
   cat "$WORK"/workers-"$N"-*.txt | awk -v a="$w0" -v b="$w1" '$1 == "latency" && $2 >= a && $2 <= b {print $3 * 1000}' > "$lat"
   p50=$(percentile 50 < "$lat"); p99=$(percentile 99 < "$lat")
+  # The same dispatches timed inside the coordinator, from its log's lines stamped within the
+  # window (stamps are whole seconds: the window's edges are rounded down).
+  clat="$WORK/coordinator-latencies-$N.txt"
+  s0=$(date -u -d "@${w0%.*}" +%Y-%m-%dT%H:%M:%SZ); s1=$(date -u -d "@${w1%.*}" +%Y-%m-%dT%H:%M:%SZ)
+  awk -v a="$s0" -v b="$s1" '$1 >= a && $1 <= b && / ms after its result$/ {print $(NF - 4)}' "$out/logs/coordinator.log" > "$clat"
+  c50=$(percentile 50 < "$clat"); c99=$(percentile 99 < "$clat")
   # Acknowledgements (protocol 4; none from an older coordinator's workers).
   acks="$WORK/acks-$N.txt"
   cat "$WORK"/workers-"$N"-*.txt | awk -v a="$w0" -v b="$w1" '$1 == "ack" && $2 >= a && $2 <= b {print $3 * 1000}' > "$acks"
   a50=$(percentile 50 < "$acks"); a99=$(percentile 99 < "$acks")
   window=$(awk -v a="$w0" -v b="$w1" 'BEGIN {printf "%.0f", b - a}')
   load=$(cut -d' ' -f1-3 /proc/loadavg)
-  printf '| %d | %d | %s | %s | %s | %.2f / %.2f | %s / %s | %d | %s | %s |\n' "$N" "$TASKS" "$cpu" "$rss" "$growth" "$p50" "$p99" "$a50" "$a99" "$(wc -l < "$lat")" "$window" "$load" >> "$results"
+  printf '| %d | %d | %s | %s | %s | %s / %s | %.2f / %.2f | %s / %s | %d | %s | %s |\n' "$N" "$TASKS" "$cpu" "$rss" "$growth" "$c50" "$c99" "$p50" "$p99" "$a50" "$a99" "$(wc -l < "$lat")" "$window" "$load" >> "$results"
   tail -1 "$results"
   grep -h "journal writer: " "$log" || true   # what the fsyncs cost (the whole run)
+  grep -h "dispatch latency " "$log" || true  # the coordinator's own, over the whole run
+  grep -h "results read after" "$log" || true   # how long results waited in the loop's turn
 done
 
 # Restart on the journals of the last run: the time to read them (the coordinator logs it).

@@ -127,6 +127,8 @@ public final class CoordinatorRuntime {
         let routingID: [UInt8]
         let address: String
         let envelope: Sleepfold_Envelope
+        /// When the loop read it off the socket (s, `BusyClock.now()`).
+        let received: Double
     }
 
     public let runs: [Run]
@@ -166,6 +168,16 @@ public final class CoordinatorRuntime {
     private var awaitingAck: [String: Int] = [:]
     /// Seconds the journals took to read at start.
     private let journalSeconds: Double
+    /// When the loop read each worker's last result, until the worker's next task is sent:
+    /// issue 17's dispatch latency (result received → next task sent), timed inside the
+    /// coordinator (the load benchmark's workers time it with the network and their own turn).
+    private var resultRead: [String: Double] = [:]
+    private var dispatchLatency = LatencyHistogram()
+    /// How long each result waited in the loop's turn: from the poll that found messages to
+    /// its read (the messages read before it). The part of the way in the coordinator sees.
+    private var resultWaitInTurn = LatencyHistogram()
+    /// When the turn's poll returned (s, `BusyClock.now()`).
+    private var turnPolled = 0.0
 
     // Fold states and the work of attempts.
     private let stateStores: [FoldStateStore]
@@ -309,6 +321,7 @@ public final class CoordinatorRuntime {
                 }
             }
             let ready = try poller.poll(timeout: journalWriter.isBusy ? Self.busyPollInterval : Self.pollInterval)
+            turnPolled = now()
             if ready.count > 1 && ready[1] { try zap?.answerPending() }
             let drained = ready[0] ? try receiveMessages() : true
             try clock.time(.results) { try collectJournalled(); try collectWrittenStates() }
@@ -321,6 +334,17 @@ public final class CoordinatorRuntime {
         }
         journalWriter.waitUntilIdle()
         try collectJournalled()
+        if let p50 = dispatchLatency.percentile(50), let p99 = dispatchLatency.percentile(99) {
+            // Benchmarks/load reads it (goal: p99 < 10 ms at 1,000 workers).
+            log("dispatch latency (result read → next task sent): \(dispatchLatency.count) tasks, " +
+                "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
+                "max \(LogNumber.fixed(1000 * dispatchLatency.max, places: 3)) ms")
+        }
+        if let p50 = resultWaitInTurn.percentile(50), let p99 = resultWaitInTurn.percentile(99) {
+            log("results read after their turn's poll: \(resultWaitInTurn.count) results, " +
+                "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
+                "max \(LogNumber.fixed(1000 * resultWaitInTurn.max, places: 3)) ms")
+        }
         let w = journalWriter.stats
         if w.groups > 0 {
             // What durability cost this session (Benchmarks/load: checkpoints synced before their lines).
@@ -362,8 +386,9 @@ public final class CoordinatorRuntime {
             // once: not after hundreds of other messages.
             guard !journalWriter.hasFinished else { break }
             guard let frames = try router.receive(wait: false) else { drained = true; break }
+            let received = now()
             try clock.time {
-                guard let message = decode(frames) else { return .other }
+                guard let message = decode(frames, received: received) else { return .other }
                 try handle(message)
                 noteMayBeIdle(message.address)
                 return BusyClock.Kind(message.envelope.body)
@@ -448,12 +473,14 @@ public final class CoordinatorRuntime {
             }
             workerFailed(address, task: task, message: "stuck: \(message)", ended: "stuck")
             registry.remove(address)
+            resultRead[address] = nil
         }
     }
 
     /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
     private func purgeExpiredWorkers() {
         for dead in registry.purgeExpired(now: now()) {
+            resultRead[dead.address] = nil
             if let task = queue.fold(of: dead.address) { endAttempt(task, ended: "dead") }
             let requeued = queue.requeue(worker: dead.address)
             for task in requeued { deadlines.ended(fold: task) }
@@ -478,6 +505,7 @@ public final class CoordinatorRuntime {
     private func dispatch(to address: String, now t: Double) throws {
         guard let worker = registry.workers[address], worker.busyWith == nil, queue.fold(of: address) == nil else {
             mayBeIdle.remove(address)
+            if registry.workers[address] == nil { resultRead[address] = nil }
             return
         }
         guard registry.mayTakeTask(address, now: t), mayHoldAnotherResult(address),
@@ -494,9 +522,15 @@ public final class CoordinatorRuntime {
             from = ", from its state \(saved.position)"
         }
         try router.send(.task(message), to: worker.routingID)
+        var after = ""
+        if let read = resultRead.removeValue(forKey: address) {
+            let seconds = now() - read
+            dispatchLatency.record(seconds)
+            after = ", \(LogNumber.fixed(1000 * seconds, places: 3)) ms after its result"
+        }
         registry.noteSent(address, now: t)
         if firstTaskSent == nil { firstTaskSent = t }
-        log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)")
+        log("\(describe(task)) (attempt \(attempt)\(from)) → \(worker.hello.workerID)\(after)")
     }
 
     // MARK: - Messages
@@ -504,7 +538,7 @@ public final class CoordinatorRuntime {
     /// Decodes `frames` (routing id, version, envelope); nil when the message is
     /// dropped: too large, or not of this protocol. A worker speaking another
     /// version is told so and forgotten.
-    private func decode(_ frames: [[UInt8]]) -> Message? {
+    private func decode(_ frames: [[UInt8]], received: Double) -> Message? {
         guard frames.count >= 2 else { return nil }
         let routingID = frames[0]
         let address = WorkerRegistry.address(of: routingID)
@@ -514,13 +548,15 @@ public final class CoordinatorRuntime {
             return nil
         }
         do {
-            return Message(routingID: routingID, address: address, envelope: try Wire.decode(Array(frames.dropFirst())))
+            return Message(routingID: routingID, address: address, envelope: try Wire.decode(Array(frames.dropFirst())),
+                           received: received)
         } catch {
             log("dropped a message from \(address): \(error)")
             if error.code == .badVersion {
                 let speaks = String(decoding: Wire.versionFrame, as: UTF8.self)
                 try? router.send(.error(.versionMismatch, "coordinator speaks \(speaks): \(error)"), to: routingID)
                 registry.remove(address)
+                resultRead[address] = nil
             }
             return nil
         }
@@ -572,6 +608,7 @@ public final class CoordinatorRuntime {
                     "validation macro-F1 \(LogNumber.fixed(p.validationMacroF1, places: 3))")
             }
         case .foldResult(let result):
+            resultWaitInTurn.record(message.received - turnPolled)
             try accept(result, from: message)
         case .dataRequest(let request):
             try serve(request, to: message.routingID)
@@ -591,6 +628,7 @@ public final class CoordinatorRuntime {
             }
             // It is leaving: no task for it.
             registry.remove(address)
+            resultRead[address] = nil
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)), queue.fold(of: address) == task {
@@ -644,6 +682,7 @@ public final class CoordinatorRuntime {
             journalWriter.write(.barrier, to: nil, token: .init(routingID: message.routingID, address: address, result: result))
             awaitingAck[address, default: 0] += 1
             if queue.fold(of: address) == task { _ = queue.complete(fold: task, attempt: Int(result.attempt)) }
+            resultRead[address] = message.received
             try finished(task, on: address)
             return
         }
@@ -685,6 +724,7 @@ public final class CoordinatorRuntime {
         endedWork[task] = nil
         deadlines.ended(fold: task)
         timing.taskSeconds.append(result.trainSeconds)
+        resultRead[address] = message.received
         try finished(task, on: address)
     }
 

@@ -99,5 +99,18 @@ import Testing
         // with nothing queued again, every task but a worker's first came before the ack.
         #expect(acks.count == tasks, "\(acks.count) acknowledgements")
         #expect(tasksBeforeAck == latencies.count, "\(tasksBeforeAck) of \(latencies.count) next tasks before the acknowledgement")
+
+        // The same dispatches timed by the coordinator (its loop reading the result → the next
+        // task handed to the socket): one per next task, in its dispatch lines and in the
+        // summary line at the end, which Benchmarks/load/run.sh reads.
+        let timed = log.split(separator: "\n").compactMap { line -> Double? in
+            guard line.hasSuffix(" ms after its result"), let comma = line.range(of: ", ", options: .backwards) else { return nil }
+            return Double(line[comma.upperBound...].prefix { $0 != " " })
+        }
+        #expect(timed.count == latencies.count, "\(timed.count) dispatches timed by the coordinator")
+        #expect(timed.allSatisfy { $0 >= 0 && $0 < 5000 }, "\(timed.max() ?? 0) ms")
+        #expect(log.contains("dispatch latency (result read → next task sent): \(latencies.count) tasks, p50 "), "\(log.suffix(2000))")
+        // And how long each result waited in the loop's turn before it was read: every result once.
+        #expect(log.contains("results read after their turn's poll: \(tasks) results, p50 "), "\(log.suffix(2000))")
     }
 }
