@@ -38,6 +38,11 @@ public final class CoordinatorRuntime {
     static let maxMessagesPerTurn = 256              // messages handled between two heartbeat/dispatch turns
     static let refusalBackoff = 10.0                 // s without tasks for a worker that refused one
     static let maxStateBytes: UInt64 = 1 << 30       // bytes, largest fold state accepted
+    /// Connections the ROUTER's listening socket queues before accepting them
+    /// (ZMQ_BACKLOG; libzmq's default is 100, the kernel caps it at
+    /// net.core.somaxconn): a thousand workers starting together overflowed 100,
+    /// and only SYN cookies let them in (Benchmarks/load/README.md, limits).
+    static let listenBacklog: Int32 = 4096
     /// Seconds a stopping coordinator (`requestStop`) waits for its running folds' states:
     /// above the worker's own `stopGrace`, so a worker that saves its state in time is heard.
     public static let stopGrace = 75.0
@@ -233,6 +238,7 @@ public final class CoordinatorRuntime {
         }
         router = try ZMQSocket(context, .router); try router.setMaxMessageSize(options.maxMessageBytes)
         if let curve = options.curve { try router.makeCurveServer(secretKey: curve.keys.secretKey) }
+        try router.setListenBacklog(Self.listenBacklog)
         try router.bind(options.bind)
         endpoint = try router.lastEndpoint
         var runIndex: [String: Int] = [:], tasks: [(run: Int, fold: Int)] = [], firstTask: [Int] = []

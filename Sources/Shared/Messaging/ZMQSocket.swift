@@ -86,6 +86,10 @@ public final class ZMQSocket {
     /// Applies to connections made after the call (set it before bind or connect); not to inproc.
     public func setMaxMessageSize(_ bytes: Int) throws { try setOption(ZMQ_MAXMSGSIZE, Int64(bytes)) }
 
+    /// Connections a bound socket's listener queues before accepting them
+    /// (ZMQ_BACKLOG; set before `bind`).
+    public func setListenBacklog(_ connections: Int32) throws { try setOption(ZMQ_BACKLOG, connections) }
+
     public func setOption(_ option: Int32, _ bytes: [UInt8]) throws {
         let rc = bytes.withUnsafeBytes { zmq_setsockopt(handle, option, $0.baseAddress, $0.count) }
         guard rc == 0 else { throw SleepfoldError.zmq("zmq_setsockopt \(option)") }

@@ -115,7 +115,7 @@ extension BenchCommand {
         print("")
         print(String(format: "profile: %d training steps (%.1f ms each, %.1f ms in profiled scopes) and %d evaluation forwards (%.1f ms each) at batch %d",
                      p.steps, p.trainStepMs, p.profiledTrainMs, p.steps, p.evalForwardMs, batch))
-        print("self time (nested scopes excluded); % of the training step (evaluation: of the evaluation forward); GEMM time summed over threads")
+        print("self time (nested scopes excluded); % of the training step (evaluation: of the evaluation forward); GEMM time (and at 2+ threads evaluation times) summed over threads")
         if threads > 1 {
             // CPU time of several lanes against one wall clock: the GEMM column can exceed ms/step.
             print("at \(threads) threads GEMM ms is CPU time and other ms is understated (floored at 0): profile at --threads 1 for the split")

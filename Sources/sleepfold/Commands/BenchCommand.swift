@@ -35,7 +35,8 @@ struct BenchCommand: ParsableCommand {
         mrcnn.features1.0 for conv 0 with its BatchNorm and GELU) and pass (forward, loss, backward, \
         optimizer, evaluation), its self time per step (nested layers excluded, so rows add up to the step), \
         its share of the measured step, the part inside sgemm with its GFLOP/s, and the rest; \
-        then totals per pass. GEMM time is summed over threads (use --threads 1 for wall time). \
+        then totals per pass. GEMM time is summed over threads, and so are the evaluation's \
+        layer times (its slices of 32 samples run side by side); use --threads 1 for wall time. \
         With --json the same data is the "profile" key. See Benchmarks/pytorch/README.md, "Profiling".
         """)
 
