@@ -340,16 +340,12 @@ public final class CoordinatorRuntime {
         }
         journalWriter.waitUntilIdle()
         try collectJournalled()
-        if let p50 = dispatchLatency.percentile(50), let p99 = dispatchLatency.percentile(99) {
+        if let summary = dispatchLatency.summary {
             // Benchmarks/load reads it (goal: p99 < 10 ms at 1,000 workers).
-            log("dispatch latency (result read → next task sent): \(dispatchLatency.count) tasks, " +
-                "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
-                "max \(LogNumber.fixed(1000 * dispatchLatency.max, places: 3)) ms")
+            log("dispatch latency (result read → next task sent): \(dispatchLatency.count) tasks, \(summary)")
         }
-        if let p50 = resultWaitInTurn.percentile(50), let p99 = resultWaitInTurn.percentile(99) {
-            log("results read after their turn's poll: \(resultWaitInTurn.count) results, " +
-                "p50 \(LogNumber.fixed(1000 * p50, places: 3)) ms, p99 \(LogNumber.fixed(1000 * p99, places: 3)) ms, " +
-                "max \(LogNumber.fixed(1000 * resultWaitInTurn.max, places: 3)) ms")
+        if let summary = resultWaitInTurn.summary {
+            log("results read after their turn's poll: \(resultWaitInTurn.count) results, \(summary)")
         }
         let w = journalWriter.stats
         if w.groups > 0 {
@@ -478,9 +474,14 @@ public final class CoordinatorRuntime {
                 try? router.send(.stop(reason: "\(describe(task)) stuck: \(message)"), to: worker.routingID)
             }
             workerFailed(address, task: task, message: "stuck: \(message)", ended: "stuck")
-            registry.remove(address)
-            resultRead[address] = nil
+            forget(address)
         }
+    }
+
+    /// Removes a worker from the registry, with its pending dispatch timing.
+    private func forget(_ address: String) {
+        registry.remove(address)
+        resultRead[address] = nil
     }
 
     /// Forgets workers silent for `liveness` heartbeats and queues their folds again.
@@ -561,8 +562,7 @@ public final class CoordinatorRuntime {
             if error.code == .badVersion {
                 let speaks = String(decoding: Wire.versionFrame, as: UTF8.self)
                 try? router.send(.error(.versionMismatch, "coordinator speaks \(speaks): \(error)"), to: routingID)
-                registry.remove(address)
-                resultRead[address] = nil
+                forget(address)
             }
             return nil
         }
@@ -633,8 +633,7 @@ public final class CoordinatorRuntime {
                 log("worker \(name(of: address)) stopped: \(report.message)")
             }
             // It is leaving: no task for it.
-            registry.remove(address)
-            resultRead[address] = nil
+            forget(address)
         case .error(let report) where report.code == .unexpectedMessage:
             // The worker was busy (it had a fold we did not know about): not a failure.
             if report.fold >= 0, let task = task(run: report.runID, fold: UInt32(report.fold)), queue.fold(of: address) == task {

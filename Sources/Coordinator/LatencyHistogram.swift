@@ -41,6 +41,14 @@ public struct LatencyHistogram: Sendable, Equatable {
         return max
     }
 
+    /// "p50 X ms, p99 Y ms, max Z ms" (3 decimals, as the logs print them); nil when
+    /// nothing was recorded.
+    public var summary: String? {
+        guard let p50 = percentile(50), let p99 = percentile(99) else { return nil }
+        func ms(_ seconds: Double) -> String { LogNumber.fixed(1000 * seconds, places: 3) }
+        return "p50 \(ms(p50)) ms, p99 \(ms(p99)) ms, max \(ms(max)) ms"
+    }
+
     static func bucket(of seconds: Double) -> Int {
         guard seconds >= smallest else { return 0 }
         guard seconds < largest else { return buckets - 1 }

@@ -105,16 +105,17 @@ public final class Profiler: @unchecked Sendable {
         current?.pass = pass
     }
 
-    private func begin(_ name: String) {
+    /// The entry of (name, pass), appended when first seen.
+    private func entryIndex(_ name: String, _ pass: Pass) -> Int {
         let key = Key(name: name, pass: pass)
-        let index: Int
-        if let known = indexOf[key] {
-            index = known
-        } else {
-            index = entries.count
-            entries.append(Entry(name: name, pass: pass))
-            indexOf[key] = index
-        }
+        if let known = indexOf[key] { return known }
+        entries.append(Entry(name: name, pass: pass))
+        indexOf[key] = entries.count - 1
+        return entries.count - 1
+    }
+
+    private func begin(_ name: String) {
+        let index = entryIndex(name, pass)
         // Clocks last, so the bookkeeping above is not charged to the scope.
         stack.append(Frame(index: index, start: 0, gemmStart: gemmNanos.load(ordering: .relaxed),
                            flopsStart: gemmFLOPs.load(ordering: .relaxed)))
@@ -128,15 +129,7 @@ public final class Profiler: @unchecked Sendable {
     func absorb(_ lane: Profiler) {
         var selfNanos: UInt64 = 0
         for e in lane.entries {
-            let key = Key(name: e.name, pass: e.pass)
-            let index: Int
-            if let known = indexOf[key] {
-                index = known
-            } else {
-                index = entries.count
-                entries.append(Entry(name: e.name, pass: e.pass))
-                indexOf[key] = index
-            }
+            let index = entryIndex(e.name, e.pass)
             entries[index].calls += e.calls
             entries[index].totalNanos += e.totalNanos
             entries[index].selfNanos += e.selfNanos

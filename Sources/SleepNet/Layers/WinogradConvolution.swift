@@ -316,14 +316,17 @@ final class WinogradConvolution {
                     for f in 0..<F {
                         let src = UnsafePointer(mm + f * ldn + q * Ts)
                         let (wide, narrow) = Self.tailColumns(0..<T)
+                        // m = 4 as a literal, so its rows unroll (see transformOutput).
                         if m == 4 {
                             transformOutput(src, pointStride: F * ldn, tiles: wide, m: 4, into: to, tileStride: tileStride,
                                             width: SIMD16<Float>.self)
                             transformOutput(src, pointStride: F * ldn, tiles: narrow, m: 4, into: to, tileStride: tileStride,
                                             width: SIMD8<Float>.self)
                         } else {
-                            transformOutput(src, pointStride: F * ldn, tiles: 0..<T, m: m, into: to, tileStride: tileStride,
+                            transformOutput(src, pointStride: F * ldn, tiles: wide, m: m, into: to, tileStride: tileStride,
                                             width: SIMD16<Float>.self)
+                            transformOutput(src, pointStride: F * ldn, tiles: narrow, m: m, into: to, tileStride: tileStride,
+                                            width: SIMD8<Float>.self)
                         }
                         mergePhases(to, tileStride: tileStride, bias: bias.map { $0[f] } ?? 0,
                                     into: yb + f * Lo, length: Lo)
