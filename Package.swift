@@ -46,8 +46,12 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Basics", "Recordings", "Evaluation"]),
 
         // Model core (no network, no archives).
-        .target(name: "SgemmAVX512"),
-        .target(name: "SleepNet", dependencies: ["COpenBLAS", "SgemmAVX512", "Basics", "Recordings", "Evaluation"]),
+        // sleepfold's own sgemm: the blocked loops and packing (Sgemm, generic over the
+        // micro-kernel) and one module per kernel, each compiled for its CPU.
+        .target(name: "Sgemm"),
+        .target(name: "SgemmAVX512", dependencies: ["Sgemm"]),
+        .target(name: "SgemmAVX2", dependencies: ["Sgemm"]),
+        .target(name: "SleepNet", dependencies: ["COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics", "Recordings", "Evaluation"]),
 
         // `stage`: a new night (EDF or NPZ) staged by a checkpoint or a run's folds: hypnogram,
         // hypnodensity, sleep statistics (night.html is drawn by Reports).
@@ -89,7 +93,7 @@ let package = Package(
         .testTarget(name: "SynthesisTests", dependencies: ["Synthesis", "Preparation", "EDF", "Cohorts", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
-        .testTarget(name: "SgemmAVX512Tests", dependencies: ["SgemmAVX512", "Basics"]),
+        .testTarget(name: "SgemmTests", dependencies: ["Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StagingTests", dependencies: [
             "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
@@ -116,7 +120,7 @@ let package = Package(
 // On x86-64 it is compiled for x86-64-v3 (LLVM's "haswell": AVX2, FMA), so its
 // elementwise loops vectorise 8 wide with fused multiply-adds; the commands that
 // run it check the CPU first (CPUFeatures.requireModelCore) and name what is missing.
-for target in package.targets where target.name == "SleepNet" {
+for target in package.targets where target.name == "SleepNet" || target.name == "SgemmAVX2" {
     #if arch(x86_64)
     target.swiftSettings = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
                             .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .debug))]
@@ -127,7 +131,8 @@ for target in package.targets where target.name == "SleepNet" {
 
 // SgemmAVX512 is compiled for AVX-512 (and nothing else is): SleepNet calls it only
 // after checking the CPU (GEMMBackend). On other hosts it builds as plain SIMD code
-// and is never called.
+// and is never called. SgemmAVX2 is compiled as SleepNet is (above). Sgemm itself is
+// generic code, compiled into each kernel's module where it is specialised.
 for target in package.targets where target.name == "SgemmAVX512" {
     #if arch(x86_64)
     target.swiftSettings = [

@@ -21,6 +21,16 @@ public struct CPUFeatures: Sendable {
         #endif
     }
 
+    /// AVX2 and FMA with the rest of x86-64-v3, as SleepNet and SgemmAVX2 are
+    /// compiled for them, on x86-64.
+    public var hasAVX2: Bool {
+        #if arch(x86_64)
+        return missingForModelCore.isEmpty
+        #else
+        return false
+        #endif
+    }
+
     /// What SleepNet is compiled for on x86-64 (x86-64-v3: AVX2, FMA, BMI1/2, F16C,
     /// LZCNT, MOVBE): the flags of those that this CPU lacks (empty elsewhere).
     public var missingForModelCore: [String] {

@@ -3,11 +3,11 @@ import Testing
 import Basics
 
 /// Conv1d packing its GEMM operands straight from the input and the weights
-/// (`packsDirectly`, on the AVX-512 sgemm) against im2col + `sgemm`: the same
+/// (`packsDirectly`, on sleepfold's own sgemm) against im2col + `sgemm`: the same
 /// bits, forward and backward, at 1 and 2 threads, over shapes that cut
 /// samples, chunks, K blocks (C·K > 256, Lo > 256) and panels at their edges
 /// (strided forwards pack from their input split by phase; dilated layers keep im2col).
-@Suite(.enabled(if: GEMMBackend.current == .avx512, "direct packing runs on the AVX-512 sgemm only"))
+@Suite(.enabled(if: GEMMBackend.current.isOwn, "direct packing runs on sleepfold's own sgemm only"))
 struct Conv1dDirectPackingTests {
     static let cases: [ConvCase] = [
         // The CNN's first layer: Lo 300 > 256 (one sample per GEMM, two K blocks in dW).

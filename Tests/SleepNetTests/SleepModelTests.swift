@@ -116,7 +116,7 @@ import Evaluation
     /// An evaluation batch gives every sample what it gets alone: 37 samples run as
     /// slices of 32 and 5, the fine branch (64 first channels: chunked) of the first
     /// slice as chunks of 16 and 16. On
-    /// the AVX-512 sgemm every output is summed in the same order whatever the
+    /// sleepfold's own sgemm every output is summed in the same order whatever the
     /// samples beside it: the same bits; OpenBLAS picks its kernels by the matrix
     /// sizes, so there only within rounding (a misplaced chunk is off by 1e-2 or more).
     @Test func evaluationOfABatchMatchesEachSampleAlone() throws {
@@ -129,7 +129,7 @@ import Evaluation
         for b in [0, 15, 16, 31, 32, 36] {
             let alone = try model.forward(Array(x[(b * S)..<((b + 1) * S)]), batch: 1, training: false).array
             let batched = Array(together[(b * 5)..<(b * 5 + 5)])
-            if GEMMBackend.current == .avx512 {
+            if GEMMBackend.current.isOwn {
                 #expect(alone == batched, "sample \(b)")
             } else {
                 #expect(zip(alone, batched).allSatisfy { abs($0 - $1) <= 1e-5 }, "sample \(b): \(alone) vs \(batched)")
@@ -155,7 +155,7 @@ import Evaluation
         #expect(one == two)
         // Every slice is the model on its samples alone (sample 40: the second slice).
         let alone = try model.forward(Array(x[(40 * S)..<(41 * S)]), batch: 1, training: false).array
-        if GEMMBackend.current == .avx512 { #expect(alone == Array(one[200..<205])) }
+        if GEMMBackend.current.isOwn { #expect(alone == Array(one[200..<205])) }
 
         // More threads than slices: 2 slices on 2 lanes of 2 threads each.
         let pair = Self.batch(40, seed: 10)

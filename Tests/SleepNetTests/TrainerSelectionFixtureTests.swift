@@ -11,8 +11,8 @@ import Evaluation
 /// (Fixtures/trainer-selections.json). Scoring the test fold after every epoch must
 /// leave each mode's own predictions, chosen weights and training bit for bit as they
 /// were, and the last-epoch and test-oracle predictions of any mode's training must
-/// be those the `last` and `test-oracle` runs gave. Bit identity holds for one GEMM
-/// kernel: the test runs where the fixture's backend is the process's.
+/// be those the `last` and `test-oracle` runs gave. Bit identity holds for
+/// sleepfold's own sgemm (either kernel), not for OpenBLAS.
 ///
 /// To record the digests again (only when a change is meant to alter results):
 /// `SLEEPFOLD_RECORD_SELECTION_FIXTURE=/path/trainer-selections.json swift test --filter TrainerSelectionFixtureTests`.
@@ -88,19 +88,29 @@ import Evaluation
         try JSONDecoder().decode(Fixture.self, from: Data(contentsOf: try fixtureURL()))
     }
 
-    @Test(.enabled(if: GEMMBackend.current == .avx512, "recorded with the AVX-512 sgemm; another kernel rounds otherwise"),
+    /// Recorded on the AVX-512 kernel. The AVX2 kernel gives the same bits (same K
+    /// blocks, same order of sums), so training must match the recording there too;
+    /// its evaluation runs the encoder's causal convolutions by Winograd
+    /// (`MultiHeadAttention.causalConvolutionTile`), so its predictions round otherwise
+    /// and are compared only where evaluation is the recording's.
+    @Test(.enabled(if: GEMMBackend.current.isOwn, "recorded with sleepfold's own sgemm; OpenBLAS rounds otherwise"),
           arguments: SelectionMode.allCases)
     func eachModesOwnSelectionIsBitIdenticalToTheRecordedTrainer(mode: SelectionMode) throws {
         let fixture = try Self.fixture()
-        try #require(fixture.gemm == GEMMBackend.current.rawValue)
+        try #require(GEMMBackend(rawValue: fixture.gemm)?.isOwn == true)
         let expected = try #require(fixture.modes[mode.rawValue])
         let outcome = try Self.train(mode)
-        #expect(Self.digest(outcome) == expected)
-        // The other two selections of the same training are what their own runs gave.
+        let got = Self.digest(outcome)
+        #expect(got.model == expected.model)
+        #expect(got.trainLosses == expected.trainLosses)
+        #expect(got.chosenEpoch == expected.chosenEpoch)
         let last = try #require(fixture.modes[SelectionMode.last.rawValue])
         let oracle = try #require(fixture.modes[SelectionMode.testOracle.rawValue])
+        #expect(outcome.oracleEpoch == oracle.chosenEpoch)
+        guard GEMMBackend.current.rawValue == fixture.gemm else { return }
+        #expect(got.predictions == expected.predictions)
+        // The other two selections of the same training are what their own runs gave.
         #expect(Self.digest(outcome.lastPredictions) == last.predictions)
         #expect(Self.digest(outcome.oraclePredictions) == oracle.predictions)
-        #expect(outcome.oracleEpoch == oracle.chosenEpoch)
     }
 }

@@ -43,7 +43,7 @@ import Recordings
         var worst: Float = 0
         for (a, b) in zip(fast.array, direct) { worst = max(worst, abs(a - b)) }
         #expect(worst <= 1e-5 * scale, "max error \(worst) against output scale \(scale)")
-        // Long rows' transformed input written as the sgemm's packed panels (AVX-512) or
+        // Long rows' transformed input written as the sgemm's packed panels (own sgemm) or
         // packed by the sgemm from plain rows: the same panels, the same bits.
         let packed = fast.array
         conv.packsDirectly = false

@@ -1,5 +1,7 @@
 import COpenBLAS
 import Foundation
+import Sgemm
+import SgemmAVX2
 import SgemmAVX512
 import Synchronization
 import Basics
@@ -16,31 +18,44 @@ public enum GEMMCounter {
 
 /// Which matrix-multiply code the model core runs.
 ///
-/// OpenBLAS picks its kernels by CPU, but an environment may pin them
-/// (`OPENBLAS_CORETYPE=Haswell` runs AVX2 kernels at half of an AVX-512
-/// machine's peak). On a CPU with AVX-512 sleepfold therefore uses its own
-/// AVX-512 sgemm (module SgemmAVX512); elsewhere, OpenBLAS.
-/// `SLEEPFOLD_GEMM=openblas` or `=avx512` overrides the choice for the process.
+/// sleepfold's own sgemm (modules Sgemm, SgemmAVX512, SgemmAVX2) keeps a layer's
+/// weights packed once for every call and lets convolutions pack their input
+/// straight into its panels (no im2col matrix); OpenBLAS packs both operands on
+/// every call, and an environment may pin its kernels (`OPENBLAS_CORETYPE=Haswell`
+/// runs AVX2 kernels at half of an AVX-512 machine's peak). So on x86-64 the model
+/// core uses its own: the AVX-512 kernel where the CPU has it, else the AVX2 one
+/// (the model core needs AVX2 and FMA anyway); OpenBLAS elsewhere.
+/// `SLEEPFOLD_GEMM=openblas`, `=avx2` or `=avx512` overrides the choice for the
+/// process. The two own kernels give the same bits.
 public enum GEMMBackend: String, Sendable, CaseIterable {
     case openBLAS = "openblas"
+    case avx2 = "avx2"
     case avx512 = "avx512"
+
+    /// Whether this backend is sleepfold's own sgemm: weights prepacked once, B
+    /// packed by the caller (`sgemmPrepacked`, `packedWeightSize`, `packWeight`).
+    public var isOwn: Bool { self != .openBLAS }
 
     /// The backend every `sgemm` call of this process uses (fixed at first use).
     public static let current: GEMMBackend = choose(
         requested: ProcessInfo.processInfo.environment["SLEEPFOLD_GEMM"], cpu: CPUFeatures.current)
 
-    /// The choice for a requested name (nil or "auto": by CPU). An unknown name or
-    /// "avx512" on a CPU without it falls back to the automatic choice, with a warning.
+    /// The choice for a requested name (nil or "auto": by CPU). An unknown name, or
+    /// a kernel this CPU cannot run, falls back to the automatic choice, with a warning.
     public static func choose(requested: String?, cpu: CPUFeatures) -> GEMMBackend {
-        let automatic: GEMMBackend = cpu.hasAVX512 ? .avx512 : .openBLAS
+        let automatic: GEMMBackend = cpu.hasAVX512 ? .avx512 : cpu.hasAVX2 ? .avx2 : .openBLAS
         guard let requested, requested != "auto", !requested.isEmpty else { return automatic }
         guard let backend = GEMMBackend(rawValue: requested.lowercased()) else {
-            warn("SLEEPFOLD_GEMM=\(requested) is not one of auto, openblas, avx512; using \(automatic.rawValue)")
+            warn("SLEEPFOLD_GEMM=\(requested) is not one of auto, openblas, avx2, avx512; using \(automatic.rawValue)")
             return automatic
         }
         if backend == .avx512 && !cpu.hasAVX512 {
-            warn("SLEEPFOLD_GEMM=avx512 but this CPU lacks AVX-512 (F, DQ, CD, BW, VL); using openblas")
-            return .openBLAS
+            warn("SLEEPFOLD_GEMM=avx512 but this CPU lacks AVX-512 (F, DQ, CD, BW, VL); using \(automatic.rawValue)")
+            return automatic
+        }
+        if backend == .avx2 && !cpu.hasAVX2 {
+            warn("SLEEPFOLD_GEMM=avx2 but this CPU lacks AVX2 and FMA (x86-64-v3); using \(automatic.rawValue)")
+            return automatic
         }
         return backend
     }
@@ -99,6 +114,13 @@ private func sgemmUntimed(
             b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
             packA: scratch.packA, packB: scratch.packB, tile: scratch.tile)
         GEMMScratch.give(scratch)
+    case .avx2:
+        let scratch = GEMMScratch.take()
+        sgemmAVX2(
+            transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+            b: b, ldb: ldb, beta: beta, c: c, ldc: ldc,
+            packA: scratch.packA, packB: scratch.packB, tile: scratch.tile)
+        GEMMScratch.give(scratch)
     case .openBLAS:
         _ = ComputeThreads.configured
         cblas_sgemm(
@@ -107,7 +129,7 @@ private func sgemmUntimed(
     }
 }
 
-/// Packing buffers of the AVX-512 sgemm, one set per concurrent caller: taken
+/// Packing buffers of sleepfold's own sgemm, one set per concurrent caller: taken
 /// from a free list for the duration of a call and returned (allocated once per
 /// thread that ever multiplied at the same time, never freed).
 final class GEMMScratch: @unchecked Sendable {
@@ -122,7 +144,7 @@ final class GEMMScratch: @unchecked Sendable {
         }
         packA = aligned(sgemmPackASize)
         packB = aligned(sgemmPackBSize)
-        tile = aligned(sgemmMR * sgemmNR)
+        tile = aligned(sgemmTileSize)
     }
 
     private static let free = Mutex<[GEMMScratch]>([])
@@ -136,12 +158,44 @@ final class GEMMScratch: @unchecked Sendable {
     }
 }
 
-/// Row-major `C = alpha · op(A) · op(B) + beta · C` on the AVX-512 sgemm with
-/// op(A) (m, k) packed once by `sgemmPackA` and op(B) (k, n) packed by
+/// Floats of a weight op(A) (m, k) packed by `packWeight` for the current backend
+/// (one of sleepfold's own: `GEMMBackend.isOwn`).
+func packedWeightSize(m: Int, k: Int) -> Int {
+    switch GEMMBackend.current {
+    case .avx512: AVX512Kernel.packedASize(m: m, k: k)
+    case .avx2: AVX2Kernel.packedASize(m: m, k: k)
+    case .openBLAS: preconditionFailure("packedWeightSize: OpenBLAS packs its own operands")
+    }
+}
+
+/// Packs all of op(A) (m, k) into `dst` (`packedWeightSize(m:k:)` floats) for
+/// `sgemmPrepacked`. op(A)[i, p] is a[i * lda + p], or a[p * lda + i] when `transA`.
+func packWeight(transA: Bool, m: Int, k: Int, a: UnsafePointer<Float>, lda: Int, into dst: UnsafeMutablePointer<Float>) {
+    switch GEMMBackend.current {
+    case .avx512: sgemmAVX512PackA(transA: transA, m: m, k: k, a: a, lda: lda, into: dst)
+    case .avx2: sgemmAVX2PackA(transA: transA, m: m, k: k, a: a, lda: lda, into: dst)
+    case .openBLAS: preconditionFailure("packWeight: OpenBLAS packs its own operands")
+    }
+}
+
+/// Packs depth p0..<p0+kc, columns j0..<j0+nc of a plain op(B) into `dst` in the
+/// panels every own kernel reads (for a `packB` of `sgemmPrepacked`): op(B)[p, j]
+/// is b[p * ldb + j], or b[j * ldb + p] when `transB`.
+@inline(__always)
+func packGEMMB(transB: Bool, b: UnsafePointer<Float>, ldb: Int,
+               p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+    switch GEMMBackend.current {
+    case .avx512: sgemmAVX512PackB(transB: transB, b: b, ldb: ldb, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+    default: sgemmAVX2PackB(transB: transB, b: b, ldb: ldb, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+    }
+}
+
+/// Row-major `C = alpha · op(A) · op(B) + beta · C` on sleepfold's own sgemm with
+/// op(A) (m, k) packed once by `packWeight` and op(B) (k, n) packed by
 /// `packB(p0, kc, j0, nc, dst)` straight from the caller's layout (see
 /// `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packB:…)`): bit for bit what
-/// `sgemm` gives for the same matrices on `GEMMBackend.avx512`. Only call with
-/// that backend.
+/// `sgemm` gives for the same matrices on that backend. Only call with one of the
+/// own backends (`GEMMBackend.isOwn`).
 @inline(__always)
 func sgemmPrepacked(
     m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
@@ -149,25 +203,34 @@ func sgemmPrepacked(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
-                    packBuffer: scratch.packB, tile: scratch.tile)
+        if GEMMBackend.current == .avx512 {
+            sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
+                        packBuffer: scratch.packB, tile: scratch.tile)
+        } else {
+            sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
+                      packBuffer: scratch.packB, tile: scratch.tile)
+        }
     }
 }
 
-/// `sgemmPrepacked` with op(B) packed whole by the caller as well
-/// (`SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packedB:…)`, `sgemmPackedBSize`):
-/// bit for bit what `sgemm` gives. Only call with `GEMMBackend.avx512`.
+/// `sgemmPrepacked` with op(B) packed whole by the caller as well, in NR-column
+/// panels (`sgemmPackedBSize`; `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packedB:…)`):
+/// bit for bit what `sgemm` gives. Only call with one of the own backends.
 @inline(__always)
 func sgemmPrepacked(
     m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
-                    tile: scratch.tile)
+        if GEMMBackend.current == .avx512 {
+            sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
+                        tile: scratch.tile)
+        } else {
+            sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
+                      tile: scratch.tile)
+        }
     }
 }
-
 /// One prepacked multiply (m, n, k) run by `body` with a thread's GEMM scratch,
 /// counted and, with a profiler installed, timed.
 @inline(__always)

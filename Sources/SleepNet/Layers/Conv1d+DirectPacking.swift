@@ -1,7 +1,7 @@
 import Basics
-import SgemmAVX512
+import Sgemm
 
-// Conv1d on the AVX-512 sgemm with less packing (`Conv1d.packsDirectly`): the
+// Conv1d on sleepfold's own sgemm with less packing (`Conv1d.packsDirectly`): the
 // forward packs the weights once per pass as the sgemm's A operand and the
 // columns of the im2col matrix straight from the input into the sgemm's
 // packed-B panels; the backward packs Wᵀ once per pass for its dcol GEMM. The
@@ -27,8 +27,8 @@ extension Conv1d {
         let lanes = laneCount(chunks)
         input = x
         output.resize(Shape(B, F, Lo))
-        packedWeight.resize(Shape(sgemmPackedASize(m: F, k: CK)))
-        sgemmPackA(transA: false, m: F, k: CK, a: store.value(weight), lda: CK, into: packedWeight.data)
+        packedWeight.resize(Shape(packedWeightSize(m: F, k: CK)))
+        packWeight(transA: false, m: F, k: CK, a: store.value(weight), lda: CK, into: packedWeight.data)
         if group > 1 { col.resize(Shape(lanes, F, N)) }   // the GEMM's output for a group
         let s = stride, R = phaseLength(outLength: Lo), splitCount = group * C * s * R
         let splits = s > 1 || group > 1
@@ -98,8 +98,8 @@ extension Conv1d {
         if inputGrad {
             inputGradient.resize(Shape(B, C, L))
             colGrad.resize(Shape(lanes, CK, Lo))
-            packedWeightTransposed.resize(Shape(sgemmPackedASize(m: CK, k: F)))
-            sgemmPackA(transA: true, m: CK, k: F, a: store.value(weight), lda: CK, into: packedWeightTransposed.data)
+            packedWeightTransposed.resize(Shape(packedWeightSize(m: CK, k: F)))
+            packWeight(transA: true, m: CK, k: F, a: store.value(weight), lda: CK, into: packedWeightTransposed.data)
         }
         if weightGrad {
             col.resize(Shape(lanes, CK, Lo))
@@ -128,7 +128,7 @@ extension Conv1d {
                 let dyRead = UnsafePointer(dyb)
                 sgemmPrepacked(m: CK, n: Lo, k: F, alpha: 1, packedA: pwt,
                                packB: { p0, kc, j0, nc, dst in
-                                   sgemmPackB(transB: false, b: dyRead, ldb: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                                   packGEMMB(transB: false, b: dyRead, ldb: Lo, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
                                },
                                beta: 0, c: dcol, ldc: Lo)
                 let dxb = dxp + b * C * L

@@ -1,5 +1,5 @@
 import Basics
-import SgemmAVX512
+import Sgemm
 /// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
 ///
 /// Supports stride, dilation, groups (depthwise included), an optional bias and
@@ -32,7 +32,7 @@ public final class Conv1d {
     let packedWeight = Tensor()           // W (F, C·K) as sgemm's packed A
     let packedWeightTransposed = Tensor() // Wᵀ (C·K, F) as sgemm's packed A
 
-    /// On the AVX-512 sgemm (one group, kernel > 1, stride and dilation 1): the
+    /// On sleepfold's own sgemm (one group, kernel > 1, stride and dilation 1): the
     /// forward GEMM takes the weights packed once per pass and packs the input's
     /// columns straight from the input, with no im2col matrix, and the backward's
     /// dcol GEMM takes Wᵀ packed once per pass; the same numbers as im2col +
@@ -46,7 +46,7 @@ public final class Conv1d {
 
     /// The forward packs its columns straight from the input (any stride).
     private var forwardRunsDirect: Bool {
-        packsDirectly && groups == 1 && !isPointwise && dilation == 1 && GEMMBackend.current == .avx512
+        packsDirectly && groups == 1 && !isPointwise && dilation == 1 && GEMMBackend.current.isOwn
     }
 
     /// The backward packs Wᵀ once (stride 1).

@@ -43,10 +43,10 @@ public final class MultiHeadAttention {
     /// Winograd tile of the encoder's causal convolutions (k = 7 along d_model = 80,
     /// 30 channels) in evaluation: F(4, k) on OpenBLAS, whose im2col + GEMM of these
     /// small matrices runs at ~58 GFLOP/s (2.87 -> 2.13 ms per convolution and batch
-    /// of 128 by Winograd); none on the AVX-512 sgemm, whose direct packing makes
-    /// im2col cheap and where the short rows' transforms cost more than the third of
-    /// the GEMM they save (1.5 -> 1.8 ms). Benchmarks/pytorch/README.md, session 11.
-    static var causalConvolutionTile: Int { GEMMBackend.current == .openBLAS ? 4 : 0 }
+    /// of 128 by Winograd), and on the AVX2 kernel (2.5 -> 2.0 ms, session 12); none
+    /// on the AVX-512 kernel, where the short rows' transforms cost more than the
+    /// third of the GEMM they save (1.5 -> 1.8 ms). Benchmarks/pytorch/README.md.
+    public static var causalConvolutionTile: Int { GEMMBackend.current == .avx512 ? 0 : 4 }
 
     /// q (B, T, D), x (B, T, D) -> out (B, T, D)
     @discardableResult

@@ -1,5 +1,5 @@
 import Basics
-import SgemmAVX512
+import Sgemm
 import Foundation
 /// Evaluation-mode 1-D convolution by Winograd's minimal filtering F(m, r)
 /// (Toom-Cook): each tile of m outputs costs α = m + r − 1 products per
@@ -43,7 +43,7 @@ final class WinogradConvolution {
     private let termRows: UnsafeMutablePointer<Float>
 
     private let transformedWeight = Tensor()   // U (α, F, C)
-    private let packedWeight = Tensor()        // U_a as the AVX-512 sgemm's packed A, per point a
+    private let packedWeight = Tensor()        // U_a as the own sgemm's packed A, per point a
     private let transformedInput = Tensor()    // V (lanes, α, C, N + 16)
     private let products = Tensor()            // M (lanes, α, F, N + 16)
     private let phases = Tensor()              // (lanes, m, rowLength): one padded input row split by t mod m
@@ -157,11 +157,11 @@ final class WinogradConvolution {
         let T = (Lo + m - 1) / m                       // tiles per sample
         let group = Self.groupSize(batch: B, tiles: T)
         let groups = (B + group - 1) / group
-        // On the AVX-512 sgemm, U_a is packed once here rather than in every
+        // On sleepfold's own sgemm, U_a is packed once here rather than in every
         // group's GEMM (the same panels: the same bits); for long rows the input
         // transform also writes V_a as the sgemm's packed panels (32 columns × C),
         // each sample's tiles padded to a whole number of panels, so no pass packs it.
-        let prepacked = GEMMBackend.current == .avx512
+        let prepacked = GEMMBackend.current.isOwn
         let packsV = prepacked && packsInput && Self.packsTransformedInput(tiles: T)
         let Ts = packsV ? (T + 31) / 32 * 32 : T        // GEMM columns per sample
         let N = group * Ts                             // GEMM columns per group
@@ -177,7 +177,7 @@ final class WinogradConvolution {
         phases.resize(Shape(lanes, m, rowLength))
         tileOutput.resize(Shape(lanes, m, tileStride))
 
-        let pointPanels = sgemmPackedASize(m: F, k: C)
+        let pointPanels = packedWeightSize(m: F, k: C)
         let weightCount = F * C * r
         let reuse = transformedPrepacked == prepacked && transformedFrom.count == weightCount
             && transformedWeight.shape == Shape(alpha, F, C)
@@ -202,7 +202,7 @@ final class WinogradConvolution {
                 packedWeight.resize(Shape(alpha, pointPanels))
                 let pu = packedWeight.data
                 parallelFor(alpha) { a in
-                    sgemmPackA(transA: false, m: F, k: C, a: u + a * F * C, lda: C, into: pu + a * pointPanels)
+                    packWeight(transA: false, m: F, k: C, a: u + a * F * C, lda: C, into: pu + a * pointPanels)
                 }
             }
             transformedFrom = Array(UnsafeBufferPointer(start: weight, count: weightCount))
@@ -299,7 +299,7 @@ final class WinogradConvolution {
                         let va = UnsafePointer(v + a * C * ldn)
                         sgemmPrepacked(m: F, n: n, k: C, alpha: 1, packedA: pu + a * pointPanels,
                                        packB: { p0, kc, j0, nc, dst in
-                                           sgemmPackB(transB: false, b: va, ldb: ldn, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+                                           packGEMMB(transB: false, b: va, ldb: ldn, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
                                        },
                                        beta: 0, c: mm + a * F * ldn, ldc: ldn)
                     } else {

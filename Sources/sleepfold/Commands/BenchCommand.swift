@@ -27,8 +27,9 @@ struct BenchCommand: ParsableCommand {
         inference is an eval-mode forward at batch 128 and at batch 512. \
         Each is run once to warm up (buffers are sized on first use), then --repeats times; \
         the median counts. Peak RSS is the process's maximum resident set size (VmHWM). FLOPs per sample are the matrix work (every GEMM call, 2·m·n·k) of one more training step and one eval forward, divided by the batch. \
-        The matrix multiplies run on sleepfold's AVX-512 sgemm where the CPU has AVX-512, else on OpenBLAS; \
-        SLEEPFOLD_GEMM=openblas (or avx512) chooses, and the output names the one used.
+        The matrix multiplies run on sleepfold's own sgemm (its AVX-512 kernel where the CPU has AVX-512, else \
+        its AVX2 kernel), on OpenBLAS elsewhere; SLEEPFOLD_GEMM=openblas, avx2 or avx512 chooses, and the output \
+        names the one used.
 
         --profile then runs --repeats more training steps and as many eval-mode forwards at --batch \
         with the profiler on, and prints a table sorted by time: each layer (PyTorch's module name, e.g. \

@@ -2,18 +2,21 @@
 // to whole micro-panels so the kernel never branches on edges.
 //
 //   packed A: for each MR-row panel, (KC, MR): a[p * MR + i] = op(A)[i, p]
+//             (MR is the kernel's)
 //   packed B: for each NR-col panel, (KC, NR): b[p * NR + j] = op(B)[p, j]
 //
 // op(A)[i, p] is a[i * lda + p] (no transpose) or a[p * lda + i] (transposed);
 // op(B)[p, j] is b[p * ldb + j] (no transpose) or b[j * ldb + p] (transposed).
+//
+// Public and always inlined: each kernel's module (and SleepNet, for its own
+// packers) compiles them for its CPU target.
 
-/// Packs rows i0..<i0+mc, depth p0..<p0+kc of op(A) into `dst`.
-@inline(__always)
-func packPanelsA(
-    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool,
+/// Packs rows i0..<i0+mc, depth p0..<p0+kc of op(A) into `dst` as panels of `mr` rows.
+@inlinable @inline(__always)
+public func packPanelsA(
+    _ a: UnsafePointer<Float>, lda: Int, transposed: Bool, mr: Int,
     i0: Int, mc: Int, p0: Int, kc: Int, into dst: UnsafeMutablePointer<Float>
 ) {
-    let mr = sgemmMR
     var panel = dst
     var i = 0
     while i < mc {
@@ -42,8 +45,8 @@ func packPanelsA(
 }
 
 /// Packs depth p0..<p0+kc, columns j0..<j0+nc of op(B) into `dst`.
-@inline(__always)
-func packPanelsB(
+@inlinable @inline(__always)
+public func packPanelsB(
     _ b: UnsafePointer<Float>, ldb: Int, transposed: Bool,
     p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>
 ) {
