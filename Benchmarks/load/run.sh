@@ -14,7 +14,10 @@
 # Settings (environment): TASK_SECONDS (20), TASK_JITTER (0: every task alike; 0.2: ±20 %), DURATION (s of a run before the coordinator is
 # stopped; default 100, or until the study is done), SUBJECTS/FOLDS (125), ARMS (4), SEEDS (10),
 # STATE_BYTES (65536), PER_PROCESS (250 workers per process), SLEEPFOLD (.build/release/sleepfold),
-# WORK (a scratch directory). Results: WORK/results.md (and the raw samples beside it).
+# WORK (a scratch directory), COORDINATOR_ENV (VAR=value ... for the coordinator alone, e.g.
+# "GLIBC_TUNABLES=glibc.malloc.perturb=165": glibc then writes every block it hands out, so the
+# RSS counts memory when it is allocated, not when libzmq first writes into its per-connection
+# pipes; README, seventh session). Results: WORK/results.md (and the raw samples beside it).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 SF=${SLEEPFOLD:-$PWD/.build/release/sleepfold}
@@ -71,7 +74,7 @@ for N in "${NS[@]}"; do
   out="$WORK/out-$N"; rm -rf "$out"
   port=$(( 20000 + RANDOM % 20000 ))
   log="$WORK/coordinator-$N.log"
-  "$SF" study "$WORK/study.json" --bind "tcp://127.0.0.1:$port" --out "$out" >"$log" 2>&1 &
+  env ${COORDINATOR_ENV:-} "$SF" study "$WORK/study.json" --bind "tcp://127.0.0.1:$port" --out "$out" >"$log" 2>&1 &
   cpid=$!
   until grep -qs "coordinator listening" "$log"; do
     kill -0 "$cpid" 2>/dev/null || { cat "$log" >&2; exit 1; }
@@ -141,7 +144,7 @@ done
 N=${NS[-1]}; out="$WORK/out-$N"
 journalled=$(cat "$out"/*/*/journal.jsonl | grep -c '^{"runId"' || true)
 t0=$(date +%s.%N)
-"$SF" study "$WORK/study.json" --bind "tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))" --out "$out" >"$WORK/restart.log" 2>&1 &
+env ${COORDINATOR_ENV:-} "$SF" study "$WORK/study.json" --bind "tcp://127.0.0.1:$(( 20000 + RANDOM % 20000 ))" --out "$out" >"$WORK/restart.log" 2>&1 &
 rpid=$!
 until grep -qs "journal: " "$WORK/restart.log"; do kill -0 "$rpid" 2>/dev/null || break; sleep 0.01; done
 t1=$(date +%s.%N)
