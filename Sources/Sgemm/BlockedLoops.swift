@@ -23,7 +23,6 @@ public func sgemmBlocked<K: SgemmMicrokernel>(
     packA: UnsafeMutablePointer<Float>, packB: UnsafeMutablePointer<Float>,
     tile: UnsafeMutablePointer<Float>
 ) {
-    let mr = K.mr, nr = sgemmNR
     var jc = 0
     while jc < n {
         let nc = min(sgemmNC, n - jc)
@@ -36,21 +35,9 @@ public func sgemmBlocked<K: SgemmMicrokernel>(
             var ic = 0
             while ic < m {
                 let mc = min(K.mc, m - ic)
-                packPanelsA(a, lda: lda, transposed: transA, mr: mr, i0: ic, mc: mc, p0: pc, kc: kc, into: packA)
-                var jr = 0
-                while jr < nc {
-                    let cols = min(nr, nc - jr)
-                    let bPanel = packB + (jr / nr) * nr * kc
-                    var ir = 0
-                    while ir < mc {
-                        let rows = min(mr, mc - ir)
-                        multiplyTile(K.self, kc: kc, a: packA + (ir / mr) * mr * kc, b: bPanel, alpha: alpha,
-                                     beta: blockBeta, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
-                                     rows: rows, cols: cols, tile: tile)
-                        ir += mr
-                    }
-                    jr += nr
-                }
+                packPanelsA(a, lda: lda, transposed: transA, mr: K.mr, i0: ic, mc: mc, p0: pc, kc: kc, into: packA)
+                multiplyBlock(K.self, mc: mc, nc: nc, kc: kc, alpha: alpha, a: packA, b: packB, panelStride: sgemmNR * kc,
+                              beta: blockBeta, c: c + ic * ldc + jc, ldc: ldc, tile: tile)
                 ic += mc
             }
             pc += kc
@@ -83,8 +70,7 @@ public func sgemmBlockedPacked<K: SgemmMicrokernel>(
     blockB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
 ) {
-    let mr = K.mr, nr = sgemmNR
-    let mPadded = (m + mr - 1) / mr * mr
+    let mPadded = (m + K.mr - 1) / K.mr * K.mr
     var jc = 0
     while jc < n {
         let nc = min(sgemmNC, n - jc)
@@ -97,25 +83,38 @@ public func sgemmBlockedPacked<K: SgemmMicrokernel>(
             var ic = 0
             while ic < m {
                 let mc = min(K.mc, m - ic)
-                var jr = 0
-                while jr < nc {
-                    let cols = min(nr, nc - jr)
-                    let bPanel = bBlock + (jr / nr) * panelStride
-                    var ir = 0
-                    while ir < mc {
-                        let rows = min(mr, mc - ir)
-                        multiplyTile(K.self, kc: kc, a: aBlock + ((ic + ir) / mr) * mr * kc, b: bPanel, alpha: alpha,
-                                     beta: blockBeta, c: c + (ic + ir) * ldc + jc + jr, ldc: ldc,
-                                     rows: rows, cols: cols, tile: tile)
-                        ir += mr
-                    }
-                    jr += nr
-                }
+                // ic is a multiple of MC, so of MR: its rows start a panel.
+                multiplyBlock(K.self, mc: mc, nc: nc, kc: kc, alpha: alpha, a: aBlock + ic * kc, b: bBlock,
+                              panelStride: panelStride, beta: blockBeta, c: c + ic * ldc + jc, ldc: ldc, tile: tile)
                 ic += mc
             }
             pc += kc
         }
         jc += nc
+    }
+}
+
+/// One packed block: C (mc, nc) at `c` from the MR-row panels of A at `a` (panel i
+/// at i · MR · kc) and the NR-column panels of B at `b` (`panelStride` apart), tile by
+/// tile, B's panel outermost so that it stays in L1 for every A panel.
+@inlinable @inline(__always)
+func multiplyBlock<K: SgemmMicrokernel>(
+    _ kernel: K.Type, mc: Int, nc: Int, kc: Int, alpha: Float, a: UnsafePointer<Float>,
+    b: UnsafePointer<Float>, panelStride: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+    tile: UnsafeMutablePointer<Float>
+) {
+    let mr = K.mr, nr = sgemmNR
+    var jr = 0
+    while jr < nc {
+        let cols = min(nr, nc - jr)
+        let bPanel = b + (jr / nr) * panelStride
+        var ir = 0
+        while ir < mc {
+            multiplyTile(K.self, kc: kc, a: a + (ir / mr) * mr * kc, b: bPanel, alpha: alpha, beta: beta,
+                         c: c + ir * ldc + jr, ldc: ldc, rows: min(mr, mc - ir), cols: cols, tile: tile)
+            ir += mr
+        }
+        jr += nr
     }
 }
 
