@@ -186,7 +186,8 @@ func packGEMMB(transB: Bool, b: UnsafePointer<Float>, ldb: Int,
                p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
     switch GEMMBackend.current {
     case .avx512: sgemmAVX512PackB(transB: transB, b: b, ldb: ldb, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
-    default: sgemmAVX2PackB(transB: transB, b: b, ldb: ldb, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+    case .avx2: sgemmAVX2PackB(transB: transB, b: b, ldb: ldb, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+    case .openBLAS: preconditionFailure("packGEMMB: OpenBLAS packs its own operands")
     }
 }
 
@@ -203,12 +204,14 @@ func sgemmPrepacked(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        if GEMMBackend.current == .avx512 {
+        switch GEMMBackend.current {
+        case .avx512:
             sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
                         packBuffer: scratch.packB, tile: scratch.tile)
-        } else {
+        case .avx2:
             sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
                       packBuffer: scratch.packB, tile: scratch.tile)
+        case .openBLAS: preconditionFailure("sgemmPrepacked: OpenBLAS packs its own operands")
         }
     }
 }
@@ -222,12 +225,14 @@ func sgemmPrepacked(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        if GEMMBackend.current == .avx512 {
+        switch GEMMBackend.current {
+        case .avx512:
             sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
                         tile: scratch.tile)
-        } else {
+        case .avx2:
             sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
                       tile: scratch.tile)
+        case .openBLAS: preconditionFailure("sgemmPrepacked: OpenBLAS packs its own operands")
         }
     }
 }
