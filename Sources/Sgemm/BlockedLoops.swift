@@ -23,27 +23,13 @@ public func sgemmBlocked<K: SgemmMicrokernel>(
     packA: UnsafeMutablePointer<Float>, packB: UnsafeMutablePointer<Float>,
     tile: UnsafeMutablePointer<Float>
 ) {
-    var jc = 0
-    while jc < n {
-        let nc = min(sgemmNC, n - jc)
-        var pc = 0
-        while pc < k {
-            let kc = min(sgemmKC, k - pc)
-            // Later K blocks add to what the first one wrote.
-            let blockBeta: Float = pc == 0 ? beta : 1
-            packPanelsB(b, ldb: ldb, transposed: transB, p0: pc, kc: kc, j0: jc, nc: nc, into: packB)
-            var ic = 0
-            while ic < m {
-                let mc = min(K.mc, m - ic)
-                packPanelsA(a, lda: lda, transposed: transA, mr: K.mr, i0: ic, mc: mc, p0: pc, kc: kc, into: packA)
-                multiplyBlock(K.self, mc: mc, nc: nc, kc: kc, alpha: alpha, a: packA, b: packB, panelStride: sgemmNR * kc,
-                              beta: blockBeta, c: c + ic * ldc + jc, ldc: ldc, tile: tile)
-                ic += mc
-            }
-            pc += kc
-        }
-        jc += nc
-    }
+    blockedLoops(K.self, m: m, n: n, k: k, alpha: alpha, blockA: { ic, mc, pc, kc in
+        packPanelsA(a, lda: lda, transposed: transA, mr: K.mr, i0: ic, mc: mc, p0: pc, kc: kc, into: packA)
+        return UnsafePointer(packA)
+    }, blockB: { pc, kc, jc, nc in
+        packPanelsB(b, ldb: ldb, transposed: transB, p0: pc, kc: kc, j0: jc, nc: nc, into: packB)
+        return (UnsafePointer(packB), sgemmNR * kc)
+    }, beta: beta, c: c, ldc: ldc, tile: tile)
 }
 
 /// Packs all of op(A) (m, k) for kernel K into `dst` (`K.packedASize(m:k:)`
@@ -52,25 +38,43 @@ public func sgemmBlocked<K: SgemmMicrokernel>(
 public func sgemmPackWholeA<K: SgemmMicrokernel>(_ kernel: K.Type, transA: Bool, m: Int, k: Int,
                                                  a: UnsafePointer<Float>, lda: Int,
                                                  into dst: UnsafeMutablePointer<Float>) {
-    let mPadded = (m + K.mr - 1) / K.mr * K.mr
     var pc = 0
     while pc < k {
         let kc = min(sgemmKC, k - pc)
-        packPanelsA(a, lda: lda, transposed: transA, mr: K.mr, i0: 0, mc: m, p0: pc, kc: kc, into: dst + pc * mPadded)
+        packPanelsA(a, lda: lda, transposed: transA, mr: K.mr, i0: 0, mc: m, p0: pc, kc: kc,
+                    into: dst + pc * K.paddedRows(m))
         pc += kc
     }
 }
 
 /// The blocked loops over an op(A) packed whole by `sgemmPackWholeA`:
 /// `blockB(p0, kc, j0, nc)` gives block (p0, j0) of op(B) as its first
-/// NR-column panel (kc, NR) and the distance between its panels.
+/// NR-column panel (kc, NR) and the distance between its panels (a caller
+/// packing it per block, or `wholePanels` of a B packed whole).
 @inlinable @inline(__always)
 public func sgemmBlockedPacked<K: SgemmMicrokernel>(
     _ kernel: K.Type, m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
     blockB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
 ) {
-    let mPadded = (m + K.mr - 1) / K.mr * K.mr
+    let mPadded = K.paddedRows(m)
+    // ic is a multiple of MC, so of MR: its rows start a panel.
+    blockedLoops(K.self, m: m, n: n, k: k, alpha: alpha, blockA: { ic, _, pc, kc in packedA + pc * mPadded + ic * kc },
+                 blockB: blockB, beta: beta, c: c, ldc: ldc, tile: tile)
+}
+
+/// The loops over blocks, in one order for every caller: columns by NC, depth by
+/// KC (block pc's results added to what the blocks before it wrote), rows by MC.
+/// `blockB(pc, kc, jc, nc)` gives B's block as its first NR-column panel and the
+/// distance between its panels; `blockA(ic, mc, pc, kc)` gives A's block as its
+/// first MR-row panel (panel i at i · MR · kc), packed or packed already.
+@inlinable @inline(__always)
+func blockedLoops<K: SgemmMicrokernel>(
+    _ kernel: K.Type, m: Int, n: Int, k: Int, alpha: Float,
+    blockA: (_ ic: Int, _ mc: Int, _ pc: Int, _ kc: Int) -> UnsafePointer<Float>,
+    blockB: (_ pc: Int, _ kc: Int, _ jc: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
+) {
     var jc = 0
     while jc < n {
         let nc = min(sgemmNC, n - jc)
@@ -79,12 +83,10 @@ public func sgemmBlockedPacked<K: SgemmMicrokernel>(
             let kc = min(sgemmKC, k - pc)
             let blockBeta: Float = pc == 0 ? beta : 1
             let (bBlock, panelStride) = blockB(pc, kc, jc, nc)
-            let aBlock = packedA + pc * mPadded
             var ic = 0
             while ic < m {
                 let mc = min(K.mc, m - ic)
-                // ic is a multiple of MC, so of MR: its rows start a panel.
-                multiplyBlock(K.self, mc: mc, nc: nc, kc: kc, alpha: alpha, a: aBlock + ic * kc, b: bBlock,
+                multiplyBlock(K.self, mc: mc, nc: nc, kc: kc, alpha: alpha, a: blockA(ic, mc, pc, kc), b: bBlock,
                               panelStride: panelStride, beta: blockBeta, c: c + ic * ldc + jc, ldc: ldc, tile: tile)
                 ic += mc
             }

@@ -49,8 +49,9 @@ public protocol SgemmMicrokernel {
 }
 
 extension SgemmMicrokernel {
+    /// m rounded up to whole MR-row panels.
+    @inlinable public static func paddedRows(_ m: Int) -> Int { (m + mr - 1) / mr * mr }
+
     /// Floats of an op(A) (m, k) packed whole for this kernel.
-    @inlinable public static func packedASize(m: Int, k: Int) -> Int {
-        (m + mr - 1) / mr * mr * k
-    }
+    @inlinable public static func packedASize(m: Int, k: Int) -> Int { paddedRows(m) * k }
 }

@@ -27,35 +27,19 @@ public func sgemmAVX512PackA(transA: Bool, m: Int, k: Int, a: UnsafePointer<Floa
     sgemmPackWholeA(AVX512Kernel.self, transA: transA, m: m, k: k, a: a, lda: lda, into: dst)
 }
 
-/// `sgemmAVX512` with op(A) from `sgemmAVX512PackA` and op(B) packed by
-/// `packB(p0, kc, j0, nc, dst)` straight from the caller's layout: it must write
-/// depth p0..<p0+kc, columns j0..<j0+nc of op(B) in the layout of `packPanelsB`
-/// (for each NR-column panel, (kc, NR), zero beyond nc) into `packBuffer`
-/// (`sgemmPackBSize` floats). The same bits as `sgemmAVX512`.
+/// `sgemmAVX512` with op(A) from `sgemmAVX512PackA`; `blockB(p0, kc, j0, nc)` gives
+/// block (p0, j0) of op(B) in the panels of `packPanelsB` (for each NR-column
+/// panel, (kc, NR), zero beyond nc) as its first panel and the distance between
+/// its panels: packed by the caller per block (straight from its own layout) or
+/// whole (`wholePanels`; a Winograd transform writes its output this way). The
+/// same bits as `sgemmAVX512`.
 @inline(never)
 public func sgemmAVX512(
     m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
-    packB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int, _ dst: UnsafeMutablePointer<Float>) -> Void,
-    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-    packBuffer: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>
-) {
-    sgemmBlockedPacked(AVX512Kernel.self, m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: { p0, kc, j0, nc in
-        packB(p0, kc, j0, nc, packBuffer)
-        return (UnsafePointer(packBuffer), sgemmNR * kc)
-    }, beta: beta, c: c, ldc: ldc, tile: tile)
-}
-
-/// `sgemmAVX512` with op(A) from `sgemmAVX512PackA` and op(B) packed whole by the
-/// caller (a Winograd transform writes its output this way, so no pass packs it
-/// again): NR-column panel jp (columns jp·NR ..< jp·NR + NR, zero past n) is
-/// (k, NR) row-major at `packedB + jp · k · NR` (`sgemmPackedBSize`). The same bits.
-@inline(never)
-public func sgemmAVX512(
-    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
+    blockB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
 ) {
-    sgemmBlockedPacked(AVX512Kernel.self, m: m, n: n, k: k, alpha: alpha, packedA: packedA,
-                       blockB: { p0, _, j0, _ in wholePanels(packedB, k: k, p0: p0, j0: j0) },
+    sgemmBlockedPacked(AVX512Kernel.self, m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: blockB,
                        beta: beta, c: c, ldc: ldc, tile: tile)
 }
 

@@ -25,6 +25,35 @@ enum Kernel: String, CaseIterable, CustomStringConvertible {
                         beta: beta, c: c, ldc: ldc, packA: packA, packB: packB, tile: tile)
         }
     }
+
+    func packedASize(m: Int, k: Int) -> Int {
+        self == .avx2 ? AVX2Kernel.packedASize(m: m, k: k) : AVX512Kernel.packedASize(m: m, k: k)
+    }
+
+    func packA(m: Int, k: Int, a: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .avx2: sgemmAVX2PackA(transA: false, m: m, k: k, a: a, lda: k, into: dst)
+        case .avx512: sgemmAVX512PackA(transA: false, m: m, k: k, a: a, lda: k, into: dst)
+        }
+    }
+
+    func packB(n: Int, b: UnsafePointer<Float>, p0: Int, kc: Int, j0: Int, nc: Int, into dst: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .avx2: sgemmAVX2PackB(transB: false, b: b, ldb: n, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+        case .avx512: sgemmAVX512PackB(transB: false, b: b, ldb: n, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
+        }
+    }
+
+    func multiplyPacked(m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+                        blockB: (Int, Int, Int, Int) -> (UnsafePointer<Float>, Int),
+                        beta: Float, c: UnsafeMutablePointer<Float>, tile: UnsafeMutablePointer<Float>) {
+        switch self {
+        case .avx2:
+            sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: blockB, beta: beta, c: c, ldc: n, tile: tile)
+        case .avx512:
+            sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: blockB, beta: beta, c: c, ldc: n, tile: tile)
+        }
+    }
 }
 
 /// The sgemm against a float64 reference on every kernel this CPU runs, over
@@ -169,8 +198,7 @@ struct SgemmTests {
         let packA = UnsafeMutablePointer<Float>.allocate(capacity: sgemmPackASize)
         let packB = UnsafeMutablePointer<Float>.allocate(capacity: sgemmPackBSize)
         let tile = UnsafeMutablePointer<Float>.allocate(capacity: sgemmTileSize)
-        let packedSize = kernel == .avx2 ? AVX2Kernel.packedASize(m: m, k: k) : AVX512Kernel.packedASize(m: m, k: k)
-        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: packedSize)
+        let packedA = UnsafeMutablePointer<Float>.allocate(capacity: kernel.packedASize(m: m, k: k))
         let packedB = UnsafeMutablePointer<Float>.allocate(capacity: sgemmPackedBSize(k: k, n: n))
         defer { packA.deallocate(); packB.deallocate(); tile.deallocate(); packedA.deallocate(); packedB.deallocate() }
         var plain = c0, closure = c0, whole = c0
@@ -184,36 +212,20 @@ struct SgemmTests {
             // B packed whole: panel jp of k rows at packedB + jp · k · NR.
             var j0 = 0
             while j0 < n {
-                let nc = min(sgemmNR, n - j0)
-                switch kernel {
-                case .avx2: sgemmAVX2PackB(transB: false, b: b, ldb: n, p0: 0, kc: k, j0: j0, nc: nc, into: packedB + j0 * k)
-                case .avx512: sgemmAVX512PackB(transB: false, b: b, ldb: n, p0: 0, kc: k, j0: j0, nc: nc, into: packedB + j0 * k)
-                }
+                kernel.packB(n: n, b: b, p0: 0, kc: k, j0: j0, nc: min(sgemmNR, n - j0), into: packedB + j0 * k)
                 j0 += sgemmNR
             }
-            switch kernel {
-            case .avx2:
-                sgemmAVX2PackA(transA: false, m: m, k: k, a: a, lda: k, into: packedA)
-                closure.withUnsafeMutableBufferPointer {
-                    sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: { p0, kc, j0, nc, dst in
-                        sgemmAVX2PackB(transB: false, b: b, ldb: n, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
-                    }, beta: beta, c: $0.baseAddress!, ldc: n, packBuffer: packB, tile: tile)
-                }
-                whole.withUnsafeMutableBufferPointer {
-                    sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta,
-                              c: $0.baseAddress!, ldc: n, tile: tile)
-                }
-            case .avx512:
-                sgemmAVX512PackA(transA: false, m: m, k: k, a: a, lda: k, into: packedA)
-                closure.withUnsafeMutableBufferPointer {
-                    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: { p0, kc, j0, nc, dst in
-                        sgemmAVX512PackB(transB: false, b: b, ldb: n, p0: p0, kc: kc, j0: j0, nc: nc, into: dst)
-                    }, beta: beta, c: $0.baseAddress!, ldc: n, packBuffer: packB, tile: tile)
-                }
-                whole.withUnsafeMutableBufferPointer {
-                    sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta,
-                                c: $0.baseAddress!, ldc: n, tile: tile)
-                }
+            kernel.packA(m: m, k: k, a: a, into: packedA)
+            closure.withUnsafeMutableBufferPointer {
+                kernel.multiplyPacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: { p0, kc, j0, nc in
+                    kernel.packB(n: n, b: b, p0: p0, kc: kc, j0: j0, nc: nc, into: packB)
+                    return (UnsafePointer(packB), sgemmNR * kc)
+                }, beta: beta, c: $0.baseAddress!, tile: tile)
+            }
+            whole.withUnsafeMutableBufferPointer {
+                kernel.multiplyPacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA,
+                                      blockB: { p0, _, j0, _ in wholePanels(packedB, k: k, p0: p0, j0: j0) },
+                                      beta: beta, c: $0.baseAddress!, tile: tile)
             }
         }
         }

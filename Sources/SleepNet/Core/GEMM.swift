@@ -194,7 +194,7 @@ func packGEMMB(transB: Bool, b: UnsafePointer<Float>, ldb: Int,
 /// Row-major `C = alpha · op(A) · op(B) + beta · C` on sleepfold's own sgemm with
 /// op(A) (m, k) packed once by `packWeight` and op(B) (k, n) packed by
 /// `packB(p0, kc, j0, nc, dst)` straight from the caller's layout (see
-/// `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packB:…)`): bit for bit what
+/// `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:blockB:…)`): bit for bit what
 /// `sgemm` gives for the same matrices on that backend. Only call with one of the
 /// own backends (`GEMMBackend.isOwn`).
 @inline(__always)
@@ -204,38 +204,44 @@ func sgemmPrepacked(
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        switch GEMMBackend.current {
-        case .avx512:
-            sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
-                        packBuffer: scratch.packB, tile: scratch.tile)
-        case .avx2:
-            sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packB: packB, beta: beta, c: c, ldc: ldc,
-                      packBuffer: scratch.packB, tile: scratch.tile)
-        case .openBLAS: preconditionFailure("sgemmPrepacked: OpenBLAS packs its own operands")
-        }
+        multiplyPrepacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: { p0, kc, j0, nc in
+            packB(p0, kc, j0, nc, scratch.packB)
+            return (UnsafePointer(scratch.packB), sgemmNR * kc)
+        }, beta: beta, c: c, ldc: ldc, tile: scratch.tile)
     }
 }
 
 /// `sgemmPrepacked` with op(B) packed whole by the caller as well, in NR-column
-/// panels (`sgemmPackedBSize`; `SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:packedB:…)`):
-/// bit for bit what `sgemm` gives. Only call with one of the own backends.
+/// panels (`sgemmPackedBSize`, read through `wholePanels`): bit for bit what `sgemm`
+/// gives. Only call with one of the own backends.
 @inline(__always)
 func sgemmPrepacked(
     m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>, packedB: UnsafePointer<Float>,
     beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
 ) {
     countedPrepacked(m: m, n: n, k: k) { scratch in
-        switch GEMMBackend.current {
-        case .avx512:
-            sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
-                        tile: scratch.tile)
-        case .avx2:
-            sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, packedB: packedB, beta: beta, c: c, ldc: ldc,
-                      tile: scratch.tile)
-        case .openBLAS: preconditionFailure("sgemmPrepacked: OpenBLAS packs its own operands")
-        }
+        multiplyPrepacked(m: m, n: n, k: k, alpha: alpha, packedA: packedA,
+                          blockB: { p0, _, j0, _ in wholePanels(packedB, k: k, p0: p0, j0: j0) },
+                          beta: beta, c: c, ldc: ldc, tile: scratch.tile)
     }
 }
+
+/// The current own kernel's prepacked multiply (`SgemmAVX512.sgemmAVX512(m:n:k:alpha:packedA:blockB:…)`).
+@inline(__always)
+private func multiplyPrepacked(
+    m: Int, n: Int, k: Int, alpha: Float, packedA: UnsafePointer<Float>,
+    blockB: (_ p0: Int, _ kc: Int, _ j0: Int, _ nc: Int) -> (UnsafePointer<Float>, Int),
+    beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int, tile: UnsafeMutablePointer<Float>
+) {
+    switch GEMMBackend.current {
+    case .avx512:
+        sgemmAVX512(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: blockB, beta: beta, c: c, ldc: ldc, tile: tile)
+    case .avx2:
+        sgemmAVX2(m: m, n: n, k: k, alpha: alpha, packedA: packedA, blockB: blockB, beta: beta, c: c, ldc: ldc, tile: tile)
+    case .openBLAS: preconditionFailure("sgemmPrepacked: OpenBLAS packs its own operands")
+    }
+}
+
 /// One prepacked multiply (m, n, k) run by `body` with a thread's GEMM scratch,
 /// counted and, with a profiler installed, timed.
 @inline(__always)

@@ -311,11 +311,11 @@ final class WinogradConvolution {
                 }
                 // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j] (+ bias), then the row's
                 // epilogue while the row is in L1, then the sample's.
+                let (wide, narrow) = Self.tailColumns(0..<T)
                 for q in 0..<(s1 - s0) {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
                         let src = UnsafePointer(mm + f * ldn + q * Ts)
-                        let (wide, narrow) = Self.tailColumns(0..<T)
                         // m = 4 as a literal, so its rows unroll (see transformOutput).
                         if m == 4 {
                             transformOutput(src, pointStride: F * ldn, tiles: wide, m: 4, into: to, tileStride: tileStride,
