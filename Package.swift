@@ -24,6 +24,8 @@ let package = Package(
         .systemLibrary(name: "COpenBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // OpenSSL's libcrypto (apt: libssl-dev), for SHA-256 with the CPU's SHA extensions.
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
+        // glibc's Linux calls that Swift's Glibc module leaves out (syncfs).
+        .systemLibrary(name: "CLinux"),
 
         // Data: what a recording is, how it is stored, where it comes from.
         // Small general pieces (stages, seeded randomness, errors, atomic files, CPU checks, FFT).
@@ -66,7 +68,7 @@ let package = Package(
         ]),
         .target(name: "Worker", dependencies: ["Shared", "SleepNet", "Basics", "Recordings", "Cohorts", "Evaluation"]),
         .target(name: "Coordinator", dependencies: [
-            "Shared", "Basics", "Recordings", "Cohorts", "Evaluation", "Reports",
+            "Shared", "Basics", "Recordings", "Cohorts", "Evaluation", "Reports", "CLinux",
             .product(name: "SwiftProtobuf", package: "swift-protobuf"),  // the journal is protobuf JSON
         ]),
 

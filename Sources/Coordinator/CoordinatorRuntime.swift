@@ -258,10 +258,17 @@ public final class CoordinatorRuntime {
             }
             let reading = BusyClock.now()
             // Results are not held (they would grow with the run): read back at the end.
-            let journal = try Journal(url: run.journalURL, runID: run.plan.runID, holdsResults: false) { [plan = run.plan] in
+            let journal = try Journal(url: run.journalURL, runID: run.plan.runID, holdsResults: false,
+                                      writeAheadCheckpoints: run.checkpointDirectory) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
             journalSeconds += BusyClock.now() - reading
+            let replay = journal.recovered
+            if replay.records > 0 {
+                log("\(journal.file.writeAheadLog!.url.path): replayed \(replay.records) records; put back " +
+                    "\(replay.checkpointsRestored) checkpoints and \(replay.linesRestored) journal lines" +
+                    (replay.journalBytesCut > 0 ? " (cut \(replay.journalBytesCut) bytes of lines never acknowledged)" : ""))
+            }
             for w in journal.warnings { log(w) }
             for fold in journal.doneFolds { done.insert(tasks.count + fold) }
             for (fold, records) in journal.endedAttempts where !journal.doneFolds.contains(fold) {
@@ -347,13 +354,18 @@ public final class CoordinatorRuntime {
         if let summary = resultWaitInTurn.summary {
             log("results read after their turn's poll: \(resultWaitInTurn.count) results, \(summary)")
         }
+        // The results' files made durable and the write-ahead logs deleted; a log that cannot
+        // be is kept (its records are durable) and replayed by the next coordinator.
+        for journal in journals {
+            do { try journal.file.writeAheadLog?.close() } catch { log("\(error); kept for the next start") }
+        }
         let w = journalWriter.stats
         if w.groups > 0 {
-            // What durability cost this session (Benchmarks/load: checkpoints synced before their lines).
-            log("journal writer: \(w.groups) groups; fsync of \(w.checkpointSyncs) checkpoints " +
-                "\(LogNumber.fixed(w.checkpointSeconds, places: 2)) s, \(w.directorySyncs) directories " +
-                "\(LogNumber.fixed(w.directorySeconds, places: 2)) s, \(w.journalSyncs) journals " +
-                "\(LogNumber.fixed(w.journalSeconds, places: 2)) s")
+            // What durability cost this session (Benchmarks/load reads it).
+            log("journal writer: \(w.groups) groups, \(w.checkpoints) checkpoints; fdatasync of the write-ahead logs " +
+                "\(w.logSyncs)× \(LogNumber.fixed(w.logSeconds, places: 2)) s, \(w.compactions) compactions (syncfs) " +
+                "\(LogNumber.fixed(w.compactionSeconds, places: 2)) s")
+            if let failure = w.compactionFailure { log("journal writer: a compaction failed (\(failure)); its log kept its records") }
         }
         stateWriter.waitUntilIdle()
         try collectWrittenStates()
@@ -720,7 +732,7 @@ public final class CoordinatorRuntime {
         }
         // Written and synced by the journal writer, acknowledged when it is done (`collectJournalled`).
         journals[run].noteWritten(entry)
-        journalWriter.write(.result(entry, checkpointDirectory: runs[run].checkpointDirectory), to: journals[run].file,
+        journalWriter.write(.result(entry), to: journals[run].file,
                             token: .init(routingID: message.routingID, address: address, result: result))
         awaitingAck[address, default: 0] += 1
         _ = queue.complete(fold: task, attempt: Int(result.attempt))

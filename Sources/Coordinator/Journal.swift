@@ -56,10 +56,19 @@ public final class Journal {
     ///     throws for is skipped with a warning naming the line, and its fold runs again.
     /// - Throws: `SleepfoldError`: `.journalOfAnotherRun` naming the line, or `.io`
     ///   (with errno) when the file cannot be opened for appending.
-    public init(url: URL, runID: String, holdsResults: Bool = true,
+    ///   - writeAheadCheckpoints: the directory of the run's checkpoints, for a journal written
+    ///     by a `JournalWriter` through a `WriteAheadLog` (`journal.wal` beside `journal.jsonl`): the log is
+    ///     replayed into the journal and the checkpoints first (`recovered` says what it put back).
+    public init(url: URL, runID: String, holdsResults: Bool = true, writeAheadCheckpoints: URL? = nil,
                 check: (Sleepfold_FoldResult) throws -> Void = { _ in }) throws {
         self.url = url
         self.holdsResults = holdsResults
+        var log: WriteAheadLog?
+        if let checkpoints = writeAheadCheckpoints {
+            let logURL = WriteAheadLog.url(besideJournal: url)
+            recovered = try WriteAheadLog.recover(url: logURL, journal: url, checkpointDirectory: checkpoints)
+            log = try WriteAheadLog(url: logURL, checkpointDirectory: checkpoints)
+        }
         let contents = try Self.read(url: url, runID: runID, check: check)
         for (fold, result) in contents.results {
             doneFolds.insert(fold)
@@ -67,8 +76,11 @@ public final class Journal {
         }
         endedAttempts = contents.endedAttempts
         warnings = contents.warnings
-        file = try JournalFile(url: url)
+        file = try JournalFile(url: url, writeAheadLog: log)
     }
+
+    /// What the write-ahead log left by the last coordinator put back (`writeAheadCheckpoints`).
+    public private(set) var recovered = WriteAheadLog.Recovery()
 
     /// The first result of each fold in the journal at `url`, read again (what `results`
     /// holds when `holdsResults`); `runID` and `check` as for `init`.
@@ -221,7 +233,7 @@ public final class Journal {
     /// after a power loss). Plain open/write/rename rather than `Data.write(options: .atomic)`:
     /// that one cost 7 % of the coordinator's CPU at 1,000 workers
     /// (Benchmarks/load/results/profile-steady-32ce2a1.txt).
-    private static func replace(_ name: String, in directory: String, with data: Data, durable: Bool) -> String? {
+    static func replace(_ name: String, in directory: String, with data: Data, durable: Bool) -> String? {
         let path = directory + "/" + name, temporary = directory + "/." + name + ".tmp-" + String(getpid())
         var fd = open(temporary, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         if fd < 0 && errno == ENOENT {
@@ -266,13 +278,17 @@ public final class Journal {
 /// Safe from any thread: a coordinator writes from its `JournalWriter`'s thread.
 public final class JournalFile: Sendable {
     public let url: URL
+    /// Where a `JournalWriter` makes its lines (and the run's checkpoints) durable instead of
+    /// fsync'ing this file; nil for a journal written and synced directly.
+    public let writeAheadLog: WriteAheadLog?
     private let fd: Int32
     /// Lines were written since the last fsync.
     private let unsynced = Mutex(false)
 
     /// - Throws: `SleepfoldError` `.io` with errno when the file cannot be opened for appending.
-    init(url: URL) throws {
+    init(url: URL, writeAheadLog: WriteAheadLog? = nil) throws {
         self.url = url
+        self.writeAheadLog = writeAheadLog
         fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else {
             throw SleepfoldError.system("open for appending", file: url.path, errno: errno)
@@ -282,12 +298,17 @@ public final class JournalFile: Sendable {
     deinit { close(fd) }
 
     /// Writes one line (not synced): on a fresh line, so a torn previous line cannot swallow it.
-    func write(_ bytes: [UInt8]) throws {
+    /// Returns what was written (the line between newlines) and the offset it starts at (one
+    /// writer: the file's end before the write).
+    @discardableResult
+    func write(_ bytes: [UInt8]) throws -> (offset: Int, written: [UInt8]) {
         var line = [UInt8]()
         line.reserveCapacity(bytes.count + 2)
         line.append(UInt8(ascii: "\n"))
         line.append(contentsOf: bytes)
         line.append(UInt8(ascii: "\n"))
+        let start = lseek(fd, 0, SEEK_END)
+        guard start >= 0 else { throw SleepfoldError.system("seek", file: url.path, errno: errno) }
         var offset = 0
         while offset < line.count {
             let n = line[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
@@ -298,6 +319,7 @@ public final class JournalFile: Sendable {
             offset += n
         }
         unsynced.withLock { $0 = true }
+        return (Int(start), line)
     }
 
     /// Makes every line written so far durable (fsync); nothing to do when they are.

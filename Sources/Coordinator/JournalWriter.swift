@@ -4,11 +4,11 @@ import Basics
 import Shared
 
 /// Writes fold checkpoints and journal lines off the coordinator loop's thread, in the
-/// order they were queued, and syncs them in groups: what was queued while one group was
-/// being written and synced goes out in the next (up to `maxGroup` jobs), with one fsync
-/// per journal touched.
+/// order they were queued, and makes them durable in groups: what was queued while one group
+/// was being written and synced goes out in the next (up to `maxGroup` jobs), with one
+/// `fdatasync` per write-ahead log touched (a run's `journal.wal`, `WriteAheadLog`).
 ///
-/// Why: a result's checkpoint file, its JSON line and the fsync take milliseconds each,
+/// Why: a result's checkpoint file, its JSON line and their syncs take milliseconds each,
 /// and a thousand workers finishing together would otherwise have the loop do them one
 /// after another while heartbeats, states and the next tasks wait. The loop queues a
 /// result (`write`), goes on reading messages, and collects each turn what is on disk
@@ -16,21 +16,21 @@ import Shared
 /// A job that only needs the jobs before it on disk (`barrier`: a duplicate result to
 /// acknowledge again) writes nothing and is finished with their group.
 public final class JournalWriter: Sendable {
-    /// Jobs written before their journals are synced and they are reported done: more per
-    /// fsync saves syncs, but every job of a group waits for the group's last (a burst of a
+    /// Jobs written before their logs are synced and they are reported done: more per
+    /// sync saves syncs, but every job of a group waits for the group's last (a burst of a
     /// thousand results in one group held them all for a quarter second).
     public static let maxGroup = 16
     /// Seconds a group waits after its first job for more (up to `maxGroup`) before it is
-    /// written. Each group costs an fsync per checkpoint, one per checkpoint directory and
-    /// one per journal; results trickling in one by one (task times spread ±20 %, 1,000
-    /// workers) made a group of each: 3 fsyncs per result, 17 % of a core. Since protocol 4
-    /// no task waits for an acknowledgement, only the durability promise does, so a few
-    /// milliseconds more buy fewer fsyncs (Benchmarks/load/README.md, third session).
+    /// written. Results trickling in one by one (task times spread ±20 %, 1,000 workers)
+    /// made a group of each. Since protocol 4 no task waits for an acknowledgement, only the
+    /// durability promise does, so a few milliseconds more buy fewer syncs
+    /// (Benchmarks/load/README.md, third session).
     public static let groupWindow = 0.02   // s
     /// What to write; `token` comes back with it in `finished()`.
     public enum Entry: Sendable {
-        /// A fold's result: its checkpoint (if it carries one) in `checkpointDirectory`, then its line.
-        case result(Sleepfold_FoldResult, checkpointDirectory: URL)
+        /// A fold's result: its checkpoint (if it carries one) in its journal's run's checkpoint
+        /// directory (`WriteAheadLog.checkpointDirectory`), then its line.
+        case result(Sleepfold_FoldResult)
         /// An attempt that ended without a result.
         case attempt(Sleepfold_AttemptRecord)
         /// Nothing: finished once everything queued before it is on disk.
@@ -70,21 +70,6 @@ public final class JournalWriter: Sendable {
     public init() {}
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.journal")
-    /// Where a group's checkpoints are written and fsync'ed, one queue (a thread while busy)
-    /// per checkpoint: fsyncs issued together share the file system's journal commits. Measured
-    /// on this project's VM (ext4), 16 small files written, fsync'ed and renamed: 46–57 ms one
-    /// after another, 27–31 ms from 16 threads (Benchmarks/load/results/2026-12-05-session3.md).
-    private let checkpointQueues = (0..<maxGroup).map { DispatchQueue(label: "sleepfold.coordinator.checkpoint.\($0)") }
-
-    /// What the checkpoint threads hand back, by job index.
-    private final class Written: @unchecked Sendable {
-        private let lock = NSLock()
-        private var outcomes: [Int: Result<(entry: Sleepfold_FoldResult, written: String?), Error>] = [:]
-        func set(_ i: Int, _ outcome: Result<(entry: Sleepfold_FoldResult, written: String?), Error>) {
-            lock.withLock { outcomes[i] = outcome }
-        }
-        func get(_ i: Int) -> Result<(entry: Sleepfold_FoldResult, written: String?), Error>? { lock.withLock { outcomes[i] } }
-    }
     private let state = Mutex(State())
 
     private struct State: Sendable {
@@ -94,8 +79,10 @@ public final class JournalWriter: Sendable {
         var done: [Done] = []
     }
 
-    /// Queues `entry` for `file`; it comes back in `finished()` once on disk (or refused).
+    /// Queues `entry` for `file` (a journal with a write-ahead log; nil only for a `barrier`);
+    /// it comes back in `finished()` once on disk (or refused).
     public func write(_ entry: Entry, to file: JournalFile?, token: Token) {
+        precondition(file == nil || file?.writeAheadLog != nil, "a JournalWriter writes through write-ahead logs")
         let start = state.withLock { s -> Bool in
             s.pending.append(Job(file: file, entry: entry, token: token, queued: BusyClock.now()))
             defer { s.draining = true }
@@ -123,6 +110,7 @@ public final class JournalWriter: Sendable {
         while state.withLock({ $0.draining }) { queue.sync {} }
     }
 
+
     /// Writes groups until nothing is pending: each group's lines, then one fsync per file.
     private func drain() {
         while true {
@@ -144,31 +132,32 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// What the writer's fsyncs cost so far: how many and the seconds they took, by kind
-    /// (the price of durability; the coordinator logs it at the end of a run).
+    /// What the writer's syncs cost so far: how many and the seconds they took (the price of
+    /// durability; the coordinator logs it at the end of a run).
     public struct Stats: Sendable, Equatable {
         public var groups = 0
-        /// Checkpoint files, one fsync each (a file's bytes need their own), a group's at once.
-        public var checkpointSyncs = 0
-        /// Checkpoint directories, one fsync per directory per group (the renames).
-        public var directorySyncs = 0
-        /// Journals, one fsync per journal per group.
-        public var journalSyncs = 0
-        /// Wall seconds the writer waited for each kind (a group's checkpoints together).
-        public var checkpointSeconds = 0.0
-        public var directorySeconds = 0.0
-        public var journalSeconds = 0.0
+        /// Checkpoint files written (synced only by the compactions).
+        public var checkpoints = 0
+        /// Write-ahead logs synced, one `fdatasync` per log per group.
+        public var logSyncs = 0
+        /// Compactions: a `syncfs` of the files the log stood for, and the log started over.
+        public var compactions = 0
+        /// Wall seconds the writer waited for each.
+        public var logSeconds = 0.0
+        public var compactionSeconds = 0.0
+        /// The last compaction that failed, if any (its log kept its records).
+        public var compactionFailure: String?
     }
 
     private let statistics = Mutex(Stats())
     public var stats: Stats { statistics.withLock { $0 } }
 
-    /// Writes `group` in order and syncs every file it touched, so that each line names only
-    /// what is already durable: first every result's checkpoint (written, fsync'ed, renamed),
-    /// then each checkpoint directory once (the renames), then the lines, then each journal
-    /// once. A job whose checkpoint or line cannot be written is refused and leaves no line;
-    /// when a directory's fsync fails, every result of the group with a checkpoint there is;
-    /// when a journal's fsync fails, every job of the group on that journal is.
+    /// Writes `group` in order and makes it durable: every result's checkpoint file, then the
+    /// lines, each logged in its run's write-ahead log as it is written; then each log touched
+    /// is synced once, and compacted when due. A job whose checkpoint or line cannot be written
+    /// or logged is refused; when a log's sync fails, every job of the group on it is. A refused
+    /// job's line may be in the journal without being durable (as a line whose fsync failed):
+    /// it is not acknowledged, and a replay after a crash cuts it off.
     func writeAndSync(_ group: [Job]) -> [Done] {
         var stats = Stats()
         stats.groups = 1
@@ -176,91 +165,78 @@ public final class JournalWriter: Sendable {
         func failure(_ error: Error, _ path: String) -> SleepfoldError {
             error as? SleepfoldError ?? SleepfoldError(.io, file: path, "\(error)")
         }
-        // 1. Checkpoints, each fsync'ed before its rename, all of the group's at once.
+        // 1. Checkpoints (not synced), each logged: a line is logged after its checkpoint.
         var entries = [Sleepfold_FoldResult?](repeating: nil, count: group.count)
-        // Each result's checkpoint directory as a path (nil: none written, or its write failed).
-        var directories = Set<String>(), directoryOf = [String?](repeating: nil, count: group.count)
-        let written = Written(), writing = DispatchGroup(), start = BusyClock.now()
         for (i, job) in group.enumerated() {
-            guard job.file != nil, case .result(let result, let url) = job.entry else { continue }
-            let directory = url.path
-            directoryOf[i] = directory
-            checkpointQueues[i % checkpointQueues.count].async(group: writing) {
-                written.set(i, Result { try Journal.writeCheckpoint(of: result, in: directory, durable: true) })
-            }
-        }
-        writing.wait()
-        for i in group.indices {
-            guard let directory = directoryOf[i], let outcome = written.get(i) else { continue }
-            switch outcome {
-            case .success(let (entry, path)):
+            guard let log = job.file?.writeAheadLog, case .result(let result) = job.entry else { continue }
+            let directory = log.checkpointDirectory
+            do {
+                let (entry, written) = try Journal.writeCheckpoint(of: result, in: directory, durable: false)
+                if written != nil {
+                    try log.appendCheckpoint(fold: Int(result.fold), bytes: result.checkpoint)
+                    stats.checkpoints += 1
+                }
                 entries[i] = entry
-                if path != nil {
-                    directories.insert(directory)
-                    stats.checkpointSyncs += 1
-                } else {
-                    directoryOf[i] = nil
-                }
-            case .failure(let error):
-                errors[i] = failure(error, directory)
-                directoryOf[i] = nil
-            }
-        }
-        if stats.checkpointSyncs > 0 { stats.checkpointSeconds = BusyClock.now() - start }
-        // 2. Each directory once: the renamed checkpoints' names.
-        for path in directories {
-            let start = BusyClock.now()
-            do {
-                try Journal.syncDirectory(path)
-                stats.directorySyncs += 1
-                stats.directorySeconds += BusyClock.now() - start
             } catch {
-                for i in group.indices where directoryOf[i] == path && errors[i] == nil { errors[i] = failure(error, path) }
+                errors[i] = failure(error, directory)
             }
         }
-        // 3. The lines of what is durable so far.
-        var files: [ObjectIdentifier: JournalFile] = [:]
+        // 2. The lines (not synced), each logged with its offset.
+        var logs: [ObjectIdentifier: WriteAheadLog] = [:]
         for (i, job) in group.enumerated() where errors[i] == nil {
-            guard let file = job.file else { continue }
+            guard let file = job.file, let log = file.writeAheadLog else { continue }
             do {
+                let line: [UInt8]
                 switch job.entry {
-                case .result:
-                    try file.write(Journal.line(entries[i]!))
-                case .attempt(let record):
-                    try file.write(Journal.line(record))
-                case .barrier:
-                    break
+                case .result: line = try Journal.line(entries[i]!)
+                case .attempt(let record): line = try Journal.line(record)
+                case .barrier: continue
                 }
-                files[ObjectIdentifier(file)] = file
+                let (offset, written) = try file.write(line)
+                try log.appendLine(offset: offset, bytes: written)
+                logs[ObjectIdentifier(log)] = log
             } catch {
                 errors[i] = failure(error, file.url.path)
             }
         }
-        // 4. Each journal once.
+        // 3. Each log once; then, when due, its files synced and the log started over. A failed
+        // compaction leaves the log whole (the group is durable in it) and is tried again
+        // after the next group.
         var syncErrors: [ObjectIdentifier: SleepfoldError] = [:]
-        for (id, file) in files {
+        for (id, log) in logs {
             let start = BusyClock.now()
             do {
-                try file.sync()
-                stats.journalSyncs += 1
-                stats.journalSeconds += BusyClock.now() - start
+                try log.sync()
             } catch {
-                syncErrors[id] = failure(error, file.url.path)
+                syncErrors[id] = failure(error, log.url.path)
+                continue
+            }
+            stats.logSyncs += 1
+            stats.logSeconds += BusyClock.now() - start
+            guard log.compactionDue else { continue }
+            let compacting = BusyClock.now()
+            do {
+                try log.compact()
+                stats.compactions += 1
+                stats.compactionSeconds += BusyClock.now() - compacting
+            } catch {
+                stats.compactionFailure = "\(error)"
             }
         }
         statistics.withLock {
             $0.groups += stats.groups
-            $0.checkpointSyncs += stats.checkpointSyncs
-            $0.directorySyncs += stats.directorySyncs
-            $0.journalSyncs += stats.journalSyncs
-            $0.checkpointSeconds += stats.checkpointSeconds
-            $0.directorySeconds += stats.directorySeconds
-            $0.journalSeconds += stats.journalSeconds
+            $0.checkpoints += stats.checkpoints
+            $0.logSyncs += stats.logSyncs
+            $0.compactions += stats.compactions
+            $0.logSeconds += stats.logSeconds
+            $0.compactionSeconds += stats.compactionSeconds
+            if let failure = stats.compactionFailure { $0.compactionFailure = failure }
         }
         return group.enumerated().map { i, job in
             var isBarrier = false
             if case .barrier = job.entry { isBarrier = true }
-            return Done(token: job.token, error: errors[i] ?? job.file.flatMap { syncErrors[ObjectIdentifier($0)] },
+            return Done(token: job.token,
+                        error: errors[i] ?? job.file?.writeAheadLog.flatMap { syncErrors[ObjectIdentifier($0)] },
                         isBarrier: isBarrier)
         }
     }
