@@ -166,7 +166,7 @@ public final class CoordinatorRuntime {
     private var mayBeIdle = Set<String>()
     /// Writes results' checkpoints and journal lines, and ended attempts, off the loop's
     /// thread; a result is acknowledged once it comes back from there synced.
-    private let journalWriter = JournalWriter()
+    private let journalWriter: JournalWriter
     /// Results of each worker being journalled, not yet acknowledged. The worker's next task
     /// does not wait for them (protocol 4: it keeps them until acknowledged), but a worker
     /// with `Wire.maxUnacknowledgedResults` of them gets none until one is.
@@ -219,11 +219,15 @@ public final class CoordinatorRuntime {
     public convenience init(plan: RunPlan, journalURL: URL, checkpointDirectory: URL, options: Options,
                             view: ProgressView, log: @escaping (String) -> Void) throws {
         try self.init(runs: [Run(plan: plan, journalURL: journalURL, checkpointDirectory: checkpointDirectory)],
+                      writeAheadLog: journalURL.deletingLastPathComponent().appendingPathComponent("journal.wal"),
                       options: options, view: view, log: log)
     }
 
-    /// A coordinator for `runs` (at least one, distinct run ids), their folds in one queue.
-    public init(runs: [Run], options: Options, view: ProgressView, log: @escaping (String) -> Void) throws {
+    /// A coordinator for `runs` (at least one, distinct run ids), their folds in one queue,
+    /// their results made durable through the write-ahead log at `writeAheadLog` (replayed
+    /// first, when a coordinator before this one left it: docs/durability.md).
+    public init(runs: [Run], writeAheadLog: URL, options: Options, view: ProgressView,
+                log: @escaping (String) -> Void) throws {
         precondition(!runs.isEmpty, "a coordinator serves at least one run")
         self.runs = runs
         self.options = options
@@ -245,6 +249,12 @@ public final class CoordinatorRuntime {
         var files: [String: URL] = [:], journals: [Journal] = [], done = Set<Int>(), cost: [Int] = []
         var stores: [FoldStateStore] = [], attemptsSoFar: [Int: Int] = [:], endedWork: [Int: (attempts: Int, batches: Int)] = [:]
         var journalSeconds = 0.0
+        let replay = try WriteAheadLog.recover(url: writeAheadLog)
+        if replay.records > 0 {
+            log("\(writeAheadLog.path): replayed \(replay.records) records; put back " +
+                "\(replay.checkpointsRestored) checkpoints and \(replay.linesRestored) journal lines" +
+                (replay.journalBytesCut > 0 ? " (cut \(replay.journalBytesCut) bytes of lines never acknowledged)" : ""))
+        }
         for (r, run) in runs.enumerated() {
             guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
                 throw SleepfoldError(.invalidRunPlan, file: run.journalURL.path, field: "runID", found: "\"\(run.plan.runID)\" twice",
@@ -258,17 +268,10 @@ public final class CoordinatorRuntime {
             }
             let reading = BusyClock.now()
             // Results are not held (they would grow with the run): read back at the end.
-            let journal = try Journal(url: run.journalURL, runID: run.plan.runID, holdsResults: false,
-                                      writeAheadCheckpoints: run.checkpointDirectory) { [plan = run.plan] in
+            let journal = try Journal(url: run.journalURL, runID: run.plan.runID, holdsResults: false) { [plan = run.plan] in
                 try plan.validate($0, checkpoint: false)
             }
             journalSeconds += BusyClock.now() - reading
-            let replay = journal.recovered
-            if replay.records > 0 {
-                log("\(journal.file.writeAheadLog!.url.path): replayed \(replay.records) records; put back " +
-                    "\(replay.checkpointsRestored) checkpoints and \(replay.linesRestored) journal lines" +
-                    (replay.journalBytesCut > 0 ? " (cut \(replay.journalBytesCut) bytes of lines never acknowledged)" : ""))
-            }
             for w in journal.warnings { log(w) }
             for fold in journal.doneFolds { done.insert(tasks.count + fold) }
             for (fold, records) in journal.endedAttempts where !journal.doneFolds.contains(fold) {
@@ -302,6 +305,7 @@ public final class CoordinatorRuntime {
         stateStores = stores
         stateDirectoryPaths = stores.map { $0.directory.path }
         stateWriter.adoptSpares(in: stateDirectoryPaths)
+        journalWriter = JournalWriter(log: try WriteAheadLog(url: writeAheadLog))
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
         zap?.onDecision = { key, admitted in
@@ -354,15 +358,13 @@ public final class CoordinatorRuntime {
         if let summary = resultWaitInTurn.summary {
             log("results read after their turn's poll: \(resultWaitInTurn.count) results, \(summary)")
         }
-        // The results' files made durable and the write-ahead logs deleted; a log that cannot
+        // The results' files made durable and the write-ahead log deleted; a log that cannot
         // be is kept (its records are durable) and replayed by the next coordinator.
-        for journal in journals {
-            do { try journal.file.writeAheadLog?.close() } catch { log("\(error); kept for the next start") }
-        }
+        do { try journalWriter.log.close() } catch { log("\(error); kept for the next start") }
         let w = journalWriter.stats
         if w.groups > 0 {
             // What durability cost this session (Benchmarks/load reads it).
-            log("journal writer: \(w.groups) groups, \(w.checkpoints) checkpoints; fdatasync of the write-ahead logs " +
+            log("journal writer: \(w.groups) groups, \(w.checkpoints) checkpoints; fdatasync of the write-ahead log " +
                 "\(w.logSyncs)× \(LogNumber.fixed(w.logSeconds, places: 2)) s, \(w.compactions) compactions (syncfs) " +
                 "\(LogNumber.fixed(w.compactionSeconds, places: 2)) s")
             if let failure = w.compactionFailure { log("journal writer: a compaction failed (\(failure)); its log kept its records") }
@@ -732,7 +734,7 @@ public final class CoordinatorRuntime {
         }
         // Written and synced by the journal writer, acknowledged when it is done (`collectJournalled`).
         journals[run].noteWritten(entry)
-        journalWriter.write(.result(entry), to: journals[run].file,
+        journalWriter.write(.result(entry, checkpointDirectory: runs[run].checkpointDirectory), to: journals[run].file,
                             token: .init(routingID: message.routingID, address: address, result: result))
         awaitingAck[address, default: 0] += 1
         _ = queue.complete(fold: task, attempt: Int(result.attempt))

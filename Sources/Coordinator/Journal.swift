@@ -56,19 +56,10 @@ public final class Journal {
     ///     throws for is skipped with a warning naming the line, and its fold runs again.
     /// - Throws: `SleepfoldError`: `.journalOfAnotherRun` naming the line, or `.io`
     ///   (with errno) when the file cannot be opened for appending.
-    ///   - writeAheadCheckpoints: the directory of the run's checkpoints, for a journal written
-    ///     by a `JournalWriter` through a `WriteAheadLog` (`journal.wal` beside `journal.jsonl`): the log is
-    ///     replayed into the journal and the checkpoints first (`recovered` says what it put back).
-    public init(url: URL, runID: String, holdsResults: Bool = true, writeAheadCheckpoints: URL? = nil,
+    public init(url: URL, runID: String, holdsResults: Bool = true,
                 check: (Sleepfold_FoldResult) throws -> Void = { _ in }) throws {
         self.url = url
         self.holdsResults = holdsResults
-        var log: WriteAheadLog?
-        if let checkpoints = writeAheadCheckpoints {
-            let logURL = WriteAheadLog.url(besideJournal: url)
-            recovered = try WriteAheadLog.recover(url: logURL, journal: url, checkpointDirectory: checkpoints)
-            log = try WriteAheadLog(url: logURL, checkpointDirectory: checkpoints)
-        }
         let contents = try Self.read(url: url, runID: runID, check: check)
         for (fold, result) in contents.results {
             doneFolds.insert(fold)
@@ -76,11 +67,8 @@ public final class Journal {
         }
         endedAttempts = contents.endedAttempts
         warnings = contents.warnings
-        file = try JournalFile(url: url, writeAheadLog: log)
+        file = try JournalFile(url: url)
     }
-
-    /// What the write-ahead log left by the last coordinator put back (`writeAheadCheckpoints`).
-    public private(set) var recovered = WriteAheadLog.Recovery()
 
     /// The first result of each fold in the journal at `url`, read again (what `results`
     /// holds when `holdsResults`); `runID` and `check` as for `init`.
@@ -278,17 +266,13 @@ public final class Journal {
 /// Safe from any thread: a coordinator writes from its `JournalWriter`'s thread.
 public final class JournalFile: Sendable {
     public let url: URL
-    /// Where a `JournalWriter` makes its lines (and the run's checkpoints) durable instead of
-    /// fsync'ing this file; nil for a journal written and synced directly.
-    public let writeAheadLog: WriteAheadLog?
     private let fd: Int32
     /// Lines were written since the last fsync.
     private let unsynced = Mutex(false)
 
     /// - Throws: `SleepfoldError` `.io` with errno when the file cannot be opened for appending.
-    init(url: URL, writeAheadLog: WriteAheadLog? = nil) throws {
+    init(url: URL) throws {
         self.url = url
-        self.writeAheadLog = writeAheadLog
         fd = open(url.path, O_WRONLY | O_CREAT | O_APPEND, 0o644)
         guard fd >= 0 else {
             throw SleepfoldError.system("open for appending", file: url.path, errno: errno)

@@ -6,7 +6,7 @@ import Shared
 /// Writes fold checkpoints and journal lines off the coordinator loop's thread, in the
 /// order they were queued, and makes them durable in groups: what was queued while one group
 /// was being written and synced goes out in the next (up to `maxGroup` jobs), with one
-/// `fdatasync` per write-ahead log touched (a run's `journal.wal`, `WriteAheadLog`).
+/// `fdatasync` of the coordinator's write-ahead log (`WriteAheadLog`) per group.
 ///
 /// Why: a result's checkpoint file, its JSON line and their syncs take milliseconds each,
 /// and a thousand workers finishing together would otherwise have the loop do them one
@@ -28,9 +28,8 @@ public final class JournalWriter: Sendable {
     public static let groupWindow = 0.02   // s
     /// What to write; `token` comes back with it in `finished()`.
     public enum Entry: Sendable {
-        /// A fold's result: its checkpoint (if it carries one) in its journal's run's checkpoint
-        /// directory (`WriteAheadLog.checkpointDirectory`), then its line.
-        case result(Sleepfold_FoldResult)
+        /// A fold's result: its checkpoint (if it carries one) in `checkpointDirectory`, then its line.
+        case result(Sleepfold_FoldResult, checkpointDirectory: URL)
         /// An attempt that ended without a result.
         case attempt(Sleepfold_AttemptRecord)
         /// Nothing: finished once everything queued before it is on disk.
@@ -67,7 +66,12 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    public init() {}
+    /// Where every group is made durable: the coordinator's write-ahead log.
+    public let log: WriteAheadLog
+
+    public init(log: WriteAheadLog) {
+        self.log = log
+    }
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.journal")
     private let state = Mutex(State())
@@ -79,10 +83,9 @@ public final class JournalWriter: Sendable {
         var done: [Done] = []
     }
 
-    /// Queues `entry` for `file` (a journal with a write-ahead log; nil only for a `barrier`);
-    /// it comes back in `finished()` once on disk (or refused).
+    /// Queues `entry` for `file` (nil only for a `barrier`); it comes back in `finished()` once
+    /// on disk (or refused).
     public func write(_ entry: Entry, to file: JournalFile?, token: Token) {
-        precondition(file == nil || file?.writeAheadLog != nil, "a JournalWriter writes through write-ahead logs")
         let start = state.withLock { s -> Bool in
             s.pending.append(Job(file: file, entry: entry, token: token, queued: BusyClock.now()))
             defer { s.draining = true }
@@ -138,7 +141,7 @@ public final class JournalWriter: Sendable {
         public var groups = 0
         /// Checkpoint files written (synced only by the compactions).
         public var checkpoints = 0
-        /// Write-ahead logs synced, one `fdatasync` per log per group.
+        /// Syncs of the write-ahead log, one `fdatasync` per group that wrote.
         public var logSyncs = 0
         /// Compactions: a `syncfs` of the files the log stood for, and the log started over.
         public var compactions = 0
@@ -153,11 +156,11 @@ public final class JournalWriter: Sendable {
     public var stats: Stats { statistics.withLock { $0 } }
 
     /// Writes `group` in order and makes it durable: every result's checkpoint file, then the
-    /// lines, each logged in its run's write-ahead log as it is written; then each log touched
-    /// is synced once, and compacted when due. A job whose checkpoint or line cannot be written
-    /// or logged is refused; when a log's sync fails, every job of the group on it is. A refused
-    /// job's line may be in the journal without being durable (as a line whose fsync failed):
-    /// it is not acknowledged, and a replay after a crash cuts it off.
+    /// lines, each logged in the write-ahead log as it is written; then the log is synced once,
+    /// and compacted when due. A job whose checkpoint or line cannot be written or logged is
+    /// refused; when the log's sync fails, every job of the group is. A refused job's line may
+    /// be in the journal without being durable (as a line whose fsync failed): it is not
+    /// acknowledged, and a replay after a crash cuts it off.
     func writeAndSync(_ group: [Job]) -> [Done] {
         var stats = Stats()
         stats.groups = 1
@@ -168,12 +171,12 @@ public final class JournalWriter: Sendable {
         // 1. Checkpoints (not synced), each logged: a line is logged after its checkpoint.
         var entries = [Sleepfold_FoldResult?](repeating: nil, count: group.count)
         for (i, job) in group.enumerated() {
-            guard let log = job.file?.writeAheadLog, case .result(let result) = job.entry else { continue }
-            let directory = log.checkpointDirectory
+            guard job.file != nil, case .result(let result, let url) = job.entry else { continue }
+            let directory = url.path
             do {
                 let (entry, written) = try Journal.writeCheckpoint(of: result, in: directory, durable: false)
-                if written != nil {
-                    try log.appendCheckpoint(fold: Int(result.fold), bytes: result.checkpoint)
+                if let written {
+                    try log.appendCheckpoint(path: written, bytes: result.checkpoint)
                     stats.checkpoints += 1
                 }
                 entries[i] = entry
@@ -182,9 +185,9 @@ public final class JournalWriter: Sendable {
             }
         }
         // 2. The lines (not synced), each logged with its offset.
-        var logs: [ObjectIdentifier: WriteAheadLog] = [:]
+        var logged = false
         for (i, job) in group.enumerated() where errors[i] == nil {
-            guard let file = job.file, let log = file.writeAheadLog else { continue }
+            guard let file = job.file else { continue }
             do {
                 let line: [UInt8]
                 switch job.entry {
@@ -193,34 +196,34 @@ public final class JournalWriter: Sendable {
                 case .barrier: continue
                 }
                 let (offset, written) = try file.write(line)
-                try log.appendLine(offset: offset, bytes: written)
-                logs[ObjectIdentifier(log)] = log
+                try log.appendLine(journal: file.url.path, offset: offset, bytes: written)
+                logged = true
             } catch {
                 errors[i] = failure(error, file.url.path)
             }
         }
-        // 3. Each log once; then, when due, its files synced and the log started over. A failed
+        // 3. The log once; then, when due, its files synced and the log started over. A failed
         // compaction leaves the log whole (the group is durable in it) and is tried again
         // after the next group.
-        var syncErrors: [ObjectIdentifier: SleepfoldError] = [:]
-        for (id, log) in logs {
+        var syncError: SleepfoldError?
+        if logged || stats.checkpoints > 0 {
             let start = BusyClock.now()
             do {
                 try log.sync()
+                stats.logSyncs += 1
+                stats.logSeconds += BusyClock.now() - start
+                if log.compactionDue {
+                    let compacting = BusyClock.now()
+                    do {
+                        try log.compact()
+                        stats.compactions += 1
+                        stats.compactionSeconds += BusyClock.now() - compacting
+                    } catch {
+                        stats.compactionFailure = "\(error)"
+                    }
+                }
             } catch {
-                syncErrors[id] = failure(error, log.url.path)
-                continue
-            }
-            stats.logSyncs += 1
-            stats.logSeconds += BusyClock.now() - start
-            guard log.compactionDue else { continue }
-            let compacting = BusyClock.now()
-            do {
-                try log.compact()
-                stats.compactions += 1
-                stats.compactionSeconds += BusyClock.now() - compacting
-            } catch {
-                stats.compactionFailure = "\(error)"
+                syncError = failure(error, log.url.path)
             }
         }
         statistics.withLock {
@@ -235,9 +238,7 @@ public final class JournalWriter: Sendable {
         return group.enumerated().map { i, job in
             var isBarrier = false
             if case .barrier = job.entry { isBarrier = true }
-            return Done(token: job.token,
-                        error: errors[i] ?? job.file?.writeAheadLog.flatMap { syncErrors[ObjectIdentifier($0)] },
-                        isBarrier: isBarrier)
+            return Done(token: job.token, error: errors[i] ?? (job.file == nil ? nil : syncError), isBarrier: isBarrier)
         }
     }
 }

@@ -9,33 +9,37 @@ extension SleepfoldError.Code {
     public static let invalidWriteAheadLog = Self("invalidWriteAheadLog")
 }
 
-/// A run's write-ahead log, `journal.wal` beside `journal.jsonl`: what makes a group of
-/// results durable with one `fdatasync` instead of one fsync per checkpoint, per checkpoint
-/// directory and per journal (docs/fold-state.md, "Durability").
+/// The coordinator's write-ahead log (`journal.wal` in a run's directory, `study.wal` in a
+/// study's): what makes a group of results durable with one `fdatasync`, whatever runs they
+/// belong to, instead of one fsync per checkpoint, per checkpoint directory and per journal
+/// (docs/durability.md).
 ///
 /// The `JournalWriter` writes a result's checkpoint file and its journal line as before, but
-/// without syncing them, and appends both here: the checkpoint's bytes, and the line with the
-/// offset it was written at. One `fdatasync` of this file then makes the whole group durable,
-/// and only then are its results acknowledged. Every `compactInterval` (or `compactBytes`), one
-/// `syncfs` makes the files themselves durable and the log starts over (a new generation).
-/// A coordinator that starts replays the log first (`recover`): every checkpoint it holds is
-/// put back unless the file already holds those bytes, and the journal is cut at the first line
-/// that is not where the log says and written again from there (and lines after the last
-/// record, never acknowledged, are cut). So an acknowledged result is on
-/// disk in one of the two places at every moment, and in its files after a restart.
+/// without syncing them, and appends both here: the checkpoint's path and bytes, and the
+/// journal's path, the line and the offset it was written at. One `fdatasync` of this file then
+/// makes the whole group durable, and only then are its results acknowledged. When the oldest
+/// record is `compactInterval` old (or the records hold `compactBytes`), one `syncfs` makes the
+/// files themselves durable and the log starts over (a new generation). A coordinator that
+/// starts replays the log first (`recover`): every checkpoint it holds is put back unless the
+/// file already holds those bytes, and each journal is cut at the first line that is not where
+/// the log says and written again from there (and lines after its last record, never
+/// acknowledged, are cut). So an acknowledged result is on disk in one of the two places at
+/// every moment, and in its files after a restart.
 ///
 /// Layout (little-endian): a 16-byte header, `SFWAL001` and the generation (UInt64); then
 /// records, each a 48-byte head (kind UInt32, payload length UInt32, generation UInt64, SHA-256 of
-/// the head's first 16 bytes and the payload) and its payload:
-/// - a checkpoint: the fold (UInt32), then the file's bytes;
-/// - a journal line: its offset in the journal (UInt64), then the bytes written there.
+/// the head's first 16 bytes and the payload) and its payload, which starts with a file's path
+/// (UInt16 length, UTF-8; relative to the log's directory when inside it, so a study directory
+/// can be moved):
+/// - a checkpoint: its file's path, then the file's bytes;
+/// - a journal line: the journal's path, its offset in the journal (UInt64), then the bytes written there.
 /// The log ends at the first record that is short, fails its digest or has another generation:
 /// a record torn by a crash, or one left from before the last compaction (the log is rewritten
 /// from the start after each, so the file stays at its largest size and `fdatasync` has no size
 /// to write).
 ///
 /// Measured at 1,000 workers: Benchmarks/load/README.md, ninth session. Safe from any thread
-/// (the `JournalWriter` appends, the coordinator's end compacts).
+/// (the `JournalWriter` appends, the coordinator's end closes it).
 public final class WriteAheadLog: Sendable {
     /// Seconds a record waits in the log at most (checked after each group): then the files
     /// written meanwhile are synced (`syncfs`) and the log starts over. The kernel writes dirty
@@ -54,15 +58,9 @@ public final class WriteAheadLog: Sendable {
         case line = 2
     }
 
-    /// The log of the journal at `journal`: its name with `.wal` for its extension
-    /// (`journal.wal` beside `journal.jsonl`).
-    public static func url(besideJournal journal: URL) -> URL {
-        journal.deletingPathExtension().appendingPathExtension("wal")
-    }
-
     public let url: URL
-    /// Where the run's checkpoints are written (`Journal.checkpointURL`), as a path.
-    public let checkpointDirectory: String
+    /// The log's directory, as a path: records name files relative to it.
+    private let directory: String
     private let fd: Int32
     private let state: Mutex<State>
 
@@ -73,14 +71,16 @@ public final class WriteAheadLog: Sendable {
         /// When the oldest record was appended (s, `BusyClock.now()`); nil when there is none.
         var oldest: Double?
         var unsynced = false
+        /// Directories of the files the records name (one on another file system than the log
+        /// needs its own `syncfs`).
+        var directories = Set<String>()
     }
 
-    /// Opens the log at `url` for writing, empty (call `recover` first: what it held is lost),
-    /// for a run whose checkpoints are written in `checkpointDirectory`.
+    /// Opens the log at `url` for writing, empty (call `recover` first: what it held is lost).
     /// - Throws: `SleepfoldError` `.io` naming the file.
-    public init(url: URL, checkpointDirectory: URL) throws {
+    public init(url: URL) throws {
         self.url = url
-        self.checkpointDirectory = checkpointDirectory.path
+        directory = url.deletingLastPathComponent().path
         fd = open(url.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SleepfoldError.system("open", file: url.path, errno: errno) }
         // A fresh generation: records another process left (already replayed) end the log.
@@ -89,6 +89,8 @@ public final class WriteAheadLog: Sendable {
         state = Mutex(State(generation: generation, end: Self.headerSize))
         do {
             try writeHeader(generation)
+            // The log's own name must survive a power loss too (fdatasync keeps its bytes, not its entry).
+            try Journal.syncDirectory(directory)
         } catch {
             Glibc.close(fd)
             throw error
@@ -97,20 +99,21 @@ public final class WriteAheadLog: Sendable {
 
     deinit { Glibc.close(fd) }
 
-    /// Appends fold `fold`'s checkpoint, written (not synced) in `checkpointDirectory`.
-    public func appendCheckpoint(fold: Int, bytes: Data) throws {
-        var payload = [UInt8](); payload.reserveCapacity(4 + bytes.count)
-        Self.put(UInt32(fold), into: &payload)
+    /// Appends a checkpoint written (not synced) at `path`.
+    public func appendCheckpoint(path: String, bytes: Data) throws {
+        var payload = [UInt8](); payload.reserveCapacity(2 + path.utf8.count + bytes.count)
+        putPath(path, into: &payload)
         payload.append(contentsOf: bytes)
-        try append(.checkpoint, payload)
+        try append(.checkpoint, payload, directoryOf: path)
     }
 
-    /// Appends a journal line, written (not synced) at `offset` of the journal: `bytes` as written.
-    public func appendLine(offset: Int, bytes: [UInt8]) throws {
-        var payload = [UInt8](); payload.reserveCapacity(8 + bytes.count)
+    /// Appends a journal line, written (not synced) at `offset` of the journal at `path`: `bytes` as written.
+    public func appendLine(journal path: String, offset: Int, bytes: [UInt8]) throws {
+        var payload = [UInt8](); payload.reserveCapacity(10 + path.utf8.count + bytes.count)
+        putPath(path, into: &payload)
         Self.put(UInt64(offset), into: &payload)
         payload.append(contentsOf: bytes)
-        try append(.line, payload)
+        try append(.line, payload, directoryOf: path)
     }
 
     /// Makes every record appended so far durable (`fdatasync`); nothing to do when they are.
@@ -133,18 +136,19 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    /// Makes the files the records stand for durable (`syncfs` of the log's file system, and
-    /// of the checkpoints' when it is another), then starts the log over. Call with every
-    /// record synced (after `sync`), and no append meanwhile (the `JournalWriter`'s thread).
+    /// Makes the files the records name durable (`syncfs` of the log's file system, and of any
+    /// other one they are on), then starts the log over. Call with every record synced (after
+    /// `sync`), and no append meanwhile (the `JournalWriter`'s thread).
     /// - Throws: `SleepfoldError` `.io` naming the file; the log keeps its records then.
     public func compact() throws {
-        let generation = state.withLock { $0.generation }
-        try Self.syncFileSystems(of: [url.path, checkpointDirectory], logFD: fd)
+        let (generation, directories) = state.withLock { ($0.generation, $0.directories) }
+        try Self.syncFileSystems(of: [url.path] + directories.sorted(), logFD: fd)
         try writeHeader(generation &+ 1)
         state.withLock { s in
             s.generation = generation &+ 1
             s.end = Self.headerSize
             s.oldest = nil
+            s.directories = []
         }
     }
 
@@ -162,64 +166,73 @@ public final class WriteAheadLog: Sendable {
         public var records = 0
         /// Checkpoint files written again (missing, or other bytes than the log's).
         public var checkpointsRestored = 0
-        /// Journal lines written again (the journal cut at the first that was not in place).
+        /// Journal lines written again (a journal cut at the first that was not in place).
         public var linesRestored = 0
-        /// Bytes cut off the journal's end (lines written without a record: never acknowledged).
+        /// Bytes cut off journals' ends (lines written without a record: never acknowledged).
         public var journalBytesCut = 0
+        /// Journals the records name (those put back or not).
+        public var journals = Set<String>()
     }
 
     /// Replays the log at `url` (left by a coordinator that stopped without compacting it)
-    /// into `journal` and the checkpoints in `checkpointDirectory`, then makes them durable.
-    /// Nothing to do when there is no log. The log itself is left for `init`, which starts it over.
+    /// into the journals and checkpoints its records name, then makes them durable. Nothing to
+    /// do when there is no log. The log itself is left for `init`, which starts it over.
     /// - Parameter crash: for tests: stop after this many journal lines are written again.
-    /// - Throws: `SleepfoldError`: `.io` naming the file, or `.invalidWriteAheadLog` when the file
-    ///   is not a write-ahead log.
-    public static func recover(url: URL, journal: URL, checkpointDirectory: URL,
-                               crashAfterLines crash: Int? = nil) throws -> Recovery {
+    /// - Throws: `SleepfoldError`: `.io` naming the file, or `.invalidWriteAheadLog` when the
+    ///   file is not a write-ahead log.
+    public static func recover(url: URL, crashAfterLines crash: Int? = nil) throws -> Recovery {
         let fd = open(url.path, O_RDONLY | O_CLOEXEC)
         if fd < 0 && errno == ENOENT { return Recovery() }
         guard fd >= 0 else { throw SleepfoldError.system("open", file: url.path, errno: errno) }
         defer { Glibc.close(fd) }
         guard let generation = try readHeader(fd: fd, path: url.path) else { return Recovery() }
         let data = try readAll(fd: fd, path: url.path)
+        let directory = url.deletingLastPathComponent().path
         var recovery = Recovery()
-        var checkpoints: [Int: Data] = [:], lines: [(offset: Int, bytes: Data)] = []
+        var checkpoints: [String: Data] = [:], lines: [String: [(offset: Int, bytes: Data)]] = [:], journals: [String] = []
         var at = headerSize
         while let (kind, payload, next) = record(in: data, at: at, generation: generation) {
+            guard let (path, rest) = readPath(payload, relativeTo: directory) else { break }
             recovery.records += 1
             switch kind {
             case .checkpoint:
-                checkpoints[Int(read(UInt32.self, payload, at: 0))] = payload.dropFirst(4)
+                checkpoints[path] = rest
             case .line:
-                lines.append((Int(read(UInt64.self, payload, at: 0)), payload.dropFirst(8)))
+                guard rest.count >= 8 else { break }
+                if lines[path] == nil { journals.append(path) }
+                lines[path, default: []].append((Int(read(UInt64.self, rest, at: 0)), rest.dropFirst(8)))
             }
             at = next
         }
         // Checkpoints first: a line names a fold whose checkpoint is in place.
-        for (fold, bytes) in checkpoints.sorted(by: { $0.key < $1.key }) {
-            let path = Journal.checkpointURL(fold: fold, in: checkpointDirectory).path
+        for (path, bytes) in checkpoints.sorted(by: { $0.key < $1.key }) {
             if FileManager.default.contents(atPath: path) == bytes { continue }
-            if let failure = Journal.replace(URL(fileURLWithPath: path).lastPathComponent, in: checkpointDirectory.path,
+            let file = URL(fileURLWithPath: path)
+            if let failure = Journal.replace(file.lastPathComponent, in: file.deletingLastPathComponent().path,
                                              with: bytes, durable: false) {
-                throw SleepfoldError(.io, file: path, "cannot put back fold \(fold)'s checkpoint from \(url.path): \(failure)")
+                throw SleepfoldError(.io, file: path, "cannot put back this checkpoint from \(url.path): \(failure)")
             }
             recovery.checkpointsRestored += 1
         }
-        if !lines.isEmpty {
-            try restore(lines, journal: journal, log: url.path, recovery: &recovery, crashAfter: crash)
+        var crash = crash
+        for journal in journals {
+            try restore(lines[journal]!, journal: journal, log: url.path, recovery: &recovery, crashAfter: &crash)
+            recovery.journals.insert(journal)
         }
-        try syncFileSystems(of: [url.path, checkpointDirectory.path], logFD: fd)
+        var paths = [url.path]
+        for path in Array(checkpoints.keys) + journals { paths.append(URL(fileURLWithPath: path).deletingLastPathComponent().path) }
+        try syncFileSystems(of: paths, logFD: fd)
         return recovery
     }
 
     /// Cuts the journal at the first of `lines` that is not at its offset, and writes that line
     /// and the rest again at its end, in order; or, all in place, cuts what follows the last.
-    private static func restore(_ lines: [(offset: Int, bytes: Data)], journal: URL, log: String,
-                                recovery: inout Recovery, crashAfter: Int?) throws {
-        let fd = open(journal.path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw SleepfoldError.system("open", file: journal.path, errno: errno) }
+    private static func restore(_ lines: [(offset: Int, bytes: Data)], journal: String, log: String,
+                                recovery: inout Recovery, crashAfter: inout Int?) throws {
+        let fd = open(journal, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SleepfoldError.system("open", file: journal, errno: errno) }
         defer { Glibc.close(fd) }
-        let contents = try readAll(fd: fd, path: journal.path)
+        let contents = try readAll(fd: fd, path: journal)
         // Lines after the last record's, or between records', were written without one (never
         // acknowledged), or are a torn tail: cut, with the rest from the first record not in place.
         let first = lines.firstIndex(where: { line in
@@ -230,29 +243,54 @@ public final class WriteAheadLog: Sendable {
         guard first != nil || contents.count > end else { return }
         let cut = first.map { min(lines[$0].offset, contents.count) } ?? end
         guard ftruncate(fd, off_t(cut)) == 0 else {
-            throw SleepfoldError.system("cut at byte \(cut) (replaying \(log))", file: journal.path, errno: errno)
+            throw SleepfoldError.system("cut at byte \(cut) (replaying \(log))", file: journal, errno: errno)
         }
-        recovery.journalBytesCut = contents.count - cut
+        recovery.journalBytesCut += contents.count - cut
         guard let first else { return }
         var offset = cut
-        for (n, line) in lines[first...].enumerated() {
-            if let crashAfter, n == crashAfter { return }
-            try line.bytes.withUnsafeBytes { try writeFully(fd, $0, at: offset, path: journal.path) }
+        for line in lines[first...] {
+            if let n = crashAfter {
+                if n == 0 { throw Crashed() }
+                crashAfter = n - 1
+            }
+            try line.bytes.withUnsafeBytes { try writeFully(fd, $0, at: offset, path: journal) }
             offset += line.bytes.count
             recovery.linesRestored += 1
         }
     }
 
+    /// What `recover` throws when a test has it crash.
+    public struct Crashed: Error {}
+
     // MARK: - File format
 
-    private func append(_ kind: Kind, _ payload: [UInt8]) throws {
+    private func append(_ kind: Kind, _ payload: [UInt8], directoryOf path: String) throws {
+        let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         try state.withLock { s in
             let record = Self.encode(kind, payload, generation: s.generation)
             try record.withUnsafeBytes { try Self.writeFully(fd, $0, at: s.end, path: url.path) }
             s.end += record.count
             s.unsynced = true
             if s.oldest == nil { s.oldest = BusyClock.now() }
+            if directory != self.directory { s.directories.insert(directory) }
         }
+    }
+
+    /// `path` relative to the log's directory when inside it, as a record's first field.
+    private func putPath(_ path: String, into bytes: inout [UInt8]) {
+        let prefix = directory + "/"
+        let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+        Self.put(UInt16(name.utf8.count), into: &bytes)
+        bytes.append(contentsOf: name.utf8)
+    }
+
+    /// A record's path (made absolute) and the rest of its payload.
+    private static func readPath(_ payload: Data, relativeTo directory: String) -> (String, Data)? {
+        guard payload.count >= 2 else { return nil }
+        let n = Int(read(UInt16.self, payload, at: 0))
+        guard payload.count >= 2 + n, n > 0 else { return nil }
+        let name = String(decoding: payload.dropFirst(2).prefix(n), as: UTF8.self)
+        return (name.hasPrefix("/") ? name : directory + "/" + name, Data(payload.dropFirst(2 + n)))
     }
 
     static func encode(_ kind: Kind, _ payload: [UInt8], generation: UInt64) -> [UInt8] {
@@ -274,8 +312,7 @@ public final class WriteAheadLog: Sendable {
         let length = Int(read(UInt32.self, data, at: at + 4))
         guard let kind = Kind(rawValue: read(UInt32.self, data, at: at)),
               read(UInt64.self, data, at: at + 8) == generation,
-              data.count - at - recordHeadSize >= length,
-              length >= (kind == .checkpoint ? 4 : 8) else { return nil }
+              data.count - at - recordHeadSize >= length else { return nil }
         let start = data.startIndex + at
         let payload = data[start + recordHeadSize ..< start + recordHeadSize + length]
         var digest = SHA256()
@@ -339,7 +376,7 @@ public final class WriteAheadLog: Sendable {
     /// other a directory is on).
     private static func syncFileSystems(of paths: [String], logFD: Int32) throws {
         var seen = Set<UInt64>()
-        for path in paths {
+        for path in paths where !path.isEmpty {
             var st = stat()
             guard stat(path, &st) == 0 else {
                 if errno == ENOENT { continue }   // no checkpoint written yet: nothing to sync there

@@ -25,15 +25,25 @@ import Shared
         }
     }
 
-    /// A run directory: `journal.jsonl`, its `journal.wal` and `checkpoints/`.
+    /// A run directory: `journal.jsonl`, the coordinator's `journal.wal` and `checkpoints/`.
     struct Run {
         let root: URL
         var journal: URL { root.appendingPathComponent("journal.jsonl") }
         var log: URL { root.appendingPathComponent("journal.wal") }
         var checkpoints: URL { root.appendingPathComponent("checkpoints") }
-        func open() throws -> Journal {
+        /// What a coordinator's start does: replay the log, read the journal, start the log over.
+        struct Started {
+            let journal: Journal
+            let recovered: WriteAheadLog.Recovery
+            let log: WriteAheadLog
+            var doneFolds: Set<Int> { journal.doneFolds }
+            var warnings: [String] { journal.warnings }
+        }
+        func open() throws -> Started {
             try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
-            return try Journal(url: journal, runID: "R", holdsResults: false, writeAheadCheckpoints: checkpoints)
+            let recovered = try WriteAheadLog.recover(url: log)
+            let journal = try Journal(url: journal, runID: "R", holdsResults: false)
+            return Started(journal: journal, recovered: recovered, log: try WriteAheadLog(url: log))
         }
         func checkpoint(_ fold: Int) -> Data? {
             FileManager.default.contents(atPath: Journal.checkpointURL(fold: fold, in: checkpoints).path)
@@ -47,13 +57,15 @@ import Shared
 
     /// Writes `folds` through a JournalWriter (results, and an attempt record after every
     /// third) and returns what it acknowledged: everything, synced in the log, not compacted.
-    func writeAcknowledged(_ folds: Range<Int>, to journal: Journal) throws -> [Int: Sleepfold_FoldResult] {
-        let writer = JournalWriter()
+    func writeAcknowledged(_ folds: Range<Int>, to run: Run, _ started: Run.Started) throws -> [Int: Sleepfold_FoldResult] {
+        let journal = started.journal
+        let writer = JournalWriter(log: started.log)
         var sent: [Int: Sleepfold_FoldResult] = [:]
         for fold in folds {
             let r = result(fold: fold, checkpoint: fold % 5 != 4)
             journal.noteWritten(r)
-            writer.write(.result(r), to: journal.file, token: .init(routingID: [1], address: "w", result: r))
+            writer.write(.result(r, checkpointDirectory: run.checkpoints), to: journal.file,
+                         token: .init(routingID: [1], address: "w", result: r))
             sent[fold] = r
             if fold % 3 == 0 {
                 let record = Sleepfold_AttemptRecord.with { $0.runID = "R"; $0.fold = UInt32(fold + 100); $0.attempt = 1 }
@@ -88,7 +100,7 @@ import Shared
         let root = try directory()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = Run(root: root.appendingPathComponent("run"))
-        let sent = try writeAcknowledged(0..<12, to: try run.open())
+        let sent = try writeAcknowledged(0..<12, to: run, try run.open())
         let journalSize = try #require(FileManager.default.contents(atPath: run.journal.path)).count
         // Cut points: nothing left, inside the first line, every 97th byte, one byte short.
         for (n, cut) in ([0, 1, 40] + Array(stride(from: 97, to: journalSize, by: 97)) + [journalSize - 1]).enumerated() {
@@ -105,7 +117,7 @@ import Shared
             #expect(reopened.recovered.checkpointsRestored == 3)
             #expect(reopened.recovered.linesRestored > 0)
             #expect(reopened.warnings.isEmpty, "\(reopened.warnings)")
-            #expect(reopened.endedAttempts.count == 4, "journal cut at byte \(cut)")
+            #expect(reopened.journal.endedAttempts.count == 4, "journal cut at byte \(cut)")
             try expectHolds(copy, sent)
         }
         // A line written without its record (never acknowledged) is cut with the torn tail.
@@ -127,7 +139,7 @@ import Shared
         let root = try directory()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = Run(root: root)
-        let sent = try writeAcknowledged(0..<7, to: try run.open())
+        let sent = try writeAcknowledged(0..<7, to: run, try run.open())
         let before = try #require(FileManager.default.contents(atPath: run.journal.path))
         let reopened = try run.open()
         #expect(reopened.recovered.records > 0)
@@ -147,7 +159,7 @@ import Shared
         let root = try directory()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = Run(root: root.appendingPathComponent("run"))
-        let sent = try writeAcknowledged(0..<3, to: try run.open())
+        let sent = try writeAcknowledged(0..<3, to: run, try run.open())
         let log = try #require(FileManager.default.contents(atPath: run.log.path))
         var replayedFolds: [Set<Int>] = []
         for cut in 16...log.count {
@@ -175,14 +187,15 @@ import Shared
         let root = try directory()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = Run(root: root.appendingPathComponent("run"))
-        let sent = try writeAcknowledged(0..<6, to: try run.open())
+        let sent = try writeAcknowledged(0..<6, to: run, try run.open())
         for crash in 0..<8 {
             let copy = try run.copy(to: root.appendingPathComponent("crash-\(crash)"))
             try Data().write(to: copy.journal)
-            let partial = try WriteAheadLog.recover(url: copy.log, journal: copy.journal, checkpointDirectory: copy.checkpoints,
-                                                    crashAfterLines: crash)
-            #expect(partial.linesRestored == crash)
+            #expect(throws: WriteAheadLog.Crashed.self) {
+                try WriteAheadLog.recover(url: copy.log, crashAfterLines: crash)
+            }
             let reopened = try copy.open()
+            #expect(reopened.recovered.linesRestored == 8 - crash)   // those the first replay wrote are in place
             #expect(reopened.warnings.isEmpty, "\(reopened.warnings)")
             try expectHolds(copy, sent)
         }
@@ -194,13 +207,12 @@ import Shared
         let root = try directory()
         defer { try? FileManager.default.removeItem(at: root) }
         let run = Run(root: root)
-        let journal = try run.open()
-        let first = try writeAcknowledged(0..<10, to: journal)
+        let started = try run.open()
+        let first = try writeAcknowledged(0..<10, to: run, started)
         let firstLines = try #require(FileManager.default.contents(atPath: run.journal.path))
-        let log = try #require(journal.file.writeAheadLog)
-        try log.compact()
+        try started.log.compact()
         let sizeAfterFirst = try #require(FileManager.default.contents(atPath: run.log.path)).count
-        let second = try writeAcknowledged(10..<12, to: journal)
+        let second = try writeAcknowledged(10..<12, to: run, started)
         #expect(try #require(FileManager.default.contents(atPath: run.log.path)).count == sizeAfterFirst)  // rewritten in place
         // A crash before the compaction's sync would have been covered by the first records;
         // after it, only the new ones are replayed: lose the journal and the new checkpoints.

@@ -57,11 +57,16 @@ import Basics
             .reduce(0, +)
         #expect(journalled >= 5 && journalled < 24, "\(first.output)")
         #expect(!FileManager.default.fileExists(atPath: out.appendingPathComponent("study.json").path))
+        // The study's write-ahead log (one for all its runs) is left by the killed coordinator, and
+        // replayed by the next (docs/durability.md), which removes it when the study is done.
+        let log = out.appendingPathComponent("study.wal")
+        #expect(FileManager.default.fileExists(atPath: log.path))
 
         // Second session: resumes from the journals; journalled tasks are not sent again.
         let second = try CommandRunner.run(arguments, timeout: 300)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stderr.contains("journal: \(journalled) of 24 folds already done"), "\(second.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: log.path))
         #expect(Self.count(" (attempt ", in: second.stderr.components(separatedBy: "\n").filter { $0.contains(" → ") }.joined(separator: "\n"))
                 == 24 - journalled, "\(second.stderr)")
         #expect(second.stdout.contains("makespan") && second.stdout.contains("LPT lower bound"), "\(second.stdout)")

@@ -75,7 +75,7 @@ struct StudyCommand: ParsableCommand {
         let view = ProgressView()
         log.view = view
         let runtime = try CoordinatorRuntime(
-            runs: plan.coordinatorRuns,
+            runs: plan.coordinatorRuns, writeAheadLog: layout.directory.appendingPathComponent("study.wal"),
             options: .init(bind: bind ?? "tcp://127.0.0.1:*", curve: curve, maxMessageBytes: maxMessageMb << 20,
                            deadlines: stall.deadlines, welcomeID: plan.studyID),
             view: view, log: { log($0) })
