@@ -53,7 +53,13 @@ let package = Package(
         .target(name: "Sgemm"),
         .target(name: "SgemmAVX512", dependencies: ["Sgemm"]),
         .target(name: "SgemmAVX2", dependencies: ["Sgemm"]),
-        .target(name: "SleepNet", dependencies: ["COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics", "Recordings", "Evaluation"]),
+        // The evaluation's elementwise hot loops (Elementwise, generic) and their AVX-512 build.
+        .target(name: "Elementwise"),
+        .target(name: "ElementwiseAVX512", dependencies: ["Elementwise"]),
+        .target(name: "SleepNet", dependencies: [
+            "COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Elementwise", "ElementwiseAVX512", "Basics", "Recordings",
+            "Evaluation",
+        ]),
 
         // `stage`: a new night (EDF or NPZ) staged by a checkpoint or a run's folds: hypnogram,
         // hypnodensity, sleep statistics (night.html is drawn by Reports).
@@ -96,7 +102,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "SgemmTests", dependencies: ["Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics"]),
-        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
+        .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Elementwise", "ElementwiseAVX512", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StagingTests", dependencies: [
             "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
         ]),
@@ -122,7 +128,7 @@ let package = Package(
 // On x86-64 it is compiled for x86-64-v3 (LLVM's "haswell": AVX2, FMA), so its
 // elementwise loops vectorise 8 wide with fused multiply-adds; the commands that
 // run it check the CPU first (CPUFeatures.requireModelCore) and name what is missing.
-for target in package.targets where target.name == "SleepNet" || target.name == "SgemmAVX2" {
+for target in package.targets where ["SleepNet", "SgemmAVX2", "Elementwise"].contains(target.name) {
     #if arch(x86_64)
     target.swiftSettings = [.unsafeFlags(["-Ounchecked", "-target-cpu", "haswell"], .when(configuration: .release)),
                             .unsafeFlags(["-target-cpu", "haswell"], .when(configuration: .debug))]
@@ -131,11 +137,14 @@ for target in package.targets where target.name == "SleepNet" || target.name == 
     #endif
 }
 
-// SgemmAVX512 is compiled for AVX-512 (and nothing else is): SleepNet calls it only
-// after checking the CPU (GEMMBackend). On other hosts it builds as plain SIMD code
-// and is never called. SgemmAVX2 is compiled as SleepNet is (above). Sgemm itself is
-// generic code, compiled into each kernel's module where it is specialised.
-for target in package.targets where target.name == "SgemmAVX512" {
+// SgemmAVX512 and ElementwiseAVX512 are compiled for AVX-512 (and nothing else is):
+// SleepNet calls them only on the AVX-512 backend, chosen after checking the CPU
+// (GEMMBackend). On other hosts they build as plain SIMD code and are never called.
+// SgemmAVX2 is compiled as SleepNet is (above). Sgemm is generic code, compiled into
+// each kernel's module, where it is specialised. Elementwise's `@inlinable` loops are
+// compiled into ElementwiseAVX512 for AVX-512; SleepNet may call Elementwise's own
+// copies rather than inline them, so Elementwise is compiled as SleepNet is (above).
+for target in package.targets where target.name == "SgemmAVX512" || target.name == "ElementwiseAVX512" {
     #if arch(x86_64)
     target.swiftSettings = [
         .unsafeFlags(["-target-cpu", "skylake-avx512"]),

@@ -1,5 +1,6 @@
 /// Branch-free float32 exp and erf for the elementwise hot loops (the compiler
-/// can vectorise them, unlike calls into libm).
+/// can vectorise them, unlike calls into libm). GELU's evaluation form,
+/// `geluValue`, is in module Elementwise with its vector form.
 
 /// e^x, relative error < 3e-7 over [−87, 88] (inputs are clamped to that range).
 @inline(__always)
@@ -39,28 +40,4 @@ func geluAndDerivative(_ x: Float) -> (value: Float, derivative: Float) {
     let erf = z < 0 ? -erfAbs : erfAbs
     let cdf = 0.5 * (1 + erf)
     return (x * cdf, cdf + x * e * 0.3989422804014327)
-}
-
-/// GELU value only (evaluation): erf as a rational function of x/√2 clamped to
-/// [−4, 4] (Eigen's and XLA's float erf, a few ulp), no exponential. Horner
-/// steps as fused multiply-adds: half the instructions of multiply-then-add in
-/// the vectorised loops (the one division is what bounds them).
-@inline(__always)
-func geluValue(_ x: Float) -> Float {
-    let z = min(max(x * 0.7071067811865476, -4), 4)
-    let z2 = z * z
-    var p: Float = -2.72614225801306e-10
-    p = Float(2.77068142495902e-08).addingProduct(p, z2)
-    p = Float(-2.10102402082508e-06).addingProduct(p, z2)
-    p = Float(-5.69250639462346e-05).addingProduct(p, z2)
-    p = Float(-7.34990630326855e-04).addingProduct(p, z2)
-    p = Float(-2.95459980854025e-03).addingProduct(p, z2)
-    p = Float(-1.60960333262415e-02).addingProduct(p, z2)
-    var q: Float = -1.45660718464996e-05
-    q = Float(-2.13374055278905e-04).addingProduct(q, z2)
-    q = Float(-1.68282697438203e-03).addingProduct(q, z2)
-    q = Float(-7.37332916720468e-03).addingProduct(q, z2)
-    q = Float(-1.42647390514189e-02).addingProduct(q, z2)
-    let erf = z * p / q
-    return 0.5 * x * (1 + erf)
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Basics
+import Elementwise
 
 /// GELU, exact (erf) form: y = x·Φ(x) = ½x(1 + erf(x/√2)).
 ///

@@ -1,4 +1,6 @@
 import Basics
+import Elementwise
+import ElementwiseAVX512
 /// Activation applied right after a BatchNorm in the same pass.
 public enum FusedActivation: Sendable {
     case identity, gelu, relu
@@ -199,14 +201,20 @@ extension BatchNorm1d {
         for c in 0..<channels { (scale[c], shift[c]) = evaluationAffine(channel: c) }
     }
 
-    /// row[t] = act(row[t]·scale + shift) over one row of length L.
+    /// row[t] = act(row[t]·scale + shift) over one row of length L. GELU runs
+    /// 16 wide on the AVX-512 backend (ElementwiseAVX512, the same bits).
     @inline(__always)
     static func applyAffine(_ row: UnsafeMutablePointer<Float>, length L: Int, scale: Float, shift: Float,
                             activation: FusedActivation) {
         switch activation {
         case .identity: for t in 0..<L { row[t] = row[t] * scale + shift }
         case .relu: for t in 0..<L { row[t] = max(row[t] * scale + shift, 0) }
-        case .gelu: for t in 0..<L { row[t] = geluValue(row[t] * scale + shift) }
+        case .gelu:
+            if GEMMBackend.current == .avx512 {
+                affineGELUAVX512(row, length: L, scale: scale, shift: shift)
+            } else {
+                for t in 0..<L { row[t] = geluValue(row[t] * scale + shift) }
+            }
         }
     }
 

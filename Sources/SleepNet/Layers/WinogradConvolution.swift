@@ -1,5 +1,7 @@
 import Basics
 import Sgemm
+import Elementwise
+import ElementwiseAVX512
 import Foundation
 /// Evaluation-mode 1-D convolution by Winograd's minimal filtering F(m, r)
 /// (Toom-Cook): each tile of m outputs costs α = m + r − 1 products per
@@ -215,78 +217,34 @@ final class WinogradConvolution {
         let vBase = transformedInput.data, mBase = products.data
         let phBase = phases.data, toBase = tileOutput.data
         let (offsets, coefficients, starts, targets) = inputTerms(stride: m, rowLength: rowLength)
-        let pairCount = inputRows.count
-        at.withUnsafeBufferPointer { atp in
+        let outputTerms = WinogradOutputTerms(first: termFirst, second: termSecond, rows: termRows, count: termCount)
+        let avx512 = GEMMBackend.current == .avx512
         offsets.withUnsafeBufferPointer { termOffset in
         coefficients.withUnsafeBufferPointer { termCoefficient in
         starts.withUnsafeBufferPointer { termStart in
         targets.withUnsafeBufferPointer { target in
-            let atp = atp.baseAddress!, termOffset = termOffset.baseAddress!
-            let termCoefficient = termCoefficient.baseAddress!, termStart = termStart.baseAddress!
-            let target = target.baseAddress!
+            let pairTerms = WinogradInputTerms(offsets: termOffset.baseAddress!, coefficients: termCoefficient.baseAddress!,
+                                                starts: termStart.baseAddress!, targets: target.baseAddress!,
+                                                pairCount: inputRows.count)
             parallelLanes(groups, lanes: lanes) { lane, gi in
                 let v = vBase + lane * alpha * C * ldn, mm = mBase + lane * alpha * F * ldn
                 let ph = phBase + lane * m * rowLength, to = toBase + lane * m * tileStride
                 let s0 = gi * group, s1 = min(B, s0 + group), n = (s1 - s0) * Ts
-                // V[a, c, q·Ts + j] = Σ_i Bᵀ[a, i] · xpad[j·m + i]. Plain rows are
-                // written 16 columns at a time past T (into the next sample's
-                // columns, written later, or the row padding); packed panels up to Ts.
+                // V[a, c, q·Ts + j] = Σ_i Bᵀ[a, i] · xpad[j·m + i] (`winogradInputRow`), 16
+                // columns to a register on the AVX-512 backend.
                 for q in 0..<(s1 - s0) {
                     let xb = xp + (s0 + q) * C * L
                     for c in 0..<C {
-                        let row = xb + c * L
-                        // ph[p][k] = x[k·m + p − padLeft] (0 outside)
-                        Self.splitPhases(row, length: L, padLeft: padLeft, stride: m, into: ph, rowLength: rowLength)
-                        for r in 0..<pairCount {
-                            let e0 = termStart[2 * r], o0 = termStart[2 * r + 1], o1 = termStart[2 * r + 2]
-                            let a = target[2 * r], b = target[2 * r + 1]
-                            let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
-                            let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
-                            // Where columns j ..< j + 32 of rows a and b go: the rows,
-                            // or panel (q·Ts + j) / 32 of the points' packed V (row c).
-                            @inline(__always) func columns(_ j: Int) -> (UnsafeMutableRawPointer, UnsafeMutableRawPointer) {
-                                guard packsV else { return (out + 4 * j, outB + 4 * j) }
-                                let panel = ((q * Ts + j) / 32 * C + c) * 32
-                                return (UnsafeMutableRawPointer(v + a * C * ldn + panel),
-                                        UnsafeMutableRawPointer(v + max(b, 0) * C * ldn + panel))
-                            }
-                            var j = 0
-                            // 32 columns per pass while more than 16 remain (packed: up
-                            // to Ts): each term's offset and coefficient are read once for
-                            // both halves, and the four accumulators are independent chains.
-                            while packsV ? j < Ts : j + 32 <= T {
-                                var even = SIMD16<Float>(), odd = SIMD16<Float>()
-                                var even2 = SIMD16<Float>(), odd2 = SIMD16<Float>()
-                                for e in e0..<o0 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j), c = SIMD16(repeating: termCoefficient[e])
-                                    even.addProduct(c, src.loadUnaligned(as: SIMD16<Float>.self))
-                                    even2.addProduct(c, (src + 64).loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                for e in o0..<o1 {
-                                    let src = UnsafeRawPointer(ph + termOffset[e] + j), c = SIMD16(repeating: termCoefficient[e])
-                                    odd.addProduct(c, src.loadUnaligned(as: SIMD16<Float>.self))
-                                    odd2.addProduct(c, (src + 64).loadUnaligned(as: SIMD16<Float>.self))
-                                }
-                                let (to, toB) = columns(j)
-                                to.storeBytes(of: even + odd, as: SIMD16<Float>.self)
-                                to.storeBytes(of: even2 + odd2, toByteOffset: 64, as: SIMD16<Float>.self)
-                                if b >= 0 {
-                                    toB.storeBytes(of: even - odd, as: SIMD16<Float>.self)
-                                    toB.storeBytes(of: even2 - odd2, toByteOffset: 64, as: SIMD16<Float>.self)
-                                }
-                                j += 32
-                            }
-                            // The rest of a plain row 16 wide, and its last ≤ 8 columns 8 wide
-                            // (rows of 8 or 20 tiles would leave a half or three eighths of
-                            // their last vectors idle).
-                            if !packsV && j < T {
-                                let (wide, narrow) = Self.tailColumns(j..<T)
-                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                                   odd: o0..<o1, columns: wide, into: out, second: b >= 0 ? outB : nil)
-                                Self.transformPair(ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0,
-                                                   odd: o0..<o1, columns: narrow, into: out, second: b >= 0 ? outB : nil,
-                                                   width: SIMD8<Float>.self)
-                            }
+                        if avx512 {
+                            winogradInputRowAVX512(xb + c * L, length: L, padLeft: padLeft, stride: m, phases: ph,
+                                                   rowLength: rowLength, terms: pairTerms, into: v, channel: c,
+                                                   channels: C, rowStride: ldn, sample: q, tiles: T, sampleColumns: Ts,
+                                                   packed: packsV)
+                        } else {
+                            winogradInputRow(xb + c * L, length: L, padLeft: padLeft, stride: m, phases: ph,
+                                             rowLength: rowLength, terms: pairTerms, into: v, channel: c,
+                                             channels: C, rowStride: ldn, sample: q, tiles: T, sampleColumns: Ts,
+                                             packed: packsV)
                         }
                     }
                 }
@@ -309,33 +267,25 @@ final class WinogradConvolution {
                               beta: 0, c: mm + a * F * ldn, ldc: ldn)
                     }
                 }
-                // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j] (+ bias), then the row's
-                // epilogue while the row is in L1, then the sample's.
-                let (wide, narrow) = Self.tailColumns(0..<T)
+                // y[f, j·m + p] = Σ_a Aᵀ[p, a] · M_a[f, q·T + j] (+ bias) (`winogradOutputRow`),
+                // then the row's epilogue while the row is in L1, then the sample's.
                 for q in 0..<(s1 - s0) {
                     let yb = yp + (s0 + q) * F * Lo
                     for f in 0..<F {
-                        let src = UnsafePointer(mm + f * ldn + q * Ts)
-                        // m = 4 as a literal, so its rows unroll (see transformOutput).
-                        if m == 4 {
-                            transformOutput(src, pointStride: F * ldn, tiles: wide, m: 4, into: to, tileStride: tileStride,
-                                            width: SIMD16<Float>.self)
-                            transformOutput(src, pointStride: F * ldn, tiles: narrow, m: 4, into: to, tileStride: tileStride,
-                                            width: SIMD8<Float>.self)
+                        let src = UnsafePointer(mm + f * ldn + q * Ts), b = bias.map { $0[f] } ?? 0
+                        if avx512 {
+                            winogradOutputRowAVX512(src, pointStride: F * ldn, tiles: T, m: m, terms: outputTerms,
+                                                    tile: to, tileStride: tileStride, bias: b, into: yb + f * Lo,
+                                                    length: Lo)
                         } else {
-                            transformOutput(src, pointStride: F * ldn, tiles: wide, m: m, into: to, tileStride: tileStride,
-                                            width: SIMD16<Float>.self)
-                            transformOutput(src, pointStride: F * ldn, tiles: narrow, m: m, into: to, tileStride: tileStride,
-                                            width: SIMD8<Float>.self)
+                            winogradOutputRow(src, pointStride: F * ldn, tiles: T, m: m, terms: outputTerms,
+                                              tile: to, tileStride: tileStride, bias: b, into: yb + f * Lo, length: Lo)
                         }
-                        mergePhases(to, tileStride: tileStride, bias: bias.map { $0[f] } ?? 0,
-                                    into: yb + f * Lo, length: Lo)
                         rowEpilogue?(yb + f * Lo, f)
                     }
                     epilogue?(yb, s0 + q)
                 }
             }
-        }
         }
         }
         }
@@ -361,177 +311,6 @@ final class WinogradConvolution {
             targets.append(pair.second ?? -1)
         }
         return (offsets, coefficients, starts, targets)
-    }
-
-    /// One pair of Bᵀ rows over `columns`, `V.scalarCount` at a time (writing up
-    /// to that many − 1 past the end): out[j] = E·d + O·d and second[j] = E·d − O·d,
-    /// with E·d and O·d the pair's even and odd terms over the phase rows `ph`
-    /// (`inputTerms`). The same bits in any width (each column is its own lane).
-    @inline(__always)
-    static func transformPair<V: SIMD>(_ ph: UnsafePointer<Float>, offsets: UnsafePointer<Int>,
-                                       coefficients: UnsafePointer<Float>, even: Range<Int>, odd: Range<Int>,
-                                       columns: Range<Int>, into out: UnsafeMutableRawPointer,
-                                       second outB: UnsafeMutableRawPointer?, width: V.Type = SIMD16<Float>.self)
-        where V.Scalar == Float {
-        var j = columns.lowerBound
-        while j < columns.upperBound {
-            var e = V(), o = V()
-            for t in even {
-                let src = UnsafeRawPointer(ph + offsets[t] + j)
-                e.addProduct(V(repeating: coefficients[t]), src.loadUnaligned(as: V.self))
-            }
-            for t in odd {
-                let src = UnsafeRawPointer(ph + offsets[t] + j)
-                o.addProduct(V(repeating: coefficients[t]), src.loadUnaligned(as: V.self))
-            }
-            out.storeBytes(of: e + o, toByteOffset: 4 * j, as: V.self)
-            outB?.storeBytes(of: e - o, toByteOffset: 4 * j, as: V.self)
-            j += V.scalarCount
-        }
-    }
-
-    /// Columns `range` cut for vectors of 16 then 8: whole 16s (and one more for a
-    /// remainder of 9 to 15), then what is left (at most 8) for one vector of 8.
-    static func tailColumns(_ range: Range<Int>) -> (wide: Range<Int>, narrow: Range<Int>) {
-        var end = range.lowerBound + range.count / 16 * 16
-        if range.upperBound - end > 8 { end += 16 }
-        let split = min(end, range.upperBound)
-        return (range.lowerBound..<split, split..<range.upperBound)
-    }
-
-    /// tile[i][j] = Σ_a Aᵀ[i, a] · M_a[j] for the m output rows and the tiles
-    /// `tiles`, `V.scalarCount` at a time: each point's products are read once (not once per output
-    /// row) and a pair ±p costs one sum and one difference (`outputTerms`). Called
-    /// with m a literal for m = 4 so the rows unroll into independent accumulators.
-    @inline(__always)
-    private func transformOutput<V: SIMD>(_ products: UnsafePointer<Float>, pointStride: Int, tiles: Range<Int>, m: Int,
-                                          into tile: UnsafeMutablePointer<Float>, tileStride: Int, width: V.Type)
-        where V.Scalar == Float {
-        let first = termFirst, second = termSecond, rows = termRows
-        withUnsafeTemporaryAllocation(of: V.self, capacity: m) { acc in
-            let acc = acc.baseAddress!
-            var j = tiles.lowerBound
-            while j < tiles.upperBound {
-                for i in 0..<m { acc[i] = V() }
-                for t in 0..<termCount {
-                    let va = UnsafeRawPointer(products + first[t] * pointStride + j).loadUnaligned(as: V.self)
-                    let c = rows + t * m
-                    if second[t] >= 0 {
-                        let vb = UnsafeRawPointer(products + second[t] * pointStride + j).loadUnaligned(as: V.self)
-                        let even = va + vb, odd = va - vb
-                        for i in 0..<m { acc[i].addProduct(V(repeating: c[i]), i & 1 == 0 ? even : odd) }
-                    } else {
-                        for i in 0..<m where c[i] != 0 { acc[i].addProduct(V(repeating: c[i]), va) }
-                    }
-                }
-                for i in 0..<m {
-                    UnsafeMutableRawPointer(tile + i * tileStride).storeBytes(of: acc[i], toByteOffset: 4 * j, as: V.self)
-                }
-                j += V.scalarCount
-            }
-        }
-    }
-
-    /// ph[p][k] = x[k·m + p − padLeft] for p < m, k < rowLength (0 outside x):
-    /// one input row split by phase (m: the tile's stride). The interior, where
-    /// every phase is inside x, runs with m a constant for m = 3 and 4, so it
-    /// vectorises as a strided load group.
-    @inline(__always)
-    static func splitPhases(_ x: UnsafePointer<Float>, length L: Int, padLeft: Int, stride m: Int,
-                            into ph: UnsafeMutablePointer<Float>, rowLength: Int) {
-        // Interior k: k·m − padLeft ≥ 0 and k·m + m − 1 − padLeft ≤ L − 1.
-        let kLo = min(rowLength, (padLeft + m - 1) / m)
-        let kHi = max(kLo, min(rowLength, (L + padLeft) / m))
-        let src = x - padLeft
-        let fast = m == 3 || m == 4
-        if m == 4 {
-            let p0 = ph, p1 = ph + rowLength, p2 = ph + 2 * rowLength, p3 = ph + 3 * rowLength
-            var k = kLo
-            // Eight k at a time: 32 inputs deinterleaved into four rows of 8.
-            while k + 8 <= kHi {
-                let r = UnsafeRawPointer(src + 4 * k)
-                let a = r.loadUnaligned(as: SIMD16<Float>.self), b = (r + 64).loadUnaligned(as: SIMD16<Float>.self)
-                UnsafeMutableRawPointer(p0 + k).storeBytes(
-                    of: SIMD8(a[0], a[4], a[8], a[12], b[0], b[4], b[8], b[12]), as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(p1 + k).storeBytes(
-                    of: SIMD8(a[1], a[5], a[9], a[13], b[1], b[5], b[9], b[13]), as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(p2 + k).storeBytes(
-                    of: SIMD8(a[2], a[6], a[10], a[14], b[2], b[6], b[10], b[14]), as: SIMD8<Float>.self)
-                UnsafeMutableRawPointer(p3 + k).storeBytes(
-                    of: SIMD8(a[3], a[7], a[11], a[15], b[3], b[7], b[11], b[15]), as: SIMD8<Float>.self)
-                k += 8
-            }
-            for k in k..<kHi {
-                p0[k] = src[4 * k]; p1[k] = src[4 * k + 1]; p2[k] = src[4 * k + 2]; p3[k] = src[4 * k + 3]
-            }
-        } else if m == 3 {
-            let p0 = ph, p1 = ph + rowLength, p2 = ph + 2 * rowLength
-            for k in kLo..<kHi { p0[k] = src[3 * k]; p1[k] = src[3 * k + 1]; p2[k] = src[3 * k + 2] }
-        }
-        // The rest (all of it for other m): the borders, with zeros outside x.
-        let (skipLo, skipHi) = fast ? (kLo, kHi) : (rowLength, rowLength)
-        for p in 0..<m {
-            let dst = ph + p * rowLength
-            @inline(__always) func fill(_ ks: Range<Int>) {
-                for k in ks {
-                    let t = k * m + p - padLeft
-                    dst[k] = t >= 0 && t < L ? x[t] : 0
-                }
-            }
-            fill(0..<skipLo)
-            // Past the input's end the row is zeros (most of the +17 padding): fill
-            // only while k·m + p − padLeft < L, then clear the rest at once.
-            let kInside = min(rowLength, max(skipHi, (max(0, L + padLeft - p) + m - 1) / m))
-            fill(skipHi..<kInside)
-            (dst + kInside).update(repeating: 0, count: rowLength - kInside)
-        }
-    }
-
-    /// y[j·m + p] = tile[p][j] + bias for j·m + p < Lo: the phases of the output
-    /// transform merged into one output row (whole tiles with m a constant for m = 3, 4).
-    @inline(__always)
-    private func mergePhases(_ tile: UnsafePointer<Float>, tileStride: Int, bias: Float,
-                             into y: UnsafeMutablePointer<Float>, length Lo: Int) {
-        let m = self.m
-        let whole = Lo / m
-        var done = 0
-        if m == 4 {
-            let t0 = tile, t1 = tile + tileStride, t2 = tile + 2 * tileStride, t3 = tile + 3 * tileStride
-            var j = 0
-            // Eight j at a time: four rows of 8 interleaved into 32 outputs.
-            while j + 8 <= whole {
-                let a = UnsafeRawPointer(t0 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
-                let b = UnsafeRawPointer(t1 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
-                let c = UnsafeRawPointer(t2 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
-                let d = UnsafeRawPointer(t3 + j).loadUnaligned(as: SIMD8<Float>.self) + bias
-                let out = UnsafeMutableRawPointer(y + 4 * j)
-                out.storeBytes(of: SIMD8(a[0], b[0], c[0], d[0], a[1], b[1], c[1], d[1]), as: SIMD8<Float>.self)
-                (out + 32).storeBytes(of: SIMD8(a[2], b[2], c[2], d[2], a[3], b[3], c[3], d[3]), as: SIMD8<Float>.self)
-                (out + 64).storeBytes(of: SIMD8(a[4], b[4], c[4], d[4], a[5], b[5], c[5], d[5]), as: SIMD8<Float>.self)
-                (out + 96).storeBytes(of: SIMD8(a[6], b[6], c[6], d[6], a[7], b[7], c[7], d[7]), as: SIMD8<Float>.self)
-                j += 8
-            }
-            for j in j..<whole {
-                y[4 * j] = t0[j] + bias; y[4 * j + 1] = t1[j] + bias
-                y[4 * j + 2] = t2[j] + bias; y[4 * j + 3] = t3[j] + bias
-            }
-            done = whole
-        } else if m == 3 {
-            let t0 = tile, t1 = tile + tileStride, t2 = tile + 2 * tileStride
-            for j in 0..<whole {
-                y[3 * j] = t0[j] + bias; y[3 * j + 1] = t1[j] + bias; y[3 * j + 2] = t2[j] + bias
-            }
-            done = whole
-        }
-        for p in 0..<m {
-            let src = tile + p * tileStride
-            var j = done, t = done * m + p
-            while t < Lo {
-                y[t] = src[j] + bias
-                t += m
-                j += 1
-            }
-        }
     }
 
     /// True when the input transform writes V as the sgemm's packed panels:

@@ -1,4 +1,5 @@
 import Basics
+import Elementwise
 
 /// Training's weight gradient of a stride-1 convolution by Winograd: the
 /// correlation of the input with the output gradient has r outputs (the
@@ -99,7 +100,7 @@ final class WinogradWeightGradient {
                         // U_a[f, q·T + j] = Σ_i G[a, i] · dy[f, j·n + i]
                         let dyb = dyp + (s0 + q) * F * Lo
                         for f in 0..<F {
-                            WinogradConvolution.splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
+                            splitPhases(dyb + f * Lo, length: Lo, padLeft: 0, stride: n, into: ph, rowLength: rowLength)
                             for a in 0..<alpha {
                                 let out = UnsafeMutableRawPointer(u + (a * F + f) * ldn + q * T)
                                 var j = 0
@@ -117,13 +118,13 @@ final class WinogradWeightGradient {
                         // V_a[c, q·T + j] = Σ_u Bᵀ[a, u] · xpad[c, j·n + u], a pair of rows ±p as E·d ± O·d
                         let xb = xp + (s0 + q) * C * L
                         for c in 0..<C {
-                            WinogradConvolution.splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
+                            splitPhases(xb + c * L, length: L, padLeft: padLeft, stride: n, into: ph, rowLength: rowLength)
                             for pr in 0..<pairCount {
                                 let e0 = termStart[2 * pr], o0 = termStart[2 * pr + 1], o1 = termStart[2 * pr + 2]
                                 let a = target[2 * pr], b = target[2 * pr + 1]
                                 let out = UnsafeMutableRawPointer(v + (a * C + c) * ldn + q * T)
                                 let outB = UnsafeMutableRawPointer(v + (max(b, 0) * C + c) * ldn + q * T)
-                                WinogradConvolution.transformPair(
+                                transformPair(
                                     ph, offsets: termOffset, coefficients: termCoefficient, even: e0..<o0, odd: o0..<o1,
                                     columns: 0..<T, into: out, second: b >= 0 ? outB : nil)
                             }
