@@ -113,8 +113,8 @@ public final class JournalWriter: Sendable {
         while state.withLock({ $0.draining }) { queue.sync {} }
     }
 
-
-    /// Writes groups until nothing is pending: each group's lines, then one fsync per file.
+    /// Writes groups until nothing is pending: each group's checkpoints and lines, then one
+    /// sync of the log.
     private func drain() {
         while true {
             // A group not yet full waits until its first job is `groupWindow` old.
@@ -185,7 +185,6 @@ public final class JournalWriter: Sendable {
             }
         }
         // 2. The lines (not synced), each logged with its offset.
-        var logged = false
         for (i, job) in group.enumerated() where errors[i] == nil {
             guard let file = job.file else { continue }
             do {
@@ -197,33 +196,31 @@ public final class JournalWriter: Sendable {
                 }
                 let (offset, written) = try file.write(line)
                 try log.appendLine(journal: file.url.path, offset: offset, bytes: written)
-                logged = true
             } catch {
                 errors[i] = failure(error, file.url.path)
             }
         }
-        // 3. The log once; then, when due, its files synced and the log started over. A failed
-        // compaction leaves the log whole (the group is durable in it) and is tried again
-        // after the next group.
+        // 3. The log once (nothing to do when nothing was logged); then, when due, its files
+        // synced and the log started over. A failed compaction leaves the log whole (the group
+        // is durable in it) and is tried again after the next group.
         var syncError: SleepfoldError?
-        if logged || stats.checkpoints > 0 {
-            let start = BusyClock.now()
-            do {
-                try log.sync()
+        let start = BusyClock.now()
+        do {
+            if try log.sync() {
                 stats.logSyncs += 1
                 stats.logSeconds += BusyClock.now() - start
-                if log.compactionDue {
-                    let compacting = BusyClock.now()
-                    do {
-                        try log.compact()
-                        stats.compactions += 1
-                        stats.compactionSeconds += BusyClock.now() - compacting
-                    } catch {
-                        stats.compactionFailure = "\(error)"
-                    }
-                }
+            }
+        } catch {
+            syncError = failure(error, log.url.path)
+        }
+        if syncError == nil && log.compactionDue {
+            let compacting = BusyClock.now()
+            do {
+                try log.compact()
+                stats.compactions += 1
+                stats.compactionSeconds += BusyClock.now() - compacting
             } catch {
-                syncError = failure(error, log.url.path)
+                stats.compactionFailure = "\(error)"
             }
         }
         statistics.withLock {

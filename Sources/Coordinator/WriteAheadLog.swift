@@ -101,19 +101,14 @@ public final class WriteAheadLog: Sendable {
 
     /// Appends a checkpoint written (not synced) at `path`.
     public func appendCheckpoint(path: String, bytes: Data) throws {
-        var payload = [UInt8](); payload.reserveCapacity(2 + path.utf8.count + bytes.count)
-        putPath(path, into: &payload)
-        payload.append(contentsOf: bytes)
-        try append(.checkpoint, payload, directoryOf: path)
+        try bytes.withUnsafeBytes { try append(.checkpoint, fields: pathField(path), body: $0, directoryOf: path) }
     }
 
     /// Appends a journal line, written (not synced) at `offset` of the journal at `path`: `bytes` as written.
     public func appendLine(journal path: String, offset: Int, bytes: [UInt8]) throws {
-        var payload = [UInt8](); payload.reserveCapacity(10 + path.utf8.count + bytes.count)
-        putPath(path, into: &payload)
-        Self.put(UInt64(offset), into: &payload)
-        payload.append(contentsOf: bytes)
-        try append(.line, payload, directoryOf: path)
+        var fields = pathField(path)
+        Self.put(UInt64(offset), into: &fields)
+        try bytes.withUnsafeBytes { try append(.line, fields: fields, body: $0, directoryOf: path) }
     }
 
     /// Makes every record appended so far durable (`fdatasync`); nothing to do when they are.
@@ -170,8 +165,6 @@ public final class WriteAheadLog: Sendable {
         public var linesRestored = 0
         /// Bytes cut off journals' ends (lines written without a record: never acknowledged).
         public var journalBytesCut = 0
-        /// Journals the records name (those put back or not).
-        public var journals = Set<String>()
     }
 
     /// Replays the log at `url` (left by a coordinator that stopped without compacting it)
@@ -217,11 +210,9 @@ public final class WriteAheadLog: Sendable {
         var crash = crash
         for journal in journals {
             try restore(lines[journal]!, journal: journal, log: url.path, recovery: &recovery, crashAfter: &crash)
-            recovery.journals.insert(journal)
         }
-        var paths = [url.path]
-        for path in Array(checkpoints.keys) + journals { paths.append(URL(fileURLWithPath: path).deletingLastPathComponent().path) }
-        try syncFileSystems(of: paths, logFD: fd)
+        let directories = Set((Array(checkpoints.keys) + journals).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+        try syncFileSystems(of: [url.path] + directories.sorted(), logFD: fd)
         return recovery
     }
 
@@ -264,12 +255,19 @@ public final class WriteAheadLog: Sendable {
 
     // MARK: - File format
 
-    private func append(_ kind: Kind, _ payload: [UInt8], directoryOf path: String) throws {
+    /// Writes a record whose payload is `fields` then `body` (written from where it is, not
+    /// copied into one buffer: a checkpoint is megabytes).
+    private func append(_ kind: Kind, fields: [UInt8], body: UnsafeRawBufferPointer, directoryOf path: String) throws {
         let directory = String(path[..<(path.lastIndex(of: "/") ?? path.startIndex)])
         try state.withLock { s in
-            let record = Self.encode(kind, payload, generation: s.generation)
-            try record.withUnsafeBytes { try Self.writeFully(fd, $0, at: s.end, path: url.path) }
-            s.end += record.count
+            let head = fields.withUnsafeBytes { Self.head(kind, payload: [$0, body], generation: s.generation) }
+            var at = s.end
+            for part in [head, fields] {
+                try part.withUnsafeBytes { try Self.writeFully(fd, $0, at: at, path: url.path) }
+                at += part.count
+            }
+            try Self.writeFully(fd, body, at: at, path: url.path)
+            s.end = at + body.count
             s.unsynced = true
             if s.oldest == nil { s.oldest = BusyClock.now() }
             if directory != self.directory { s.directories.insert(directory) }
@@ -277,11 +275,13 @@ public final class WriteAheadLog: Sendable {
     }
 
     /// `path` relative to the log's directory when inside it, as a record's first field.
-    private func putPath(_ path: String, into bytes: inout [UInt8]) {
+    private func pathField(_ path: String) -> [UInt8] {
         let prefix = directory + "/"
         let name = path.hasPrefix(prefix) ? String(path.dropFirst(prefix.count)) : path
+        var bytes = [UInt8]()
         Self.put(UInt16(name.utf8.count), into: &bytes)
         bytes.append(contentsOf: name.utf8)
+        return bytes
     }
 
     /// A record's path (made absolute) and the rest of its payload.
@@ -293,16 +293,16 @@ public final class WriteAheadLog: Sendable {
         return (name.hasPrefix("/") ? name : directory + "/" + name, Data(payload.dropFirst(2 + n)))
     }
 
-    static func encode(_ kind: Kind, _ payload: [UInt8], generation: UInt64) -> [UInt8] {
-        var head = [UInt8](); head.reserveCapacity(recordHeadSize + payload.count)
+    /// A record's 48-byte head for the payload made of `payload`'s parts in order.
+    static func head(_ kind: Kind, payload: [UnsafeRawBufferPointer], generation: UInt64) -> [UInt8] {
+        var head = [UInt8](); head.reserveCapacity(recordHeadSize)
         put(kind.rawValue, into: &head)
-        put(UInt32(payload.count), into: &head)
+        put(UInt32(payload.reduce(0) { $0 + $1.count }), into: &head)
         put(generation, into: &head)
         var digest = SHA256()
         digest.update(head)
-        digest.update(payload)
+        for part in payload { digest.update(part) }
         head += digest.finalize()
-        head += payload
         return head
     }
 
