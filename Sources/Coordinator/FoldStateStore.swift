@@ -71,10 +71,40 @@ public final class FoldStateStore {
     /// - Throws: `SleepfoldError` (`.io`) naming the file.
     public static func write(_ data: Data, sha256: String, state: FoldStateFile, fold: Int, in directory: URL,
                              spares: inout SpareStateFiles, crash: CrashPoint? = nil) throws -> Saved {
-        let dir = directory.path
-        let path = statePath(fold, in: dir), previous = path + ".prev"
-        let written = try spares.write(data, in: dir, crashAfter: crash.flatMap { if case .midWrite(let n) = $0 { n } else { nil } })
+        let prepared = try prepare(data, sha256: sha256, state: state, fold: fold, in: directory, spares: &spares,
+                                   durable: true, crashAfter: crash.flatMap { if case .midWrite(let n) = $0 { n } else { nil } })
         if case .midWrite = crash { throw Crashed() }
+        return try install(prepared, data, spares: &spares, crash: crash)
+    }
+
+    /// A state written to a spare, to take its name with `install`.
+    public struct Prepared: Sendable {
+        /// The spare holding it.
+        let spare: String
+        /// What it is once installed.
+        public let saved: Saved
+        /// Where it goes: `fold-KK.state` in its directory.
+        public var path: String { saved.url.path }
+    }
+
+    /// `write`'s first step: the bytes into a spare, synced when `durable` (when not, the
+    /// caller makes them durable otherwise before `install`: the `StateWriter` appends them to
+    /// the write-ahead log and syncs it).
+    public static func prepare(_ data: Data, sha256: String, state: FoldStateFile, fold: Int, in directory: URL,
+                               spares: inout SpareStateFiles, durable: Bool, crashAfter: Int? = nil) throws -> Prepared {
+        let spare = try spares.write(data, in: directory.path, durable: durable, crashAfter: crashAfter)
+        return Prepared(spare: spare, saved: Saved(url: directory.appendingPathComponent(stateName(fold)), sha256: sha256,
+                                                   size: data.count, epochsCompleted: state.epochsCompleted,
+                                                   nextBatch: state.nextBatch))
+    }
+
+    /// `write`'s second step: the newest state becomes the previous (the previous a spare), and
+    /// the prepared spare the newest. `data` is the state's bytes (written again, synced, when
+    /// the spare is on another file system than its directory).
+    public static func install(_ prepared: Prepared, _ data: Data, spares: inout SpareStateFiles,
+                               crash: CrashPoint? = nil) throws -> Saved {
+        let path = prepared.path, previous = path + ".prev"
+        let dir = String(path[..<path.lastIndex(of: "/")!])
         // The previous state becomes a spare; the newest the previous; the spare the newest.
         // A crash between two renames leaves one whole state under a name that is read back.
         // Without a newest (the first state, or a crash left only the previous) the previous stays.
@@ -83,12 +113,12 @@ public final class FoldStateStore {
             if crash == .previousKept { throw Crashed() }
             if rename(path, previous) != 0 {
                 let code = errno
-                spares.keep(written, in: dir)
+                spares.keep(prepared.spare, in: dir)
                 throw SleepfoldError.system("rename to \(previous)", file: path, errno: code)
             }
         }
         if crash == .newestMoved { throw Crashed() }
-        var spare = written
+        var spare = prepared.spare
         var failure = rename(spare, path) == 0 ? 0 : errno
         if failure == EXDEV {
             // A spare of another run on another file system: this state in a new file here.
@@ -100,8 +130,7 @@ public final class FoldStateStore {
             spares.keep(spare, in: dir)
             throw SleepfoldError.system("rename \(spare) to it", file: path, errno: failure)
         }
-        return Saved(url: directory.appendingPathComponent(stateName(fold)), sha256: sha256, size: data.count,
-                     epochsCompleted: state.epochsCompleted, nextBatch: state.nextBatch)
+        return prepared.saved
     }
 
     /// Where `write` stops (throwing `Crashed`) when a test has it crash.

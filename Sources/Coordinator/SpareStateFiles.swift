@@ -16,8 +16,9 @@ import Basics
 ///
 /// A spare's content is never read: a state is read back only under the names
 /// `fold-KK.state` and `fold-KK.state.prev`, and only once it passes `FoldStateFile`'s
-/// checks. A spare is written whole and synced before it is renamed to such a name, so
-/// a crash mid-write leaves a torn spare, not a torn state. The spares at most number
+/// checks. A spare is written whole and made durable (synced, or logged in the write-ahead
+/// log and the log synced) before it is renamed to such a name, so a crash mid-write leaves a
+/// torn spare, not a torn state. The spares at most number
 /// the state files at their peak; `removeAll` deletes them when the coordinator ends, and
 /// a coordinator that starts takes (`adopt`) those a crashed one left.
 /// Not thread-safe: one owner (the `StateWriter`'s queue, or a `FoldStateStore`).
@@ -33,11 +34,12 @@ public struct SpareStateFiles {
     public init() {}
 
     /// Writes `data` to a spare (a new file in `directory` when there is none, or with
-    /// `fresh`), synced; returns its path, which may be in another run's directory. The
-    /// caller renames it into place, or hands it back with `keep`.
+    /// `fresh`), synced unless `durable` is false; returns its path, which may be in another
+    /// run's directory. The caller renames it into place, or hands it back with `keep`.
     /// - Parameter crashAfter: for tests: write only this many bytes and stop, as a crash would.
     /// - Throws: `SleepfoldError` (`.io`, errno) naming the file.
-    mutating func write(_ data: Data, in directory: String, fresh: Bool = false, crashAfter: Int? = nil) throws -> String {
+    mutating func write(_ data: Data, in directory: String, fresh: Bool = false, durable: Bool = true,
+                        crashAfter: Int? = nil) throws -> String {
         discover(directory)
         var fd: Int32 = -1
         var path = ""
@@ -69,7 +71,7 @@ public struct SpareStateFiles {
         // The spare may have held a longer state: cut it to this one's length. fdatasync, not
         // fsync: the length is synced with the bytes, a spare's times need not be.
         let cut = failure == 0 && (lseek(fd, 0, SEEK_END) == off_t(data.count) || ftruncate(fd, off_t(data.count)) == 0)
-        guard failure == 0, cut, fdatasync(fd) == 0 else {
+        guard failure == 0, cut, !durable || fdatasync(fd) == 0 else {
             let code = failure != 0 ? failure : errno
             spares.append(path)   // still a spare (its content never counts)
             throw SleepfoldError.system("write", file: path, errno: code)

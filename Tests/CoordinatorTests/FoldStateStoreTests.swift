@@ -4,6 +4,7 @@ import Basics
 import Recordings
 import SleepNet
 import Coordinator
+import Shared
 
 /// What the coordinator checks of a fold state, and how it keeps them: the newest
 /// sound state of a fold, falling back to the previous one when the newest is torn
@@ -188,6 +189,73 @@ import Coordinator
         restarted.removeAll()
         #expect(try FileManager.default.contentsOfDirectory(atPath: first.path) == ["fold-01.state"])
         #expect(try FileManager.default.contentsOfDirectory(atPath: second.path).sorted() == ["fold-00.state", "fold-01.state"])
+    }
+
+    /// The coordinator's `StateWriter` writes states into spares without syncing them and
+    /// makes them durable in its write-ahead log before they take their names: a power loss
+    /// may then leave any older state, a torn one or none under a state's name, and a
+    /// recycled fold's states back under theirs; the replay puts back each newest state and
+    /// removes the recycled ones.
+    @Test func statesWrittenThroughTheLogComeBackAfterAPowerLoss() throws {
+        let states = try Self.states(epochs: 3)
+        let root = try Self.directory()
+        defer { try? FileManager.default.removeItem(at: root) }
+        let directory = root.appendingPathComponent("run/states"), logURL = root.appendingPathComponent("study.wal")
+        let writer = StateWriter(log: try WriteAheadLog(url: logURL))
+        writer.adoptSpares(in: [directory.path])
+        /// A job for `state`, whose bytes arrive as `sent` (the state itself unless garbled on the way).
+        func job(_ state: Data, fold: Int, sent: Data? = nil) throws -> StateWriter.Job {
+            let file = try FoldStateFile(state, fingerprint: Self.fingerprint, source: "s")
+            let header = Sleepfold_StateChunk.with {
+                $0.sha256 = SHA256.hexDigest(state)
+                $0.epochsCompleted = UInt32(file.epochsCompleted)
+                $0.nextBatch = UInt32(file.nextBatch)
+            }
+            return .init(task: fold, attempt: 1, routingID: [1], address: "w", header: header, data: sent ?? state,
+                         fingerprint: Self.fingerprint, directory: directory, fold: fold, source: "state of fold \(fold)",
+                         started: 0, received: 0)
+        }
+        for state in states { writer.write(try job(state, fold: 0)) }
+        writer.write(try job(states[0], fold: 1))
+        writer.recycle(fold: 1, in: directory.path)
+        var garbled = states[2]
+        garbled[garbled.count / 2] ^= 1
+        writer.write(try job(states[2], fold: 2, sent: garbled))   // refused: not the bytes announced
+        writer.waitUntilIdle()
+        let done = writer.finished()
+        #expect(done.map(\.job.fold) == [0, 0, 0, 1, 2])
+        #expect(done.prefix(4).allSatisfy { if case .success = $0.outcome { true } else { false } })
+        guard case .failure(let error as SleepfoldError) = done[4].outcome else { Issue.record("\(done[4])"); return }
+        #expect(error.field == "sha256", "\(error)")
+        #expect(writer.written == 4)
+        #expect(writer.log.stats.syncs >= 1 && writer.log.stats.syncs <= done.count, "\(writer.log.stats)")
+        let newest = FoldStateStore.stateURL(0, in: directory), recycled = FoldStateStore.stateURL(1, in: directory)
+        #expect(try Data(contentsOf: newest) == states[2])
+        #expect(try Data(contentsOf: FoldStateStore.previousURL(0, in: directory)) == states[1])
+        #expect(!FileManager.default.fileExists(atPath: recycled.path))
+
+        // What a power loss may leave of files written without a sync: under fold 0's name the
+        // spare's old bytes (an older state of the same fold: sound, and wrong) or a torn state;
+        // fold 1's recycling undone.
+        for (n, left) in [states[0], states[2].prefix(100), nil].enumerated() {
+            let crashed = root.appendingPathComponent("crash-\(n)")
+            try FileManager.default.createDirectory(at: crashed, withIntermediateDirectories: true)
+            try FileManager.default.copyItem(at: root.appendingPathComponent("run"), to: crashed.appendingPathComponent("run"))
+            try FileManager.default.copyItem(at: logURL, to: crashed.appendingPathComponent("study.wal"))
+            let there = crashed.appendingPathComponent("run/states")
+            let newestThere = FoldStateStore.stateURL(0, in: there), recycledThere = FoldStateStore.stateURL(1, in: there)
+            if let left { try left.write(to: newestThere) } else { try FileManager.default.removeItem(at: newestThere) }
+            try states[0].write(to: recycledThere)
+            let replay = try WriteAheadLog.recover(url: crashed.appendingPathComponent("study.wal"))
+            #expect(replay.statesRestored == 1 && replay.statesRemoved == 1, "\(replay)")
+            #expect(try Data(contentsOf: newestThere) == states[2])
+            #expect(!FileManager.default.fileExists(atPath: recycledThere.path))
+            let store = FoldStateStore(directory: there, folds: [0: Self.fingerprint], warn: { Issue.record("\($0)") })
+            #expect(store.newest[0]?.epochsCompleted == 3)
+        }
+        writer.removeSpares()
+        try writer.log.close()
+        #expect(!FileManager.default.fileExists(atPath: logURL.path))
     }
 
     /// The layout is main's (`fold-KK.state`, `fold-KK.state.prev`): states written by a
