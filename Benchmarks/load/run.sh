@@ -135,7 +135,7 @@ for N in "${NS[@]}"; do
   load=$(cut -d' ' -f1-3 /proc/loadavg)
   printf '| %d | %d | %s | %s | %s | %s / %s | %.2f / %.2f | %s / %s | %d | %s | %s |\n' "$N" "$TASKS" "$cpu" "$rss" "$growth" "$c50" "$c99" "$p50" "$p99" "$a50" "$a99" "$(wc -l < "$lat")" "$window" "$load" >> "$results"
   tail -1 "$results"
-  grep -h "journal writer: \|write-ahead log: " "$log" || true   # what the syncs cost (the whole run)
+  grep -h "journal writer: " "$log" || true   # what the fsyncs cost (the whole run)
   grep -h "dispatch latency " "$log" || true  # the coordinator's own, over the whole run
   grep -h "results read after" "$log" || true   # how long results waited in the loop's turn
 done

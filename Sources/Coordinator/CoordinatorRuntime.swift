@@ -189,7 +189,7 @@ public final class CoordinatorRuntime {
     /// Each run's `states/` directory, as a path (built once: URLs cost per result).
     private let stateDirectoryPaths: [String]
     /// Checks and writes whole states off the loop's thread; acknowledged when written.
-    private let stateWriter: StateWriter
+    private let stateWriter = StateWriter()
     /// States being received, by task: from the holder, the bytes so far.
     private var uploads: [Int: StateUpload] = [:]
     /// States being served to workers: ref id → file.
@@ -253,8 +253,7 @@ public final class CoordinatorRuntime {
         if replay.records > 0 {
             log("\(writeAheadLog.path): replayed \(replay.records) records; put back " +
                 "\(replay.checkpointsRestored) checkpoints and \(replay.linesRestored) journal lines" +
-                (replay.journalBytesCut > 0 ? " (cut \(replay.journalBytesCut) bytes of lines never acknowledged)" : "") +
-                "; put back \(replay.statesRestored) fold states, deleted \(replay.statesRemoved) of folds done")
+                (replay.journalBytesCut > 0 ? " (cut \(replay.journalBytesCut) bytes of lines never acknowledged)" : ""))
         }
         for (r, run) in runs.enumerated() {
             guard runIndex.updateValue(r, forKey: run.plan.runID) == nil else {
@@ -305,10 +304,8 @@ public final class CoordinatorRuntime {
         self.journalSeconds = journalSeconds
         stateStores = stores
         stateDirectoryPaths = stores.map { $0.directory.path }
-        let results = try WriteAheadLog(url: writeAheadLog)
-        journalWriter = JournalWriter(log: results)
-        stateWriter = StateWriter(log: results)
         stateWriter.adoptSpares(in: stateDirectoryPaths)
+        journalWriter = JournalWriter(log: try WriteAheadLog(url: writeAheadLog))
         self.endedWork = endedWork
         queue = FoldQueue(cost: cost, done: done, maxAttempts: Self.maxAttempts, attemptsSoFar: attemptsSoFar)
         zap?.onDecision = { key, admitted in
@@ -354,9 +351,6 @@ public final class CoordinatorRuntime {
         }
         journalWriter.waitUntilIdle()
         try collectJournalled()
-        // The removals the last results queued, and the states still being written.
-        stateWriter.waitUntilIdle()
-        try collectWrittenStates()
         if let summary = dispatchLatency.summary {
             // Benchmarks/load reads it (goal: p99 < 10 ms at 1,000 workers).
             log("dispatch latency (result read → next task sent): \(dispatchLatency.count) tasks, \(summary)")
@@ -364,18 +358,19 @@ public final class CoordinatorRuntime {
         if let summary = resultWaitInTurn.summary {
             log("results read after their turn's poll: \(resultWaitInTurn.count) results, \(summary)")
         }
-        // The results' and states' files made durable and the write-ahead log deleted; a log
-        // that cannot be is kept (its records are durable) and replayed by the next coordinator.
-        let writeAheadLog = journalWriter.log
-        do { try writeAheadLog.close() } catch { log("\(error); kept for the next start") }
-        let w = journalWriter.stats, l = writeAheadLog.stats
-        if w.groups > 0 || stateWriter.written > 0 {
+        // The results' files made durable and the write-ahead log deleted; a log that cannot
+        // be is kept (its records are durable) and replayed by the next coordinator.
+        do { try journalWriter.log.close() } catch { log("\(error); kept for the next start") }
+        let w = journalWriter.stats
+        if w.groups > 0 {
             // What durability cost this session (Benchmarks/load reads it).
-            log("write-ahead log: \(w.groups) groups of results, \(w.checkpoints) checkpoints, \(stateWriter.written) states; " +
-                "fdatasync \(l.syncs)× \(LogNumber.fixed(l.syncSeconds, places: 2)) s, \(l.compactions) compactions (syncfs) " +
-                "\(LogNumber.fixed(l.compactionSeconds, places: 2)) s")
-            if let failure = l.compactionFailure { log("write-ahead log: a compaction failed (\(failure)); the log kept its records") }
+            log("journal writer: \(w.groups) groups, \(w.checkpoints) checkpoints; fdatasync of the write-ahead log " +
+                "\(w.logSyncs)× \(LogNumber.fixed(w.logSeconds, places: 2)) s, \(w.compactions) compactions (syncfs) " +
+                "\(LogNumber.fixed(w.compactionSeconds, places: 2)) s")
+            if let failure = w.compactionFailure { log("journal writer: a compaction failed (\(failure)); its log kept its records") }
         }
+        stateWriter.waitUntilIdle()
+        try collectWrittenStates()
         // Spares are kept for states still to come; a coordinator that ends has none to write.
         stateWriter.removeSpares()
         if !interrupted {

@@ -6,8 +6,7 @@ import Shared
 /// Writes fold checkpoints and journal lines off the coordinator loop's thread, in the
 /// order they were queued, and makes them durable in groups: what was queued while one group
 /// was being written and synced goes out in the next (up to `maxGroup` jobs), with one
-/// `fdatasync` of the coordinator's write-ahead log (`WriteAheadLog`) per group, or none when
-/// a sync of the `StateWriter`'s covered it.
+/// `fdatasync` of the coordinator's write-ahead log (`WriteAheadLog`) per group.
 ///
 /// Why: a result's checkpoint file, its JSON line and their syncs take milliseconds each,
 /// and a thousand workers finishing together would otherwise have the loop do them one
@@ -136,11 +135,21 @@ public final class JournalWriter: Sendable {
         }
     }
 
-    /// What the writer wrote so far (the log's `stats` say what its syncs cost).
+    /// What the writer's syncs cost so far: how many and the seconds they took (the price of
+    /// durability; the coordinator logs it at the end of a run).
     public struct Stats: Sendable, Equatable {
         public var groups = 0
         /// Checkpoint files written (synced only by the compactions).
         public var checkpoints = 0
+        /// Syncs of the write-ahead log, one `fdatasync` per group that wrote.
+        public var logSyncs = 0
+        /// Compactions: a `syncfs` of the files the log stood for, and the log started over.
+        public var compactions = 0
+        /// Wall seconds the writer waited for each.
+        public var logSeconds = 0.0
+        public var compactionSeconds = 0.0
+        /// The last compaction that failed, if any (its log kept its records).
+        public var compactionFailure: String?
     }
 
     private let statistics = Mutex(Stats())
@@ -191,20 +200,37 @@ public final class JournalWriter: Sendable {
                 errors[i] = failure(error, file.url.path)
             }
         }
-        // 3. The log once (shared with the state writer's syncs: nothing to do when another
-        // sync covered the group); then, when due, its files synced and the log started over.
-        // A failed compaction leaves the log whole (the group is durable in it) and is tried
-        // again after the next group.
+        // 3. The log once (nothing to do when nothing was logged); then, when due, its files
+        // synced and the log started over. A failed compaction leaves the log whole (the group
+        // is durable in it) and is tried again after the next group.
         var syncError: SleepfoldError?
+        let start = BusyClock.now()
         do {
-            try log.sync()
+            if try log.sync() {
+                stats.logSyncs += 1
+                stats.logSeconds += BusyClock.now() - start
+            }
         } catch {
             syncError = failure(error, log.url.path)
         }
-        if syncError == nil { log.compactIfDue() }
+        if syncError == nil && log.compactionDue {
+            let compacting = BusyClock.now()
+            do {
+                try log.compact()
+                stats.compactions += 1
+                stats.compactionSeconds += BusyClock.now() - compacting
+            } catch {
+                stats.compactionFailure = "\(error)"
+            }
+        }
         statistics.withLock {
             $0.groups += stats.groups
             $0.checkpoints += stats.checkpoints
+            $0.logSyncs += stats.logSyncs
+            $0.compactions += stats.compactions
+            $0.logSeconds += stats.logSeconds
+            $0.compactionSeconds += stats.compactionSeconds
+            if let failure = stats.compactionFailure { $0.compactionFailure = failure }
         }
         return group.enumerated().map { i, job in
             var isBarrier = false

@@ -5,20 +5,23 @@ import Recordings
 import Shared
 
 /// Checks and writes fold states off the coordinator loop's thread, in the order they
-/// arrived, and makes them durable in groups through the coordinator's write-ahead log. A
-/// state's digest, checks and writes take milliseconds (more for a large model), and a
-/// thousand workers ending an epoch together would otherwise hold up heartbeats and dispatch
-/// for seconds. The loop collects what is written each turn (`finished()`) and acknowledges
-/// it then: an acknowledged state is on disk, under its name or in the log.
+/// arrived, and makes them durable in groups. A state's digest, checks and writes take
+/// milliseconds (more for a large model), and a thousand workers ending an epoch together
+/// would otherwise hold up heartbeats and dispatch for seconds. The loop collects what is
+/// written each turn (`finished()`) and acknowledges it then: an acknowledged state is on
+/// disk.
 ///
-/// A group is every state queued while the one before was written: each is written into a
-/// spare without a sync and appended to the log under the name it takes; one sync of the log
-/// (shared with the `JournalWriter`'s) makes the group durable; then each spare takes its
-/// name (`FoldStateStore.install`). A state thus takes its name only once it is durable in
-/// the log, so a crash never leaves an older or torn state under it that the log cannot
-/// put back. Removals (`recycle`) go through the same queue, so a fold's state written after
-/// its result never outlives the removal that follows it; each leaves a removal record, so a
-/// replay does not bring the state back.
+/// A group is every state queued in `groupWindow` after its first: each is written into a
+/// spare without a sync, one `syncfs` of their file systems makes them all durable, and only
+/// then does each spare take its state's name (`FoldStateStore.install`), so a name always
+/// holds a whole state. Why not an `fdatasync` per state: at 1,000 workers those were 6.5 %
+/// of the coordinator's CPU, as it wrote each state's pages itself; a `syncfs` has the
+/// kernel's flusher threads write them (Benchmarks/load/README.md, tenth session). No one
+/// waits for a state's acknowledgement (a worker trains on), so the window costs nothing.
+/// (Putting states through the results' write-ahead log was tried: the coordinator then
+/// wrote each state twice, and its CPU rose.) Removals (`recycle`) go through the same
+/// queue, so a fold's state written after its result never outlives the removal that
+/// follows it.
 public final class StateWriter: Sendable {
     /// A whole state received from the holder of `task`'s attempt `attempt`.
     public struct Job: Sendable {
@@ -68,12 +71,10 @@ public final class StateWriter: Sendable {
         case recycle(fold: Int, directory: String)
     }
 
-    /// Where every group is made durable: the coordinator's write-ahead log.
-    public let log: WriteAheadLog
+    /// Seconds a group waits after its first state for more, before it is written and synced.
+    public static let groupWindow = 0.25   // s
 
-    public init(log: WriteAheadLog) {
-        self.log = log
-    }
+    public init() {}
 
     private let queue = DispatchQueue(label: "sleepfold.coordinator.states")
     private let state = Mutex(State())
@@ -82,6 +83,8 @@ public final class StateWriter: Sendable {
 
     private struct State: Sendable {
         var pending: [Operation] = []
+        /// When the first of `pending` was queued (s, `BusyClock.now()`).
+        var firstQueued = 0.0
         /// A drain is queued or running: it takes `pending` until it finds it empty.
         var draining = false
         var done: [Done] = []
@@ -98,6 +101,7 @@ public final class StateWriter: Sendable {
 
     private func enqueue(_ operation: Operation) {
         let start = state.withLock { s -> Bool in
+            if s.pending.isEmpty { s.firstQueued = BusyClock.now() }
             s.pending.append(operation)
             defer { s.draining = true }
             return !s.draining
@@ -135,6 +139,9 @@ public final class StateWriter: Sendable {
     /// Writes groups until nothing is pending.
     private func drain() {
         while true {
+            // A group waits until its first operation is `groupWindow` old.
+            let wait = state.withLock { s in s.pending.isEmpty ? 0 : s.firstQueued + Self.groupWindow - BusyClock.now() }
+            if wait > 0 { Thread.sleep(forTimeInterval: wait) }
             let group = state.withLock { s -> [Operation] in
                 if s.pending.isEmpty { s.draining = false }
                 defer { s.pending.removeAll() }
@@ -149,25 +156,20 @@ public final class StateWriter: Sendable {
         }
     }
 
-    /// Writes `group` in order: each state checked, written to a spare and logged; the log
-    /// synced once; then each state installed under its name and each removal done (and
-    /// logged, durable with the next sync), in the group's order.
+    /// Writes `group` in order: each state checked and written to a spare; their file
+    /// systems synced once; then each state installed under its name and each removal done,
+    /// in the group's order.
     private func writeAndSync(_ group: [Operation], spares: inout SpareStateFiles) -> [Done] {
         var prepared: [Result<FoldStateStore.Prepared, any Error>?] = group.map { operation in
             guard case .write(let job) = operation else { return nil }
-            return Result {
-                let prepared = try Self.checkAndPrepare(job, spares: &spares)
-                do {
-                    try log.appendState(path: prepared.path, bytes: job.data)
-                } catch {
-                    spares.keep(prepared.spare, in: job.directory.path)
-                    throw error
-                }
-                return prepared
-            }
+            return Result { try Self.checkAndPrepare(job, spares: &spares) }
         }
+        let directories = Set(group.compactMap { operation -> String? in
+            guard case .write(let job) = operation else { return nil }
+            return job.directory.path
+        })
         do {
-            try log.sync()
+            try FileSystemSync.sync(directories.sorted())
         } catch {
             // Not durable: refused (not acknowledged), their spares handed back.
             for (i, operation) in group.enumerated() {
@@ -176,7 +178,6 @@ public final class StateWriter: Sendable {
                 prepared[i] = .failure(error)
             }
         }
-        _ = log.compactIfDue()
         var done: [Done] = []
         for (i, operation) in group.enumerated() {
             switch operation {
@@ -185,8 +186,6 @@ public final class StateWriter: Sendable {
                 done.append(Done(job: job, outcome: outcome, finished: BusyClock.now()))
             case .recycle(let fold, let directory):
                 FoldStateStore.recycle(fold: fold, in: directory, spares: &spares)
-                // Not synced: a replay that misses it leaves a state file of a fold that is done (never read).
-                try? log.appendRemoval(path: FoldStateStore.statePath(fold, in: directory))
             }
         }
         return done

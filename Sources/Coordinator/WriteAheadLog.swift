@@ -2,7 +2,6 @@ import Foundation
 import Synchronization
 import Basics
 import Recordings
-import CLinux
 
 extension SleepfoldError.Code {
     /// The file where a run's write-ahead log belongs (`journal.wal`) is something else.
@@ -26,34 +25,20 @@ extension SleepfoldError.Code {
 /// acknowledged, are cut). So an acknowledged result is on disk in one of the two places at
 /// every moment, and in its files after a restart.
 ///
-/// Fold states go through the same log (`StateWriter`): a state is written into a spare file
-/// without syncing it, appended here under the name it will take (`fold-KK.state`), and takes
-/// that name only once the log is synced, so a state under its name is always a whole one (or
-/// stands in the log); a removed fold's states leave a removal record. A replay puts back the
-/// newest state of each name and deletes the states removed after it.
-///
-/// Every writer that syncs shares the `fdatasync`s (group commit): a caller that finds a sync
-/// under way waits for it, and needs none of its own when that sync covered its records. A
-/// failed `fdatasync` fails every later sync: after one, Linux may report pages as written that
-/// never were, so nothing appended since can be promised durable (the coordinator stops; what
-/// was acknowledged before is in the log or the files).
-///
 /// Layout (little-endian): a 16-byte header, `SFWAL001` and the generation (UInt64); then
 /// records, each a 48-byte head (kind UInt32, payload length UInt32, generation UInt64, SHA-256 of
 /// the head's first 16 bytes and the payload) and its payload, which starts with a file's path
 /// (UInt16 length, UTF-8; relative to the log's directory when inside it, so a study directory
 /// can be moved):
 /// - a checkpoint: its file's path, then the file's bytes;
-/// - a journal line: the journal's path, its offset in the journal (UInt64), then the bytes written there;
-/// - a fold state: the path it takes (`states/fold-KK.state`), then its bytes;
-/// - a removal: the path of a state no longer needed (its fold's result is on disk), nothing else.
+/// - a journal line: the journal's path, its offset in the journal (UInt64), then the bytes written there.
 /// The log ends at the first record that is short, fails its digest or has another generation:
 /// a record torn by a crash, or one left from before the last compaction (the log is rewritten
 /// from the start after each, so the file stays at its largest size and `fdatasync` has no size
 /// to write).
 ///
 /// Measured at 1,000 workers: Benchmarks/load/README.md, ninth session. Safe from any thread
-/// (the `JournalWriter` and the `StateWriter` append and sync, the coordinator's end closes it).
+/// (the `JournalWriter` appends, the coordinator's end closes it).
 public final class WriteAheadLog: Sendable {
     /// Seconds a record waits in the log at most (checked after each group): then the files
     /// written meanwhile are synced (`syncfs`) and the log starts over. The kernel writes dirty
@@ -70,28 +55,21 @@ public final class WriteAheadLog: Sendable {
     enum Kind: UInt32 {
         case checkpoint = 1
         case line = 2
-        case state = 3
-        case removal = 4
     }
 
     public let url: URL
     /// The log's directory, as a path: records name files relative to it.
     private let directory: String
     private let fd: Int32
-    /// The records (appends take it alone).
     private let state: Mutex<State>
-    /// Who may sync, and what is durable: held through each `fdatasync` and compaction (taken
-    /// before `state` when both are), so a caller that waited for it finds its records synced.
-    private let syncing = Mutex(Durability())
 
     private struct State: Sendable {
         var generation: UInt64
         /// Where the next record goes.
         var end: Int
-        /// Records appended since the log was opened (never reset: `Durability.synced` counts in it).
-        var appended: UInt64 = 0
         /// When the oldest record was appended (s, `BusyClock.now()`); nil when there is none.
         var oldest: Double?
+        var unsynced = false
         /// Directories of the files the records name (one on another file system than the log
         /// needs its own `syncfs`).
         var directories = Set<String>()
@@ -118,29 +96,6 @@ public final class WriteAheadLog: Sendable {
         }
     }
 
-    private struct Durability: Sendable {
-        /// The first this many records appended are durable (synced, or their files compacted).
-        var synced: UInt64 = 0
-        /// The first failed `fdatasync`: every later sync fails with it.
-        var failure: SleepfoldError?
-        var stats = Stats()
-    }
-
-    /// What the log's syncs cost so far (the price of durability; the coordinator logs it at
-    /// the end of a run).
-    public struct Stats: Sendable, Equatable {
-        /// `fdatasync`s of the log, and the wall seconds their callers waited for them.
-        public var syncs = 0
-        public var syncSeconds = 0.0
-        /// Compactions: a `syncfs` of the files the log stood for, and the log started over.
-        public var compactions = 0
-        public var compactionSeconds = 0.0
-        /// The last compaction that failed, if any (its log kept its records).
-        public var compactionFailure: String?
-    }
-
-    public var stats: Stats { syncing.withLock { $0.stats } }
-
     deinit { Glibc.close(fd) }
 
     /// Appends a checkpoint written (not synced) at `path`.
@@ -155,80 +110,39 @@ public final class WriteAheadLog: Sendable {
         try bytes.withUnsafeBytes { try append(.line, fields: fields, body: $0, directoryOf: path) }
     }
 
-    /// Appends a fold state written (not synced) to a spare, under `path`, the name it takes
-    /// once the log is synced.
-    public func appendState(path: String, bytes: Data) throws {
-        try bytes.withUnsafeBytes { try append(.state, fields: pathField(path), body: $0, directoryOf: path) }
-    }
-
-    /// Appends that the state at `path` is no longer needed (its files are made spares).
-    public func appendRemoval(path: String) throws {
-        try append(.removal, fields: pathField(path), body: UnsafeRawBufferPointer(start: nil, count: 0), directoryOf: path)
-    }
-
-    /// Makes every record appended before the call durable: one `fdatasync`, or none when
-    /// another caller's covered them (it waits for a sync under way). True when it synced.
-    /// - Throws: `SleepfoldError` `.io` naming the log, for this or any earlier failed sync.
+    /// Makes every record appended so far durable (`fdatasync`); nothing to do when they are.
+    /// True when it synced.
     @discardableResult
     public func sync() throws -> Bool {
-        let mine = state.withLock { $0.appended }
-        return try syncing.withLock { d in
-            if let failure = d.failure { throw failure }
-            guard d.synced < mine else { return false }
-            let start = BusyClock.now()
-            // Everything appended until now: a record appended during the fdatasync counts as not synced.
-            let covered = state.withLock { $0.appended }
-            guard fdatasync(fd) == 0 else {
-                let failure = SleepfoldError.system("fdatasync", file: url.path, errno: errno)
-                d.failure = failure
-                throw failure
-            }
-            d.synced = covered
-            d.stats.syncs += 1
-            d.stats.syncSeconds += BusyClock.now() - start
-            return true
+        guard state.withLock({ s in defer { s.unsynced = false }; return s.unsynced }) else { return false }
+        guard fdatasync(fd) == 0 else {
+            state.withLock { $0.unsynced = true }
+            throw SleepfoldError.system("fdatasync", file: url.path, errno: errno)
         }
+        return true
     }
 
-    /// Compacts when due: the oldest record is `compactInterval` old, or the records hold
-    /// `compactBytes`. A failed compaction is counted in `stats` (the log keeps its records,
-    /// and the next call tries again). True when it compacted.
-    @discardableResult
-    public func compactIfDue() -> Bool {
-        do {
-            return try compact(onlyIfDue: true)
-        } catch {
-            syncing.withLock { $0.stats.compactionFailure = "\(error)" }
-            return false
+    /// Whether `compact` is due: the oldest record is `compactInterval` old, or the records
+    /// hold `compactBytes`.
+    public var compactionDue: Bool {
+        state.withLock { s in
+            s.end - Self.headerSize > Self.compactBytes || s.oldest.map { BusyClock.now() - $0 > Self.compactInterval } ?? false
         }
     }
 
     /// Makes the files the records name durable (`syncfs` of the log's file system, and of any
-    /// other one they are on), then starts the log over: every record appended so far is
-    /// durable in its file. Appends and syncs wait meanwhile.
+    /// other one they are on), then starts the log over. Call with every record synced (after
+    /// `sync`), and no append meanwhile (the `JournalWriter`'s thread).
     /// - Throws: `SleepfoldError` `.io` naming the file; the log keeps its records then.
-    public func compact() throws { _ = try compact(onlyIfDue: false) }
-
-    private func compact(onlyIfDue: Bool) throws -> Bool {
-        try syncing.withLock { d in
-            if let failure = d.failure { throw failure }
-            return try state.withLock { s in
-                let due = s.end - Self.headerSize > Self.compactBytes ||
-                    s.oldest.map { BusyClock.now() - $0 > Self.compactInterval } ?? false
-                if onlyIfDue && !due { return false }
-                let start = BusyClock.now()
-                // A record's file is written before the record is appended: the syncfs covers it.
-                try Self.syncFileSystems(of: [url.path] + s.directories.sorted(), logFD: fd)
-                try writeHeader(s.generation &+ 1)
-                s.generation &+= 1
-                s.end = Self.headerSize
-                s.oldest = nil
-                s.directories = []
-                d.synced = s.appended
-                d.stats.compactions += 1
-                d.stats.compactionSeconds += BusyClock.now() - start
-                return true
-            }
+    public func compact() throws {
+        let (generation, directories) = state.withLock { ($0.generation, $0.directories) }
+        try FileSystemSync.sync([url.path] + directories.sorted(), open: fd)
+        try writeHeader(generation &+ 1)
+        state.withLock { s in
+            s.generation = generation &+ 1
+            s.end = Self.headerSize
+            s.oldest = nil
+            s.directories = []
         }
     }
 
@@ -250,10 +164,6 @@ public final class WriteAheadLog: Sendable {
         public var linesRestored = 0
         /// Bytes cut off journals' ends (lines written without a record: never acknowledged).
         public var journalBytesCut = 0
-        /// Fold states written again under their names (missing, or other bytes than the log's).
-        public var statesRestored = 0
-        /// State files deleted: their folds' results were on disk when they were removed.
-        public var statesRemoved = 0
     }
 
     /// Replays the log at `url` (left by a coordinator that stopped without compacting it)
@@ -272,8 +182,6 @@ public final class WriteAheadLog: Sendable {
         let directory = url.deletingLastPathComponent().path
         var recovery = Recovery()
         var checkpoints: [String: Data] = [:], lines: [String: [(offset: Int, bytes: Data)]] = [:], journals: [String] = []
-        // Each state name's last record: its newest state, or nil when removed after it.
-        var states: [String: Data?] = [:]
         var at = headerSize
         while let (kind, payload, next) = record(in: data, at: at, generation: generation) {
             guard let (path, rest) = readPath(payload, relativeTo: directory) else { break }
@@ -285,10 +193,6 @@ public final class WriteAheadLog: Sendable {
                 guard rest.count >= 8 else { break }
                 if lines[path] == nil { journals.append(path) }
                 lines[path, default: []].append((Int(read(UInt64.self, rest, at: 0)), rest.dropFirst(8)))
-            case .state:
-                states[path] = .some(rest)
-            case .removal:
-                states[path] = .some(nil)
             }
             at = next
         }
@@ -302,26 +206,12 @@ public final class WriteAheadLog: Sendable {
             }
             recovery.checkpointsRestored += 1
         }
-        for (path, bytes) in states.sorted(by: { $0.key < $1.key }) {
-            guard let bytes else {
-                // The fold's result was on disk: its states (newest and previous) are not needed.
-                for file in [path, path + ".prev"] where unlink(file) == 0 { recovery.statesRemoved += 1 }
-                continue
-            }
-            if FileManager.default.contents(atPath: path) == bytes { continue }
-            let file = URL(fileURLWithPath: path)
-            if let failure = Journal.replace(file.lastPathComponent, in: file.deletingLastPathComponent().path,
-                                             with: bytes, durable: false) {
-                throw SleepfoldError(.io, file: path, "cannot put back this fold state from \(url.path): \(failure)")
-            }
-            recovery.statesRestored += 1
-        }
         var crash = crash
         for journal in journals {
             try restore(lines[journal]!, journal: journal, log: url.path, recovery: &recovery, crashAfter: &crash)
         }
-        let directories = Set((Array(checkpoints.keys) + Array(states.keys) + journals).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
-        try syncFileSystems(of: [url.path] + directories.sorted(), logFD: fd)
+        let directories = Set((Array(checkpoints.keys) + journals).map { URL(fileURLWithPath: $0).deletingLastPathComponent().path })
+        try FileSystemSync.sync([url.path] + directories.sorted(), open: fd)
         return recovery
     }
 
@@ -377,7 +267,7 @@ public final class WriteAheadLog: Sendable {
             }
             try Self.writeFully(fd, body, at: at, path: url.path)
             s.end = at + body.count
-            s.appended += 1
+            s.unsynced = true
             if s.oldest == nil { s.oldest = BusyClock.now() }
             if directory != self.directory { s.directories.insert(directory) }
         }
@@ -478,24 +368,6 @@ public final class WriteAheadLog: Sendable {
                 throw SleepfoldError.system("write", file: path, errno: errno)
             }
             offset += n
-        }
-    }
-
-    /// `syncfs` of each file system among `paths` (the log's, through its descriptor, and any
-    /// other a directory is on).
-    private static func syncFileSystems(of paths: [String], logFD: Int32) throws {
-        var seen = Set<UInt64>()
-        for path in paths where !path.isEmpty {
-            var st = stat()
-            guard stat(path, &st) == 0 else {
-                if errno == ENOENT { continue }   // no checkpoint written yet: nothing to sync there
-                throw SleepfoldError.system("stat", file: path, errno: errno)
-            }
-            guard seen.insert(UInt64(st.st_dev)).inserted else { continue }
-            let fd = path == paths[0] ? logFD : open(path, O_RDONLY | O_CLOEXEC)
-            guard fd >= 0 else { throw SleepfoldError.system("open", file: path, errno: errno) }
-            defer { if fd != logFD { Glibc.close(fd) } }
-            guard syncfs(fd) == 0 else { throw SleepfoldError.system("syncfs", file: path, errno: errno) }
         }
     }
 

@@ -162,9 +162,6 @@ import TestSupport
         // The node goes down: coordinator and worker at once.
         first.kill()
         worker.kill()
-        // The write-ahead log would put the newest state back (FoldStateStoreTests): without
-        // it (as after a compaction), the files alone are what the next coordinator reads.
-        try FileManager.default.removeItem(at: run.appendingPathComponent("journal.wal"))
         let states = run.appendingPathComponent("states")
         let newest = states.appendingPathComponent("fold-00.state"), previous = states.appendingPathComponent("fold-00.state.prev")
         // Torn: the newest state cut short (as a crash mid-write on a file system without atomic rename would leave it).
