@@ -29,6 +29,16 @@ enum SafetensorsFraming {
 
     struct Problem: Error { let text: String }
 
+    /// How a problem names a header value: as it was written, for numbers.
+    private static func text(_ value: HeaderJSON) -> String {
+        switch value {
+        case .integer(let n): "\(n)"
+        case .number(let x): "\(x)"
+        case .string(let s): "\"\(s)\""
+        default: "\(value)"
+        }
+    }
+
     /// The layout of `data`, or what is wrong with its framing.
     static func layout(of data: Data) -> Result<Layout, Problem> {
         func fail(_ text: String) -> Result<Layout, Problem> { .failure(Problem(text: text)) }
@@ -40,34 +50,37 @@ enum SafetensorsFraming {
             return fail("a header length of \(headerLength) bytes in a file of \(count) bytes")
         }
         let dataStart = 8 + Int(headerLength), dataSize = count - dataStart
-        guard let header = try? JSONSerialization.jsonObject(with: data.subdata(in: (base + 8)..<(base + dataStart))) as? [String: Any] else {
+        guard case .object(let header)? = data.withUnsafeBytes({ raw in
+            HeaderJSON.parse(UnsafeRawBufferPointer(rebasing: raw[8..<dataStart]))
+        }) else {
             return fail("a header that is not a JSON object")
         }
         var layout = Layout()
         var ranges: [(begin: Int, end: Int, name: String)] = []
         for (name, value) in header {
             if name == "__metadata__" {
-                guard let metadata = value as? [String: Any], let strings = metadata as? [String: String] else {
-                    return fail("__metadata__ that is not an object of strings")
+                guard case .object(let metadata) = value else { return fail("__metadata__ that is not an object of strings") }
+                for (key, value) in metadata {
+                    guard case .string(let string) = value else { return fail("__metadata__ that is not an object of strings") }
+                    layout.metadata[key] = string
                 }
-                layout.metadata = strings
                 continue
             }
-            guard let entry = value as? [String: Any], let dtype = entry["dtype"] as? String,
-                  let size = dtypeBytes[dtype], let shape = entry["shape"] as? [Any],
-                  let offsets = entry["data_offsets"] as? [Any], offsets.count == 2 else {
+            guard case .object(let entry) = value, case .string(let dtype)? = entry["dtype"],
+                  let size = dtypeBytes[dtype], case .array(let shape)? = entry["shape"],
+                  case .array(let offsets)? = entry["data_offsets"], offsets.count == 2 else {
                 return fail("tensor '\(name)' without a known dtype, a shape and two data_offsets")
             }
             var elements = 1
             for d in shape {
-                guard let d = d as? Int, d >= 0 else { return fail("tensor '\(name)' with a shape entry that is not a count") }
+                guard case .integer(let d) = d, d >= 0 else { return fail("tensor '\(name)' with a shape entry that is not a count") }
                 let (product, overflow) = elements.multipliedReportingOverflow(by: d)
                 guard !overflow, product <= dataSize else { return fail("tensor '\(name)' larger than the data") }
                 elements = product
             }
-            guard let begin = offsets[0] as? Int, let end = offsets[1] as? Int, 0 <= begin, begin <= end, end <= dataSize,
-                  end - begin == elements * size else {
-                return fail("tensor '\(name)' with data_offsets \(offsets) for \(elements) × \(size) bytes in \(dataSize) data bytes")
+            guard case .integer(let begin) = offsets[0], case .integer(let end) = offsets[1], 0 <= begin, begin <= end,
+                  end <= dataSize, end - begin == elements * size else {
+                return fail("tensor '\(name)' with data_offsets [\(offsets.map(Self.text).joined(separator: ", "))] for \(elements) × \(size) bytes in \(dataSize) data bytes")
             }
             ranges.append((begin, end, name))
             layout.tensors[name] = (dataStart + begin)..<(dataStart + end)
