@@ -170,8 +170,10 @@ final class WinogradConvolution {
         let ldn = N + 16                               // row stride of V and M: room for 16-wide tails
         let tileStride = T + 16
         // Padded row: positions −padLeft ..< T·m + α − 1 − padLeft, split by phase
-        // (u mod m), plus room for 32-wide reads past the last tile.
-        let rowLength = (T * m + alpha - 1 + m - 1) / m + 33
+        // (u mod m), plus room for 32-wide reads past the last tile; a multiple of
+        // 16, so each phase row starts on a cache line (Tensor's storage does): the
+        // terms reading inputs 0 ..< m of a tile read whole lines.
+        let rowLength = ((T * m + alpha - 1 + m - 1) / m + 33 + 15) / 16 * 16
         y.resize(Shape(B, F, Lo))
         let lanes = laneCount(groups)
         transformedInput.resize(Shape(lanes, alpha, C, ldn))
