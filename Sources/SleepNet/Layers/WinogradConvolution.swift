@@ -150,8 +150,11 @@ final class WinogradConvolution {
     /// Samples are cut into fixed groups (from B and the tile count only), one
     /// GEMM per point and group, so results do not depend on the thread count.
     /// `packsInput: false` keeps V in plain rows packed by the sgemm (same bits).
+    /// `weightsSettled`: the weights are those of this plan's last forward in the
+    /// same evaluation forward (`ParameterStore.valuesSettled`): U is kept without
+    /// comparing them again.
     func forward(_ x: Tensor, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels F: Int,
-                 padLeft: Int, outLength Lo: Int, into y: Tensor, packsInput: Bool = true,
+                 padLeft: Int, outLength Lo: Int, into y: Tensor, packsInput: Bool = true, weightsSettled: Bool = false,
                  rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
                  epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2]
@@ -185,7 +188,8 @@ final class WinogradConvolution {
         let weightCount = F * C * r
         let reuse = transformedPrepacked == prepacked && transformedFrom.count == weightCount
             && transformedWeight.shape == Shape(alpha, F, C)
-            && transformedFrom.withUnsafeBufferPointer { memcmp($0.baseAddress!, weight, 4 * weightCount) == 0 }
+            && (weightsSettled
+                || transformedFrom.withUnsafeBufferPointer { memcmp($0.baseAddress!, weight, 4 * weightCount) == 0 })
         if !reuse {
             transformedWeight.resize(Shape(alpha, F, C))
             // U_a (F, C) = Σ_k G[a, k] · w[:, :, k]
