@@ -168,6 +168,13 @@ import Evaluation
         let oneAfter = try evaluate(threads: 1), twoAfter = try evaluate(threads: 2)
         #expect(oneAfter != one)
         #expect(oneAfter == twoAfter)
+        // A model that never saw the old weights gives the same bits: each forward's
+        // first slice compares the weights its Winograd layers transformed (the later
+        // slices of one forward keep them without comparing, `valuesSettled`).
+        let fresh = try SleepModel(config: config, seed: 8)
+        fresh.store.values.update(from: model.store.values, count: model.store.parameterCount)
+        fresh.store.bufferValues.update(from: model.store.bufferValues, count: model.store.bufferCount)
+        #expect(try fresh.forward(x, batch: B, training: false).array == oneAfter)
 
         // Profiled, a layer has as many calls and FLOPs at 2 threads as at 1 (each
         // lane's scopes are added to the profiler after), and the logits are the same.

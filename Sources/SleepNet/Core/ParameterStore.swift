@@ -59,6 +59,11 @@ public final class ParameterStore {
     public private(set) var bufferValues = UnsafeMutablePointer<Float>.allocate(capacity: 1)
     /// BatchNorm num_batches_tracked counters.
     public var counters: [Int64] = []
+    /// True while one evaluation forward runs its second and later slices or
+    /// chunks (set by the model around them): the values cannot change before it
+    /// ends, so a layer may keep what it derived from them in the same forward
+    /// (the Winograd layers' transformed weights) without comparing them again.
+    var valuesSettled = false
 
     private var allocated = false
     private var parameterIndex: [String: Int] = [:]

@@ -17,7 +17,17 @@ public final class Tensor {
     public init() {
         shape = Shape(0)
         capacity = 0
-        data = UnsafeMutablePointer<Float>.allocate(capacity: 1)
+        data = Self.allocate(1)
+    }
+
+    /// Storage for `count` floats on a 64-byte boundary (a cache line): rows and
+    /// panels laid out in multiples of 16 floats then start on a line, so the
+    /// AVX-512 loops' 64-byte loads and stores of them (the Winograd transforms'
+    /// phase rows and V, the sgemm's packed panels of V and its output rows) do
+    /// not straddle two lines. malloc's 16-byte alignment (mmap'ed blocks start 16
+    /// bytes into a page) put every one of them across two. Freed by `deallocate`.
+    static func allocate(_ count: Int) -> UnsafeMutablePointer<Float> {
+        UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64).bindMemory(to: Float.self, capacity: count)
     }
 
     /// A zero-filled tensor of the given shape.
@@ -47,7 +57,7 @@ public final class Tensor {
     public func resize(_ newShape: Shape) {
         if newShape.count > capacity {
             data.deallocate()
-            data = UnsafeMutablePointer<Float>.allocate(capacity: newShape.count)
+            data = Self.allocate(newShape.count)
             capacity = newShape.count
         }
         shape = newShape

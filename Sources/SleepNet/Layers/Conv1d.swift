@@ -196,7 +196,8 @@ public final class Conv1d {
         input = x
         plan.forward(x, weight: store.value(weight), bias: bias.map { UnsafePointer(store.value($0)) },
                      outChannels: outChannels, padLeft: padLeft, outLength: outputLength(x.shape[2]), into: output,
-                     packsInput: packsDirectly, rowEpilogue: rowEpilogue, epilogue: epilogue)
+                     packsInput: packsDirectly, weightsSettled: store.valuesSettled, rowEpilogue: rowEpilogue,
+                     epilogue: epilogue)
         return output
     }
 

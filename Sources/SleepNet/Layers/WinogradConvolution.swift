@@ -150,8 +150,11 @@ final class WinogradConvolution {
     /// Samples are cut into fixed groups (from B and the tile count only), one
     /// GEMM per point and group, so results do not depend on the thread count.
     /// `packsInput: false` keeps V in plain rows packed by the sgemm (same bits).
+    /// `weightsSettled`: the weights are those of this plan's last forward in the
+    /// same evaluation forward (`ParameterStore.valuesSettled`): U is kept without
+    /// comparing them again.
     func forward(_ x: Tensor, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, outChannels F: Int,
-                 padLeft: Int, outLength Lo: Int, into y: Tensor, packsInput: Bool = true,
+                 padLeft: Int, outLength Lo: Int, into y: Tensor, packsInput: Bool = true, weightsSettled: Bool = false,
                  rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
                  epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) {
         let B = x.shape[0], C = x.shape[1], L = x.shape[2]
@@ -170,8 +173,10 @@ final class WinogradConvolution {
         let ldn = N + 16                               // row stride of V and M: room for 16-wide tails
         let tileStride = T + 16
         // Padded row: positions −padLeft ..< T·m + α − 1 − padLeft, split by phase
-        // (u mod m), plus room for 32-wide reads past the last tile.
-        let rowLength = (T * m + alpha - 1 + m - 1) / m + 33
+        // (u mod m), plus room for 32-wide reads past the last tile; a multiple of
+        // 16, so each phase row starts on a cache line (Tensor's storage does): the
+        // terms reading inputs 0 ..< m of a tile read whole lines.
+        let rowLength = ((T * m + alpha - 1 + m - 1) / m + 33 + 15) / 16 * 16
         y.resize(Shape(B, F, Lo))
         let lanes = laneCount(groups)
         transformedInput.resize(Shape(lanes, alpha, C, ldn))
@@ -183,7 +188,8 @@ final class WinogradConvolution {
         let weightCount = F * C * r
         let reuse = transformedPrepacked == prepacked && transformedFrom.count == weightCount
             && transformedWeight.shape == Shape(alpha, F, C)
-            && transformedFrom.withUnsafeBufferPointer { memcmp($0.baseAddress!, weight, 4 * weightCount) == 0 }
+            && (weightsSettled
+                || transformedFrom.withUnsafeBufferPointer { memcmp($0.baseAddress!, weight, 4 * weightCount) == 0 })
         if !reuse {
             transformedWeight.resize(Shape(alpha, F, C))
             // U_a (F, C) = Σ_k G[a, k] · w[:, :, k]

@@ -86,10 +86,15 @@ final class ConvBranch {
             return
         }
         let perSample = x.count / B, rows = block8.conv.outChannels
+        // The weights cannot change between the chunks of one forward: after the
+        // first, the layers need not compare them with what they derived from them.
+        let store = block8.conv.store, settled = store.valuesSettled
+        defer { store.valuesSettled = settled }
         for s0 in stride(from: 0, to: B, by: G) {
             let n = min(G, B - s0)
             chunkInput.resize(Shape(n, x.shape[1], x.shape[2]))
             chunkInput.data.update(from: x.data + s0 * perSample, count: n * perSample)
+            store.valuesSettled = settled || s0 > 0
             forwardLayers(chunkInput, training: false, rng: &rng, into: out + s0 * rows * rowStride, rowStride: rowStride)
         }
     }

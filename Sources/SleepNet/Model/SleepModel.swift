@@ -133,10 +133,21 @@ public final class SleepModel {
         // belong to one thread); their times are added to this one's after.
         let profiler = Profiler.current
         let laneProfilers = profiler == nil || lanes == 1 ? [] : (0..<lanes).map { _ in Profiler() }
+        // A lane's slices after its first run on weights its layers have seen in
+        // this forward (nothing changes them before it ends): `valuesSettled`.
+        let laneStarted = UnsafeMutablePointer<Bool>.allocate(capacity: lanes)
+        laneStarted.initialize(repeating: false, count: lanes)
+        defer {
+            laneStarted.deallocate()
+            for model in models.prefix(lanes) { model.store.valuesSettled = false }
+        }
         parallelLanes(slices, lanes: lanes) { lane, i in
             let start = i * slice, n = min(slice, batch - start)
+            let settled = laneStarted[lane]
+            laneStarted[lane] = true
             func run() {
                 let model = models[lane]
+                model.store.valuesSettled = settled
                 Profiler.setPass(.evaluation)
                 let out = model.forwardWhole(x + start * S, batch: n, training: false)
                 (logits + start * K).update(from: out.data, count: n * K)
