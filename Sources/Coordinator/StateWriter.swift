@@ -19,7 +19,7 @@ import Shared
 /// kernel's flusher threads write them (Benchmarks/load/README.md, tenth session). No one
 /// waits for a state's acknowledgement (a worker trains on), so the window costs nothing.
 /// (Putting states through the results' write-ahead log was tried: the coordinator then
-/// wrote each state twice, and its CPU rose.) Removals (`recycle`) go through the same
+/// wrote each state twice, and its CPU did not fall.) Removals (`recycle`) go through the same
 /// queue, so a fold's state written after its result never outlives the removal that
 /// follows it.
 public final class StateWriter: Sendable {
