@@ -88,8 +88,8 @@ public final class FoldStateStore {
     }
 
     /// `write`'s first step: the bytes into a spare, synced when `durable` (when not, the
-    /// caller makes them durable otherwise before `install`: the `StateWriter` appends them to
-    /// the write-ahead log and syncs it).
+    /// caller makes them durable otherwise before `install`: the `StateWriter` syncs a
+    /// group's file systems at once).
     public static func prepare(_ data: Data, sha256: String, state: FoldStateFile, fold: Int, in directory: URL,
                                spares: inout SpareStateFiles, durable: Bool, crashAfter: Int? = nil) throws -> Prepared {
         let spare = try spares.write(data, in: directory.path, durable: durable, crashAfter: crashAfter)

@@ -88,7 +88,7 @@ public final class StateWriter: Sendable {
         /// A drain is queued or running: it takes `pending` until it finds it empty.
         var draining = false
         var done: [Done] = []
-        /// States written since the start (the coordinator logs it at the end).
+        /// States written since the start.
         var written = 0
     }
 
