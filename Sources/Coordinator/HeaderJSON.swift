@@ -113,39 +113,40 @@ public enum HeaderJSON: Equatable, Sendable {
                 at += 1
             }
             guard let c = next else { return nil }
+            if c == UInt8(ascii: "\"") {
+                at += 1
+                return String(validating: bytes[start..<at - 1], as: UTF8.self)   // read in place
+            }
+            // Escapes: the bytes copied, each escape decoded.
             var utf8 = Array(bytes[start..<at])
-            if c == UInt8(ascii: "\\") {
-                while true {
-                    guard let c = next else { return nil }
-                    at += 1
-                    if c == UInt8(ascii: "\"") { break }
-                    guard c >= 0x20 else { return nil }
-                    guard c == UInt8(ascii: "\\") else { utf8.append(c); continue }
-                    guard let e = next else { return nil }
-                    at += 1
-                    switch e {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(e)
-                    case UInt8(ascii: "b"): utf8.append(0x08)
-                    case UInt8(ascii: "f"): utf8.append(0x0C)
-                    case UInt8(ascii: "n"): utf8.append(0x0A)
-                    case UInt8(ascii: "r"): utf8.append(0x0D)
-                    case UInt8(ascii: "t"): utf8.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard var scalar = hex4() else { return nil }
-                        if (0xD800..<0xDC00).contains(scalar) {
-                            // A high surrogate must be followed by an escaped low one.
-                            guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
-                                  (0xDC00..<0xE000).contains(low) else { return nil }
-                            scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
-                        } else if (0xDC00..<0xE000).contains(scalar) {
-                            return nil
-                        }
-                        utf8.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
-                    default: return nil
+            while true {
+                guard let c = next else { return nil }
+                at += 1
+                if c == UInt8(ascii: "\"") { break }
+                guard c >= 0x20 else { return nil }
+                guard c == UInt8(ascii: "\\") else { utf8.append(c); continue }
+                guard let e = next else { return nil }
+                at += 1
+                switch e {
+                case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): utf8.append(e)
+                case UInt8(ascii: "b"): utf8.append(0x08)
+                case UInt8(ascii: "f"): utf8.append(0x0C)
+                case UInt8(ascii: "n"): utf8.append(0x0A)
+                case UInt8(ascii: "r"): utf8.append(0x0D)
+                case UInt8(ascii: "t"): utf8.append(0x09)
+                case UInt8(ascii: "u"):
+                    guard var scalar = hex4() else { return nil }
+                    if (0xD800..<0xDC00).contains(scalar) {
+                        // A high surrogate must be followed by an escaped low one.
+                        guard take(UInt8(ascii: "\\")), take(UInt8(ascii: "u")), let low = hex4(),
+                              (0xDC00..<0xE000).contains(low) else { return nil }
+                        scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
+                    } else if (0xDC00..<0xE000).contains(scalar) {
+                        return nil
                     }
+                    utf8.append(contentsOf: String(Character(Unicode.Scalar(scalar)!)).utf8)
+                default: return nil
                 }
-            } else {
-                at += 1   // the closing quote
             }
             return String(validating: utf8, as: UTF8.self)
         }
