@@ -26,6 +26,8 @@ let package = Package(
         .systemLibrary(name: "COpenSSL", pkgConfig: "libcrypto", providers: [.apt(["libssl-dev"])]),
         // glibc's Linux calls that Swift's Glibc module leaves out (syncfs).
         .systemLibrary(name: "CLinux"),
+        // Intel AMX tile instructions (no Swift spelling): one kernel, inline in its header.
+        .systemLibrary(name: "CAMX"),
 
         // Data: what a recording is, how it is stored, where it comes from.
         // Small general pieces (stages, seeded randomness, errors, atomic files, CPU checks, FFT).
@@ -56,8 +58,11 @@ let package = Package(
         // The evaluation's elementwise hot loops (Elementwise, generic) and their AVX-512 build.
         .target(name: "Elementwise"),
         .target(name: "ElementwiseAVX512", dependencies: ["Elementwise"]),
+        // The opt-in bf16 evaluation: stride-1 convolutions on AMX tiles.
+        .target(name: "ConvolutionAMX", dependencies: ["CAMX", "Basics"]),
         .target(name: "SleepNet", dependencies: [
-            "COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Elementwise", "ElementwiseAVX512", "Basics", "Recordings",
+            "COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Elementwise", "ElementwiseAVX512", "ConvolutionAMX",
+            "Basics", "Recordings",
             "Evaluation",
         ]),
 
@@ -102,6 +107,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "SgemmTests", dependencies: ["Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics"]),
+        .testTarget(name: "ConvolutionAMXTests", dependencies: ["ConvolutionAMX", "Basics"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Elementwise", "ElementwiseAVX512", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StagingTests", dependencies: [
             "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
@@ -137,14 +143,15 @@ for target in package.targets where ["SleepNet", "SgemmAVX2", "Elementwise"].con
     #endif
 }
 
-// SgemmAVX512 and ElementwiseAVX512 are compiled for AVX-512 (and nothing else is):
+// SgemmAVX512, ElementwiseAVX512 and ConvolutionAMX are compiled for AVX-512 (and nothing else is;
+// CAMX's kernel carries its own AMX target attributes):
 // SleepNet calls them only on the AVX-512 backend, chosen after checking the CPU
 // (GEMMBackend). On other hosts they build as plain SIMD code and are never called.
 // SgemmAVX2 is compiled as SleepNet is (above). Sgemm is generic code, compiled into
 // each kernel's module, where it is specialised. Elementwise's `@inlinable` loops are
 // compiled into ElementwiseAVX512 for AVX-512; SleepNet may call Elementwise's own
 // copies rather than inline them, so Elementwise is compiled as SleepNet is (above).
-for target in package.targets where target.name == "SgemmAVX512" || target.name == "ElementwiseAVX512" {
+for target in package.targets where ["SgemmAVX512", "ElementwiseAVX512", "ConvolutionAMX"].contains(target.name) {
     #if arch(x86_64)
     target.swiftSettings = [
         .unsafeFlags(["-target-cpu", "skylake-avx512"]),

@@ -21,6 +21,18 @@ public struct CPUFeatures: Sendable {
         #endif
     }
 
+    /// Intel AMX with bf16 tiles (Sapphire Rapids and later) on top of AVX-512, for
+    /// the opt-in bf16 evaluation (ConvolutionAMX). Linux lists amx_tile only when
+    /// the kernel saves the tile state; a process must still ask for it
+    /// (`AMX.isUsable` does).
+    public var hasAMXBF16: Bool {
+        #if arch(x86_64)
+        return hasAVX512 && flags.contains("amx_tile") && flags.contains("amx_bf16")
+        #else
+        return false
+        #endif
+    }
+
     /// AVX2 and FMA with the rest of x86-64-v3, as SleepNet and SgemmAVX2 are
     /// compiled for them, on x86-64.
     public var hasAVX2: Bool {
