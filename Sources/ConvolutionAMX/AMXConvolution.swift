@@ -2,38 +2,53 @@
 import CAMX
 #endif
 
-/// A stride-1 convolution (one group, no dilation) with bf16 weights and inputs
-/// and fp32 sums, on AMX tiles: the opt-in bf16 evaluation of the CNN's
-/// wide convolutions. No im2col and no Winograd: the input is stored once as
-/// bf16 channel pairs over time, and every tap's tile reads it at an offset.
+/// A convolution (one group, no dilation) with bf16 weights and inputs and fp32
+/// sums, on AMX tiles: the opt-in bf16 evaluation of the CNN's convolutions.
+/// No im2col and no Winograd.
 ///
-///     // inp (C, L) per sample -> out (F, Lo),  Lo = padL + L + padR − K + 1
-///     // weight (F, C, K) fp32, rounded to bf16 by `setWeights` into (Fp, K, Cp)
-///     // Cp, Fp: C and F rounded up to 32 (zero weights, zero inputs)
+///     // inp (C, L) per sample -> out (F, Lo),  Lo = (padL + L + padR − K) / stride + 1
+///     // weight (F, C, K) fp32, rounded to bf16 by `setWeights`
 ///
-/// Each output is Σ over taps j, then channels c in blocks of 32, of bf16 products
-/// summed in fp32: it depends on the inputs only, never on threads or neighbours.
+/// Stride 1: the input is stored once as bf16 channel pairs over time (pair p =
+/// channels 2p, 2p+1), and every tap's tile reads it at an offset; weights (Fp, K, Cp),
+/// Cp and Fp being C and F rounded up to 32. Stride s > 1 (the CNN's first layers,
+/// few channels, long kernels): the pairs are pairs of neighbouring taps of one
+/// channel, i.e. neighbouring samples, so pair (c, q) at output t is the 32-bit word
+/// at bf16 sample s·t + 2q of channel c, and the product is pointwise over the
+/// C·K' taps (K' = K rounded up to even, a zero weight in the extra tap); weights
+/// (Fp, C·K' rounded up to 32).
+///
+/// Each output is the sum over taps and channels in a fixed order of bf16 products
+/// in fp32: it depends on the inputs only, never on threads or neighbours.
 /// Only callable when `AMX.isUsable`.
 public final class AMXConvolution {
-    public let inChannels, outChannels, kernel, padLeft, padRight: Int
-    /// C and F rounded up to the tile's 32.
-    let paddedChannels, paddedOutChannels: Int
-    /// bf16 weights (Fp, K, Cp): row f holds tap 0's Cp channels, then tap 1's, …
+    public let inChannels, outChannels, kernel, stride, padLeft, padRight: Int
+    /// Taps per channel in the weights: K, or K rounded up to even when strided.
+    let taps: Int
+    /// The tile kernel's reduction: `kernelSteps` taps (K, or 1 when strided) of
+    /// `reductionChannels` (a multiple of 32) each.
+    let kernelSteps, reductionChannels: Int
+    let paddedOutChannels: Int
+    /// bf16 weights (Fp, kernelSteps, reductionChannels).
     private let weights: UnsafeMutablePointer<UInt16>
-    /// Per lane: the input as bf16 pairs (Cp/2, rowLength) words, then a 32 × 32 fp32 tile.
+    /// Per lane: the input as bf16 pairs (reductionChannels/2, rowLength) words, then
+    /// a 32 × 32 fp32 tile, then (strided) the input as bf16, C rows of `signalLength`.
     private var lanes: [UnsafeMutableRawPointer] = []
     private var laneBytes = 0
 
-    public init(inChannels: Int, outChannels: Int, kernel: Int, padLeft: Int, padRight: Int) {
-        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && padLeft >= 0 && padRight >= 0)
+    public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padLeft: Int, padRight: Int) {
+        precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padLeft >= 0 && padRight >= 0)
         self.inChannels = inChannels
         self.outChannels = outChannels
         self.kernel = kernel
+        self.stride = stride
         self.padLeft = padLeft
         self.padRight = padRight
-        paddedChannels = (inChannels + 31) / 32 * 32
+        taps = stride == 1 ? kernel : (kernel + 1) / 2 * 2
+        kernelSteps = stride == 1 ? kernel : 1
+        reductionChannels = ((stride == 1 ? inChannels : inChannels * taps) + 31) / 32 * 32
         paddedOutChannels = (outChannels + 31) / 32 * 32
-        let count = paddedOutChannels * kernel * paddedChannels
+        let count = paddedOutChannels * kernelSteps * reductionChannels
         weights = UnsafeMutableRawPointer.allocate(byteCount: 2 * count, alignment: 64)
             .bindMemory(to: UInt16.self, capacity: count)
         weights.initialize(repeating: 0, count: count)
@@ -44,29 +59,45 @@ public final class AMXConvolution {
         for lane in lanes { lane.deallocate() }
     }
 
-    public func outputLength(_ L: Int) -> Int { padLeft + L + padRight - kernel + 1 }
+    public func outputLength(_ L: Int) -> Int { (padLeft + L + padRight - kernel) / stride + 1 }
 
     /// Rounds the fp32 weights (F, C, K) to bf16 in the tile layout.
     public func setWeights(_ w: UnsafePointer<Float>) {
-        let C = inChannels, K = kernel, Cp = paddedChannels
+        let C = inChannels, K = kernel, R = reductionChannels, J = kernelSteps
         for f in 0..<outChannels {
+            let row = weights + f * J * R
             for c in 0..<C {
-                let src = w + (f * C + c) * K, dst = weights + f * K * Cp + c
-                for j in 0..<K { dst[j * Cp] = bfloat16Bits(src[j]) }
+                let src = w + (f * C + c) * K
+                for j in 0..<K {
+                    // Stride 1: tap j's block, channel c; strided: tap (c, j) of the pointwise product.
+                    row[stride == 1 ? j * R + c : c * taps + j] = bfloat16Bits(src[j])
+                }
             }
         }
     }
 
-    /// Words per channel-pair row for inputs of length L: the padded input, and
-    /// every 32-wide output block's reach (its last tap reads 32 + K − 1 steps).
+    /// Output steps computed for inputs of length L: Lo rounded up to the 32-wide blocks.
+    private func blockedOutputLength(_ L: Int) -> Int { (outputLength(L) + 31) / 32 * 32 }
+
+    /// Words per pair row: stride 1, the padded input and every output block's
+    /// reach (its last tap reads 32 + K − 1 steps); strided, one per output step.
     func rowLength(_ L: Int) -> Int {
-        let Lo = outputLength(L), blocks = (Lo + 31) / 32
-        return max(padLeft + L + padRight, 32 * blocks + kernel - 1)
+        stride == 1 ? max(padLeft + L + padRight, blockedOutputLength(L) + kernel - 1) : blockedOutputLength(L)
+    }
+
+    /// Strided: bf16 samples per channel, the padded input and the last block's reach.
+    private func signalLength(_ L: Int) -> Int {
+        stride == 1 ? 0 : max(padLeft + L + padRight, stride * (blockedOutputLength(L) - 1) + taps)
+    }
+
+    private func laneBytes(_ L: Int) -> Int {
+        let signal = (2 * inChannels * signalLength(L) + 63) / 64 * 64
+        return 4 * (reductionChannels / 2 * rowLength(L)) + 4 * 32 * 32 + signal
     }
 
     /// Scratch for `count` lanes (threads) and inputs of length up to L.
     public func reserveLanes(_ count: Int, inputLength L: Int) {
-        let bytes = 4 * (paddedChannels / 2 * rowLength(L)) + 4 * 32 * 32
+        let bytes = laneBytes(L)
         if bytes > laneBytes {
             for lane in lanes { lane.deallocate() }
             lanes = []
@@ -82,14 +113,45 @@ public final class AMXConvolution {
     public func forward(sample x: UnsafePointer<Float>, length L: Int,
                         into out: UnsafeMutablePointer<Float>, lane: Int) {
         #if arch(x86_64)
-        precondition(lane < lanes.count && 4 * (paddedChannels / 2 * rowLength(L)) + 4 * 1024 <= laneBytes,
-                     "AMXConvolution: reserveLanes first")
-        let C = inChannels, F = outChannels, K = kernel, Cp = paddedChannels
+        precondition(lane < lanes.count && laneBytes(L) <= laneBytes, "AMXConvolution: reserveLanes first")
+        let F = outChannels, R = reductionChannels, J = kernelSteps
         let Lo = outputLength(L), ldx = rowLength(L)
-        let pairs = lanes[lane].bindMemory(to: UInt32.self, capacity: Cp / 2 * ldx)
-        let tile = (lanes[lane] + 4 * (Cp / 2 * ldx)).bindMemory(to: Float.self, capacity: 32 * 32)
-        // The input as pairs, zero in the padding and in channels past C.
-        for p in 0..<(Cp / 2) {
+        let base = lanes[lane]
+        let pairs = base.bindMemory(to: UInt32.self, capacity: R / 2 * ldx)
+        let tile = (base + 4 * (R / 2 * ldx)).bindMemory(to: Float.self, capacity: 32 * 32)
+        if stride == 1 {
+            packChannelPairs(x, length: L, into: pairs, rowLength: ldx)
+        } else {
+            let signal = (base + 4 * (R / 2 * ldx) + 4 * 32 * 32)
+                .bindMemory(to: UInt16.self, capacity: inChannels * signalLength(L))
+            packTapPairs(x, length: L, signal: signal, into: pairs, rowLength: ldx)
+        }
+        camx_configure()
+        for f0 in Swift.stride(from: 0, to: paddedOutChannels, by: 32) {
+            let w = weights + f0 * J * R
+            for t0 in Swift.stride(from: 0, to: Lo, by: 32) {
+                if f0 + 32 <= F && t0 + 32 <= Lo {
+                    camx_convolution_32x32(Int32(J), Int32(R), w, J * R, pairs + t0, ldx, out + f0 * Lo + t0, Lo)
+                } else {
+                    camx_convolution_32x32(Int32(J), Int32(R), w, J * R, pairs + t0, ldx, tile, 32)
+                    for f in f0..<min(F, f0 + 32) {
+                        (out + f * Lo + t0).update(from: tile + (f - f0) * 32, count: min(32, Lo - t0))
+                    }
+                }
+            }
+        }
+        camx_release()
+        #else
+        preconditionFailure("AMXConvolution needs x86-64 with AMX")
+        #endif
+    }
+
+    /// Stride 1: pair row p = channels 2p, 2p+1 over the padded input, zero in the
+    /// padding and in channels past C.
+    private func packChannelPairs(_ x: UnsafePointer<Float>, length L: Int,
+                                  into pairs: UnsafeMutablePointer<UInt32>, rowLength ldx: Int) {
+        let C = inChannels
+        for p in 0..<(reductionChannels / 2) {
             let row = pairs + p * ldx, c = 2 * p
             row.update(repeating: 0, count: padLeft)
             if c + 1 < C {
@@ -101,23 +163,29 @@ public final class AMXConvolution {
             }
             (row + padLeft + L).update(repeating: 0, count: ldx - padLeft - L)
         }
-        camx_configure()
-        for f0 in stride(from: 0, to: paddedOutChannels, by: 32) {
-            let w = weights + f0 * K * Cp
-            for t0 in stride(from: 0, to: Lo, by: 32) {
-                if f0 + 32 <= F && t0 + 32 <= Lo {
-                    camx_convolution_32x32(Int32(K), Int32(Cp), w, K * Cp, pairs + t0, ldx, out + f0 * Lo + t0, Lo)
-                } else {
-                    camx_convolution_32x32(Int32(K), Int32(Cp), w, K * Cp, pairs + t0, ldx, tile, 32)
-                    for f in f0..<min(F, f0 + 32) {
-                        (out + f * Lo + t0).update(from: tile + (f - f0) * 32, count: min(32, Lo - t0))
-                    }
-                }
+    }
+
+    /// Strided: each channel as bf16 with its padding, then pair row (c, q) at
+    /// output t = the two samples at s·t + 2q (taps 2q, 2q + 1) as one word; rows
+    /// past C·K' are zero.
+    private func packTapPairs(_ x: UnsafePointer<Float>, length L: Int, signal: UnsafeMutablePointer<UInt16>,
+                              into pairs: UnsafeMutablePointer<UInt32>, rowLength ldx: Int) {
+        let C = inChannels, S = signalLength(L), s = stride, half = taps / 2
+        for c in 0..<C {
+            let row = signal + c * S
+            row.update(repeating: 0, count: padLeft)
+            toBFloat16(x + c * L, count: L, into: row + padLeft)
+            (row + padLeft + L).update(repeating: 0, count: S - padLeft - L)
+        }
+        let raw = UnsafeRawPointer(signal)
+        for c in 0..<C {
+            for q in 0..<half {
+                let row = pairs + (c * half + q) * ldx
+                let start = raw + 2 * (c * S + 2 * q)
+                for t in 0..<ldx { row[t] = start.loadUnaligned(fromByteOffset: 2 * s * t, as: UInt32.self) }
             }
         }
-        camx_release()
-        #else
-        preconditionFailure("AMXConvolution needs x86-64 with AMX")
-        #endif
+        let used = C * half
+        (pairs + used * ldx).update(repeating: 0, count: (reductionChannels / 2 - used) * ldx)
     }
 }

@@ -44,3 +44,19 @@ func packPairs(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, count n: In
 func packPairs(_ a: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<UInt32>) {
     for t in 0..<n { out[t] = UInt32(bfloat16Bits(a[t])) }
 }
+
+/// n floats rounded to bfloat16.
+@inline(__always)
+func toBFloat16(_ a: UnsafePointer<Float>, count n: Int, into out: UnsafeMutablePointer<UInt16>) {
+    var t = 0
+    let raw = UnsafeMutableRawPointer(out)
+    while t + 16 <= n {
+        let v = bfloat16Lanes(UnsafeRawPointer(a + t).loadUnaligned(as: SIMD16<Float>.self))
+        raw.storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: v), toByteOffset: 2 * t, as: SIMD16<UInt16>.self)
+        t += 16
+    }
+    while t < n {
+        out[t] = bfloat16Bits(a[t])
+        t += 1
+    }
+}

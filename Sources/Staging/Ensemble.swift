@@ -102,7 +102,11 @@ public final class Ensemble {
     /// Members run `threads` at a time, each on one thread, when there are at least as
     /// many members as threads; else one after another, each over `threads` threads. The
     /// mean is summed in member order, so it is the same bits whichever way it ran.
-    public func probabilities(_ recording: Recording, threads: Int, batch: Int = 128) throws -> [Float] {
+    ///
+    /// `precision` is the members' evaluation number format (`EvaluationPrecision`:
+    /// fp32 by default; bf16 on AMX where the CPU has it).
+    public func probabilities(_ recording: Recording, threads: Int, batch: Int = 128,
+                              precision: EvaluationPrecision = .float32) throws -> [Float] {
         let S = samplesPerEpoch
         guard recording.samplesPerEpoch == S else {
             throw SleepfoldError(.shapeMismatch, file: recording.id, field: "samples per epoch",
@@ -120,6 +124,7 @@ public final class Ensemble {
                 model = try SleepModel(config: member.config, seed: 0)
                 models.append(model)
             }
+            model.evaluationPrecision = precision
             try model.loadParameters(from: member.weights, source: member.path)
             try model.loadBuffers(from: member.weights, source: member.path)
             let trainer = Trainer(config: ExperimentConfig(name: "stage", model: member.config), selection: .last, seed: 0)

@@ -28,10 +28,11 @@ struct AMXConvolutionTests {
     /// One layer's shape, its inputs and weights, and a reference in Double.
     struct Case: CustomStringConvertible {
         var C, F, K, padLeft, padRight, L: Int
-        var description: String { "C \(C) F \(F) K \(K) pad \(padLeft)/\(padRight) L \(L)" }
-        var Lo: Int { padLeft + L + padRight - K + 1 }
+        var stride = 1
+        var description: String { "C \(C) F \(F) K \(K) stride \(stride) pad \(padLeft)/\(padRight) L \(L)" }
+        var Lo: Int { (padLeft + L + padRight - K) / stride + 1 }
 
-        /// out[f, t] = Σ_c Σ_j w[f, c, j] · x[c, t + j − padLeft], and Σ |terms|.
+        /// out[f, t] = Σ_c Σ_j w[f, c, j] · x[c, stride·t + j − padLeft], and Σ |terms|.
         func reference(x: [Float], w: [Float]) -> (sums: [Double], magnitudes: [Double]) {
             var sums = [Double](repeating: 0, count: F * Lo), mags = sums
             for f in 0..<F {
@@ -39,7 +40,7 @@ struct AMXConvolutionTests {
                     var s = 0.0, m = 0.0
                     for c in 0..<C {
                         for j in 0..<K {
-                            let i = t + j - padLeft
+                            let i = stride * t + j - padLeft
                             guard i >= 0 && i < L else { continue }
                             let term = Double(w[(f * C + c) * K + j]) * Double(x[c * L + i])
                             s += term
@@ -60,6 +61,9 @@ struct AMXConvolutionTests {
         Case(C: 30, F: 30, K: 7, padLeft: 6, padRight: 0, L: 80),     // a causal convolution: channels padded
         Case(C: 3, F: 5, K: 1, padLeft: 0, padRight: 0, L: 17),       // odd channels, a pointwise kernel
         Case(C: 33, F: 40, K: 3, padLeft: 1, padRight: 2, L: 64),
+        Case(C: 1, F: 64, K: 50, padLeft: 24, padRight: 24, L: 3000, stride: 6),     // the fine branch's conv 0
+        Case(C: 1, F: 64, K: 400, padLeft: 200, padRight: 200, L: 3000, stride: 50), // the long-kernel branch's
+        Case(C: 3, F: 8, K: 5, padLeft: 2, padRight: 0, L: 41, stride: 2),           // odd taps: a zero tap added
     ]
 
     static func data(_ n: Int, seed: UInt64) -> [Float] {
@@ -68,7 +72,8 @@ struct AMXConvolutionTests {
     }
 
     func run(_ c: Case, x: [Float], w: [Float], lane: Int = 0) -> [Float] {
-        let conv = AMXConvolution(inChannels: c.C, outChannels: c.F, kernel: c.K, padLeft: c.padLeft, padRight: c.padRight)
+        let conv = AMXConvolution(inChannels: c.C, outChannels: c.F, kernel: c.K, stride: c.stride,
+                                  padLeft: c.padLeft, padRight: c.padRight)
         #expect(conv.outputLength(c.L) == c.Lo)
         w.withUnsafeBufferPointer { conv.setWeights($0.baseAddress!) }
         conv.reserveLanes(lane + 1, inputLength: c.L)

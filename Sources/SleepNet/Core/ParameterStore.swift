@@ -64,6 +64,9 @@ public final class ParameterStore {
     /// ends, so a layer may keep what it derived from them in the same forward
     /// (the Winograd layers' transformed weights) without comparing them again.
     var valuesSettled = false
+    /// The number format the model's evaluation forwards run in (its layers read
+    /// it; training ignores it). Set through `SleepModel.evaluationPrecision`.
+    public var evaluationPrecision = EvaluationPrecision.float32
 
     private var allocated = false
     private var parameterIndex: [String: Int] = [:]

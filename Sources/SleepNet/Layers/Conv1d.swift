@@ -1,4 +1,5 @@
 import Basics
+import ConvolutionAMX
 import Sgemm
 /// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
 ///
@@ -102,6 +103,15 @@ public final class Conv1d {
     }
     private var winograd: WinogradConvolution?
 
+    /// The bf16 evaluation of this layer on AMX tiles (made on first use): taken
+    /// instead of Winograd or im2col when the model evaluates in bf16
+    /// (`ParameterStore.evaluationPrecision`), the CPU has AMX-BF16, and the layer
+    /// is one group without dilation.
+    private var amx: AMXConvolution?
+    private var evaluatesOnAMX: Bool {
+        store.evaluationPrecision == .bfloat16 && dilation == 1 && groups == 1 && AMX.isUsable
+    }
+
     /// Output tile m of Winograd F(m, kernel) for the training backward's input
     /// gradient; 0 (default): Wᵀ · dy GEMM + col2im. The input gradient is a
     /// stride-1 convolution of dy with the flipped, transposed weights, so it
@@ -182,6 +192,7 @@ public final class Conv1d {
     func forward(_ x: Tensor, training: Bool,
                  rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)? = nil,
                  epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        if !training && evaluatesOnAMX { return forwardAMX(x, rowEpilogue: rowEpilogue, epilogue: epilogue) }
         guard !training && winogradTile > 0 && stride == 1 && dilation == 1 && groups == 1 && kernel > 1 else {
             guard let rowEpilogue else { return forwardIm2col(x, epilogue: epilogue) }
             let F = outChannels, Lo = outputLength(x.shape[2])
@@ -198,6 +209,48 @@ public final class Conv1d {
                      outChannels: outChannels, padLeft: padLeft, outLength: outputLength(x.shape[2]), into: output,
                      packsInput: packsDirectly, weightsSettled: store.valuesSettled, rowEpilogue: rowEpilogue,
                      epilogue: epilogue)
+        return output
+    }
+
+    /// inp (B, C, L) -> out (B, F, Lo) in bf16 on AMX tiles, fp32 sums; then per sample
+    /// the bias and `rowEpilogue` on each row, and `epilogue` (the sample's output is in L2).
+    private func forwardAMX(_ x: Tensor, rowEpilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?,
+                            epilogue: ((UnsafeMutablePointer<Float>, Int) -> Void)?) -> Tensor {
+        let B = x.shape[0], C = inChannels, L = x.shape[2], F = outChannels, Lo = outputLength(L)
+        precondition(x.shape[1] == C, "Conv1d: input has \(x.shape[1]) channels, expected \(C)")
+        let plan = amx ?? AMXConvolution(inChannels: C, outChannels: F, kernel: kernel, stride: stride,
+                                         padLeft: padLeft, padRight: padRight)
+        // Later slices and chunks of one forward run on the weights the first rounded.
+        if amx == nil || !store.valuesSettled { plan.setWeights(store.value(weight)) }
+        amx = plan
+        input = x
+        output.resize(Shape(B, F, Lo))
+        let lanes = laneCount(B)
+        plan.reserveLanes(lanes, inputLength: L)
+        let bvals = bias.map { UnsafePointer(store.value($0)) }
+        let xp = UnsafePointer(x.data), yp = output.data
+        let flops = 2 * F * C * kernel * Lo
+        parallelLanes(B, lanes: lanes) { lane, b in
+            let yb = yp + b * F * Lo
+            // Timed as the profiler's GEMM work (the tile products are this layer's matrix work).
+            let profiler = Profiler.current
+            let start = profiler == nil ? 0 : monotonicNanos()
+            plan.forward(sample: xp + b * C * L, length: L, into: yb, lane: lane)
+            GEMMCounter.count.add(flops, ordering: .relaxed)
+            if let profiler {
+                profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+                profiler.gemmFLOPs.add(flops, ordering: .relaxed)
+            }
+            for f in 0..<F {
+                let row = yb + f * Lo
+                if let bvals {
+                    let v = bvals[f]
+                    for t in 0..<Lo { row[t] += v }
+                }
+                rowEpilogue?(row, f)
+            }
+            epilogue?(yb, b)
+        }
         return output
     }
 

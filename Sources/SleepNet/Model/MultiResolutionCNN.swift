@@ -159,12 +159,12 @@ final class SEBasicBlock {
 
     func forward(_ x: Tensor, training: Bool) -> Tensor {
         Profiler.measure(names.block) {
-            var h = Profiler.measure(names.conv1) { conv1.forward(x) }
+            var h = Profiler.measure(names.conv1) { conv1.forward(x, training: training) }
             h = Profiler.measure(names.bn1) { bn1.forward(h, training: training) }
-            h = Profiler.measure(names.conv2) { conv2.forward(h) }
+            h = Profiler.measure(names.conv2) { conv2.forward(h, training: training) }
             h = Profiler.measure(names.bn2) { bn2.forward(h, training: training) }
             h = Profiler.measure(names.se) { se.forward(h) }
-            var r = Profiler.measure(names.down0) { down0.forward(x) }
+            var r = Profiler.measure(names.down0) { down0.forward(x, training: training) }
             r = Profiler.measure(names.down1) { down1.forward(r, training: training) }
             // The residual sum and ReLU are the block's self time.
             output.resize(h.shape)

@@ -41,6 +41,13 @@ public final class SleepModel {
     /// Logits of a sliced evaluation forward (B, classes).
     private let evaluationLogits = Tensor()
 
+    /// The number format of evaluation forwards (default fp32, exact); bf16 runs the
+    /// stride-1 convolutions on AMX tiles where the CPU has them (`EvaluationPrecision`).
+    public var evaluationPrecision: EvaluationPrecision {
+        get { store.evaluationPrecision }
+        set { store.evaluationPrecision = newValue }
+    }
+
     /// Samples per slice of an evaluation forward. An evaluation forward treats
     /// every sample alone (running BatchNorm statistics, attention within a
     /// sample), so the batch is cut into slices, each run from input to logits
@@ -123,6 +130,7 @@ public final class SleepModel {
             evaluationReplicas.append(try SleepModel(config: config, seed: 0))
         }
         for replica in evaluationReplicas.prefix(lanes - 1) {
+            replica.store.evaluationPrecision = store.evaluationPrecision
             replica.store.values.update(from: store.values, count: store.parameterCount)
             replica.store.bufferValues.update(from: store.bufferValues, count: store.bufferCount)
         }

@@ -53,6 +53,10 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs of each measurement (the median counts).")
     var repeats: Int = 5
 
+    @Option(help: ArgumentHelp("Number format of the inference measurements: fp32, or bf16 (the wide convolutions on Intel AMX tiles; fp32 where the CPU has none).",
+                               valueName: "fp32|bf16"))
+    var precision: EvaluationPrecision = .float32
+
     @Flag(help: "Print one JSON object instead of text.")
     var json = false
 
@@ -68,6 +72,8 @@ struct BenchCommand: ParsableCommand {
         var gemm: String
         var batch: Int
         var repeats: Int
+        /// The inference measurements' number format, as it ran (`EvaluationPrecision.effective`).
+        var precision: String
         var trainSamplesPerSecond: Double
         var trainStepSeconds: Double
         var inferSamplesPerSecond: Double
@@ -80,7 +86,7 @@ struct BenchCommand: ParsableCommand {
         var profile: Profile?
 
         enum CodingKeys: String, CodingKey {
-            case config, model, parameters, threads, gemm, batch, repeats
+            case config, model, parameters, threads, gemm, batch, repeats, precision
             case trainSamplesPerSecond = "train_samples_per_s", trainStepSeconds = "train_step_seconds"
             case inferSamplesPerSecond = "infer_samples_per_s", inferSamplesPerSecondBatch512 = "infer_samples_per_s_batch512"
             case peakRSSBytes = "peak_rss_bytes"
@@ -102,6 +108,7 @@ struct BenchCommand: ParsableCommand {
         let threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         ComputeThreads.set(threadCount)
         let model = try SleepModel(config: experiment.model, seed: 0)
+        model.evaluationPrecision = precision.effective
         let optimizer = Adam(store: model.store, config: experiment.training)
         let loss = WeightedCrossEntropy()
         let S = experiment.model.inputSamples
@@ -161,6 +168,7 @@ struct BenchCommand: ParsableCommand {
             config: experiment.name,
             model: "\(experiment.model.featureExtractor.rawValue) + \(experiment.model.encoder.rawValue)",
             parameters: model.parameterCount, threads: ComputeThreads.count, gemm: GEMMBackend.current.rawValue, batch: batch, repeats: repeats,
+            precision: model.evaluationPrecision.rawValue,
             trainSamplesPerSecond: Double(batch) / stepSeconds, trainStepSeconds: stepSeconds,
             inferSamplesPerSecond: 128 / infer128, inferSamplesPerSecondBatch512: 512 / infer512,
             peakRSSBytes: peakResidentBytes(), trainFLOPsPerSample: trainFLOPs, inferFLOPsPerSample: inferFLOPs,
@@ -172,8 +180,8 @@ struct BenchCommand: ParsableCommand {
         } else {
             print("\(result.config) (\(result.model)): \(result.parameters) parameters, \(result.threads) threads, \(result.gemm) sgemm, median of \(repeats) after a warm-up")
             print(String(format: "train (batch %d): %9.1f samples/s (%.3f s per step)", batch, result.trainSamplesPerSecond, stepSeconds))
-            print(String(format: "infer (batch 128): %9.1f samples/s", result.inferSamplesPerSecond))
-            print(String(format: "infer (batch 512): %9.1f samples/s", result.inferSamplesPerSecondBatch512))
+            print(String(format: "infer (batch 128, %@): %9.1f samples/s", result.precision, result.inferSamplesPerSecond))
+            print(String(format: "infer (batch 512, %@): %9.1f samples/s", result.precision, result.inferSamplesPerSecondBatch512))
             print(String(format: "GEMM work: %.0f MFLOP per training sample, %.0f MFLOP per inferred sample",
                          trainFLOPs / 1e6, inferFLOPs / 1e6))
             print(String(format: "peak RSS: %.1f MiB", Double(result.peakRSSBytes) / 1_048_576))

@@ -12,6 +12,7 @@ import Shared
 
 extension FoldPlanKind: ExpressibleByArgument {}
 extension SelectionMode: ExpressibleByArgument {}
+extension EvaluationPrecision: ExpressibleByArgument {}
 
 /// Options shared by every command that plans folds over a cohort.
 struct CohortOptions: ParsableArguments {
