@@ -62,6 +62,9 @@ extension StagedNight {
                       + (night.droppedSeconds > 0 ? String(format: "; the last %.1f s (a partial epoch) not staged", night.droppedSeconds) : "")))
         facts.append(("models", models.count == 1 ? models[0]
                       : "\(models.count) checkpoints, mean of their probabilities (\(models.joined(separator: ", ")))"))
+        facts.append(("precision", precision == .bfloat16
+                      ? "bf16: the convolutions in bfloat16 on AMX tiles (fp32 sums), the rest in fp32"
+                      : "fp32"))
         return NightReport(title: night.recording.id, facts: facts, stages: stages, probabilities: probabilities,
                            statistics: statistics, expert: expert, expertStatistics: expertStatistics,
                            agreement: agreement)
@@ -122,6 +125,8 @@ struct Summary: Encodable {
         var count: Int
         var combination: String
         var checkpoints: [String]
+        /// "fp32" or "bf16" (`EvaluationPrecision`), as the models ran.
+        var precision: String
     }
 
     var format = "sleepfold-night-summary"
@@ -146,7 +151,7 @@ struct Summary: Encodable {
                            epochLength: Recording.epochSeconds, droppedSeconds: n.droppedSeconds)
         models = Models(count: staged.models.count,
                         combination: staged.models.count == 1 ? "one model" : "mean of the models' class probabilities",
-                        checkpoints: staged.models)
+                        checkpoints: staged.models, precision: staged.precision.rawValue)
         statistics = staged.statistics
         remLatencyFromOnset = staged.statistics.latREM.flatMap { rem in staged.statistics.sol.map { rem - $0 } }
         agreement = staged.agreement

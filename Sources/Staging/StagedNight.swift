@@ -3,6 +3,7 @@ import Basics
 import Recordings
 import EDF
 import Evaluation
+import SleepNet
 
 /// A staged night: the ensemble's probabilities, the stages they give, the sleep
 /// statistics, and the agreement with an expert when one scored the night.
@@ -22,8 +23,11 @@ public struct StagedNight: Sendable {
     public var agreement: Metrics?
     /// The expert's statistics when the expert scored every epoch.
     public var expertStatistics: SleepStatistics?
+    /// The number format the models ran in (`EvaluationPrecision.effective`).
+    public var precision: EvaluationPrecision
 
-    public init(night: Night, models: [String], probabilities: [Float], expert: [Stage?]?) throws {
+    public init(night: Night, models: [String], probabilities: [Float], expert: [Stage?]?,
+                precision: EvaluationPrecision = .float32) throws {
         let K = Stage.count, n = night.epochCount
         guard probabilities.count == n * K else {
             throw SleepfoldError(.shapeMismatch, field: "probabilities", found: "\(probabilities.count) values",
@@ -35,6 +39,7 @@ public struct StagedNight: Sendable {
         }
         self.night = night
         self.models = models
+        self.precision = precision
         self.probabilities = probabilities
         stages = (0..<n).map { e in
             var best = 0

@@ -102,7 +102,7 @@ struct StageCommand: ParsableCommand {
                                                        precision: precision)
         let inferred = seconds()
         let staged = try StagedNight(night: night, models: ensemble.members.map(\.name), probabilities: probabilities,
-                                     expert: expert)
+                                     expert: expert, precision: precision)
         let directory = URL(fileURLWithPath: out ?? source.deletingPathExtension().path + "-stage")
         try staged.write(to: directory)
 
@@ -113,8 +113,9 @@ struct StageCommand: ParsableCommand {
         print(String(format: "TST %.1f min of %.1f min in bed, sleep efficiency %.1f %%, ", s.tst, s.tib, s.se)
               + "WASO \(s.waso.map { String(format: "%.1f min", $0) } ?? "–"), \(s.awakenings) awakenings")
         if let agreement = staged.agreement { print("agreement with the expert: " + metricsLine(agreement)) }
-        print(String(format: "read %.2f s, inference %.2f s (%d epochs × %d models, %d threads), total %.2f s",
-                     loaded, inferred - loaded, night.epochCount, ensemble.members.count, threads, seconds()))
+        print(String(format: "read %.2f s, inference %.2f s (%d epochs × %d models, %d threads, %@), total %.2f s",
+                     loaded, inferred - loaded, night.epochCount, ensemble.members.count, threads,
+                     precision.rawValue, seconds()))
         print("wrote \(directory.path)/: " + StagedNight.outputNames.joined(separator: ", "))
     }
 }
