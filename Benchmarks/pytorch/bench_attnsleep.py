@@ -7,11 +7,17 @@ Inference: eval mode under no_grad at batch 128 and 512. Each measurement is run
 process's ru_maxrss at the end (after inference at batch 512, as sleepfold measures it);
 peak_rss_bytes_after_train is the same before inference started.
 
+--precision chooses the inference's number format: fp32 (default); bf16-autocast,
+PyTorch's CPU autocast to bfloat16 (convolutions and linear layers in bf16 on
+oneDNN, AMX where the CPU has it; the rest fp32), the counterpart of
+`sleepfold bench --precision bf16`; or bf16, the whole model and input cast to
+bfloat16. Training is always fp32.
+
 With one --threads value the measurement runs in this process; with several
 (default 1 and 2) each runs in a fresh child process, so every peak RSS is its own.
 Prints one JSON object per thread count.
 
-    python bench_attnsleep.py [--threads 1 2] [--batch 128] [--repeats 5] [--warmup 2]
+    python bench_attnsleep.py [--threads 1 2] [--batch 128] [--repeats 5] [--warmup 2] [--precision fp32]
 """
 
 import argparse
@@ -36,7 +42,7 @@ def median_seconds(body, warmup, repeats):
     return statistics.median(times)
 
 
-def measure(threads, batch, repeats, warmup):
+def measure(threads, batch, repeats, warmup, precision="fp32"):
     """All measurements at one thread count, in this process; a dict of the results."""
     import torch
     import torch.nn as nn
@@ -69,16 +75,28 @@ def measure(threads, batch, repeats, warmup):
     # Linux reports ru_maxrss in KiB.
     train_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
+    model.eval()
+    evaluated = model
+    if precision == "bf16":
+        evaluated = attnsleep.build_model(seed=0)
+        evaluated.load_state_dict(model.state_dict())
+        evaluated = evaluated.to(torch.bfloat16).eval()
+
     def inference_seconds(b):
         xb = x[:b].contiguous()
+        if precision == "bf16":
+            xb = xb.to(torch.bfloat16)
 
         def body():
             with torch.no_grad():
-                model(xb)
+                if precision == "bf16-autocast":
+                    with torch.autocast("cpu", dtype=torch.bfloat16):
+                        evaluated(xb)
+                else:
+                    evaluated(xb)
 
         return median_seconds(body, warmup, repeats)
 
-    model.eval()
     infer128 = inference_seconds(128)
     infer512 = inference_seconds(512)
     return {
@@ -87,6 +105,7 @@ def measure(threads, batch, repeats, warmup):
         "mkldnn": torch.backends.mkldnn.is_available(),
         "cpu_capability": torch.backends.cpu.get_cpu_capability(),
         "parameters": parameters,
+        "precision": precision,
         "threads": torch.get_num_threads(),
         "batch": batch,
         "repeats": repeats,
@@ -109,18 +128,20 @@ def main():
     parser.add_argument("--batch", type=int, default=128)
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--precision", choices=["fp32", "bf16-autocast", "bf16"], default="fp32")
     args = parser.parse_args()
     if args.batch < 1 or args.repeats < 1 or args.warmup < 0 or any(t < 1 for t in args.threads):
         parser.error("--batch, --repeats and --threads must be at least 1, --warmup at least 0")
 
     if len(args.threads) == 1:
-        print(json.dumps(measure(args.threads[0], args.batch, args.repeats, args.warmup), sort_keys=True), flush=True)
+        print(json.dumps(measure(args.threads[0], args.batch, args.repeats, args.warmup, args.precision),
+                         sort_keys=True), flush=True)
         return
     for threads in args.threads:
         # A fresh process per thread count: its own peak RSS and an OpenMP pool sized from the start.
         env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
         command = [sys.executable, os.path.abspath(__file__), "--threads", str(threads), "--batch", str(args.batch),
-                   "--repeats", str(args.repeats), "--warmup", str(args.warmup)]
+                   "--repeats", str(args.repeats), "--warmup", str(args.warmup), "--precision", args.precision]
         subprocess.run(command, env=env, check=True)
 
 

@@ -7,7 +7,11 @@ it used (user + sys, from wait4) are recorded, so a starved run (CPU/wall well
 under the thread count) can be told apart. Raw results go to --out as JSON lines.
 
     python side_by_side.py --sleepfold main=PATH [--sleepfold net=PATH ...] \
-        [--rounds 3] [--threads 1 2] [--repeats 5] [--out results.jsonl]
+        [--rounds 3] [--threads 1 2] [--repeats 5] [--out results.jsonl] \
+        [--precision bf16 --pytorch-precision bf16-autocast]
+
+--precision bf16 measures sleepfold's inference in bf16 (`bench --precision bf16`) and
+PyTorch's in --pytorch-precision (bench_attnsleep.py: bf16-autocast by default, or bf16).
 """
 
 import argparse
@@ -43,6 +47,10 @@ def main():
     parser.add_argument("--threads", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--out", default="side_by_side.jsonl")
+    parser.add_argument("--precision", choices=["fp32", "bf16"], default="fp32",
+                        help="sleepfold's inference number format")
+    parser.add_argument("--pytorch-precision", choices=["fp32", "bf16-autocast", "bf16"], default=None,
+                        help="PyTorch's inference number format (default: fp32, or bf16-autocast with --precision bf16)")
     parser.add_argument("--summarize", nargs="+", metavar="JSONL",
                         help="only print the table from earlier --out files (rounds pooled)")
     parser.add_argument("--min-cpu-share", type=float, default=0.0, metavar="F",
@@ -64,22 +72,25 @@ def main():
     if not binaries:
         parser.error("give at least one --sleepfold LABEL=PATH")
 
+    pytorch_precision = args.pytorch_precision or ("bf16-autocast" if args.precision == "bf16" else "fp32")
     rows = []
     with open(args.out, "a") as out:
         for round_index in range(args.rounds):
             for threads in args.threads:
                 runs = [(f"sleepfold-{label}", [path, "bench", "--threads", str(threads), "--json",
-                                                "--repeats", str(args.repeats)], None)
+                                                "--repeats", str(args.repeats), "--precision", args.precision], None)
                         for label, path in binaries]
                 env = dict(os.environ, OMP_NUM_THREADS=str(threads), MKL_NUM_THREADS=str(threads))
                 runs.append(("pytorch", [sys.executable, os.path.join(HERE, "bench_attnsleep.py"),
-                                         "--threads", str(threads), "--repeats", str(args.repeats)], env))
+                                         "--threads", str(threads), "--repeats", str(args.repeats),
+                                         "--precision", pytorch_precision], env))
                 for name, command, run_env in runs:
                     load_before = os.getloadavg()[0]
                     result, wall, cpu = run_json(command, run_env)
                     row = {"round": round_index, "implementation": name, "threads": threads,
                            "load1_before": load_before, "load1_after": os.getloadavg()[0],
                            "wall_seconds": wall, "cpu_seconds": cpu,
+                           "precision": args.precision if name != "pytorch" else pytorch_precision,
                            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")}
                     row.update({k: result[k] for k in KEYS})
                     rows.append(row)
