@@ -121,7 +121,7 @@ public final class Ensemble {
             if let reused = models.first(where: { $0.config == member.config }) {
                 model = reused
             } else {
-                model = try SleepModel(config: member.config, seed: 0)
+                model = try SleepModel(config: member.config, seed: 0, initialized: false)
                 models.append(model)
             }
             model.evaluationPrecision = precision

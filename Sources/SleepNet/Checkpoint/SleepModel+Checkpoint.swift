@@ -97,7 +97,7 @@ extension SleepModel {
             throw SleepfoldError(.invalidFile, decoding: e, file: source, fieldPrefix: "__metadata__.model_config.")
         }
         try config.validate(source: source, fieldPrefix: "__metadata__.model_config.")
-        let model = try SleepModel(config: config, seed: 0)
+        let model = try SleepModel(config: config, seed: 0, initialized: false)
         try model.loadParameters(from: file, source: source)
         try model.loadBuffers(from: file, source: source)
         return model

@@ -117,8 +117,8 @@ public final class ParameterStore {
     }
 
     /// Creates the blocks once all layers are registered: gradients zero, buffers at their initial values,
-    /// parameters initialised from `seed`.
-    public func allocate(seed: UInt64) {
+    /// parameters initialised from `seed` (nil: zero, to be loaded next).
+    public func allocate(seed: UInt64?) {
         precondition(!allocated)
         allocated = true
         values.deallocate(); gradients.deallocate(); bufferValues.deallocate()
@@ -129,7 +129,7 @@ public final class ParameterStore {
         for b in buffers {
             (bufferValues + b.view.offset).update(repeating: b.initialValue, count: b.view.count)
         }
-        initialize(seed: seed)
+        if let seed { initialize(seed: seed) } else { values.update(repeating: 0, count: parameterCount) }
     }
 
     /// Re-draws every parameter from `seed` (PyTorch's rules, our generator).

@@ -33,6 +33,11 @@ struct PredictCommand: ParsableCommand {
     @Flag(help: "Print CSV instead of a table.")
     var csv = false
 
+    @Option(help: ArgumentHelp(
+        "Number format of inference: fp32 (exact), or bf16 (the convolutions on Intel AMX tiles; fp32 where the CPU has no AMX-BF16, said on stderr).",
+        valueName: "fp32|bf16"))
+    var precision: EvaluationPrecision = .float32
+
     @Option(help: "Compute threads; default: all cores.")
     var threads: Int?
 
@@ -40,6 +45,11 @@ struct PredictCommand: ParsableCommand {
         try CPUFeatures.current.requireModelCore()
         ComputeThreads.set(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount))
         let model = try SleepModel.loadCheckpoint(from: URL(fileURLWithPath: checkpoint))
+        model.evaluationPrecision = precision.effective
+        if model.evaluationPrecision != precision {
+            FileHandle.standardError.write(Data(
+                "--precision bf16: this CPU has no AMX-BF16 (or Linux refused its tile state); inference runs in fp32\n".utf8))
+        }
         let night = try Self.loadNight(URL(fileURLWithPath: data), model: model.config)
         let trainer = Trainer(config: ExperimentConfig(name: "predict", model: model.config), selection: .last, seed: 0)
         guard let prediction = try trainer.predict([night.recording], model: model).0.first else {
