@@ -44,7 +44,10 @@ import Staging
                          x: x, labels: [Int32](repeating: 0, count: epochs))
     }
 
-    @Test func theMeanOfTheMembersProbabilitiesBitForBitWhateverTheThreads() throws {
+    /// In fp32, and in bf16 (AMX convolutions where the CPU has them: the same bits whatever
+    /// the threads and the batch, as fp32).
+    @Test(arguments: EvaluationPrecision.allCases)
+    func theMeanOfTheMembersProbabilitiesBitForBitWhateverTheThreads(_ precision: EvaluationPrecision) throws {
         let run = try Self.runDirectory(folds: 3)
         defer { try? FileManager.default.removeItem(at: run) }
         // Members of two widths (same input): lanes keep a model per config and reload weights into it.
@@ -58,6 +61,7 @@ import Staging
         var sum = [Float](repeating: 0, count: 70 * 5)
         for member in ensemble.members {
             let model = try SleepModel.loadCheckpoint(from: URL(fileURLWithPath: member.path))
+            model.evaluationPrecision = precision.effective
             let trainer = Trainer(config: ExperimentConfig(name: "t", model: model.config), selection: .last, seed: 0)
             let p = try #require(try trainer.predict([night], model: model).0.first).probabilities
             for j in sum.indices { sum[j] += p[j] }
@@ -66,7 +70,7 @@ import Staging
         // One thread, members side by side on two, one member at a time over three (3 members ≥ 3 threads
         // runs them side by side too); batches of 128 and of 16.
         for (threads, batch) in [(1, 128), (2, 128), (2, 16), (4, 128)] {
-            let p = try ensemble.probabilities(night, threads: threads, batch: batch)
+            let p = try ensemble.probabilities(night, threads: threads, batch: batch, precision: precision.effective)
             #expect(p.map(\.bitPattern) == expected.map(\.bitPattern), "threads \(threads), batch \(batch)")
         }
         for e in 0..<70 {
