@@ -24,20 +24,7 @@ public enum AtomicFile {
         if fd < 0 {
             throw Self.failure(url, "create a temporary file next to it", errno)
         }
-        var failure: Int32 = 0
-        data.withUnsafeBytes { buffer in
-            guard let base = buffer.baseAddress else { return }
-            var offset = 0
-            while offset < buffer.count {
-                let written = Glibc_write(fd, base + offset, buffer.count - offset)
-                if written < 0 {
-                    if errno == EINTR { continue }
-                    failure = errno
-                    return
-                }
-                offset += written
-            }
-        }
+        var failure = data.withUnsafeBytes { writeFully(fd, $0) }
         if failure == 0, fsync(fd) != 0 { failure = errno }
         if close(fd) != 0, failure == 0 { failure = errno }
         if failure != 0 {
@@ -57,14 +44,4 @@ public enum AtomicFile {
                        "cannot \(step): \(String(cString: strerror(code))) (errno \(code))",
                        errno: code)
     }
-}
-
-/// The system call `write(2)`, named apart from `AtomicFile.write`.
-@inline(__always)
-private func Glibc_write(_ fd: Int32, _ buffer: UnsafeRawPointer, _ count: Int) -> Int {
-    #if canImport(Glibc)
-    return Glibc.write(fd, buffer, count)
-    #else
-    return Darwin.write(fd, buffer, count)
-    #endif
 }

@@ -230,18 +230,8 @@ public final class Journal {
         }
         guard fd >= 0 else { return "create \(temporary): \(String(cString: strerror(errno))) (errno \(errno))" }
         var failure: String?
-        data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < buffer.count {
-                let n = Glibc.write(fd, buffer.baseAddress! + offset, buffer.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = "write \(temporary): \(String(cString: strerror(errno))) (errno \(errno))"
-                    return
-                }
-                offset += n
-            }
-        }
+        let code = data.withUnsafeBytes { writeFully(fd, $0) }
+        if code != 0 { failure = "write \(temporary): \(String(cString: strerror(code))) (errno \(code))" }
         if durable, failure == nil, fsync(fd) != 0 {
             failure = "fsync \(temporary): \(String(cString: strerror(errno))) (errno \(errno))"
         }
@@ -293,15 +283,8 @@ public final class JournalFile: Sendable {
         line.append(UInt8(ascii: "\n"))
         let start = lseek(fd, 0, SEEK_END)
         guard start >= 0 else { throw SleepfoldError.system("seek", file: url.path, errno: errno) }
-        var offset = 0
-        while offset < line.count {
-            let n = line[offset...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SleepfoldError.system("write", file: url.path, errno: errno)
-            }
-            offset += n
-        }
+        let failure = line.withUnsafeBytes { writeFully(fd, $0) }
+        if failure != 0 { throw SleepfoldError.system("write", file: url.path, errno: failure) }
         unsynced.withLock { $0 = true }
         return (Int(start), line)
     }

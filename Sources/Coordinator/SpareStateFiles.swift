@@ -55,18 +55,7 @@ public struct SpareStateFiles {
         }
         defer { close(fd) }
         let count = min(data.count, crashAfter ?? data.count)
-        let failure: Int32 = data.withUnsafeBytes { buffer in
-            var offset = 0
-            while offset < count {
-                let n = pwrite(fd, buffer.baseAddress! + offset, count - offset, off_t(offset))
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return errno
-                }
-                offset += n
-            }
-            return 0
-        }
+        let failure = data.withUnsafeBytes { writeFully(fd, UnsafeRawBufferPointer(rebasing: $0.prefix(count)), at: 0) }
         if crashAfter != nil { return path }
         // The spare may have held a longer state: cut it to this one's length. fdatasync, not
         // fsync: the length is synced with the bytes, a spare's times need not be.

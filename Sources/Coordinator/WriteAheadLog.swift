@@ -360,15 +360,8 @@ public final class WriteAheadLog: Sendable {
     }
 
     private static func writeFully(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at start: Int, path: String) throws {
-        var offset = 0
-        while offset < bytes.count {
-            let n = pwrite(fd, bytes.baseAddress! + offset, bytes.count - offset, off_t(start + offset))
-            if n < 0 {
-                if errno == EINTR { continue }
-                throw SleepfoldError.system("write", file: path, errno: errno)
-            }
-            offset += n
-        }
+        let failure = Basics.writeFully(fd, bytes, at: start)
+        if failure != 0 { throw SleepfoldError.system("write", file: path, errno: failure) }
     }
 
     static func put<T: FixedWidthInteger>(_ value: T, into bytes: inout [UInt8]) {
