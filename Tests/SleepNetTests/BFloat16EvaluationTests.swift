@@ -53,8 +53,18 @@ import Testing
     /// Full-size AttnSleep on the same inputs: bf16 probabilities close to fp32's,
     /// the same bits at 1, 2 and 4 threads (slices and replicas take the precision),
     /// and the exact fp32 bits again after switching back.
-    @Test func attnSleepProbabilitiesCloseToFloat32() throws {
-        let model = try SleepModel(config: ModelConfig(), seed: 3)
+    /// And the successors, narrow: the Conformer encoder (its pointwise convolutions on
+    /// tiles, the depthwise one in fp32) and the multi-scale multi-period CNN.
+    @Test(arguments: ["attnsleep", "conformer", "conformer-tokens", "msmp"])
+    func probabilitiesCloseToFloat32(_ name: String) throws {
+        let config: ModelConfig
+        switch name {
+        case "conformer": config = ConformerModelTests.conformer(SleepModelTests.narrow)
+        case "conformer-tokens": config = ConformerModelTests.conformerOverTokens(SleepModelTests.narrow)
+        case "msmp": config = MultiScaleMultiPeriodTests.msmp()
+        default: config = ModelConfig()
+        }
+        let model = try SleepModel(config: config, seed: 3)
         let B = 40, S = model.config.inputSamples
         let x = SleepModelTests.batch(B, samples: S, seed: 4)
         func probabilities(threads: Int) throws -> [Float] {
@@ -72,6 +82,7 @@ import Testing
         #expect(sameAtAnyThreadCount)
         #expect(differsFromFloat32)
         let worst = zip(one, exact).map { abs($0 - $1) }.max()!
+        print("bf16 \(name): max |p_bf16 − p_fp32| = \(worst)")
         #expect(worst < 0.02, "max |p_bf16 − p_fp32| = \(worst)")
         model.evaluationPrecision = .float32
         let backToExact = try probabilities(threads: 2) == exact

@@ -4,8 +4,8 @@ import ConvolutionAMX
 ///
 /// `.float32` (default) is the model core's exact path: every result matches
 /// PyTorch's fp32 within the parity tests' tolerances, and the same bits on every
-/// thread count. `.bfloat16` (opt-in) rounds the inputs and weights of the
-/// stride-1 convolutions to bf16 and sums their products in fp32 on Intel AMX
+/// thread count. `.bfloat16` (opt-in) rounds the inputs and weights of the 1-D
+/// convolutions of one group to bf16 and sums their products in fp32 on Intel AMX
 /// tiles (`AMXConvolution`): several times the fp32 speed of those layers, within
 /// bf16's rounding (half a unit in the 8th significant bit) of each product; the
 /// rest of the network stays fp32. PyTorch's CPU autocast to bfloat16 does the

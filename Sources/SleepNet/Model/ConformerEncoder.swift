@@ -84,8 +84,8 @@ final class ConformerConvModule {
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
         var h = norm.forward(x)                                      // (B, T, D)
         if axis == .tokens { h = toChannels.forward(h) }             // (B, D, T)
-        h = depthwise.forward(glu.forward(pointwise1.forward(h)))
-        h = pointwise2.forward(swish.forward(batchNorm.forward(h, training: training)))
+        h = depthwise.forward(glu.forward(pointwise1.forward(h, training: training)))
+        h = pointwise2.forward(swish.forward(batchNorm.forward(h, training: training)), training: training)
         if axis == .tokens { h = toTokens.forward(h) }
         return dropout.forward(h, training: training, key: training ? rng.next() : 0)
     }
