@@ -59,9 +59,9 @@ let package = Package(
         .target(name: "Elementwise"),
         .target(name: "ElementwiseAVX512", dependencies: ["Elementwise"]),
         // The opt-in bf16 evaluation: stride-1 convolutions on AMX tiles.
-        .target(name: "ConvolutionAMX", dependencies: ["CAMX", "Basics"]),
+        .target(name: "MatrixAMX", dependencies: ["CAMX", "Basics"]),
         .target(name: "SleepNet", dependencies: [
-            "COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Elementwise", "ElementwiseAVX512", "ConvolutionAMX",
+            "COpenBLAS", "Sgemm", "SgemmAVX512", "SgemmAVX2", "Elementwise", "ElementwiseAVX512", "MatrixAMX",
             "Basics", "Recordings",
             "Evaluation",
         ]),
@@ -107,7 +107,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation", "Basics", "TestSupport"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports", "Evaluation", "Recordings", "Basics", "TestSupport"]),
         .testTarget(name: "SgemmTests", dependencies: ["Sgemm", "SgemmAVX512", "SgemmAVX2", "Basics"]),
-        .testTarget(name: "ConvolutionAMXTests", dependencies: ["ConvolutionAMX", "Basics"]),
+        .testTarget(name: "MatrixAMXTests", dependencies: ["MatrixAMX", "Basics"]),
         .testTarget(name: "SleepNetTests", dependencies: ["SleepNet", "Elementwise", "ElementwiseAVX512", "Recordings", "Cohorts", "Synthesis", "Evaluation", "Basics", "TestSupport"], resources: [.copy("Fixtures")]),
         .testTarget(name: "StagingTests", dependencies: [
             "Staging", "SleepNet", "EDF", "Preparation", "Evaluation", "Cohorts", "Recordings", "Basics", "TestSupport",
@@ -143,7 +143,7 @@ for target in package.targets where ["SleepNet", "SgemmAVX2", "Elementwise"].con
     #endif
 }
 
-// SgemmAVX512, ElementwiseAVX512 and ConvolutionAMX are compiled for AVX-512 (and nothing else is;
+// SgemmAVX512, ElementwiseAVX512 and MatrixAMX are compiled for AVX-512 (and nothing else is;
 // CAMX's kernel carries its own AMX target attributes):
 // SleepNet calls them only on the AVX-512 backend, chosen after checking the CPU
 // (GEMMBackend). On other hosts they build as plain SIMD code and are never called.
@@ -151,7 +151,7 @@ for target in package.targets where ["SleepNet", "SgemmAVX2", "Elementwise"].con
 // each kernel's module, where it is specialised. Elementwise's `@inlinable` loops are
 // compiled into ElementwiseAVX512 for AVX-512; SleepNet may call Elementwise's own
 // copies rather than inline them, so Elementwise is compiled as SleepNet is (above).
-for target in package.targets where ["SgemmAVX512", "ElementwiseAVX512", "ConvolutionAMX"].contains(target.name) {
+for target in package.targets where ["SgemmAVX512", "ElementwiseAVX512", "MatrixAMX"].contains(target.name) {
     #if arch(x86_64)
     target.swiftSettings = [
         .unsafeFlags(["-target-cpu", "skylake-avx512"]),

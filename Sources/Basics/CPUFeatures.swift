@@ -22,7 +22,7 @@ public struct CPUFeatures: Sendable {
     }
 
     /// Intel AMX with bf16 tiles (Sapphire Rapids and later) on top of AVX-512, for
-    /// the opt-in bf16 evaluation (ConvolutionAMX). Linux lists amx_tile only when
+    /// the opt-in bf16 evaluation (MatrixAMX). Linux lists amx_tile only when
     /// the kernel saves the tile state; a process must still ask for it
     /// (`AMX.isUsable` does).
     public var hasAMXBF16: Bool {

@@ -45,6 +45,8 @@ static inline void camx_release(void) { _tile_release(); }
 ///      time t at + t (the pair interleaved, low half = channel 2p); t + j < ldx
 /// out: fp32, row f at out + f·ldo (written, not accumulated)
 /// Each sum runs over j, then c in blocks of 32 (the tile unit's order within a block).
+/// With K = 1 it is a plain matrix product, out = w · x (AMXLinear: w = rows of the
+/// layer's input in bf16, x = the weights' transpose as bf16 pairs).
 __attribute__((target("amx-tile,amx-bf16")))
 static inline void camx_convolution_32x32(int K, int C, const uint16_t *w, long ldw,
                                           const uint32_t *x, long ldx, float *out, long ldo) {

@@ -63,7 +63,7 @@ extension StagedNight {
         facts.append(("models", models.count == 1 ? models[0]
                       : "\(models.count) checkpoints, mean of their probabilities (\(models.joined(separator: ", ")))"))
         facts.append(("precision", precision == .bfloat16
-                      ? "bf16: the convolutions in bfloat16 on AMX tiles (fp32 sums), the rest in fp32"
+                      ? "bf16: the convolutions and linear layers in bfloat16 on AMX tiles (fp32 sums), the rest in fp32"
                       : "fp32"))
         return NightReport(title: night.recording.id, facts: facts, stages: stages, probabilities: probabilities,
                            statistics: statistics, expert: expert, expertStatistics: expertStatistics,

@@ -1,5 +1,5 @@
 import Basics
-import ConvolutionAMX
+import MatrixAMX
 import Foundation
 import SleepNet
 import Testing

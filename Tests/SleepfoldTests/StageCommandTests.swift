@@ -206,7 +206,7 @@ import TestSupport
             let same = zip(bf16.rows, exact.rows).filter { $0.stage == $1.stage }.count
             #expect(same * 10 >= 9 * exact.rows.count, "\(same) of \(exact.rows.count) epochs staged alike")
             let html = try String(contentsOf: f.tiny.root.appendingPathComponent("precision-bf16/night.html"), encoding: .utf8)
-            #expect(html.contains("bf16: the convolutions in bfloat16 on AMX tiles"))
+            #expect(html.contains("bf16: the convolutions and linear layers in bfloat16 on AMX tiles"))
         } else {
             #expect(bf16.stderr.contains("inference runs in fp32"))
             #expect(precision(bf16.summary) == "fp32")

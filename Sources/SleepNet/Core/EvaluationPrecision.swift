@@ -1,15 +1,16 @@
-import ConvolutionAMX
+import MatrixAMX
 
 /// The number format of evaluation forwards (inference: `predict`, `stage`).
 ///
 /// `.float32` (default) is the model core's exact path: every result matches
 /// PyTorch's fp32 within the parity tests' tolerances, and the same bits on every
 /// thread count. `.bfloat16` (opt-in) rounds the inputs and weights of the 1-D
-/// convolutions of one group to bf16 and sums their products in fp32 on Intel AMX
-/// tiles (`AMXConvolution`): several times the fp32 speed of those layers, within
-/// bf16's rounding (half a unit in the 8th significant bit) of each product; the
-/// rest of the network stays fp32. PyTorch's CPU autocast to bfloat16 does the
-/// same to its convolutions. Where the CPU has no AMX-BF16, `.bfloat16` runs as
+/// convolutions of one group and of the encoder's and classifier's linear layers
+/// to bf16 and sums their products in fp32 on Intel AMX tiles (`AMXConvolution`,
+/// `AMXLinear`): several times the fp32 speed of those layers, within bf16's
+/// rounding (half a unit in the 8th significant bit) of each factor; the rest of
+/// the network stays fp32. PyTorch's CPU autocast to bfloat16 does the same to its
+/// convolutions and linear layers. Where the CPU has no AMX-BF16, `.bfloat16` runs as
 /// `.float32` (`effective` says which ran).
 public enum EvaluationPrecision: String, Sendable, CaseIterable, Codable {
     case float32 = "fp32"

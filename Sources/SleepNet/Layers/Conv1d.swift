@@ -1,5 +1,5 @@
 import Basics
-import ConvolutionAMX
+import MatrixAMX
 import Sgemm
 /// 1-D convolution as im2col + GEMM, PyTorch's `nn.Conv1d` (cross-correlation).
 ///

@@ -1,4 +1,5 @@
 import Basics
+import MatrixAMX
 /// Fully connected layer over the last dimension, PyTorch's `nn.Linear`.
 ///
 ///     // inp (N, …, in) -> out (N, …, out),  y = x Wᵀ + b;  weight (out, in), bias (out)
@@ -15,6 +16,9 @@ public final class Linear {
     public let inputGradient = Tensor()
     private var input: Tensor?
     private let partialWeightGradient = Tensor()  // (chunks, out · in)
+    /// The bf16 evaluation on AMX tiles (made on first use), when the model evaluates
+    /// in bf16 (`ParameterStore.evaluationPrecision`) and the CPU has AMX-BF16.
+    private var amx: AMXLinear?
 
     /// Registers `name.weight` (kaiming-uniform(a=√5) = uniform(±1/√in)) and `name.bias`.
     public init(store: ParameterStore, name: String, inFeatures: Int, outFeatures: Int, bias: Bool = true,
@@ -47,6 +51,40 @@ public final class Linear {
     /// Rows per GEMM call and per weight-gradient partial sum: fixed, so
     /// results do not depend on the thread count.
     static let rowChunk = 256
+
+    /// `forward(_:)`, or in evaluation (`training: false`) of a model that evaluates in
+    /// bf16, with bf16 products on AMX tiles (no backward then).
+    @discardableResult
+    public func forward(_ x: Tensor, training: Bool) -> Tensor {
+        guard !training && store.evaluationPrecision == .bfloat16 && AMX.isUsable else { return forward(x) }
+        let rows = x.count / inFeatures, I = inFeatures, O = outFeatures
+        let plan = amx ?? AMXLinear(inFeatures: I, outFeatures: O)
+        // Later slices and chunks of one forward run on the weights the first rounded.
+        if amx == nil || !store.valuesSettled { plan.setWeights(store.value(weight)) }
+        amx = plan
+        input = x
+        output.resize(outputShape(x.shape))
+        let xp = UnsafePointer(x.data), yp = output.data
+        let bv = bias.map { UnsafePointer(store.value($0)) }
+        let chunk = Self.rowChunk, chunks = (rows + chunk - 1) / chunk, lanes = laneCount(chunks)
+        plan.reserveLanes(lanes)
+        parallelLanes(chunks, lanes: lanes) { lane, c in
+            let r0 = c * chunk, n = min(rows, r0 + chunk) - r0, flops = 2 * n * O * I
+            // Timed as the profiler's GEMM work.
+            let profiler = Profiler.current
+            let start = profiler == nil ? 0 : monotonicNanos()
+            plan.forward(rows: xp + r0 * I, count: n, into: yp + r0 * O, lane: lane)
+            GEMMCounter.count.add(flops, ordering: .relaxed)
+            if let profiler {
+                profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+                profiler.gemmFLOPs.add(flops, ordering: .relaxed)
+            }
+            if let bv {
+                for row in r0..<(r0 + n) { for o in 0..<O { yp[row * O + o] += bv[o] } }
+            }
+        }
+        return output
+    }
 
     @discardableResult
     public func forward(_ x: Tensor) -> Tensor {

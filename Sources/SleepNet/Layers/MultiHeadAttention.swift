@@ -55,7 +55,7 @@ public final class MultiHeadAttention {
         let k = Profiler.measure(names.keyConv) { keyConv.forward(x, training: training) }
         let v = Profiler.measure(names.valueConv) { valueConv.forward(x, training: training) }
         let context = core.forward(q: q, k: k, v: v, training: training, key: key)
-        return Profiler.measure(names.linear) { linear.forward(context) }
+        return Profiler.measure(names.linear) { linear.forward(context, training: training) }
     }
 
     /// dout (B, T, D) -> (dq (B, T, D), dx (B, T, D))

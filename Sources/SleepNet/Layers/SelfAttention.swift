@@ -32,8 +32,9 @@ public final class SelfAttention {
     /// inp (B, T, D) -> out (B, T, D); `key` seeds the attention-weight dropout mask.
     @discardableResult
     public func forward(_ x: Tensor, training: Bool, key: UInt64) -> Tensor {
-        let q = linearQ.forward(x), k = linearK.forward(x), v = linearV.forward(x)
-        return linearOut.forward(core.forward(q: q, k: k, v: v, training: training, key: key))
+        let q = linearQ.forward(x, training: training), k = linearK.forward(x, training: training)
+        let v = linearV.forward(x, training: training)
+        return linearOut.forward(core.forward(q: q, k: k, v: v, training: training, key: key), training: training)
     }
 
     /// dout (B, T, D) -> dinp (B, T, D); accumulates the four projections' gradients.

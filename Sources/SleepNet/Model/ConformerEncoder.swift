@@ -21,8 +21,8 @@ final class ConformerFeedForward {
     }
 
     func forward(_ x: Tensor, training: Bool, rng: inout SeededGenerator) -> Tensor {
-        var h = swish.forward(w1.forward(norm.forward(x)))
-        h = w2.forward(dropHidden.forward(h, training: training, key: training ? rng.next() : 0))
+        var h = swish.forward(w1.forward(norm.forward(x), training: training))
+        h = w2.forward(dropHidden.forward(h, training: training, key: training ? rng.next() : 0), training: training)
         return dropOut.forward(h, training: training, key: training ? rng.next() : 0)
     }
 

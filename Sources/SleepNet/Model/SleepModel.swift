@@ -116,7 +116,7 @@ public final class SleepModel {
         }
         let features = mrcnn.forward(input, training: training, rng: &dropoutGenerator)
         let encoded = tce.forward(features, training: training, rng: &dropoutGenerator)
-        return Profiler.measure("fc") { fc.forward(encoded) }
+        return Profiler.measure("fc") { fc.forward(encoded, training: training) }
     }
 
     /// An evaluation forward slice by slice (`evaluationSlice` samples), the

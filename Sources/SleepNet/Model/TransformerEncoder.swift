@@ -47,9 +47,9 @@ final class EncoderLayer {
             }
             addTensors(q, drop0.forward(a, training: training, key: training ? rng.next() : 0), into: hidden)
             var f = Profiler.measure(names.norm1) { norm1.forward(hidden) }
-            f = Profiler.measure(names.w1) { relu.forward(w1.forward(f)) }   // w_1 with its ReLU
+            f = Profiler.measure(names.w1) { relu.forward(w1.forward(f, training: training)) }   // w_1 with its ReLU
             f = dropFF.forward(f, training: training, key: training ? rng.next() : 0)
-            f = Profiler.measure(names.w2) { w2.forward(f) }
+            f = Profiler.measure(names.w2) { w2.forward(f, training: training) }
             addTensors(hidden, drop1.forward(f, training: training, key: training ? rng.next() : 0), into: output)
             return output
         }

@@ -53,7 +53,7 @@ struct BenchCommand: ParsableCommand {
     @Option(help: "Timed runs of each measurement (the median counts).")
     var repeats: Int = 5
 
-    @Option(help: ArgumentHelp("Number format of the inference measurements: fp32, or bf16 (the wide convolutions on Intel AMX tiles; fp32 where the CPU has none).",
+    @Option(help: ArgumentHelp("Number format of the inference measurements: fp32, or bf16 (the convolutions and linear layers on Intel AMX tiles; fp32 where the CPU has none).",
                                valueName: "fp32|bf16"))
     var precision: EvaluationPrecision = .float32
 

@@ -34,7 +34,7 @@ struct PredictCommand: ParsableCommand {
     var csv = false
 
     @Option(help: ArgumentHelp(
-        "Number format of inference: fp32 (exact), or bf16 (the convolutions on Intel AMX tiles; fp32 where the CPU has no AMX-BF16, said on stderr).",
+        "Number format of inference: fp32 (exact), or bf16 (the convolutions and linear layers on Intel AMX tiles; fp32 where the CPU has no AMX-BF16, said on stderr).",
         valueName: "fp32|bf16"))
     var precision: EvaluationPrecision = .float32
 

@@ -52,7 +52,7 @@ struct StageCommand: ParsableCommand {
     var batch: Int = 128
 
     @Option(help: ArgumentHelp(
-        "Number format of inference: fp32 (exact), or bf16: the wide convolutions on Intel AMX tiles, several times faster, within bf16 rounding; runs as fp32 where the CPU has no AMX-BF16.",
+        "Number format of inference: fp32 (exact), or bf16: the convolutions and linear layers on Intel AMX tiles, several times faster, within bf16 rounding; runs as fp32 where the CPU has no AMX-BF16.",
         valueName: "fp32|bf16"))
     var precision: EvaluationPrecision = .float32
 

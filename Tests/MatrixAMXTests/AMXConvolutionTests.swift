@@ -1,5 +1,5 @@
 import Basics
-import ConvolutionAMX
+import MatrixAMX
 import Testing
 
 /// The bf16 rounding, and the AMX convolution against a plain direct convolution
