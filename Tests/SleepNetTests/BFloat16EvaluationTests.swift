@@ -53,15 +53,17 @@ import Testing
     /// Full-size AttnSleep on the same inputs: bf16 probabilities close to fp32's,
     /// the same bits at 1, 2 and 4 threads (slices and replicas take the precision),
     /// and the exact fp32 bits again after switching back.
-    /// And the successors, narrow: the Conformer encoder (its pointwise convolutions on
-    /// tiles, the depthwise one in fp32) and the multi-scale multi-period CNN.
-    @Test(arguments: ["attnsleep", "conformer", "conformer-tokens", "msmp"])
+    /// And AttnSleep's SHHS variant (125 Hz, 3750 samples), and the successors, narrow: the
+    /// Conformer encoder (its pointwise convolutions on tiles, the depthwise one in fp32)
+    /// and the multi-scale multi-period CNN.
+    @Test(arguments: ["attnsleep", "attnsleep-shhs", "conformer", "conformer-tokens", "msmp"])
     func probabilitiesCloseToFloat32(_ name: String) throws {
         let config: ModelConfig
         switch name {
         case "conformer": config = ConformerModelTests.conformer(SleepModelTests.narrow)
         case "conformer-tokens": config = ConformerModelTests.conformerOverTokens(SleepModelTests.narrow)
         case "msmp": config = MultiScaleMultiPeriodTests.msmp()
+        case "attnsleep-shhs": config = ModelConfig.attnSleepSHHS
         default: config = ModelConfig()
         }
         let model = try SleepModel(config: config, seed: 3)
