@@ -32,7 +32,8 @@ public final class AMXConvolution {
     /// bf16 weights (Fp, kernelSteps, reductionChannels).
     private let weights: UnsafeMutablePointer<UInt16>
     /// Per lane: the input as bf16 pairs (reductionChannels/2, rowLength) words, then
-    /// a 32 × 32 fp32 tile, then (strided) the input as bf16, C rows of `signalLength`.
+    /// a 32 × 32 fp32 tile, then (strided) the input as bf16, C rows of `signalLength`,
+    /// then its phase sequences, C · `phaseCount` rows of `phaseLength` words.
     private var lanes: [UnsafeMutableRawPointer] = []
     private var laneBytes = 0
 
@@ -85,14 +86,25 @@ public final class AMXConvolution {
         stride == 1 ? max(padLeft + L + padRight, blockedOutputLength(L) + kernel - 1) : blockedOutputLength(L)
     }
 
-    /// Strided: bf16 samples per channel, the padded input and the last block's reach.
+    /// Strided: pair q (taps 2q, 2q + 1) at output t reads the word at sample s·t + 2q =
+    /// s·(t + m) + φ with φ = 2q mod s, m = 2q div s. So with the phase sequence
+    /// Y_φ[u] = word at s·u + φ, pair q's row is Y_φ[m ..< m + rowLength]: a copy. The
+    /// strided gather then reads each input word once per phase instead of once per
+    /// tap pair (features1.0: 3 phases against 25 pairs).
+    private var phaseCount: Int { stride % 2 == 0 ? stride / 2 : stride }
+    private func phaseIndex(_ q: Int) -> Int { stride % 2 == 0 ? (2 * q % stride) / 2 : 2 * q % stride }
+    private func phaseLength(_ L: Int) -> Int { rowLength(L) + (taps - 2) / stride }
+
+    /// Strided: bf16 samples per channel, the padded input and the phase sequences' reach.
     private func signalLength(_ L: Int) -> Int {
-        stride == 1 ? 0 : max(padLeft + L + padRight, stride * (blockedOutputLength(L) - 1) + taps)
+        stride == 1 ? 0 : max(padLeft + L + padRight, stride * phaseLength(L) + 2)
     }
 
     private func laneBytes(_ L: Int) -> Int {
+        guard stride > 1 else { return 4 * (reductionChannels / 2 * rowLength(L)) + 4 * 32 * 32 }
         let signal = (2 * inChannels * signalLength(L) + 63) / 64 * 64
-        return 4 * (reductionChannels / 2 * rowLength(L)) + 4 * 32 * 32 + signal
+        let phases = 4 * inChannels * phaseCount * phaseLength(L)
+        return 4 * (reductionChannels / 2 * rowLength(L)) + 4 * 32 * 32 + signal + phases
     }
 
     /// Scratch for `count` lanes (threads) and inputs of length up to L.
@@ -122,9 +134,11 @@ public final class AMXConvolution {
         if stride == 1 {
             packChannelPairs(x, length: L, into: pairs, rowLength: ldx)
         } else {
-            let signal = (base + 4 * (R / 2 * ldx) + 4 * 32 * 32)
-                .bindMemory(to: UInt16.self, capacity: inChannels * signalLength(L))
-            packTapPairs(x, length: L, signal: signal, into: pairs, rowLength: ldx)
+            let signalBase = base + 4 * (R / 2 * ldx) + 4 * 32 * 32
+            let signal = signalBase.bindMemory(to: UInt16.self, capacity: inChannels * signalLength(L))
+            let phases = (signalBase + (2 * inChannels * signalLength(L) + 63) / 64 * 64)
+                .bindMemory(to: UInt32.self, capacity: inChannels * phaseCount * phaseLength(L))
+            packTapPairs(x, length: L, signal: signal, phases: phases, into: pairs, rowLength: ldx)
         }
         camx_configure()
         for f0 in Swift.stride(from: 0, to: paddedOutChannels, by: 32) {
@@ -165,12 +179,14 @@ public final class AMXConvolution {
         }
     }
 
-    /// Strided: each channel as bf16 with its padding, then pair row (c, q) at
-    /// output t = the two samples at s·t + 2q (taps 2q, 2q + 1) as one word; rows
-    /// past C·K' are zero.
+    /// Strided: each channel as bf16 with its padding, its phase sequences, then pair
+    /// row (c, q) = the two samples at s·t + 2q (taps 2q, 2q + 1) as one word, copied
+    /// from its phase sequence; rows past C·K' are zero.
     private func packTapPairs(_ x: UnsafePointer<Float>, length L: Int, signal: UnsafeMutablePointer<UInt16>,
+                              phases: UnsafeMutablePointer<UInt32>,
                               into pairs: UnsafeMutablePointer<UInt32>, rowLength ldx: Int) {
         let C = inChannels, S = signalLength(L), s = stride, half = taps / 2
+        let P = phaseCount, Y = phaseLength(L)
         for c in 0..<C {
             let row = signal + c * S
             row.update(repeating: 0, count: padLeft)
@@ -178,14 +194,20 @@ public final class AMXConvolution {
             (row + padLeft + L).update(repeating: 0, count: S - padLeft - L)
         }
         let raw = UnsafeRawPointer(signal)
+        // The phases the pairs use (all of them unless the kernel is short).
+        var used = [Bool](repeating: false, count: P)
+        for q in 0..<half { used[phaseIndex(q)] = true }
         for c in 0..<C {
+            for k in 0..<P where used[k] {
+                let phase = s % 2 == 0 ? 2 * k : k
+                let y = phases + (c * P + k) * Y, start = raw + 2 * (c * S + phase)
+                for u in 0..<Y { y[u] = start.loadUnaligned(fromByteOffset: 2 * s * u, as: UInt32.self) }
+            }
             for q in 0..<half {
-                let row = pairs + (c * half + q) * ldx
-                let start = raw + 2 * (c * S + 2 * q)
-                for t in 0..<ldx { row[t] = start.loadUnaligned(fromByteOffset: 2 * s * t, as: UInt32.self) }
+                (pairs + (c * half + q) * ldx).update(from: phases + (c * P + phaseIndex(q)) * Y + 2 * q / s, count: ldx)
             }
         }
-        let used = C * half
-        (pairs + used * ldx).update(repeating: 0, count: (reductionChannels / 2 - used) * ldx)
+        let rows = C * half
+        (pairs + rows * ldx).update(repeating: 0, count: (reductionChannels / 2 - rows) * ldx)
     }
 }

@@ -64,6 +64,8 @@ struct AMXConvolutionTests {
         Case(C: 1, F: 64, K: 50, padLeft: 24, padRight: 24, L: 3000, stride: 6),     // the fine branch's conv 0
         Case(C: 1, F: 64, K: 400, padLeft: 200, padRight: 200, L: 3000, stride: 50), // the long-kernel branch's
         Case(C: 3, F: 8, K: 5, padLeft: 2, padRight: 0, L: 41, stride: 2),           // odd taps: a zero tap added
+        Case(C: 2, F: 8, K: 9, padLeft: 3, padRight: 3, L: 70, stride: 3),           // odd stride: every phase
+        Case(C: 1, F: 4, K: 4, padLeft: 0, padRight: 0, L: 300, stride: 50),         // few taps: one phase of 25
     ]
 
     static func data(_ n: Int, seed: UInt64) -> [Float] {
