@@ -259,3 +259,17 @@ private func countedPrepacked(m: Int, n: Int, k: Int, _ body: (GEMMScratch) -> V
         profiler.gemmFLOPs.add(2 * m * n * k, ordering: .relaxed)
     }
 }
+
+/// Matrix work done outside `sgemm` (the bf16 tile products of MatrixAMX): counted
+/// as `flops` and, with a profiler installed, timed as GEMM work, as `sgemm` is.
+@inline(__always)
+func countedAsGEMM(flops: Int, _ body: () -> Void) {
+    GEMMCounter.count.add(flops, ordering: .relaxed)
+    let profiler = Profiler.current
+    let start = profiler == nil ? 0 : monotonicNanos()
+    body()
+    if let profiler {
+        profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
+        profiler.gemmFLOPs.add(flops, ordering: .relaxed)
+    }
+}

@@ -232,15 +232,7 @@ public final class Conv1d {
         let flops = 2 * F * C * kernel * Lo
         parallelLanes(B, lanes: lanes) { lane, b in
             let yb = yp + b * F * Lo
-            // Timed as the profiler's GEMM work (the tile products are this layer's matrix work).
-            let profiler = Profiler.current
-            let start = profiler == nil ? 0 : monotonicNanos()
-            plan.forward(sample: xp + b * C * L, length: L, into: yb, lane: lane)
-            GEMMCounter.count.add(flops, ordering: .relaxed)
-            if let profiler {
-                profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
-                profiler.gemmFLOPs.add(flops, ordering: .relaxed)
-            }
+            countedAsGEMM(flops: flops) { plan.forward(sample: xp + b * C * L, length: L, into: yb, lane: lane) }
             for f in 0..<F {
                 let row = yb + f * Lo
                 if let bvals {

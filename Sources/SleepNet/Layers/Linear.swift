@@ -69,16 +69,8 @@ public final class Linear {
         let chunk = Self.rowChunk, chunks = (rows + chunk - 1) / chunk, lanes = laneCount(chunks)
         plan.reserveLanes(lanes)
         parallelLanes(chunks, lanes: lanes) { lane, c in
-            let r0 = c * chunk, n = min(rows, r0 + chunk) - r0, flops = 2 * n * O * I
-            // Timed as the profiler's GEMM work.
-            let profiler = Profiler.current
-            let start = profiler == nil ? 0 : monotonicNanos()
-            plan.forward(rows: xp + r0 * I, count: n, into: yp + r0 * O, lane: lane)
-            GEMMCounter.count.add(flops, ordering: .relaxed)
-            if let profiler {
-                profiler.gemmNanos.add(monotonicNanos() - start, ordering: .relaxed)
-                profiler.gemmFLOPs.add(flops, ordering: .relaxed)
-            }
+            let r0 = c * chunk, n = min(rows, r0 + chunk) - r0
+            countedAsGEMM(flops: 2 * n * O * I) { plan.forward(rows: xp + r0 * I, count: n, into: yp + r0 * O, lane: lane) }
             if let bv {
                 for row in r0..<(r0 + n) { for o in 0..<O { yp[row * O + o] += bv[o] } }
             }
