@@ -42,10 +42,14 @@ struct CommandRunner {
         return output
     }
 
-    static func run(_ arguments: [String], timeout: Double = 300) throws -> Output {
+    /// Runs the program with `arguments`; `environment` adds to (or replaces in) this process's.
+    static func run(_ arguments: [String], timeout: Double = 300, environment: [String: String] = [:]) throws -> Output {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
+        if !environment.isEmpty {
+            process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        }
         let out = Pipe(), err = Pipe()
         process.standardOutput = out
         process.standardError = err

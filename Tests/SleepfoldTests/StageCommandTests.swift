@@ -182,15 +182,17 @@ import TestSupport
     /// `--precision bf16`: on a CPU with AMX-BF16 (the development machine and CI) the
     /// convolutions run in bf16: every output is checked, the probabilities are close to
     /// fp32's, the stages nearly all the same, and summary.json and the page say bf16.
-    /// Elsewhere the command says it runs fp32, and gives fp32's bits.
+    /// Elsewhere, and with the tiles turned off (`SLEEPFOLD_AMX=off`, checked on every
+    /// machine), the command says it runs fp32, and gives fp32's bits.
     @Test func bf16PrecisionStagesCloseToFloat32() throws {
         let f = try Fixture()
         defer { f.tiny.remove() }
         let npz = f.tiny.data.appendingPathComponent("SC4001E0.npz").path
-        func stage(_ precision: String?) throws -> (rows: [Row], summary: [String: Any], stderr: String) {
-            let out = f.tiny.root.appendingPathComponent("precision-\(precision ?? "default")")
+        func stage(_ precision: String?, amx: String? = nil) throws -> (rows: [Row], summary: [String: Any], stderr: String) {
+            let out = f.tiny.root.appendingPathComponent("precision-\(precision ?? "default")-\(amx ?? "")")
             let result = try CommandRunner.run(["stage", "--model", f.tiny.run.path, "--data", npz, "--out", out.path]
-                                               + (precision.map { ["--precision", $0] } ?? []))
+                                               + (precision.map { ["--precision", $0] } ?? []),
+                                               environment: amx.map { ["SLEEPFOLD_AMX": $0] } ?? [:])
             #expect(result.status == 0, "\(result.stderr)")
             let (rows, summary) = try Self.checkOutputs(out, epochs: f.night.epochCount, start: nil)
             return (rows, summary, result.stderr)
@@ -199,13 +201,17 @@ import TestSupport
         let exact = try stage(nil), fp32 = try stage("fp32"), bf16 = try stage("bf16")
         #expect(precision(exact.summary) == "fp32" && precision(fp32.summary) == "fp32")
         #expect(exact.rows.map(\.p) == fp32.rows.map(\.p))
+        let off = try stage("bf16", amx: "off")
+        #expect(off.stderr.contains("inference runs in fp32"))
+        #expect(precision(off.summary) == "fp32")
+        #expect(off.rows.map(\.p) == exact.rows.map(\.p))
         if EvaluationPrecision.bfloat16.effective == .bfloat16 {
             #expect(precision(bf16.summary) == "bf16")
             let worst = zip(bf16.rows, exact.rows).flatMap { zip($0.p, $1.p).map { abs($0 - $1) } }.max() ?? 1
             #expect(worst > 0 && worst < 0.05, "max |p_bf16 − p_fp32| = \(worst)")
             let same = zip(bf16.rows, exact.rows).filter { $0.stage == $1.stage }.count
             #expect(same * 10 >= 9 * exact.rows.count, "\(same) of \(exact.rows.count) epochs staged alike")
-            let html = try String(contentsOf: f.tiny.root.appendingPathComponent("precision-bf16/night.html"), encoding: .utf8)
+            let html = try String(contentsOf: f.tiny.root.appendingPathComponent("precision-bf16-/night.html"), encoding: .utf8)
             #expect(html.contains("bf16: the convolutions and linear layers in bfloat16 on AMX tiles"))
         } else {
             #expect(bf16.stderr.contains("inference runs in fp32"))
