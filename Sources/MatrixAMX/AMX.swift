@@ -12,9 +12,19 @@ import CAMX
 /// as on a CPU without them (to compare, and to test that path on any machine).
 public enum AMX {
     public static let isUsable: Bool = {
-        #if arch(x86_64) && canImport(Glibc)
-        if let value = getenv("SLEEPFOLD_AMX"), String(cString: value).lowercased() == "off" { return false }
+        #if arch(x86_64)
+        if isTurnedOff { return false }
         return CPUFeatures.current.hasAMXBF16 && camx_request_permission() == 0
+        #else
+        return false
+        #endif
+    }()
+
+    /// `SLEEPFOLD_AMX=off` is set.
+    public static let isTurnedOff: Bool = {
+        #if canImport(Glibc)
+        guard let value = getenv("SLEEPFOLD_AMX") else { return false }
+        return String(cString: value).lowercased() == "off"
         #else
         return false
         #endif

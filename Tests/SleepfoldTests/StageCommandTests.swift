@@ -202,7 +202,7 @@ import TestSupport
         #expect(precision(exact.summary) == "fp32" && precision(fp32.summary) == "fp32")
         #expect(exact.rows.map(\.p) == fp32.rows.map(\.p))
         let off = try stage("bf16", amx: "off")
-        #expect(off.stderr.contains("inference runs in fp32"))
+        #expect(off.stderr.contains("--precision bf16 with SLEEPFOLD_AMX=off: inference runs in fp32"))
         #expect(precision(off.summary) == "fp32")
         #expect(off.rows.map(\.p) == exact.rows.map(\.p))
         if EvaluationPrecision.bfloat16.effective == .bfloat16 {

@@ -20,4 +20,12 @@ public enum EvaluationPrecision: String, Sendable, CaseIterable, Codable {
     public var effective: EvaluationPrecision {
         self == .bfloat16 && !AMX.isUsable ? .float32 : self
     }
+
+    /// Why this runs as fp32 here, for stderr (nil when it runs as asked).
+    public var fallbackNote: String? {
+        guard effective != self else { return nil }
+        return AMX.isTurnedOff
+            ? "--precision bf16 with SLEEPFOLD_AMX=off: inference runs in fp32"
+            : "--precision bf16: this CPU has no AMX-BF16 (or Linux refused its tile state); inference runs in fp32"
+    }
 }

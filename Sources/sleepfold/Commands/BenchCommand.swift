@@ -109,6 +109,7 @@ struct BenchCommand: ParsableCommand {
         ComputeThreads.set(threadCount)
         let model = try SleepModel(config: experiment.model, seed: 0)
         model.evaluationPrecision = precision.effective
+        if let fallback = precision.fallbackNote { FileHandle.standardError.write(Data((fallback + "\n").utf8)) }
         let optimizer = Adam(store: model.store, config: experiment.training)
         let loss = WeightedCrossEntropy()
         let S = experiment.model.inputSamples

@@ -46,10 +46,7 @@ struct PredictCommand: ParsableCommand {
         ComputeThreads.set(max(1, threads ?? ProcessInfo.processInfo.activeProcessorCount))
         let model = try SleepModel.loadCheckpoint(from: URL(fileURLWithPath: checkpoint))
         model.evaluationPrecision = precision.effective
-        if model.evaluationPrecision != precision {
-            FileHandle.standardError.write(Data(
-                "--precision bf16: this CPU has no AMX-BF16 (or Linux refused its tile state); inference runs in fp32\n".utf8))
-        }
+        if let fallback = precision.fallbackNote { FileHandle.standardError.write(Data((fallback + "\n").utf8)) }
         let night = try Self.loadNight(URL(fileURLWithPath: data), model: model.config)
         let trainer = Trainer(config: ExperimentConfig(name: "predict", model: model.config), selection: .last, seed: 0)
         guard let prediction = try trainer.predict([night.recording], model: model).0.first else {

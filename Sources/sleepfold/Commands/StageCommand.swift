@@ -95,9 +95,7 @@ struct StageCommand: ParsableCommand {
         let loaded = seconds()
 
         let precision = self.precision.effective
-        if precision != self.precision {
-            note("--precision bf16: this CPU has no AMX-BF16 (or Linux refused its tile state); inference runs in fp32")
-        }
+        if let fallback = self.precision.fallbackNote { note(fallback) }
         let probabilities = try ensemble.probabilities(night.recording, threads: threads, batch: batch,
                                                        precision: precision)
         let inferred = seconds()
