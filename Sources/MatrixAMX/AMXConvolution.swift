@@ -34,8 +34,9 @@ public final class AMXConvolution {
     /// Per lane: the input as bf16 pairs (reductionChannels/2, rowLength) words, then
     /// a 32 × 32 fp32 tile, then (strided) the input as bf16, C rows of `signalLength`,
     /// then its phase sequences, C · `phaseCount` rows of `phaseLength` words.
-    private var lanes: [UnsafeMutableRawPointer] = []
-    private var laneBytes = 0
+    private let lanes = LaneScratch()
+    /// Strided: whether any tap pair reads phase k (all of them unless the kernel is short).
+    private let phaseUsed: [Bool]
 
     public init(inChannels: Int, outChannels: Int, kernel: Int, stride: Int = 1, padLeft: Int, padRight: Int) {
         precondition(inChannels > 0 && outChannels > 0 && kernel > 0 && stride > 0 && padLeft >= 0 && padRight >= 0)
@@ -49,16 +50,15 @@ public final class AMXConvolution {
         kernelSteps = stride == 1 ? kernel : 1
         reductionChannels = ((stride == 1 ? inChannels : inChannels * taps) + 31) / 32 * 32
         paddedOutChannels = (outChannels + 31) / 32 * 32
-        let count = paddedOutChannels * kernelSteps * reductionChannels
-        weights = UnsafeMutableRawPointer.allocate(byteCount: 2 * count, alignment: 64)
-            .bindMemory(to: UInt16.self, capacity: count)
-        weights.initialize(repeating: 0, count: count)
+        weights = allocateAligned(UInt16.self, count: paddedOutChannels * kernelSteps * reductionChannels)
+        var used = [Bool](repeating: false, count: stride % 2 == 0 ? stride / 2 : stride)
+        if stride > 1 {
+            for q in 0..<(taps / 2) { used[Self.phaseIndex(q, stride: stride)] = true }
+        }
+        phaseUsed = used
     }
 
-    deinit {
-        weights.deallocate()
-        for lane in lanes { lane.deallocate() }
-    }
+    deinit { weights.deallocate() }
 
     public func outputLength(_ L: Int) -> Int { (padLeft + L + padRight - kernel) / stride + 1 }
 
@@ -91,8 +91,9 @@ public final class AMXConvolution {
     /// Y_φ[u] = word at s·u + φ, pair q's row is Y_φ[m ..< m + rowLength]: a copy. The
     /// strided gather then reads each input word once per phase instead of once per
     /// tap pair (features1.0: 3 phases against 25 pairs).
-    private var phaseCount: Int { stride % 2 == 0 ? stride / 2 : stride }
-    private func phaseIndex(_ q: Int) -> Int { stride % 2 == 0 ? (2 * q % stride) / 2 : 2 * q % stride }
+    private var phaseCount: Int { phaseUsed.count }
+    /// The phase sequence of pair q: φ = 2q mod s, indexed φ/2 for an even stride (φ is even).
+    private static func phaseIndex(_ q: Int, stride s: Int) -> Int { s % 2 == 0 ? (2 * q % s) / 2 : 2 * q % s }
     private func phaseLength(_ L: Int) -> Int { rowLength(L) + (taps - 2) / stride }
 
     /// Strided: bf16 samples per channel, the padded input and the phase sequences' reach.
@@ -108,27 +109,16 @@ public final class AMXConvolution {
     }
 
     /// Scratch for `count` lanes (threads) and inputs of length up to L.
-    public func reserveLanes(_ count: Int, inputLength L: Int) {
-        let bytes = laneBytes(L)
-        if bytes > laneBytes {
-            for lane in lanes { lane.deallocate() }
-            lanes = []
-            laneBytes = bytes
-        }
-        while lanes.count < count {
-            lanes.append(UnsafeMutableRawPointer.allocate(byteCount: laneBytes, alignment: 64))
-        }
-    }
+    public func reserveLanes(_ count: Int, inputLength L: Int) { lanes.reserve(count, bytes: laneBytes(L)) }
 
     /// One sample: x (C, L) -> out (F, Lo) with rows Lo apart. `lane` < the reserved
     /// lanes, used by one thread at a time.
     public func forward(sample x: UnsafePointer<Float>, length L: Int,
                         into out: UnsafeMutablePointer<Float>, lane: Int) {
         #if arch(x86_64)
-        precondition(lane < lanes.count && laneBytes(L) <= laneBytes, "AMXConvolution: reserveLanes first")
         let F = outChannels, R = reductionChannels, J = kernelSteps
         let Lo = outputLength(L), ldx = rowLength(L)
-        let base = lanes[lane]
+        let base = lanes.block(lane, bytes: laneBytes(L))
         let pairs = base.bindMemory(to: UInt32.self, capacity: R / 2 * ldx)
         let tile = (base + 4 * (R / 2 * ldx)).bindMemory(to: Float.self, capacity: 32 * 32)
         if stride == 1 {
@@ -194,17 +184,14 @@ public final class AMXConvolution {
             (row + padLeft + L).update(repeating: 0, count: S - padLeft - L)
         }
         let raw = UnsafeRawPointer(signal)
-        // The phases the pairs use (all of them unless the kernel is short).
-        var used = [Bool](repeating: false, count: P)
-        for q in 0..<half { used[phaseIndex(q)] = true }
         for c in 0..<C {
-            for k in 0..<P where used[k] {
+            for k in 0..<P where phaseUsed[k] {
                 let phase = s % 2 == 0 ? 2 * k : k
                 let y = phases + (c * P + k) * Y, start = raw + 2 * (c * S + phase)
                 for u in 0..<Y { y[u] = start.loadUnaligned(fromByteOffset: 2 * s * u, as: UInt32.self) }
             }
             for q in 0..<half {
-                (pairs + (c * half + q) * ldx).update(from: phases + (c * P + phaseIndex(q)) * Y + 2 * q / s, count: ldx)
+                (pairs + (c * half + q) * ldx).update(from: phases + (c * P + Self.phaseIndex(q, stride: s)) * Y + 2 * q / s, count: ldx)
             }
         }
         let rows = C * half

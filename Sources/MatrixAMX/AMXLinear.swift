@@ -18,7 +18,7 @@ public final class AMXLinear {
     /// Wᵀ as bf16 pairs: word (p, o) = W[o, 2p] | W[o, 2p + 1] << 16.
     private let pairs: UnsafeMutablePointer<UInt32>
     /// Per lane: 32 rows of x in bf16 (32, Ip), then a 32 × 32 fp32 tile.
-    private var lanes: [UnsafeMutableRawPointer] = []
+    private let lanes = LaneScratch()
 
     public init(inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0)
@@ -26,16 +26,10 @@ public final class AMXLinear {
         self.outFeatures = outFeatures
         paddedIn = (inFeatures + 31) / 32 * 32
         paddedOut = (outFeatures + 31) / 32 * 32
-        let count = paddedIn / 2 * paddedOut
-        pairs = UnsafeMutableRawPointer.allocate(byteCount: 4 * count, alignment: 64)
-            .bindMemory(to: UInt32.self, capacity: count)
-        pairs.initialize(repeating: 0, count: count)
+        pairs = allocateAligned(UInt32.self, count: paddedIn / 2 * paddedOut)
     }
 
-    deinit {
-        pairs.deallocate()
-        for lane in lanes { lane.deallocate() }
-    }
+    deinit { pairs.deallocate() }
 
     /// Rounds the fp32 weights (O, I) to bf16 pairs of Wᵀ.
     public func setWeights(_ w: UnsafePointer<Float>) {
@@ -52,19 +46,15 @@ public final class AMXLinear {
     private var laneBytes: Int { 2 * 32 * paddedIn + 4 * 32 * 32 }
 
     /// Scratch for `count` lanes (threads).
-    public func reserveLanes(_ count: Int) {
-        while lanes.count < count {
-            lanes.append(UnsafeMutableRawPointer.allocate(byteCount: laneBytes, alignment: 64))
-        }
-    }
+    public func reserveLanes(_ count: Int) { lanes.reserve(count, bytes: laneBytes) }
 
     /// Rows x (n, I) -> y (n, O). `lane` < the reserved lanes, used by one thread at a time.
     public func forward(rows x: UnsafePointer<Float>, count n: Int, into y: UnsafeMutablePointer<Float>, lane: Int) {
         #if arch(x86_64)
-        precondition(lane < lanes.count, "AMXLinear: reserveLanes first")
         let I = inFeatures, O = outFeatures, Ip = paddedIn, Op = paddedOut
-        let rowsBF16 = lanes[lane].bindMemory(to: UInt16.self, capacity: 32 * Ip)
-        let tile = (lanes[lane] + 2 * 32 * Ip).bindMemory(to: Float.self, capacity: 32 * 32)
+        let base = lanes.block(lane, bytes: laneBytes)
+        let rowsBF16 = base.bindMemory(to: UInt16.self, capacity: 32 * Ip)
+        let tile = (base + 2 * 32 * Ip).bindMemory(to: Float.self, capacity: 32 * 32)
         camx_configure()
         for r0 in Swift.stride(from: 0, to: n, by: 32) {
             let rows = min(32, n - r0)

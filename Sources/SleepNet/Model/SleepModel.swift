@@ -42,7 +42,8 @@ public final class SleepModel {
     private let evaluationLogits = Tensor()
 
     /// The number format of evaluation forwards (default fp32, exact); bf16 runs the
-    /// one-group convolutions on AMX tiles where the CPU has them (`EvaluationPrecision`).
+    /// one-group convolutions and the linear layers on AMX tiles where the CPU has them
+    /// (`EvaluationPrecision`).
     public var evaluationPrecision: EvaluationPrecision {
         get { store.evaluationPrecision }
         set { store.evaluationPrecision = newValue }
